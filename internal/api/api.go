@@ -1,0 +1,120 @@
+// Package api holds the JSON wire types of token API v1, shared by the
+// tokend server and the tokenctl client so both sides agree by construction.
+// docs/openapi.yaml documents the same shapes; keep them in step.
+package api
+
+import "time"
+
+// Token status values. Status is computed from expires_at at read time.
+const (
+	StatusActive  = "active"
+	StatusExpired = "expired"
+	StatusAll     = "all"
+)
+
+// Token is a token's metadata. It never carries the secret.
+type Token struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	KeyHint     string     `json:"key_hint"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+	Status      string     `json:"status"`
+}
+
+// CreatedToken is a token's metadata plus its secret, returned exactly once
+// by create and rotate.
+type CreatedToken struct {
+	Token
+	Secret string `json:"token"`
+}
+
+// CreateTokenRequest is the body of POST /v1/tokens. At most one of
+// ExpiresInSeconds and ExpiresAt may be set; with neither the server's
+// default lifetime applies.
+type CreateTokenRequest struct {
+	Name             string     `json:"name"`
+	Description      string     `json:"description,omitempty"`
+	ExpiresInSeconds *int64     `json:"expires_in_seconds,omitempty"`
+	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
+}
+
+// TokenPage is one page of GET /v1/tokens, newest first. NextCursor is nil
+// on the last page.
+type TokenPage struct {
+	Items      []Token `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// BulkDeleteRequest is the body of POST /v1/tokens/delete.
+type BulkDeleteRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// BulkDeleteResult reports, per id, what POST /v1/tokens/delete did.
+type BulkDeleteResult struct {
+	Deleted  []string `json:"deleted"`
+	NotFound []string `json:"not_found"`
+}
+
+// User is the answer to GET /v1/user. Token is set when the request was
+// authenticated with a PAT and describes that token.
+type User struct {
+	ID         string `json:"id"`
+	Username   string `json:"username"`
+	AuthMethod string `json:"auth_method"` // "token" or "password"
+	Token      *Token `json:"token,omitempty"`
+}
+
+// Auth methods reported in User.AuthMethod.
+const (
+	AuthToken    = "token"
+	AuthPassword = "password"
+)
+
+// Health is the body of GET /healthz and GET /readyz.
+type Health struct {
+	Status string `json:"status"` // "ok" or "unavailable"
+}
+
+// Problem is an RFC 9457 problem detail with a stable machine-readable Code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// ProblemContentType is the media type of every error response.
+const ProblemContentType = "application/problem+json"
+
+// Stable problem codes. Clients branch on these, so never rename one.
+const (
+	CodeBadRequest          = "bad_request"            // 400 malformed query or path parameter
+	CodeInvalidJSON         = "invalid_json"           // 400 body is not valid JSON / unknown field
+	CodeValidation          = "validation_failed"      // 400 a field's value is out of range
+	CodeUnauthorized        = "unauthorized"           // 401 no or bad credentials
+	CodeNotFound            = "not_found"              // 404
+	CodeMethodNotAllowed    = "method_not_allowed"     // 405
+	CodeBodyTooLarge        = "body_too_large"         // 413
+	CodeUnsupportedMedia    = "unsupported_media_type" // 415
+	CodeIdempotencyMismatch = "idempotency_key_reused" // 422 same key, different body
+	CodeRateLimited         = "rate_limited"           // 429
+	CodeInternal            = "internal_error"         // 500
+	CodeUnavailable         = "unavailable"            // 503
+)
+
+// Limits shared by server validation and client-side checks.
+const (
+	MaxNameLen        = 100
+	MaxDescriptionLen = 1000
+	MaxBulkDelete     = 1000
+	MaxPageSize       = 1000
+	DefaultPageSize   = 100
+	MinLifetime       = time.Minute
+	IdempotencyHeader = "Idempotency-Key"
+)

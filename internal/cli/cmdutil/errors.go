@@ -1,0 +1,85 @@
+// Package cmdutil holds what every tokenctl command shares: the factory of
+// dependencies and the errors that decide the process's exit code.
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/tokenctl/tokenctl/internal/client"
+)
+
+// Exit codes: the contract scripts branch on (documented in the README).
+const (
+	ExitOK      = 0
+	ExitError   = 1
+	ExitUsage   = 2
+	ExitPartial = 3
+	ExitAuth    = 4
+)
+
+// UsageError is bad input caught before anything was sent (exit 2).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// UsageErrorf builds a UsageError.
+func UsageErrorf(format string, a ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, a...)}
+}
+
+// AuthError means there is no usable credential (exit 4). Its message says
+// which command to run.
+type AuthError struct{ Err error }
+
+func (e *AuthError) Error() string { return e.Err.Error() }
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// PartialError means a bulk operation did only part of its work (exit 3).
+// The command has already printed its summary.
+type PartialError struct{ Err error }
+
+func (e *PartialError) Error() string { return e.Err.Error() }
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// ErrSilent ends a command with exit 1 after it printed its own message.
+var ErrSilent = errors.New("silent error")
+
+// ExitCodeError carries an exact exit code (token exec passes its child's).
+type ExitCodeError struct{ Code int }
+
+func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// ExitCode maps an error to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var (
+		ue  *UsageError
+		ae  *AuthError
+		pe  *PartialError
+		ce  *ExitCodeError
+		api *client.APIError
+	)
+	switch {
+	case errors.As(err, &ce):
+		return ce.Code
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.As(err, &ae):
+		return ExitAuth
+	case errors.As(err, &pe):
+		return ExitPartial
+	case errors.As(err, &api):
+		switch api.Status {
+		case http.StatusUnauthorized:
+			return ExitAuth
+		case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge:
+			return ExitUsage
+		}
+	}
+	return ExitError
+}

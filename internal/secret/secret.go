@@ -1,0 +1,140 @@
+// Package secret generates and checks personal access tokens.
+//
+// A token is PREFIX + 30 random base62 characters + 6 base62 characters of
+// the CRC32 (IEEE) of everything before them. The random part carries about
+// 178 bits of entropy, so a plain SHA-256 digest is a safe thing to store and
+// look up by; the checksum lets clients and secret scanners reject a mistyped
+// or truncated token without asking the server.
+package secret
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"strings"
+)
+
+const (
+	// DefaultPrefix is the prefix tokend uses unless told otherwise.
+	DefaultPrefix = "tkn_"
+	// RandomLen is the number of random base62 characters.
+	RandomLen = 30
+	// ChecksumLen is the number of base62 characters of the CRC32.
+	ChecksumLen = 6
+	// MaxPrefixLen bounds a prefix so a token stays a sane header value.
+	MaxPrefixLen = 16
+
+	alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+// ErrMalformed is returned for anything that is not a well-formed token.
+var ErrMalformed = errors.New("not a well-formed token")
+
+// ErrChecksum is returned when the shape is right but the checksum is not:
+// a typo or a truncated paste.
+var ErrChecksum = errors.New("token checksum does not match (mistyped or truncated?)")
+
+// Digest is the SHA-256 of a token; the only form the server stores.
+type Digest [sha256.Size]byte
+
+// Token is a parsed, checksum-verified token.
+type Token struct {
+	Prefix string
+	Random string
+	raw    string
+}
+
+// String returns the whole secret.
+func (t Token) String() string { return t.raw }
+
+// Digest returns the SHA-256 digest of the whole secret.
+func (t Token) Digest() Digest { return sha256.Sum256([]byte(t.raw)) }
+
+// Hint returns what may be shown of a token: prefix, first 4 and last 4
+// random characters, e.g. "tkn_a1B2…x9Z0".
+func (t Token) Hint() string {
+	return t.Prefix + t.Random[:4] + "…" + t.Random[len(t.Random)-4:]
+}
+
+// ValidPrefix reports whether p can be used as a token prefix: 1 to 16
+// characters of [A-Za-z0-9_], ending in an underscore.
+func ValidPrefix(p string) error {
+	if len(p) < 2 || len(p) > MaxPrefixLen || !strings.HasSuffix(p, "_") {
+		return fmt.Errorf("token prefix %q must be 2 to %d characters ending in '_'", p, MaxPrefixLen)
+	}
+	for _, c := range p {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return fmt.Errorf("token prefix %q may hold only letters, digits and '_'", p)
+		}
+	}
+	return nil
+}
+
+// Generate returns a new random token with the given prefix.
+func Generate(prefix string) (Token, error) {
+	if err := ValidPrefix(prefix); err != nil {
+		return Token{}, err
+	}
+	random := make([]byte, RandomLen)
+	// rand.Text-style rejection sampling keeps the distribution uniform.
+	var buf [64]byte
+	for i := 0; i < RandomLen; {
+		if _, err := rand.Read(buf[:]); err != nil {
+			return Token{}, fmt.Errorf("read random: %w", err)
+		}
+		for _, b := range buf {
+			if b >= 248 { // 248 = 4*62; larger values would bias the modulo
+				continue
+			}
+			random[i] = alphabet[int(b)%62]
+			i++
+			if i == RandomLen {
+				break
+			}
+		}
+	}
+	body := prefix + string(random)
+	return Token{Prefix: prefix, Random: string(random), raw: body + checksum(body)}, nil
+}
+
+// Parse checks the shape and checksum of s without knowing the server's
+// prefix: the last 36 characters are the random part and the checksum, and
+// everything before them is the prefix.
+func Parse(s string) (Token, error) {
+	n := len(s) - RandomLen - ChecksumLen
+	if n < 2 {
+		return Token{}, ErrMalformed
+	}
+	prefix, random, sum := s[:n], s[n:n+RandomLen], s[n+RandomLen:]
+	if ValidPrefix(prefix) != nil {
+		return Token{}, ErrMalformed
+	}
+	for i := 0; i < len(random)+len(sum); i++ {
+		var c byte
+		if i < len(random) {
+			c = random[i]
+		} else {
+			c = sum[i-len(random)]
+		}
+		if strings.IndexByte(alphabet, c) < 0 {
+			return Token{}, ErrMalformed
+		}
+	}
+	if checksum(prefix+random) != sum {
+		return Token{}, ErrChecksum
+	}
+	return Token{Prefix: prefix, Random: random, raw: s}, nil
+}
+
+// checksum encodes CRC32(body) as exactly ChecksumLen base62 characters.
+func checksum(body string) string {
+	v := crc32.ChecksumIEEE([]byte(body))
+	out := make([]byte, ChecksumLen)
+	for i := ChecksumLen - 1; i >= 0; i-- {
+		out[i] = alphabet[v%62]
+		v /= 62
+	}
+	return string(out)
+}

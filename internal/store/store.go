@@ -1,0 +1,131 @@
+// Package store defines the storage contract of tokend. Backends live in
+// sub-packages (sqlite, and postgres next); storetest holds the conformance
+// suite every backend must pass, so behaviour is defined once, here and there.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns (wrapped or bare) so callers can use errors.Is.
+var (
+	ErrNotFound            = errors.New("not found")
+	ErrConflict            = errors.New("already exists")
+	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+)
+
+// User is an account that can log in with a password and own tokens.
+type User struct {
+	ID           string
+	Username     string
+	PasswordHash string // encoded hash (argon2id/bcrypt); never a password
+	CreatedAt    time.Time
+}
+
+// Token is a stored token. The secret itself is never stored: only its
+// SHA-256 digest, which is not part of this struct on purpose.
+type Token struct {
+	ID          string // time-sortable, URL-safe; newest sorts last
+	UserID      string
+	Name        string
+	Description string
+	KeyHint     string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	LastUsedAt  *time.Time
+}
+
+// Expired reports whether t is expired at now.
+func (t Token) Expired(now time.Time) bool { return !now.Before(t.ExpiresAt) }
+
+// NewToken is what CreateToken stores.
+type NewToken struct {
+	ID          string
+	UserID      string
+	Name        string
+	Description string
+	KeyHint     string
+	Digest      [32]byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+
+	// IdempotencyKey, when not empty, makes the create retry-safe per user:
+	// a second CreateToken with the same (UserID, IdempotencyKey) and the
+	// same RequestHash does not insert a row; it replaces the digest and key
+	// hint of the token first created under that key with the ones given
+	// here (so the earlier secret dies and the caller holds a working one)
+	// and returns that token with replayed=true. A different RequestHash
+	// fails with ErrIdempotencyMismatch.
+	IdempotencyKey string
+	RequestHash    [32]byte
+}
+
+// Status filters a listing.
+type Status int
+
+const (
+	StatusAll Status = iota
+	StatusActive
+	StatusExpired
+)
+
+// ListOptions selects one page of a user's tokens, newest first.
+type ListOptions struct {
+	UserID string
+	Status Status
+	Now    time.Time // what "expired" is measured against
+	// NameGlob, when not empty, keeps tokens whose name matches: '*' is any
+	// run of characters, '?' exactly one, everything else literal and
+	// case-sensitive.
+	NameGlob string
+	// BeforeID, when not empty, returns only tokens whose ID sorts before it
+	// (keyset pagination: pass the last ID of the previous page).
+	BeforeID string
+	Limit    int // 1..1000
+}
+
+// Store is tokend's persistence. Every method is safe for concurrent use.
+// Methods that take a userID only ever see or touch that user's rows: another
+// user's token is ErrNotFound, never a permission error.
+type Store interface {
+	// CreateUser adds a user; ErrConflict when the username is taken.
+	CreateUser(ctx context.Context, u User) error
+	// UserByName returns a user by username or ErrNotFound.
+	UserByName(ctx context.Context, username string) (User, error)
+	// ListUsers returns all users ordered by username.
+	ListUsers(ctx context.Context) ([]User, error)
+	// DeleteUser removes a user and all their tokens; ErrNotFound if unknown.
+	DeleteUser(ctx context.Context, username string) error
+
+	// CreateToken stores a token; see NewToken for idempotency.
+	CreateToken(ctx context.Context, t NewToken) (tok Token, replayed bool, err error)
+	// TokenByDigest returns the token with this digest and its owner, or
+	// ErrNotFound. It is the authentication hot path: one indexed read.
+	// Expiry is the caller's business.
+	TokenByDigest(ctx context.Context, digest [32]byte) (Token, User, error)
+	// TouchToken sets last_used_at to at unless it is already within
+	// minInterval of at, so a busy token costs one write per interval.
+	TouchToken(ctx context.Context, id string, at time.Time, minInterval time.Duration) error
+	// GetToken returns one of the user's tokens or ErrNotFound.
+	GetToken(ctx context.Context, userID, id string) (Token, error)
+	// ListTokens returns up to opts.Limit tokens, newest first.
+	ListTokens(ctx context.Context, opts ListOptions) ([]Token, error)
+	// DeleteToken removes one of the user's tokens or returns ErrNotFound.
+	DeleteToken(ctx context.Context, userID, id string) error
+	// DeleteTokens removes the listed tokens of the user in one transaction
+	// and reports which ids were deleted and which were not found (unknown,
+	// another user's, or listed twice), each in input order.
+	DeleteTokens(ctx context.Context, userID string, ids []string) (deleted, notFound []string, err error)
+	// RotateToken gives one of the user's tokens a new digest and key hint,
+	// sets CreatedAt to now and ExpiresAt to now plus the token's previous
+	// lifetime (ExpiresAt-CreatedAt), keeping id, name and description.
+	// The old digest stops matching in the same transaction.
+	RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (Token, error)
+
+	// Ping checks the store can serve requests (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
