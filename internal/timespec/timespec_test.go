@@ -1,0 +1,77 @@
+package timespec
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseDuration(t *testing.T) {
+	good := map[string]time.Duration{
+		"30d": 30 * day, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute,
+		"2w": 14 * day, "1w2d3h4m": week + 2*day + 3*time.Hour + 4*time.Minute,
+	}
+	for in, want := range good {
+		got, err := ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "10x", "-5d", "0s", "0d", "d", "5", "1.5d", "99999999999999999999d", "1d 2h"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", in)
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{36 * time.Hour: "1d12h", 90 * day: "90d", 15 * time.Minute: "15m"} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	if got, err := ParseDate("2026-12-31"); err != nil || !got.Equal(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("date-only: %v %v", got, err)
+	}
+	if got, err := ParseDate("2026-12-31T18:00:00+02:00"); err != nil || got.Hour() != 16 || got.Location() != time.UTC {
+		t.Errorf("rfc3339: %v %v", got, err)
+	}
+	for _, in := range []string{"", "2026-13-01", "31/12/2026", "tomorrow"} {
+		if _, err := ParseDate(in); err == nil {
+			t.Errorf("ParseDate(%q) accepted", in)
+		}
+	}
+}
+
+func TestRelative(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		t      time.Time
+		expiry bool
+		want   string
+	}{
+		{now.Add(29*day + time.Hour), true, "in 29d"},
+		{now.Add(-3 * day), true, "expired 3d ago"},
+		{now.Add(-3 * time.Hour), false, "3h ago"},
+		{now.Add(5 * time.Minute), true, "in 5m"},
+	}
+	for _, tt := range tests {
+		if got := Relative(tt.t, now, tt.expiry); got != tt.want {
+			t.Errorf("Relative(%v) = %q, want %q", tt.t, got, tt.want)
+		}
+	}
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"30d", "1d12h", "-5d", "10x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s)
+		if err == nil && d <= 0 {
+			t.Fatalf("accepted non-positive %q = %v", s, d)
+		}
+	})
+}
