@@ -117,10 +117,32 @@ func (t *Table) Render(w io.Writer, color bool) error {
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	bw := bufio.NewWriter(w)
 	for sc.Scan() {
-		bw.WriteString(strings.TrimRight(sc.Text(), " "))
+		bw.WriteString(trimRightSpace(sc.Text()))
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// trimRightSpace drops trailing spaces, also those hidden before trailing
+// colour escapes ("deploy  \x1b[0m" becomes "deploy\x1b[0m").
+func trimRightSpace(line string) string {
+	var esc []string
+	for {
+		line = strings.TrimRight(line, " ")
+		if !strings.HasSuffix(line, "m") {
+			break
+		}
+		i := strings.LastIndex(line, "\x1b[")
+		if i < 0 || strings.ContainsFunc(line[i+2:len(line)-1], func(r rune) bool { return (r < '0' || r > '9') && r != ';' }) {
+			break
+		}
+		esc = append(esc, line[i:])
+		line = line[:i]
+	}
+	for i := len(esc) - 1; i >= 0; i-- {
+		line += esc[i]
+	}
+	return line
 }
 
 // sanitize replaces control characters so untrusted text (token names and
