@@ -60,7 +60,7 @@ before the secret is printed.`,
   SECRET=$(tokenctl token create ci-job --expires-in 1h -q)
   eval "$(tokenctl token create ci --expires-in 10m -o env)"
   tokenctl token create ci --expires-in 10m -o dotenv --env-name API_TOKEN >> "$GITHUB_ENV"`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1, "tokenctl token create [NAME]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Name = args[0]

@@ -60,7 +60,7 @@ empty (or "[]" for -o json).`,
   tokenctl token list --name 'ci-*' -o json
   tokenctl token list --expiring-within 7d --jq '.[].name'
   tokenctl token list --template '{{range .}}{{.id}} {{.name}}{{"\n"}}{{end}}'`,
-		Args: cobra.NoArgs,
+		Args: maxArgs(0, "tokenctl token list [flags]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

@@ -123,3 +123,13 @@ func exactArgs(n int, usage string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// maxArgs is cobra.MaximumNArgs with a usage error (exit 2).
+func maxArgs(n int, usage string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return cmdutil.UsageErrorf("too many arguments (%q): %s", args[n], usage)
+		}
+		return nil
+	}
+}
