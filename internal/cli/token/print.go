@@ -53,6 +53,7 @@ func (o *secretOutput) validate() error {
 // appear on stdout. verb is "Created" or "Rotated".
 func (o *secretOutput) print(ios *iostreams.IOStreams, ct *api.CreatedToken, verb string, now time.Time) error {
 	cmdutil.MaskSecret(ios.ErrOut, getenv, ct.Secret)
+	ct = &api.CreatedToken{Token: utc(ct.Token), Secret: ct.Secret}
 	var err error
 	switch o.Export.Kind() {
 	case output.KindEnv:
