@@ -29,11 +29,12 @@ trap cleanup EXIT
 export HOME=$work XDG_CONFIG_HOME=$work/config
 unset TOKENCTL_TOKEN TOKENCTL_HOST TOKENCTL_PROFILE
 
-printf 'pw-bench\n' | "$tokend" user add bench --database "$work/tokend.db" >/dev/null
+printf 'pw-bench\n' | "$tokend" user add bench --database "$work/tokend.db" >/dev/null 2>&1
 "$tokend" serve --addr 127.0.0.1:0 --addr-file "$work/addr" --database "$work/tokend.db" 2>"$work/tokend.log" &
 pid=$!
 for _ in $(seq 100); do [[ -s $work/addr ]] && break; sleep 0.1; done
-url=http://$(cat "$work/addr")
+url=$(cat "$work/addr")
+[[ $url == *://* ]] || url=http://$url
 printf 'pw-bench\n' | "$tokenctl" auth login --host "$url" --username bench --password-stdin --insecure-storage >/dev/null 2>&1
 export TOKENCTL_HOST=$url
 secret=$("$tokenctl" auth token)
@@ -45,9 +46,10 @@ seed() {
   umask 077
   : >"$cfg"
   for i in $(seq "$n"); do
-    printf 'url = "%s/v1/tokens"\nrequest = "POST"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = "{\\"name\\":\\"bench-%d\\",\\"expires_in_seconds\\":86400}"\noutput = "/dev/null"\nnext\n' "$url" "$secret" "$i" >>"$cfg"
+    ((i > 1)) && echo next >>"$cfg"
+    printf 'url = "%s/v1/tokens"\nrequest = "POST"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = "{\\"name\\":\\"bench-%d\\",\\"expires_in_seconds\\":86400}"\noutput = "/dev/null"\n' "$url" "$secret" "$i" >>"$cfg"
   done
-  curl -s --fail --parallel --parallel-max 8 -K "$cfg"
+  curl -s --no-progress-meter --fail --parallel --parallel-max 8 -K "$cfg"
 }
 
 now() { date +%s.%N; }
