@@ -256,13 +256,14 @@ func csvRecord(t api.Token) []string {
 	}
 }
 
-// utc normalises a token's times to UTC, as the JSON schema promises,
-// whatever offset the server wrote them with.
+// utc normalises a token's times to whole seconds in UTC, as the JSON
+// schema promises ("2026-11-23T15:04:05Z"), whatever offset or precision
+// the server wrote them with.
 func utc(t api.Token) api.Token {
-	t.CreatedAt = t.CreatedAt.UTC()
-	t.ExpiresAt = t.ExpiresAt.UTC()
+	t.CreatedAt = t.CreatedAt.UTC().Truncate(time.Second)
+	t.ExpiresAt = t.ExpiresAt.UTC().Truncate(time.Second)
 	if t.LastUsedAt != nil {
-		u := t.LastUsedAt.UTC()
+		u := t.LastUsedAt.UTC().Truncate(time.Second)
 		t.LastUsedAt = &u
 	}
 	return t

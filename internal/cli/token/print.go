@@ -114,6 +114,11 @@ func printSecretBlock(w io.Writer, color bool, ct *api.CreatedToken, verb string
 	if ct.Description != "" {
 		fmt.Fprintf(&b, "  About:    %s\n", output.Sanitize(ct.Description))
 	}
+	// Measured from the server's creation time, so a 29d token reads
+	// "in 29d", not "in 28d" a few milliseconds later.
+	if !ct.CreatedAt.IsZero() {
+		now = ct.CreatedAt
+	}
 	fmt.Fprintf(&b, "  Expires:  %s (%s)\n", formatTime(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, now, true))
 	_, err := io.WriteString(w, b.String())
 	return err
