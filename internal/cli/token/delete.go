@@ -324,27 +324,23 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 }
 
 // confirm shows the selection and asks, or refuses without a terminal.
+// With --yes it only shows it: the whole preview on a terminal, the count
+// otherwise.
 func (o *DeleteOptions) confirm(targets []target) error {
+	n := len(targets)
+	w := o.IO.ErrOut
 	if o.Yes {
+		if o.IO.IsStderrTTY() {
+			o.preview(targets)
+		} else {
+			fmt.Fprintf(w, "Deleting %s\n", plural(n, "token", "tokens"))
+		}
 		return nil
 	}
-	n := len(targets)
 	if !o.IO.CanPrompt() || o.FromStdin {
 		return cmdutil.UsageErrorf("refusing to delete %s without confirmation: pass --yes to delete them or --dry-run to list them", plural(n, "token", "tokens"))
 	}
-	w := o.IO.ErrOut
-	fmt.Fprintf(w, "About to delete %s:\n", plural(n, "token", "tokens"))
-	tbl := output.NewTable("ID", "NAME")
-	for i, t := range targets {
-		if i == 5 {
-			break
-		}
-		tbl.AddRow(output.StylePlain, t.id, t.name)
-	}
-	_ = tbl.Render(w, false)
-	if n > 5 {
-		fmt.Fprintf(w, "… and %d more\n", n-5)
-	}
+	o.preview(targets)
 	r := bufio.NewReader(o.IO.In)
 	if n > confirmThreshold || o.All {
 		fmt.Fprintf(w, "Type %d to delete them: ", n)
@@ -361,6 +357,24 @@ func (o *DeleteOptions) confirm(targets []target) error {
 		return nil
 	}
 	return errors.New("not confirmed: nothing was deleted")
+}
+
+// preview prints the count and the first few tokens on stderr.
+func (o *DeleteOptions) preview(targets []target) {
+	w := o.IO.ErrOut
+	n := len(targets)
+	fmt.Fprintf(w, "About to delete %s:\n", plural(n, "token", "tokens"))
+	tbl := output.NewTable("ID", "NAME")
+	for i, t := range targets {
+		if i == 5 {
+			break
+		}
+		tbl.AddRow(output.StylePlain, t.id, t.name)
+	}
+	_ = tbl.Render(w, false)
+	if n > 5 {
+		fmt.Fprintf(w, "… and %d more\n", n-5)
+	}
 }
 
 type deleteResult struct {
