@@ -400,6 +400,9 @@ func (o *DeleteOptions) deleteBatches(ctx context.Context, c *client.Client, tar
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond),
 		)
+		// Show the empty bar at once: a single batch would otherwise
+		// finish (and be cleared) before it was ever drawn.
+		_ = bar.RenderBlank()
 	}
 	ids := make([]string, len(targets))
 	for i, t := range targets {
