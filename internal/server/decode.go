@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 )
@@ -33,7 +35,19 @@ func decode[T any](r *http.Request) (T, *problem) {
 
 func decodeJSON[T any](body io.Reader) (T, *problem) {
 	var v T
-	dec := json.NewDecoder(body)
+	// Read it all (the body limit bounds it) so invalid UTF-8 can be
+	// refused: the JSON decoder would silently turn it into U+FFFD.
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		if p := sizeProblem(err); p != nil {
+			return v, p
+		}
+		return v, newProblem(http.StatusBadRequest, api.CodeInvalidJSON, "could not read the request body")
+	}
+	if !utf8.Valid(raw) {
+		return v, newProblem(http.StatusBadRequest, api.CodeInvalidJSON, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
 		return v, jsonProblem(err)

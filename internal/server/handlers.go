@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -59,7 +60,10 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		s.fail(w, r, prob)
 		return
 	}
-	now := s.cfg.Now().UTC()
+	exact := s.cfg.Now().UTC()
+	// Whole seconds: what people read and scripts compare. The id keeps
+	// full precision so tokens made in the same second still list in order.
+	now := exact.Truncate(time.Second)
 	expires, prob := s.validateCreate(&req, now)
 	if prob != nil {
 		s.fail(w, r, prob)
@@ -71,7 +75,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		return
 	}
 	nt := store.NewToken{
-		ID:          store.NewID(now),
+		ID:          store.NewID(exact),
 		UserID:      p.user.ID,
 		Name:        req.Name,
 		Description: req.Description,
@@ -214,9 +218,13 @@ func checkText(field, v string, maxLen int, multiline bool) string {
 }
 
 func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *principal) {
-	q := r.URL.Query()
 	bad := func(format string, a ...any) {
 		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...)))
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		bad("the query string is malformed: %s", truncate(err.Error(), 100))
+		return
 	}
 	limit := api.DefaultPageSize
 	if v := q.Get("limit"); v != "" {
@@ -404,7 +412,7 @@ func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *pr
 		s.internalError(w, r, "generate token", err)
 		return
 	}
-	t, err := s.store.RotateToken(r.Context(), p.user.ID, id, sec.Digest(), sec.Hint(), s.cfg.Now().UTC())
+	t, err := s.store.RotateToken(r.Context(), p.user.ID, id, sec.Digest(), sec.Hint(), s.cfg.Now().UTC().Truncate(time.Second))
 	if errors.Is(err, store.ErrNotFound) {
 		s.tokenNotFound(w, r, id)
 		return
