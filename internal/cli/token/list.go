@@ -231,7 +231,7 @@ func emptyMessage(o *ListOptions) string {
 func tableRow(t api.Token, now time.Time) []string {
 	lastUsed := "never"
 	if t.LastUsedAt != nil {
-		lastUsed = timespec.Relative(*t.LastUsedAt, now, false)
+		lastUsed = usedAgo(*t.LastUsedAt, now)
 	}
 	return []string{
 		t.ID,
@@ -267,4 +267,13 @@ func utc(t api.Token) api.Token {
 		t.LastUsedAt = &u
 	}
 	return t
+}
+
+// usedAgo is "3h ago", or "just now" within the minute (last_used_at is
+// only updated once a minute, so seconds would be false precision).
+func usedAgo(t, now time.Time) string {
+	if d := now.Sub(t); d < time.Minute && d > -time.Minute {
+		return "just now"
+	}
+	return timespec.Relative(t, now, false)
 }

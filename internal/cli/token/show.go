@@ -93,7 +93,7 @@ func printTokenBlock(ios *iostreams.IOStreams, t api.Token, now time.Time) error
 	}
 	lastUsed := "never"
 	if t.LastUsedAt != nil {
-		lastUsed = formatTime(*t.LastUsedAt) + " (" + timespec.Relative(*t.LastUsedAt, now, false) + ")"
+		lastUsed = formatTime(*t.LastUsedAt) + " (" + usedAgo(*t.LastUsedAt, now) + ")"
 	}
 	desc := t.Description
 	if desc == "" {
