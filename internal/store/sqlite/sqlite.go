@@ -176,6 +176,9 @@ func createPrivate(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	switch {
 	case errors.Is(err, fs.ErrExist):
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			return errors.New("is a directory; give the path of a database file")
+		}
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("directory %s does not exist; create it first", filepath.Dir(path))
