@@ -124,6 +124,10 @@ func dsn(path string, readOnly bool) string {
 // filesystem path, and migrates it to the current schema. A database whose
 // schema is newer than this binary knows is refused.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if path == ":memory:" {
+		// Two pools would be two unrelated in-memory databases.
+		return nil, errors.New("open sqlite database: in-memory databases are not supported; give a file path")
+	}
 	if path == "" || strings.HasPrefix(path, "file:") || strings.Contains(path, "://") {
 		return nil, fmt.Errorf("open sqlite database: %q is not a filesystem path", path)
 	}

@@ -290,6 +290,7 @@ func TestOpenErrors(t *testing.T) {
 		name, path, want string
 	}{
 		{"empty path", "", "not a filesystem path"},
+		{"in-memory database", ":memory:", "give a file path"},
 		{"URL instead of a path", "sqlite://" + dir + "/x.db", "not a filesystem path"},
 		{"file: URI instead of a path", "file:" + dir + "/x.db", "not a filesystem path"},
 		{"missing directory", filepath.Join(dir, "no", "such", "x.db"), "does not exist"},
