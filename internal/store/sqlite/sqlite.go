@@ -117,7 +117,12 @@ func dsn(path string, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 	}
 	// A file: URI, so that a path holding '?' or '#' is still one path.
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	// SQLite wants forward slashes and, for C:\x on Windows, "/C:/x".
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
 }
 
 // Open opens (creating if needed) the SQLite database at path, a plain
