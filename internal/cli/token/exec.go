@@ -24,6 +24,10 @@ import (
 // DefaultExecEnv is the variable token exec hands the secret in.
 const DefaultExecEnv = "TOKENCTL_EXEC_TOKEN"
 
+// credentialEnv carries tokenctl's own credential in CI; token exec does
+// not pass it on.
+const credentialEnv = "TOKENCTL_TOKEN"
+
 // DefaultExecLifetime bounds how long a minted token can outlive its
 // command when the delete at the end cannot reach the server.
 const DefaultExecLifetime = 15 * time.Minute
@@ -52,7 +56,9 @@ func NewCmdExec(f *cmdutil.Factory, runF func(*ExecOptions) error) *cobra.Comman
 		Long: `Mint a short-lived token, run COMMAND with the secret in an environment
 variable (never in its arguments), and delete the token when COMMAND ends,
 however it ends: success, failure, or tokenctl itself being interrupted.
-SIGINT, SIGTERM and SIGHUP are passed on to COMMAND.
+SIGINT, SIGTERM and SIGHUP are passed on to COMMAND. COMMAND does not
+inherit TOKENCTL_TOKEN (tokenctl's own credential); pass --env TOKENCTL_TOKEN
+to give it the minted token under that name.
 
 tokenctl exits with COMMAND's exit code (128+N when it was killed by signal N).
 If the token cannot be deleted, tokenctl says so on stderr with the token's
@@ -194,7 +200,11 @@ func runChild(opts *ExecOptions, secret string, sigs <-chan os.Signal, pending o
 	default:
 	}
 	child := exec.Command(opts.Command[0], opts.Command[1:]...)
-	child.Env = append(withoutVar(os.Environ(), opts.Env), opts.Env+"="+secret)
+	// The child gets the short-lived token and not tokenctl's own
+	// long-lived one: least privilege (use --env TOKENCTL_TOKEN to hand it
+	// the minted token under that name).
+	env := withoutVar(withoutVar(os.Environ(), opts.Env), credentialEnv)
+	child.Env = append(env, opts.Env+"="+secret)
 	child.Stdin, child.Stdout, child.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
 	if err := child.Start(); err != nil {
 		return 0, fmt.Errorf("run %s: %w", opts.Command[0], unwrapExecError(err))

@@ -50,6 +50,11 @@ func execChild(args []string) int {
 			return 7
 		}
 		return 0
+	case "unset": // unset NAME VAR: exit 0 when NAME is not in the environment
+		if _, ok := os.LookupEnv(args[1]); ok {
+			return 5
+		}
+		return 0
 	case "exit": // exit N VAR
 		n, _ := strconv.Atoi(args[1])
 		return n
@@ -119,6 +124,14 @@ func TestExecChildGetsAWorkingTokenThatIsDeletedAfterwards(t *testing.T) {
 	}
 	// A custom variable name, without "--".
 	e.mustRun(0, "exec", "--env", "MY_TOKEN", bin, "exec-child", "check", e.srv.URL, "MY_TOKEN")
+}
+
+func TestExecDoesNotPassOnTokenctlsOwnCredential(t *testing.T) {
+	e := newTestEnv(t)
+	t.Setenv("TOKENCTL_TOKEN", "tkn_parentcredential")
+	e.mustRun(0, "exec", "--", testBinary(t), "exec-child", "unset", "TOKENCTL_TOKEN", DefaultExecEnv)
+	// Under its own name, the minted token is what the child sees.
+	e.mustRun(0, "exec", "--env", "TOKENCTL_TOKEN", "--", testBinary(t), "exec-child", "check", e.srv.URL, "TOKENCTL_TOKEN")
 }
 
 func TestExecExitsWithTheChildsCodeAndCleansUp(t *testing.T) {
