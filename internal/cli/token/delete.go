@@ -143,7 +143,8 @@ func (o *DeleteOptions) validate() error {
 		}
 		o.createdBefore = t
 	}
-	for _, id := range o.IDs {
+	for i, id := range o.IDs {
+		o.IDs[i] = strings.ToLower(id)
 		if err := checkID(id); err != nil {
 			return err
 		}
@@ -179,7 +180,8 @@ func readIDs(r io.Reader) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		field := strings.Fields(line)[0]
+		// ULIDs are case-insensitive; the server stores them lower case.
+		field := strings.ToLower(strings.Fields(line)[0])
 		if !store.ValidID(field) {
 			return nil, cmdutil.UsageErrorf("stdin line %d: %q is not a token id (want one 26-character id per line; # starts a comment)", n, truncate(field, 40))
 		}

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,7 +42,7 @@ its place, so you stay logged in.`,
 		Args:              exactArgs(1, "tokenctl token rotate ID"),
 		ValidArgsFunction: completeTokenIDs(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
+			opts.ID = strings.ToLower(args[0])
 			if runF != nil {
 				return runF(opts)
 			}

@@ -41,7 +41,7 @@ expiry and last use. The secret is never shown again after create or rotate.
 		Args:              exactArgs(1, "tokenctl token show ID"),
 		ValidArgsFunction: completeTokenIDs(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = args[0]
+			opts.ID = strings.ToLower(args[0])
 			if runF != nil {
 				return runF(opts)
 			}
