@@ -190,7 +190,12 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			if !t.ExpiresAt.After(now) {
 				st = output.StyleAlert
 			}
-			tbl.AddRow(st, tableRow(t, now)...)
+			row := tableRow(t, now)
+			if ios.IsStdoutTTY() {
+				// Keep rows on one line for people; scripts get names whole.
+				row[1] = truncate(row[1], maxNameWidth)
+			}
+			tbl.AddRow(st, row...)
 		}
 		n = tbl.Len()
 		if n > 0 {
@@ -227,6 +232,9 @@ func emptyMessage(o *ListOptions) string {
 	}
 	return "You have no tokens. Create one with: tokenctl token create NAME"
 }
+
+// maxNameWidth caps the NAME column on a terminal.
+const maxNameWidth = 40
 
 func tableRow(t api.Token, now time.Time) []string {
 	lastUsed := "never"

@@ -312,3 +312,18 @@ func TestListJSONSchemaGolden(t *testing.T) {
 		t.Fatalf("JSON schema changed; update docs/json-schema.md and run with -update if intended.\ngot:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+func TestListTruncatesLongNamesOnlyOnATerminal(t *testing.T) {
+	e := newTestEnv(t)
+	long := strings.Repeat("n", 90)
+	e.create(long, time.Hour)
+	out, _ := e.mustRun(0, "list")
+	if !strings.Contains(out, long) {
+		t.Fatal("name cut off a terminal")
+	}
+	e.ios.SetStdoutTTY(true)
+	out, _ = e.mustRun(0, "list")
+	if strings.Contains(out, long) || !strings.Contains(out, strings.Repeat("n", 40)+"…") {
+		t.Fatalf("name not truncated on a terminal:\n%s", out)
+	}
+}
