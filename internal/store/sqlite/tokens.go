@@ -101,16 +101,18 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 	return tok, replayed, nil
 }
 
+const byDigestQuery = `
+SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at,
+       u.id, u.username, u.password_hash, u.created_at
+  FROM tokens t JOIN users u ON u.id = t.user_id
+ WHERE t.digest = ?`
+
 // TokenByDigest is the authentication hot path: one read on the unique
 // digest index joined to the owner by primary key.
 func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token, store.User, error) {
 	var u store.User
 	var userCreated int64
-	t, err := scanToken(s.r.QueryRowContext(ctx,
-		`SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at,
-		        u.id, u.username, u.password_hash, u.created_at
-		   FROM tokens t JOIN users u ON u.id = t.user_id
-		  WHERE t.digest = ?`, digest[:]),
+	t, err := scanToken(s.queryRow(ctx, byDigestQuery, digest[:]),
 		&u.ID, &u.Username, &u.PasswordHash, &userCreated)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -131,7 +133,7 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time, minInte
 		return fmt.Errorf("touch token %s: %w", id, err)
 	}
 	var last sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT last_used_at FROM tokens WHERE id = ?`, id).Scan(&last)
+	err := s.queryRow(ctx, `SELECT last_used_at FROM tokens WHERE id = ?`, id).Scan(&last)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("touch token %s: %w", id, store.ErrNotFound)
@@ -156,7 +158,7 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time, minInte
 
 // GetToken returns one of the user's tokens or store.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, error) {
-	t, err := scanToken(s.r.QueryRowContext(ctx,
+	t, err := scanToken(s.queryRow(ctx,
 		`SELECT `+tokenColumns+` FROM tokens WHERE user_id = ? AND id = ?`, userID, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -202,7 +204,7 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, opts.Limit)
 
-	rows, err := s.r.QueryContext(ctx, q.String(), args...)
+	rows, err := s.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}

@@ -33,7 +33,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 func (s *Store) UserByName(ctx context.Context, username string) (store.User, error) {
 	var u store.User
 	var created int64
-	err := s.r.QueryRowContext(ctx,
+	err := s.queryRow(ctx,
 		`SELECT id, username, password_hash, created_at FROM users WHERE username = ?`, username).
 		Scan(&u.ID, &u.Username, &u.PasswordHash, &created)
 	switch {
@@ -48,7 +48,7 @@ func (s *Store) UserByName(ctx context.Context, username string) (store.User, er
 
 // ListUsers returns all users ordered by username.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.r.QueryContext(ctx,
+	rows, err := s.query(ctx,
 		`SELECT id, username, password_hash, created_at FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
