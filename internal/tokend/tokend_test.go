@@ -3,6 +3,7 @@ package tokend
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -222,4 +223,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestDeletingAUserKillsTheirTokensAtOnce(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "del.db")
+	if _, _, err := run(t, "pw\n", nil, "user", "add", "carol", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	url, _, stop := startServe(t, "--database", db)
+	defer stop()
+	req, _ := http.NewRequest("POST", url+"/v1/tokens", strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("carol", "pw")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ct struct {
+		Token string `json:"token"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&ct)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("create: %d %v", res.StatusCode, err)
+	}
+	if got := authStatus(t, url, ct.Token); got != 200 {
+		t.Fatalf("token before user delete: %d", got)
+	}
+	// A second process (here: a second Run) deletes the user while the
+	// server runs on the same file.
+	if _, _, err := run(t, "", nil, "user", "delete", "carol", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	if got := authStatus(t, url, ct.Token); got != 401 {
+		t.Fatalf("token after its user was deleted: %d, want 401", got)
+	}
 }
