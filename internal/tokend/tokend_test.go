@@ -84,6 +84,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"max lifetime too short", "", []string{"serve", "--database", db, "--max-lifetime", "30s"}, true, "at least 1m"},
 		{"bad log format", "", []string{"serve", "--database", db, "--log-format", "xml"}, true, "text or json"},
 		{"unknown flag", "", []string{"serve", "--nope"}, true, "unknown flag"},
+		{"unknown command", "", []string{"srve"}, true, "unknown command"},
 		{"serve with arguments", "", []string{"serve", "extra"}, true, "no arguments"},
 		{"missing database folder", "", []string{"user", "list", "--database", "/nonexistent/dir/x.db"}, false, "does not exist"},
 	}
