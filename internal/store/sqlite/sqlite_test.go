@@ -484,3 +484,42 @@ func killChild(path string) {
 	time.Sleep(time.Minute) // killed long before this ends
 	os.Exit(1)
 }
+
+func TestConcurrentOpensOfANewFileMigrateOnce(t *testing.T) {
+	// Several processes starting at once on a fresh file (say, tokend and
+	// `tokend user add` in a deploy script) must all open it, and the schema
+	// must be created exactly once.
+	path := filepath.Join(t.TempDir(), "tokend.db")
+	const n = 4
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = Open(t.Context(), path)
+		}()
+	}
+	wg.Wait()
+	for i, s := range stores {
+		if errs[i] != nil {
+			t.Errorf("open %d: %v", i, errs[i])
+			continue
+		}
+		defer s.Close()
+	}
+	if t.Failed() {
+		return
+	}
+	u := store.User{ID: store.NewID(time.Now()), Username: "alice", PasswordHash: "h", CreatedAt: time.Now()}
+	if err := stores[0].CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := stores[n-1].UserByName(t.Context(), "alice"); err != nil || got.ID != u.ID {
+		t.Fatalf("user written through one store, read through another = %+v, %v", got, err)
+	}
+	if v := pragma(t, stores[1].w, "user_version"); v != "1" {
+		t.Fatalf("user_version = %s, want 1", v)
+	}
+}
