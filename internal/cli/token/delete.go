@@ -181,11 +181,12 @@ func readIDs(r io.Reader) ([]string, error) {
 			continue
 		}
 		// ULIDs are case-insensitive; the server stores them lower case.
-		field := strings.ToLower(strings.Fields(line)[0])
-		if !store.ValidID(field) {
+		field := strings.Fields(line)[0]
+		id := strings.ToLower(field)
+		if !store.ValidID(id) {
 			return nil, cmdutil.UsageErrorf("stdin line %d: %q is not a token id (want one 26-character id per line; # starts a comment)", n, truncate(field, 40))
 		}
-		ids = append(ids, field)
+		ids = append(ids, id)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, cmdutil.UsageErrorf("reading ids from stdin: %s", err)
