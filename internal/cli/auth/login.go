@@ -117,9 +117,18 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 	source := cmdutil.SourceKeyring
 	if o.InsecureStorage {
 		source = cmdutil.SourceFile
-	} else if _, err := st.Keyring.Get(host); err != nil && !errors.Is(err, credential.ErrNotFound) {
-		// Find out before minting a token that could not be stored.
-		return err
+	}
+	// Find out whether the keyring works before sending anything, so no
+	// token is minted that could not be stored. Bad input is reported
+	// first, though: it needs no keyring to be fixed.
+	probeKeyring := func() error {
+		if source != cmdutil.SourceKeyring {
+			return nil
+		}
+		if _, err := st.Keyring.Get(host); err != nil && !errors.Is(err, credential.ErrNotFound) {
+			return err
+		}
+		return nil
 	}
 	copts, err := f.ClientOptions()
 	if err != nil {
@@ -139,6 +148,9 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 		}
 		if _, err := secret.Parse(tok); err != nil {
 			return cmdutil.UsageErrorf("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")
+		}
+		if err := probeKeyring(); err != nil {
+			return err
 		}
 		copts.Token = tok
 		cl, err := client.New(copts)
@@ -166,6 +178,9 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 		}
 		password, err := o.password()
 		if err != nil {
+			return err
+		}
+		if err := probeKeyring(); err != nil {
 			return err
 		}
 		copts.Username, copts.Password = username, password

@@ -178,7 +178,7 @@ func (b *builder) credential() (*cmdutil.Credential, error) {
 		if errors.As(err, &nf) {
 			msg := fmt.Sprintf("not logged in to %s: run `tokenctl auth login --host %s`", host, host)
 			if nf.KeyringErr != nil {
-				msg = fmt.Sprintf("not logged in to %s (%v)", host, nf.KeyringErr)
+				msg += fmt.Sprintf("; note: %v", nf.KeyringErr)
 			}
 			return nil, &cmdutil.AuthError{Err: errors.New(msg)}
 		}
