@@ -377,3 +377,40 @@ func TestNoCredentialSaysHowToLogIn(t *testing.T) {
 		mustContain(t, "stderr", r.stderr, "tokenctl auth login --host")
 	}
 }
+
+func TestLoginPromptsOnATerminal(t *testing.T) {
+	srv := newFakeAPI(t)
+	e := newTestEnv(t)
+	ios, in, _, errOut := iostreams.Test()
+	ios.SetStdinTTY(true)
+	ios.SetStderrTTY(true)
+	in.WriteString("alice\n")
+	prompted := false
+	ios.ReadPassword = func() (string, error) { prompted = true; return "pw-alice", nil }
+	code := root.Run(context.Background(), []string{"auth", "login", "--host", srv.URL, "--insecure-storage"}, ios, func(k string) string { return e.vars[k] })
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !prompted {
+		t.Error("the password was not read from the no-echo prompt")
+	}
+	mustContain(t, "stderr", errOut.String(), "Username: ", "Password: ", "as alice")
+}
+
+func TestDebugTraceRedactsCredential(t *testing.T) {
+	srv := newFakeAPI(t)
+	e := newTestEnv(t)
+	tok := srv.addToken("alice", time.Hour)
+	e.vars["TOKENCTL_TOKEN"] = tok
+	r := e.run("", "auth", "status", "--host", srv.URL, "--debug")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, hideTokens(r.stderr))
+	}
+	mustContain(t, "trace", r.stderr, "> GET "+srv.URL+"/v1/user", "Authorization: Bearer [redacted]", "< 200 OK")
+	if strings.Contains(r.stderr, tok) {
+		t.Error("the debug trace contains the token")
+	}
+	if r := e.run("", "auth", "status", "--host", srv.URL); strings.Contains(r.stderr, "> GET") {
+		t.Error("trace printed without --debug")
+	}
+}
