@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -66,12 +65,22 @@ var Keys = []Key{
 // CurrentProfileKey is the top-level key naming the current profile.
 const CurrentProfileKey = "current_profile"
 
-var profileName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
-// ValidProfileName checks a profile name. Names are lower case because
-// viper folds keys to lower case.
+// ValidProfileName checks a profile name: 1-64 of a-z, 0-9, '-' and '_',
+// starting with a letter or digit. Names are lower case because viper folds
+// keys to lower case. (A loop, not a regexp: compiling one at init would
+// tax every start-up, `tokenctl version` included.)
 func ValidProfileName(name string) error {
-	if !profileName.MatchString(name) {
+	ok := len(name) > 0 && len(name) <= 64
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		default:
+			ok = false
+		}
+	}
+	if !ok {
 		return fmt.Errorf("invalid profile name %q: use lower-case letters, digits, '-' and '_' (up to 64)", name)
 	}
 	return nil

@@ -183,3 +183,18 @@ func TestDir(t *testing.T) {
 		t.Errorf("relative XDG must be ignored: %s", got)
 	}
 }
+
+func TestValidProfileName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"default", true}, {"ci-2", true}, {"a_b", true}, {"0", true}, {strings.Repeat("a", 64), true},
+		{"", false}, {"-x", false}, {"_x", false}, {"Work", false}, {"a b", false}, {"a.b", false}, {strings.Repeat("a", 65), false},
+	}
+	for _, tt := range tests {
+		if err := ValidProfileName(tt.name); (err == nil) != tt.ok {
+			t.Errorf("ValidProfileName(%q) = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}
