@@ -175,14 +175,14 @@ func TestRefreshReplacesKeyringSecret(t *testing.T) {
 	if r := e.run("", "auth", "status"); r.code != 0 {
 		t.Errorf("status with the refreshed secret exit %d: %s", r.code, r.stderr)
 	}
-	if srv.tokenCount() != 1 {
-		t.Errorf("server holds %d tokens, want 1", srv.tokenCount())
+	if srv.tokenCount(t) != 1 {
+		t.Errorf("server holds %d tokens, want 1", srv.tokenCount(t))
 	}
 }
 
 func TestLoginRefusesBadInputBeforeSending(t *testing.T) {
 	srv := newFakeAPI(t)
-	mistyped := []byte(srv.addToken("alice", time.Hour))
+	mistyped := []byte(srv.addToken(t, time.Hour))
 	mistyped[10] ^= 1 // one wrong character: the checksum no longer matches
 	tests := []struct {
 		name     string
@@ -297,14 +297,14 @@ func TestInsecureStorageWritesPrivateFile(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Error("credentials file survived logout")
 	}
-	if srv.tokenCount() != 0 {
-		t.Errorf("--revoke left %d tokens on the server", srv.tokenCount())
+	if srv.tokenCount(t) != 0 {
+		t.Errorf("--revoke left %d tokens on the server", srv.tokenCount(t))
 	}
 }
 
 func TestEnvironmentToken(t *testing.T) {
 	srv := newFakeAPI(t)
-	good := srv.addToken("alice", 48*time.Hour)
+	good := srv.addToken(t, 48*time.Hour)
 	tests := []struct {
 		name     string
 		token    string
@@ -347,7 +347,7 @@ func TestEnvironmentToken(t *testing.T) {
 func TestRefreshWithEnvironmentPrintsNewSecret(t *testing.T) {
 	srv := newFakeAPI(t)
 	e := newTestEnv(t)
-	old := srv.addToken("alice", 48*time.Hour)
+	old := srv.addToken(t, 48*time.Hour)
 	e.vars["TOKENCTL_TOKEN"] = old
 	e.vars["TOKENCTL_HOST"] = srv.URL
 	e.vars["GITHUB_ACTIONS"] = "true"
@@ -400,7 +400,7 @@ func TestLoginPromptsOnATerminal(t *testing.T) {
 func TestDebugTraceRedactsCredential(t *testing.T) {
 	srv := newFakeAPI(t)
 	e := newTestEnv(t)
-	tok := srv.addToken("alice", time.Hour)
+	tok := srv.addToken(t, time.Hour)
 	e.vars["TOKENCTL_TOKEN"] = tok
 	r := e.run("", "auth", "status", "--host", srv.URL, "--debug")
 	if r.code != 0 {
