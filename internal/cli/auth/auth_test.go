@@ -100,7 +100,7 @@ func hideTokens(s string) string { return tokenRE.ReplaceAllString(s, "tkn_[reda
 
 func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 	needKeyring(t)
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	e := newTestEnv(t)
 	t.Cleanup(func() { _ = credential.Keyring{}.Delete(srv.URL) })
 
@@ -154,7 +154,7 @@ func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 
 func TestRefreshReplacesKeyringSecret(t *testing.T) {
 	needKeyring(t)
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	e := newTestEnv(t)
 	t.Cleanup(func() { _ = credential.Keyring{}.Delete(srv.URL) })
 	if r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin"); r.code != 0 {
@@ -181,7 +181,7 @@ func TestRefreshReplacesKeyringSecret(t *testing.T) {
 }
 
 func TestLoginRefusesBadInputBeforeSending(t *testing.T) {
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	mistyped := []byte(srv.addToken(t, time.Hour))
 	mistyped[10] ^= 1 // one wrong character: the checksum no longer matches
 	tests := []struct {
@@ -235,7 +235,7 @@ func TestPlainHTTPToRemoteHostIsRefused(t *testing.T) {
 }
 
 func TestLoginWrongPasswordExits4(t *testing.T) {
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	e := newTestEnv(t)
 	r := e.run("wrong\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")
 	if r.code != 4 {
@@ -248,7 +248,7 @@ func TestLoginWrongPasswordExits4(t *testing.T) {
 }
 
 func TestInsecureStorageWritesPrivateFile(t *testing.T) {
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	e := newTestEnv(t)
 	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")
 	if r.code != 0 {
@@ -303,7 +303,7 @@ func TestInsecureStorageWritesPrivateFile(t *testing.T) {
 }
 
 func TestEnvironmentToken(t *testing.T) {
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	good := srv.addToken(t, 48*time.Hour)
 	tests := []struct {
 		name     string
@@ -345,7 +345,7 @@ func TestEnvironmentToken(t *testing.T) {
 }
 
 func TestRefreshWithEnvironmentPrintsNewSecret(t *testing.T) {
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	e := newTestEnv(t)
 	old := srv.addToken(t, 48*time.Hour)
 	e.vars["TOKENCTL_TOKEN"] = old
@@ -367,7 +367,7 @@ func TestRefreshWithEnvironmentPrintsNewSecret(t *testing.T) {
 }
 
 func TestNoCredentialSaysHowToLogIn(t *testing.T) {
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	e := newTestEnv(t)
 	for _, args := range [][]string{{"auth", "status", "--host", srv.URL}, {"auth", "token", "--host", srv.URL}, {"auth", "status"}} {
 		r := e.run("", args...)
@@ -379,7 +379,7 @@ func TestNoCredentialSaysHowToLogIn(t *testing.T) {
 }
 
 func TestLoginPromptsOnATerminal(t *testing.T) {
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	e := newTestEnv(t)
 	ios, in, _, errOut := iostreams.Test()
 	ios.SetStdinTTY(true)
@@ -398,7 +398,7 @@ func TestLoginPromptsOnATerminal(t *testing.T) {
 }
 
 func TestDebugTraceRedactsCredential(t *testing.T) {
-	srv := newFakeAPI(t)
+	srv := newAPIServer(t)
 	e := newTestEnv(t)
 	tok := srv.addToken(t, time.Hour)
 	e.vars["TOKENCTL_TOKEN"] = tok

@@ -26,9 +26,9 @@ type apiServer struct {
 	requests atomic.Int32
 }
 
-// newFakeAPI starts tokend's real handlers with user alice (password
-// pw-alice). (The name predates the real server; it is not a fake.)
-func newFakeAPI(t *testing.T) *apiServer {
+// newAPIServer starts tokend's real handlers with user alice (password
+// pw-alice).
+func newAPIServer(t *testing.T) *apiServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tokend.db"))
