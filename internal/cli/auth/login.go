@@ -228,10 +228,11 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 			fmt.Fprintf(o.IO.ErrOut, "warning: could not record the host in %s: %v\n", cfg.Path(), err)
 		}
 	}
-	msg := fmt.Sprintf("Logged in to %s as %s; token stored in %s", host, username, cred.Location)
+	msg := fmt.Sprintf("Logged in to %s as %s", host, username)
 	if name != "" && !expires.IsZero() {
-		msg += fmt.Sprintf(" (%s, expires %s)", name, expires.UTC().Format("2006-01-02"))
+		msg += fmt.Sprintf(" with token %s (expires %s)", name, expires.UTC().Format("2006-01-02"))
 	}
+	msg += "; stored in " + cred.Location
 	fmt.Fprintln(o.IO.ErrOut, msg)
 	if f.Getenv(credential.EnvToken) != "" {
 		fmt.Fprintf(o.IO.ErrOut, "note: %s is set and takes precedence over the stored token until you unset it\n", credential.EnvToken)
