@@ -249,3 +249,24 @@ func TestMetaRecordHoldsNoSecret(t *testing.T) {
 		t.Errorf("meta = %+v", m)
 	}
 }
+
+func TestSaveToFileIsNotShadowedByOldKeyringEntry(t *testing.T) {
+	s := newStore(t, nil)
+	if err := s.Save(host, "old", SourceKeyring); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(host, "new", SourceFile); err != nil {
+		t.Fatal(err)
+	}
+	if got, src, _ := s.Lookup(host); got != "new" || src != SourceFile {
+		t.Errorf("Lookup = %q from %s, want the new file entry", got, src)
+	}
+}
+
+func TestSaveToFileWithBrokenKeyring(t *testing.T) {
+	s := newStore(t, nil)
+	keyring.MockInitWithError(errors.New("no dbus"))
+	if err := s.Save(host, "new", SourceFile); err != nil {
+		t.Fatalf("saving to the file failed because of the keyring: %v", err)
+	}
+}

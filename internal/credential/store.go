@@ -84,9 +84,10 @@ func (s *Store) Lookup(host string) (secret, source string, err error) {
 	return "", "", &NotFoundError{Host: host, KeyringErr: kerr}
 }
 
-// Save stores secret for host in the keyring or the file. Storing in the
-// keyring removes any plain-file copy, so logging in again without
-// --insecure-storage cleans up an earlier opt-in.
+// Save stores secret for host in the keyring or the file, and removes the
+// host's entry from the other one so the lookup finds the new secret:
+// logging in again without --insecure-storage cleans up an earlier opt-in,
+// and an opt-in is not shadowed by an old keyring entry.
 func (s *Store) Save(host, secret, source string) error {
 	switch source {
 	case SourceKeyring:
@@ -98,7 +99,19 @@ func (s *Store) Save(host, secret, source string) error {
 		}
 		return nil
 	case SourceFile:
-		return s.File.Set(host, secret)
+		if err := s.File.Set(host, secret); err != nil {
+			return err
+		}
+		// An older keyring entry would win the lookup over the file and
+		// shadow the new secret. When the keyring cannot be reached (often
+		// why the file was chosen) there is nothing it could shadow with.
+		if err := s.Keyring.Delete(host); err != nil && !errors.Is(err, ErrNotFound) {
+			var ke *KeyringError
+			if !errors.As(err, &ke) {
+				return err
+			}
+		}
+		return nil
 	case SourceEnv:
 		return fmt.Errorf("the credential comes from %s: update that variable yourself", EnvToken)
 	default:

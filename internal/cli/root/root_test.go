@@ -2,6 +2,8 @@ package root
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/cli/factory"
+	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
 
@@ -114,4 +118,23 @@ func TestEveryCommandIsDocumented(t *testing.T) {
 		}
 	}
 	walk(cmd)
+}
+
+func TestRejectedCredentialIsAnAuthError(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	g := &factory.Globals{Host: "http://127.0.0.1:8080"}
+	f := factory.New(ios, func(string) string { return "" }, g)
+	err := explain(fmt.Errorf("list tokens: %w", &client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}), f)
+	if cmdutil.ExitCode(err) != cmdutil.ExitAuth {
+		t.Errorf("exit %d, want 4", cmdutil.ExitCode(err))
+	}
+	want := "credential for http://127.0.0.1:8080 was rejected (expired or revoked): run `tokenctl auth login --host http://127.0.0.1:8080`"
+	if err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+	// Other API errors pass through untouched.
+	nf := &client.APIError{Host: "h", Status: http.StatusNotFound}
+	if got := explain(nf, f); got != error(nf) {
+		t.Errorf("404 rewritten to %v", got)
+	}
 }
