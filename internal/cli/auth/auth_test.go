@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/cli/auth"
 	"github.com/tokenctl/tokenctl/internal/cli/root"
 	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
@@ -412,5 +414,26 @@ func TestDebugTraceRedactsCredential(t *testing.T) {
 	}
 	if r := e.run("", "auth", "status", "--host", srv.URL); strings.Contains(r.stderr, "> GET") {
 		t.Error("trace printed without --debug")
+	}
+}
+
+func TestStatusJSON(t *testing.T) {
+	srv := newAPIServer(t)
+	e := newTestEnv(t)
+	e.vars["TOKENCTL_TOKEN"] = srv.addToken(t, 72*time.Hour)
+	e.vars["TOKENCTL_HOST"] = srv.URL
+	r := e.run("", "auth", "status", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var doc auth.StatusJSON
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v", err)
+	}
+	if doc.Host != srv.URL || doc.Username != "alice" || doc.Source != "environment" || doc.Token == nil || doc.Token.DaysLeft != 2 || doc.Token.Name != "seeded" {
+		t.Errorf("status JSON = %+v (token %+v)", doc, doc.Token)
+	}
+	if r := e.run("", "auth", "status", "-o", "yaml"); r.code != 2 {
+		t.Errorf("-o yaml: exit %d, want 2", r.code)
 	}
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -19,8 +20,27 @@ type StatusOptions struct {
 	IO         *iostreams.IOStreams
 	Factory    *cmdutil.Factory
 	FailWithin string
+	Output     string
 
 	failWithin time.Duration
+}
+
+// StatusJSON is `auth status -o json`: a stable schema for scripts.
+type StatusJSON struct {
+	Host     string           `json:"host"`
+	Username string           `json:"username"`
+	Source   string           `json:"source"`   // environment, keyring or file
+	Location string           `json:"location"` // said for people
+	Token    *StatusTokenJSON `json:"token"`    // null when not a token
+}
+
+// StatusTokenJSON describes the credential's token in StatusJSON.
+type StatusTokenJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	KeyHint   string    `json:"key_hint"`
+	ExpiresAt time.Time `json:"expires_at"`
+	DaysLeft  int       `json:"days_left"`
 }
 
 // NewCmdStatus returns `auth status`.
@@ -37,9 +57,13 @@ Exits 4 when there is no credential or the server rejects it. With
 job can warn before a token runs out.`,
 		Example: `  $ tokenctl auth status
   $ tokenctl auth status --host https://tokens.example.com
-  $ tokenctl auth status --fail-within 14d   # CI canary`,
+  $ tokenctl auth status --fail-within 14d   # CI canary
+  $ tokenctl auth status -o json | jq .token.days_left`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Output != "" && opts.Output != "text" && opts.Output != "json" {
+				return cmdutil.UsageErrorf("invalid --output %q: want text or json", opts.Output)
+			}
 			if opts.FailWithin != "" {
 				d, err := timespec.ParseDuration(opts.FailWithin)
 				if err != nil {
@@ -53,6 +77,7 @@ job can warn before a token runs out.`,
 			return statusRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&opts.FailWithin, "fail-within", "", "exit 1 when the credential expires within this `DURATION` (e.g. 7d)")
 	return cmd
 }
@@ -90,18 +115,35 @@ func statusRun(ctx context.Context, o *StatusOptions) error {
 	}
 
 	now := f.Now()
+	var expiresSoon error
+	if t := u.Token; t != nil && o.failWithin > 0 && t.ExpiresAt.Sub(now) <= o.failWithin {
+		expiresSoon = fmt.Errorf("the credential for %s expires %s (%s), within %s: run `tokenctl auth refresh`",
+			cred.Host, t.ExpiresAt.UTC().Format(time.RFC3339), timespec.Relative(t.ExpiresAt, now, true), o.FailWithin)
+	}
+	if o.Output == "json" {
+		doc := StatusJSON{Host: cred.Host, Username: u.Username, Source: cred.Source, Location: cred.Location}
+		if t := u.Token; t != nil {
+			doc.Token = &StatusTokenJSON{ID: t.ID, Name: t.Name, KeyHint: t.KeyHint, ExpiresAt: t.ExpiresAt.UTC(), DaysLeft: daysLeft(t.ExpiresAt, now)}
+		}
+		enc := json.NewEncoder(o.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+		return expiresSoon
+	}
 	out := o.IO.Out
 	fmt.Fprintf(out, "%s\n", cred.Host)
 	fmt.Fprintf(out, "  Logged in as:  %s\n", u.Username)
 	fmt.Fprintf(out, "  Credential:    %s\n", cred.Location)
 	if t := u.Token; t != nil {
 		fmt.Fprintf(out, "  Token:         %s (%s, id %s)\n", t.Name, t.KeyHint, t.ID)
-		days := int(t.ExpiresAt.Sub(now).Hours() / 24)
-		fmt.Fprintf(out, "  Expires:       %s (%s, %d days left)\n", t.ExpiresAt.UTC().Format(time.RFC3339), timespec.Relative(t.ExpiresAt, now, true), max(days, 0))
-		if o.failWithin > 0 && t.ExpiresAt.Sub(now) <= o.failWithin {
-			return fmt.Errorf("the credential for %s expires %s (%s), within %s: run `tokenctl auth refresh`",
-				cred.Host, t.ExpiresAt.UTC().Format(time.RFC3339), timespec.Relative(t.ExpiresAt, now, true), o.FailWithin)
-		}
+		fmt.Fprintf(out, "  Expires:       %s (%s, %d days left)\n", t.ExpiresAt.UTC().Format(time.RFC3339), timespec.Relative(t.ExpiresAt, now, true), daysLeft(t.ExpiresAt, now))
 	}
-	return nil
+	return expiresSoon
+}
+
+// daysLeft counts whole days until t, never below zero.
+func daysLeft(t, now time.Time) int {
+	return max(int(t.Sub(now).Hours()/24), 0)
 }
