@@ -143,8 +143,8 @@ Run 'tokenctl --help' for every command.
 		Short:  "Help about any command",
 		Hidden: true,
 		RunE: func(c *cobra.Command, args []string) error {
-			target, _, err := c.Root().Find(args)
-			if err != nil || target == nil {
+			target, rest, err := c.Root().Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
 				return cmdutil.UsageErrorf("unknown help topic %q: run `tokenctl --help`", strings.Join(args, " "))
 			}
 			return target.Help()

@@ -51,6 +51,7 @@ func TestExitCodes(t *testing.T) {
 		{"not logged in", []string{"auth", "status"}, 4, "", "tokenctl auth login --host URL"},
 		{"help", []string{"--help"}, 0, "Exit codes", ""},
 		{"help for a command", []string{"help", "auth", "login"}, 0, "--password-stdin", ""},
+		{"help for an unknown topic", []string{"help", "frobnicate"}, 2, "", `unknown help topic "frobnicate"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
