@@ -108,7 +108,7 @@ func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 
 	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "--username", "alice", "--password-stdin")
 	if r.code != 0 {
-		t.Fatalf("login exit %d: %s", r.code, r.stderr)
+		t.Fatalf("login exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	mustContain(t, "login stderr", r.stderr, "Logged in to "+srv.URL+" as alice", "OS keyring")
 	if r.stdout != "" {
@@ -131,7 +131,7 @@ func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 
 	r = e.run("", "auth", "status")
 	if r.code != 0 {
-		t.Fatalf("status exit %d: %s", r.code, r.stderr)
+		t.Fatalf("status exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	mustContain(t, "status", r.stdout, srv.URL, "alice", "OS keyring", "tokenctl@", "89 days left")
 
@@ -142,7 +142,7 @@ func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 
 	r = e.run("", "auth", "logout")
 	if r.code != 0 {
-		t.Fatalf("logout exit %d: %s", r.code, r.stderr)
+		t.Fatalf("logout exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	if _, err := (credential.Keyring{}).Get(srv.URL); err != credential.ErrNotFound {
 		t.Errorf("keyring entry survived logout: %v", err)
@@ -160,12 +160,12 @@ func TestRefreshReplacesKeyringSecret(t *testing.T) {
 	e := newTestEnv(t)
 	t.Cleanup(func() { _ = credential.Keyring{}.Delete(srv.URL) })
 	if r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin"); r.code != 0 {
-		t.Fatalf("login: %s", r.stderr)
+		t.Fatalf("login: %s", hideTokens(r.stderr))
 	}
 	old, _ := credential.Keyring{}.Get(srv.URL)
 	r := e.run("", "auth", "refresh")
 	if r.code != 0 {
-		t.Fatalf("refresh exit %d: %s", r.code, r.stderr)
+		t.Fatalf("refresh exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	if r.stdout != "" {
 		t.Errorf("refresh of a stored credential printed on stdout")
@@ -175,7 +175,7 @@ func TestRefreshReplacesKeyringSecret(t *testing.T) {
 		t.Fatal("keyring still holds the old secret")
 	}
 	if r := e.run("", "auth", "status"); r.code != 0 {
-		t.Errorf("status with the refreshed secret exit %d: %s", r.code, r.stderr)
+		t.Errorf("status with the refreshed secret exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	if srv.tokenCount(t) != 1 {
 		t.Errorf("server holds %d tokens, want 1", srv.tokenCount(t))
@@ -209,11 +209,11 @@ func TestLoginRefusesBadInputBeforeSending(t *testing.T) {
 			e := newTestEnv(t)
 			r := e.run(tt.stdin, append([]string{"auth", "login", "--host", srv.URL}, tt.args...)...)
 			if r.code != tt.wantCode {
-				t.Errorf("exit %d, want %d (%s)", r.code, tt.wantCode, r.stderr)
+				t.Errorf("exit %d, want %d (%s)", r.code, tt.wantCode, hideTokens(r.stderr))
 			}
 			mustContain(t, "stderr", r.stderr, tt.wantErr)
 			if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
-				t.Errorf("error is not one line: %q", r.stderr)
+				t.Errorf("error is not one line: %q", hideTokens(r.stderr))
 			}
 			if n := srv.requests.Load() - before; n != 0 {
 				t.Errorf("%d requests were sent", n)
@@ -254,12 +254,12 @@ func TestInsecureStorageWritesPrivateFile(t *testing.T) {
 	e := newTestEnv(t)
 	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")
 	if r.code != 0 {
-		t.Fatalf("login exit %d: %s", r.code, r.stderr)
+		t.Fatalf("login exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	warn := strings.Index(r.stderr, "warning: storing the credential")
 	done := strings.Index(r.stderr, "Logged in")
 	if warn < 0 || done < warn {
-		t.Errorf("no warning before the write:\n%s", r.stderr)
+		t.Errorf("no warning before the write:\n%s", hideTokens(r.stderr))
 	}
 	path := filepath.Join(e.configDir(), "credentials.yaml")
 	fi, err := os.Stat(path)
@@ -275,7 +275,7 @@ func TestInsecureStorageWritesPrivateFile(t *testing.T) {
 	}
 	r = e.run("", "auth", "status")
 	if r.code != 0 {
-		t.Fatalf("status exit %d: %s", r.code, r.stderr)
+		t.Fatalf("status exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	mustContain(t, "status", r.stdout, "plain file, not encrypted", path)
 
@@ -286,7 +286,7 @@ func TestInsecureStorageWritesPrivateFile(t *testing.T) {
 	// refresh keeps the secret where it lived.
 	old, _ := credential.FileStore{Path: path}.Get(srv.URL)
 	if r := e.run("", "auth", "refresh"); r.code != 0 {
-		t.Fatalf("refresh exit %d: %s", r.code, r.stderr)
+		t.Fatalf("refresh exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	now, err := credential.FileStore{Path: path}.Get(srv.URL)
 	if err != nil || now == old {
@@ -294,7 +294,7 @@ func TestInsecureStorageWritesPrivateFile(t *testing.T) {
 	}
 
 	if r := e.run("", "auth", "logout", "--revoke"); r.code != 0 {
-		t.Fatalf("logout exit %d: %s", r.code, r.stderr)
+		t.Fatalf("logout exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Error("credentials file survived logout")
@@ -338,7 +338,7 @@ func TestEnvironmentToken(t *testing.T) {
 			}
 			r := e.run("", tt.args...)
 			if r.code != tt.wantCode {
-				t.Errorf("exit %d, want %d (stderr %q)", r.code, tt.wantCode, r.stderr)
+				t.Errorf("exit %d, want %d (stderr %q)", r.code, tt.wantCode, hideTokens(r.stderr))
 			}
 			mustContain(t, "stdout", r.stdout, tt.stdout...)
 			mustContain(t, "stderr", r.stderr, tt.stderr...)
@@ -355,7 +355,7 @@ func TestRefreshWithEnvironmentPrintsNewSecret(t *testing.T) {
 	e.vars["GITHUB_ACTIONS"] = "true"
 	r := e.run("", "auth", "refresh")
 	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+		t.Fatalf("exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	newSecret := strings.TrimSpace(r.stdout)
 	if _, err := secret.Parse(newSecret); err != nil || newSecret == old {
@@ -424,7 +424,7 @@ func TestStatusJSON(t *testing.T) {
 	e.vars["TOKENCTL_HOST"] = srv.URL
 	r := e.run("", "auth", "status", "-o", "json")
 	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+		t.Fatalf("exit %d: %s", r.code, hideTokens(r.stderr))
 	}
 	var doc auth.StatusJSON
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
