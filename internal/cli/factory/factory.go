@@ -71,6 +71,12 @@ type builder struct {
 	st        *credential.Store
 
 	warnOnce sync.Once
+
+	// cred caches the resolved credential: each lookup may be a D-Bus round
+	// trip, and a command often asks more than once (Client, then
+	// Credential). Saving or removing resets it.
+	credMu sync.Mutex
+	cred   *cmdutil.Credential
 }
 
 func (b *builder) config() (*config.Config, error) {
@@ -171,6 +177,12 @@ func (b *builder) credential() (*cmdutil.Credential, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.credMu.Lock()
+	defer b.credMu.Unlock()
+	if b.cred != nil && b.cred.Host == host {
+		c := *b.cred
+		return &c, nil
+	}
 	st, _ := b.store()
 	tok, source, err := st.Lookup(host)
 	if err != nil {
@@ -186,7 +198,9 @@ func (b *builder) credential() (*cmdutil.Credential, error) {
 	}
 	c := &cmdutil.Credential{Host: host, Token: tok, Source: source, Location: b.location(source)}
 	b.warnExpiry(c)
-	return c, nil
+	b.cred = c
+	cp := *c
+	return &cp, nil
 }
 
 // warnExpiry prints one line on stderr when the stored credential expires
@@ -241,7 +255,14 @@ func (b *builder) client() (*client.Client, error) {
 	return client.New(opts)
 }
 
+func (b *builder) forget() {
+	b.credMu.Lock()
+	b.cred = nil
+	b.credMu.Unlock()
+}
+
 func (b *builder) save(c *cmdutil.Credential, secretValue string) error {
+	defer b.forget()
 	st, _ := b.store()
 	if c.Source == cmdutil.SourceFile {
 		fmt.Fprintf(b.ios.ErrOut, "warning: storing the credential for %s in a plain file, not encrypted: %s\n", c.Host, st.FilePath())
@@ -281,6 +302,7 @@ func (b *builder) remember(c *cmdutil.Credential) {
 }
 
 func (b *builder) remove(c *cmdutil.Credential) error {
+	defer b.forget()
 	st, _ := b.store()
 	return st.Remove(c.Host, c.Source)
 }
