@@ -333,6 +333,10 @@ func (c *Client) once(ctx context.Context, method, path string, h http.Header, p
 		if ctx.Err() != nil {
 			return -1, fmt.Errorf("request to %s: %w", c.base.Host, ctx.Err())
 		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return 0, fmt.Errorf("%s did not answer within %s (see --timeout): %w", c.base.Host, c.opts.Timeout, errTimeout)
+		}
 		if !retryableNetErr(err) {
 			return -1, fmt.Errorf("cannot reach %s: %w", c.base.Host, err)
 		}
@@ -407,6 +411,9 @@ func retryableNetErr(err error) bool {
 	}
 	return true
 }
+
+// errTimeout replaces net/http's timeout text, which names Go internals.
+var errTimeout = errors.New("timed out")
 
 type redirectError struct{ msg string }
 

@@ -465,3 +465,40 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestTimeoutEndsAHungRequest(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-r.Context().Done() // never answers; released when the client gives up
+	}))
+	defer srv.Close()
+	c, _ := newTestClient(t, srv.URL, func(o *Options) { o.Timeout = 50 * time.Millisecond })
+	_, err := c.User(context.Background())
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if err == nil || err.Error() != host+" did not answer within 50ms (see --timeout): timed out" {
+		t.Fatalf("err = %v, want a timeout naming the host", err)
+	}
+	if calls.Load() != 3 {
+		t.Errorf("a timed-out GET was tried %d times, want 3", calls.Load())
+	}
+}
+
+func TestCancelledContextIsNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		cancel()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	c, _ := newTestClient(t, srv.URL)
+	_, err := c.User(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("tried %d times after cancel, want 1", calls.Load())
+	}
+}
