@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/cli/auth"
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/cli/factory"
 	"github.com/tokenctl/tokenctl/internal/cli/root"
 	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
@@ -435,5 +439,28 @@ func TestStatusJSON(t *testing.T) {
 	}
 	if r := e.run("", "auth", "status", "-o", "yaml"); r.code != 2 {
 		t.Errorf("-o yaml: exit %d, want 2", r.code)
+	}
+}
+
+func TestRefreshThatCannotStoreSaysHowToRecover(t *testing.T) {
+	srv := newAPIServer(t)
+	e := newTestEnv(t)
+	if r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage"); r.code != 0 {
+		t.Fatalf("login: %s", hideTokens(r.stderr))
+	}
+	ios, _, out, _ := iostreams.Test()
+	f := factory.New(ios, func(k string) string { return e.vars[k] }, &factory.Globals{})
+	f.SaveCredential = func(*cmdutil.Credential, string) error { return errors.New("disk full") }
+	cmd := auth.NewCmdRefresh(f, nil)
+	cmd.SetArgs(nil)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.Execute()
+	if err == nil {
+		t.Fatal("refresh succeeded without storing the new secret")
+	}
+	mustContain(t, "error", err.Error(), "could not store the new secret (disk full)", "old secret no longer works", "tokenctl auth login --host "+srv.URL, "rotated token 01")
+	if out.Len() != 0 {
+		t.Error("the new secret was printed")
 	}
 }
