@@ -464,3 +464,23 @@ func TestRefreshThatCannotStoreSaysHowToRecover(t *testing.T) {
 		t.Error("the new secret was printed")
 	}
 }
+
+func TestLoginThatCannotStoreLeavesNoTokenBehind(t *testing.T) {
+	srv := newAPIServer(t)
+	e := newTestEnv(t)
+	ios, in, _, _ := iostreams.Test()
+	in.WriteString("pw-alice\n")
+	f := factory.New(ios, func(k string) string { return e.vars[k] }, &factory.Globals{Host: srv.URL})
+	f.SaveCredential = func(*cmdutil.Credential, string) error { return errors.New("disk full") }
+	cmd := auth.NewCmdLogin(f, nil)
+	cmd.SetArgs([]string{"-u", "alice", "--password-stdin", "--insecure-storage"})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v, want the storage failure", err)
+	}
+	if n := srv.tokenCount(t); n != 0 {
+		t.Errorf("%d login tokens left on the server", n)
+	}
+}
