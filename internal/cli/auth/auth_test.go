@@ -484,3 +484,21 @@ func TestLoginThatCannotStoreLeavesNoTokenBehind(t *testing.T) {
 		t.Errorf("%d login tokens left on the server", n)
 	}
 }
+
+func TestWithTokenOnATerminalReadsWithoutEcho(t *testing.T) {
+	srv := newAPIServer(t)
+	e := newTestEnv(t)
+	tok := srv.addToken(t, time.Hour)
+	ios, _, _, errOut := iostreams.Test()
+	ios.SetStdinTTY(true)
+	ios.SetStderrTTY(true)
+	ios.ReadPassword = func() (string, error) { return tok + "\n", nil }
+	code := root.Run(context.Background(), []string{"auth", "login", "--host", srv.URL, "--with-token", "--insecure-storage"}, ios, func(k string) string { return e.vars[k] })
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, hideTokens(errOut.String()))
+	}
+	mustContain(t, "stderr", errOut.String(), "Paste your token: ", "as alice")
+	if strings.Contains(errOut.String(), tok) {
+		t.Error("the token was echoed")
+	}
+}

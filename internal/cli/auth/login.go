@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -142,7 +143,19 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 		name     string
 	)
 	if o.WithToken {
-		tok, err = readLine(o.IO.In, "token")
+		if o.IO.CanPrompt() {
+			// On a terminal, read without echo: the token must not sit
+			// on the screen or in a terminal's scrollback.
+			fmt.Fprint(o.IO.ErrOut, "Paste your token: ")
+			tok, err = o.IO.ReadPassword()
+			fmt.Fprintln(o.IO.ErrOut)
+			tok = strings.TrimSpace(tok)
+			if err == nil && tok == "" {
+				err = errors.New("empty token")
+			}
+		} else {
+			tok, err = readLine(o.IO.In, "token")
+		}
 		if err != nil {
 			return cmdutil.UsageErrorf("--with-token: %v", err)
 		}
