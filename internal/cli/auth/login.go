@@ -48,8 +48,9 @@ stdin with --password-stdin. It is exchanged (HTTP Basic) for a token named
 tokenctl@<this machine's hostname> that expires after --expires-in; only that
 token is stored, the password is never written anywhere.
 
-With --with-token, a token is read from stdin, checked locally (a mistyped one
-fails at once) and with the server, then stored.
+With --with-token, a token is read from stdin (without echo on a terminal),
+checked locally (a mistyped one fails at once) and with the server, then
+stored.
 
 The token goes to the OS keyring. When no keyring is usable, login fails and
 says what to do; --insecure-storage stores it in a plain file (mode 0600)
