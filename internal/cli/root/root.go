@@ -70,6 +70,9 @@ func explain(err error, f *cmdutil.Factory) error {
 		if h, herr := f.Host(); herr == nil {
 			host = h
 		}
+		if c, cerr := f.Credential(); cerr == nil && c.Source == cmdutil.SourceEnv {
+			return &cmdutil.AuthError{Err: fmt.Errorf("the token in TOKENCTL_TOKEN was rejected by %s (expired or revoked): set it to a valid token, or unset it and run `tokenctl auth login --host %s`", host, host)}
+		}
 		return &cmdutil.AuthError{Err: fmt.Errorf("credential for %s was rejected (expired or revoked): run `tokenctl auth login --host %s`", host, host)}
 	}
 	if errors.Is(err, context.Canceled) {

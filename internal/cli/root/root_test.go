@@ -133,6 +133,12 @@ func TestRejectedCredentialIsAnAuthError(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("message %q, want %q", err, want)
 	}
+	// A rejected TOKENCTL_TOKEN is named as such.
+	fe := factory.New(ios, func(k string) string { return map[string]string{"TOKENCTL_TOKEN": "tkn_x"}[k] }, g)
+	err = explain(&client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}, fe)
+	if cmdutil.ExitCode(err) != cmdutil.ExitAuth || !strings.Contains(err.Error(), "the token in TOKENCTL_TOKEN was rejected") {
+		t.Errorf("env credential: %v", err)
+	}
 	// Other API errors pass through untouched.
 	nf := &client.APIError{Host: "h", Status: http.StatusNotFound}
 	if got := explain(nf, f); got != error(nf) {
