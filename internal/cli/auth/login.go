@@ -202,13 +202,9 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 		if err != nil {
 			return err
 		}
-		hostname, err := o.Hostname()
-		if err != nil || hostname == "" {
-			hostname = "unknown-host"
-		}
 		secs := int64(o.expiresIn / time.Second)
 		created, err := cl.CreateToken(ctx, api.CreateTokenRequest{
-			Name:             "tokenctl@" + hostname,
+			Name:             loginTokenName(o.Hostname),
 			Description:      "created by tokenctl auth login",
 			ExpiresInSeconds: &secs,
 		}, "")
@@ -272,4 +268,18 @@ func (o *LoginOptions) password() (string, error) {
 		return "", cmdutil.UsageErrorf("empty password")
 	}
 	return p, nil
+}
+
+// loginTokenName is "tokenctl@<hostname>", cut to the server's name limit
+// (a long FQDN must not make login fail).
+func loginTokenName(hostname func() (string, error)) string {
+	h, err := hostname()
+	if err != nil || strings.TrimSpace(h) == "" {
+		h = "unknown-host"
+	}
+	name := "tokenctl@" + strings.TrimSpace(h)
+	if len(name) > api.MaxNameLen {
+		name = name[:api.MaxNameLen]
+	}
+	return name
 }
