@@ -106,6 +106,9 @@ func RedactJSON(v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, val := range t {
+			if _, err := secret.Parse(k); err == nil {
+				k = redacted // a token used as a key
+			}
 			if s, ok := val.(string); ok && s != "" && isSensitiveField(k) {
 				out[k] = redacted
 				continue
