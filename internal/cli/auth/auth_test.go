@@ -502,3 +502,19 @@ func TestWithTokenOnATerminalReadsWithoutEcho(t *testing.T) {
 		t.Error("the token was echoed")
 	}
 }
+
+func TestLoginToAnotherHostThanTheProfileSaysSo(t *testing.T) {
+	srv := newAPIServer(t)
+	e := newTestEnv(t)
+	if r := e.run("", "config", "set", "host", "https://tokens.example.com"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, hideTokens(r.stderr))
+	}
+	mustContain(t, "stderr", r.stderr, `note: profile "default" uses https://tokens.example.com; pass --host `+srv.URL)
+	if r := e.run("", "config", "get", "host"); r.stdout != "https://tokens.example.com\n" {
+		t.Errorf("login changed the profile's host to %q", r.stdout)
+	}
+}

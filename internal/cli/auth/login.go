@@ -236,6 +236,8 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 	if cfg, err := f.Config(); err == nil {
 		if _, err := cfg.SetHostIfEmpty(host); err != nil {
 			fmt.Fprintf(o.IO.ErrOut, "warning: could not record the host in %s: %v\n", cfg.Path(), err)
+		} else if ph := cfg.FileValue("host"); ph != host && f.Getenv("TOKENCTL_HOST") == "" {
+			fmt.Fprintf(o.IO.ErrOut, "note: profile %q uses %s; pass --host %s to use this login, or run `tokenctl config set host %s`\n", cfg.Profile(), ph, host, host)
 		}
 	}
 	msg := fmt.Sprintf("Logged in to %s as %s", host, username)

@@ -49,6 +49,11 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv fu
 	if err == nil {
 		return cmdutil.ExitOK
 	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Ctrl-C: the shell convention is 128+SIGINT.
+		fmt.Fprintln(ios.ErrOut, "tokenctl: interrupted")
+		return 130
+	}
 	err = explain(err, f)
 	var ce *cmdutil.ExitCodeError
 	if !errors.Is(err, cmdutil.ErrSilent) && !errors.As(err, &ce) {
@@ -58,7 +63,7 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv fu
 }
 
 // explain maps the errors every command can meet to one message that says
-// what to do, in one place: a 401 from the server and a cancelled run.
+// what to do, in one place: a 401 from the server.
 func explain(err error, f *cmdutil.Factory) error {
 	var ae *client.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
@@ -74,9 +79,6 @@ func explain(err error, f *cmdutil.Factory) error {
 			return &cmdutil.AuthError{Err: fmt.Errorf("the token in TOKENCTL_TOKEN was rejected by %s (expired or revoked): set it to a valid token, or unset it and run `tokenctl auth login --host %s`", host, host)}
 		}
 		return &cmdutil.AuthError{Err: fmt.Errorf("credential for %s was rejected (expired or revoked): run `tokenctl auth login --host %s`", host, host)}
-	}
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted")
 	}
 	return err
 }

@@ -145,3 +145,15 @@ func TestRejectedCredentialIsAnAuthError(t *testing.T) {
 		t.Errorf("404 rewritten to %v", got)
 	}
 }
+
+func TestInterruptExits130(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ios, _, _, errOut := iostreams.Test()
+	// A host that is never reached: the cancelled context stops the request.
+	vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_TOKEN": "tkn_x", "TOKENCTL_HOST": "http://127.0.0.1:9"}
+	code := Run(ctx, []string{"auth", "status"}, ios, func(k string) string { return vars[k] })
+	if code != 130 || errOut.String() != "tokenctl: interrupted\n" {
+		t.Errorf("exit %d, stderr %q; want 130 and one line", code, errOut)
+	}
+}
