@@ -117,13 +117,22 @@ func dsn(path string, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 	}
 	// A file: URI, so that a path holding '?' or '#' is still one path.
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	// SQLite wants forward slashes and, for C:\x on Windows, "/C:/x".
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
 }
 
 // Open opens (creating if needed) the SQLite database at path, a plain
 // filesystem path, and migrates it to the current schema. A database whose
 // schema is newer than this binary knows is refused.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if path == ":memory:" {
+		// Two pools would be two unrelated in-memory databases.
+		return nil, errors.New("open sqlite database: in-memory databases are not supported; give a file path")
+	}
 	if path == "" || strings.HasPrefix(path, "file:") || strings.Contains(path, "://") {
 		return nil, fmt.Errorf("open sqlite database: %q is not a filesystem path", path)
 	}
@@ -176,6 +185,9 @@ func createPrivate(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	switch {
 	case errors.Is(err, fs.ErrExist):
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			return errors.New("is a directory; give the path of a database file")
+		}
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("directory %s does not exist; create it first", filepath.Dir(path))

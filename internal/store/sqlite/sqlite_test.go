@@ -1,12 +1,15 @@
 package sqlite
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -287,10 +290,12 @@ func TestOpenErrors(t *testing.T) {
 		name, path, want string
 	}{
 		{"empty path", "", "not a filesystem path"},
+		{"in-memory database", ":memory:", "give a file path"},
 		{"URL instead of a path", "sqlite://" + dir + "/x.db", "not a filesystem path"},
 		{"file: URI instead of a path", "file:" + dir + "/x.db", "not a filesystem path"},
 		{"missing directory", filepath.Join(dir, "no", "such", "x.db"), "does not exist"},
 		{"not a database", notADB, "not a database"},
+		{"a directory", dir, "is a directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := Open(t.Context(), c.path)
@@ -375,5 +380,146 @@ func TestListQueryUsesTheIndexWithoutSorting(t *testing.T) {
 		if !strings.Contains(p, "tokens_user_id_id") || strings.Contains(p, "TEMP B-TREE") {
 			t.Errorf("plan for %q: %s", q, p)
 		}
+	}
+}
+
+func TestCloseCheckpointsAndRemovesWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokend.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := store.User{ID: store.NewID(time.Now()), Username: "alice", PasswordHash: "h", CreatedAt: time.Now()}
+	if err := s.CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Fatalf("no WAL file while open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s file left after Close: %v", suffix, err)
+		}
+	}
+	if err := s.Ping(t.Context()); err == nil {
+		t.Error("Ping after Close succeeded")
+	}
+}
+
+// TestCommittedTokenSurvivesKill runs a child process that creates a token,
+// reports it committed, and is then killed with SIGKILL while still holding
+// the database open (as kill -9 of tokend would). The token must be there
+// when the file is opened again.
+func TestCommittedTokenSurvivesKill(t *testing.T) {
+	if path := os.Getenv("TOKENCTL_SQLITE_KILL_CHILD"); path != "" {
+		killChild(path)
+		return
+	}
+	path := filepath.Join(t.TempDir(), "tokend.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCommittedTokenSurvivesKill$")
+	cmd.Env = append(os.Environ(), "TOKENCTL_SQLITE_KILL_CHILD="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The child prints the committed token's id, then waits to be killed.
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child did not report a commit: %v", err)
+	}
+	id := strings.TrimSpace(line)
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no deferred Close, no checkpoint
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Fatalf("expected the killed child to leave its WAL behind: %v", err)
+	}
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("reopen after kill: %v", err)
+	}
+	defer s.Close()
+	u, err := s.UserByName(t.Context(), "alice")
+	if err != nil {
+		t.Fatalf("user after kill: %v", err)
+	}
+	if _, err := s.GetToken(t.Context(), u.ID, id); err != nil {
+		t.Fatalf("token %s committed before kill -9 is gone: %v", id, err)
+	}
+}
+
+// killChild is the child side of TestCommittedTokenSurvivesKill.
+func killChild(path string) {
+	ctx := context.Background()
+	s, err := Open(ctx, path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(1)
+	}
+	u := store.User{ID: store.NewID(time.Now()), Username: "alice", PasswordHash: "h", CreatedAt: time.Now()}
+	nt := store.NewToken{
+		ID: store.NewID(time.Now()), UserID: u.ID, Name: "t", KeyHint: "h",
+		Digest: sha256.Sum256([]byte("kill")), CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour),
+	}
+	if err := s.CreateUser(ctx, u); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(1)
+	}
+	if _, _, err := s.CreateToken(ctx, nt); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(1)
+	}
+	fmt.Println(nt.ID)
+	time.Sleep(time.Minute) // killed long before this ends
+	os.Exit(1)
+}
+
+func TestConcurrentOpensOfANewFileMigrateOnce(t *testing.T) {
+	// Several processes starting at once on a fresh file (say, tokend and
+	// `tokend user add` in a deploy script) must all open it, and the schema
+	// must be created exactly once.
+	path := filepath.Join(t.TempDir(), "tokend.db")
+	const n = 4
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = Open(t.Context(), path)
+		}()
+	}
+	wg.Wait()
+	for i, s := range stores {
+		if errs[i] != nil {
+			t.Errorf("open %d: %v", i, errs[i])
+			continue
+		}
+		defer s.Close()
+	}
+	if t.Failed() {
+		return
+	}
+	u := store.User{ID: store.NewID(time.Now()), Username: "alice", PasswordHash: "h", CreatedAt: time.Now()}
+	if err := stores[0].CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := stores[n-1].UserByName(t.Context(), "alice"); err != nil || got.ID != u.ID {
+		t.Fatalf("user written through one store, read through another = %+v, %v", got, err)
+	}
+	if v := pragma(t, stores[1].w, "user_version"); v != "1" {
+		t.Fatalf("user_version = %s, want 1", v)
 	}
 }

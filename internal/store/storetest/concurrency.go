@@ -39,17 +39,17 @@ func testConcurrency(t *testing.T, newStore func(t *testing.T) store.Store) {
 						return
 					}
 				}
-				time.Sleep(time.Millisecond)
+				time.Sleep(5 * time.Millisecond)
 			}
 		}()
 		go func() {
 			defer readers.Done()
 			for !stop.Load() {
-				if _, err := f.s.ListTokens(f.ctx, store.ListOptions{UserID: alice.ID, Limit: 100}); err != nil {
+				if _, err := f.s.ListTokens(f.ctx, store.ListOptions{UserID: alice.ID, Limit: 10}); err != nil {
 					readErr <- fmt.Errorf("ListTokens during creates: %w", err)
 					return
 				}
-				time.Sleep(time.Millisecond)
+				time.Sleep(5 * time.Millisecond)
 			}
 		}()
 
