@@ -81,10 +81,14 @@ func ValidProfileName(name string) error {
 		}
 	}
 	if !ok {
-		return fmt.Errorf("invalid profile name %q: use lower-case letters, digits, '-' and '_' (up to 64)", name)
+		return fmt.Errorf("%w %q: use lower-case letters, digits, '-' and '_' (up to 64)", ErrInvalidProfile, name)
 	}
 	return nil
 }
+
+// ErrInvalidProfile marks a bad profile name, from a flag, the
+// environment or the file.
+var ErrInvalidProfile = errors.New("invalid profile name")
 
 // Config is the loaded config file plus the selected profile.
 type Config struct {

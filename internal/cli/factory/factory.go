@@ -82,10 +82,8 @@ type builder struct {
 func (b *builder) config() (*config.Config, error) {
 	b.cfgOnce.Do(func() {
 		b.cfg, b.cfgErr = config.Load(config.Dir(b.getenv), b.getenv, b.g.Profile)
-		if b.cfgErr != nil && b.g.Profile != "" {
-			if config.ValidProfileName(b.g.Profile) != nil {
-				b.cfgErr = &cmdutil.UsageError{Err: b.cfgErr}
-			}
+		if errors.Is(b.cfgErr, config.ErrInvalidProfile) {
+			b.cfgErr = &cmdutil.UsageError{Err: b.cfgErr}
 		}
 	})
 	return b.cfg, b.cfgErr
