@@ -87,6 +87,12 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, true, "malformed Basic credentials")
 		return nil, false
 	}
+	select {
+	case s.hashing <- struct{}{}:
+		defer func() { <-s.hashing }()
+	case <-r.Context().Done():
+		return nil, false // the client gave up; nobody reads an answer
+	}
 	user, err := s.store.UserByName(r.Context(), name)
 	if errors.Is(err, store.ErrNotFound) {
 		// Spend the same time as a real check so timing does not reveal

@@ -101,7 +101,12 @@ func newTestEnv(t testing.TB, mutate ...func(*Config)) *testEnv {
 		m(&cfg)
 	}
 	cs := &countingStore{Store: st}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logOut io.Writer = logs
+	if _, bench := t.(*testing.B); bench {
+		// Benchmarks still format every log line, but do not keep them.
+		logOut = io.Discard
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return &testEnv{t: t, h: New(cfg, cs, logger), st: cs, dbPath: dbPath, clock: clk, logs: logs, cfg: cfg, validate: true}
 }
 

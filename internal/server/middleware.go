@@ -110,7 +110,10 @@ func (s *server) withAccessLog(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		status := rec.status
-		if status == 0 {
+		switch {
+		case status == 0 && r.Context().Err() != nil:
+			status = 499 // nginx's "client closed request": nothing was sent
+		case status == 0:
 			status = http.StatusOK
 		}
 		attrs := []slog.Attr{

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/tokenctl/tokenctl/internal/api"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 )
@@ -67,6 +68,12 @@ func (s *server) bind(rt route) http.Handler {
 // dispatch sends a request to the mux, answering unknown paths and methods
 // with problem+json instead of the mux's plain-text pages.
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
+	// ServeMux would answer an unclean path ("/v1//tokens", "/v1/./user")
+	// with a 301 that the contract does not know; no route needs one.
+	if p := r.URL.Path; p == "" || path.Clean(p) != p {
+		writeProblem(w, r, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
@@ -101,6 +102,9 @@ type server struct {
 	mux     *http.ServeMux
 	limiter *failLimiter
 	methods []string // every method some route uses, for 405 detection
+	// hashing bounds concurrent password checks: each argon2id check takes
+	// 19 MiB, so a burst of Basic requests must queue, not exhaust memory.
+	hashing chan struct{}
 }
 
 // New returns the API v1 handler over st. Config.Validate should be
@@ -116,6 +120,7 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 		log:     logger,
 		mux:     http.NewServeMux(),
 		limiter: newFailLimiter(cfg.AuthFailures, cfg.AuthFailWindow, cfg.LimiterCapacity),
+		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.addRoutes()
 	// Outermost first: the request id exists before anything logs, the

@@ -69,6 +69,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	_, err := root.ExecuteContextC(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		// cobra reports a mistyped command as a plain, multi-line error; it
+		// is usage, and one line reads better.
+		msg, suggestions, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
+		if ok {
+			msg += "; did you mean " + strings.Join(strings.Fields(suggestions), " or ") + "?"
+		}
+		return usageErrorf("%s; see tokend --help", strings.TrimSpace(msg))
+	}
 	return err
 }
 
