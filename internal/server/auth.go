@@ -87,6 +87,22 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, true, "malformed Basic credentials")
 		return nil, false
 	}
+	// Password guesses are the one credential worth brute-forcing, so each
+	// is counted as a failure before it is checked: concurrent guesses from
+	// one address then cannot outrun the limit. Anything but a wrong
+	// password (a good one, a store error, a client that left) is refunded.
+	addr := s.clientAddr(r)
+	wait, attempt := s.limiter.reserve(addr, s.cfg.Now())
+	if wait > 0 {
+		s.tooManyFailures(w, r, wait)
+		return nil, false
+	}
+	wrong := false
+	defer func() {
+		if !wrong {
+			s.limiter.refund(addr, attempt)
+		}
+	}()
 	select {
 	case s.hashing <- struct{}{}:
 		defer func() { <-s.hashing }()
@@ -98,7 +114,8 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		// Spend the same time as a real check so timing does not reveal
 		// which usernames exist.
 		password.VerifyDummy(pw)
-		s.unauthorized(w, r, true, "wrong username or password")
+		wrong = true
+		s.unauthorized(w, r, false, "wrong username or password")
 		return nil, false
 	}
 	if err != nil {
@@ -111,7 +128,8 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		return nil, false
 	}
 	if !match {
-		s.unauthorized(w, r, true, "wrong username or password")
+		wrong = true
+		s.unauthorized(w, r, false, "wrong username or password")
 		return nil, false
 	}
 	s.authenticated(r, user)
@@ -124,8 +142,9 @@ func (s *server) authenticated(r *http.Request, u store.User) {
 	}
 }
 
-// unauthorized answers 401. counted says whether this was a failed attempt
-// (wrong credentials) rather than none at all; only attempts are limited.
+// unauthorized answers 401. counted says whether to count a failed attempt
+// (wrong credentials, as opposed to none at all) against the client
+// address; password checks pass false because they reserved theirs.
 func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, counted bool, detail string) {
 	if counted {
 		s.limiter.fail(s.clientAddr(r), s.cfg.Now())

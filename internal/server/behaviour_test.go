@@ -425,3 +425,55 @@ func TestOpenAPIListsEveryProblemCode(t *testing.T) {
 		}
 	}
 }
+
+// A burst of concurrent wrong passwords must not buy more guesses than the
+// limit: every request passes the address check before any of them has
+// failed, so failures counted only afterwards would let all of them try.
+func TestConcurrentPasswordGuessesStayWithinTheLimit(t *testing.T) {
+	const limit, burst = 3, 24
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = limit })
+	e.addUser("alice", "pw")
+	statuses := make(chan int, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := httptest.NewRequest("GET", "/v1/user", nil)
+			r.SetBasicAuth("alice", fmt.Sprintf("guess-%d", i))
+			r.RemoteAddr = "198.51.100.7:5555"
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			statuses <- rec.Code
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	checked := 0
+	for s := range statuses {
+		switch s {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("a wrong password answered %d, want 401 or 429", s)
+		}
+	}
+	if checked > limit {
+		t.Errorf("%d of %d concurrent wrong passwords were checked; the limit is %d per window", checked, burst, limit)
+	}
+}
+
+// A good password does not use up the address's allowance.
+func TestSuccessfulLoginsDoNotCountAgainstTheLimit(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 2 })
+	e.addUser("alice", "pw")
+	for i := range 4 {
+		if res := e.do(req{method: "GET", path: "/v1/user", auth: basic("alice", "pw")}); res.status != 200 {
+			t.Fatalf("good login %d: %d, want 200", i+1, res.status)
+		}
+	}
+	if res := e.do(req{method: "GET", path: "/v1/user", auth: basic("alice", "wrong")}); res.status != 401 {
+		t.Fatalf("first wrong password after good logins: %d, want 401", res.status)
+	}
+}

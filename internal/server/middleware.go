@@ -163,14 +163,19 @@ func (s *server) withRecover(next http.Handler) http.Handler {
 func (s *server) withRateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wait := s.limiter.blockedFor(s.clientAddr(r), s.cfg.Now()); wait > 0 {
-			secs := int((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeProblem(w, r, http.StatusTooManyRequests, api.CodeRateLimited,
-				fmt.Sprintf("too many failed authentication attempts from this address; retry in %d seconds", secs))
+			s.tooManyFailures(w, r, wait)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tooManyFailures answers 429 with how long the client must wait.
+func (s *server) tooManyFailures(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeProblem(w, r, http.StatusTooManyRequests, api.CodeRateLimited,
+		fmt.Sprintf("too many failed authentication attempts from this address; retry in %d seconds", secs))
 }
 
 // withBodyLimit caps request bodies. A declared oversized body is refused

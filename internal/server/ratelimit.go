@@ -50,6 +50,35 @@ func (l *failLimiter) blockedFor(addr string, now time.Time) time.Duration {
 func (l *failLimiter) fail(addr string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.count(addr, now)
+}
+
+// reserve counts an attempt from addr as failed before its outcome is
+// known, or returns how long addr must wait when it is already at the
+// limit. Checking and counting under one lock is what stops a burst of
+// concurrent guesses from all passing the check before any has failed. An
+// attempt that succeeds is handed back with refund.
+func (l *failLimiter) reserve(addr string, now time.Time) (time.Duration, *failWindow) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.entries[addr]; ok && now.Before(e.start.Add(l.window)) && e.failures >= l.limit {
+		return e.start.Add(l.window).Sub(now), nil
+	}
+	return 0, l.count(addr, now)
+}
+
+// refund takes back an attempt reserved in window w, unless that window
+// has since ended or been evicted.
+func (l *failLimiter) refund(addr string, w *failWindow) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.entries[addr]; ok && e == w && e.failures > 0 {
+		e.failures--
+	}
+}
+
+// count adds one failure to addr's current window; l.mu must be held.
+func (l *failLimiter) count(addr string, now time.Time) *failWindow {
 	e, ok := l.entries[addr]
 	if ok && !now.Before(e.start.Add(l.window)) {
 		ok = false
@@ -62,6 +91,7 @@ func (l *failLimiter) fail(addr string, now time.Time) {
 		l.entries[addr] = e
 	}
 	e.failures++
+	return e
 }
 
 // evict makes room: expired windows go first, then arbitrary live ones
