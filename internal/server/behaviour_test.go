@@ -477,3 +477,24 @@ func TestSuccessfulLoginsDoNotCountAgainstTheLimit(t *testing.T) {
 		t.Fatalf("first wrong password after good logins: %d, want 401", res.status)
 	}
 }
+
+// Replaying the key of a token that has since expired must not answer 201
+// with a secret that can never work.
+func TestIdempotentReplayOfAnExpiredTokenIsRefused(t *testing.T) {
+	e := newTestEnv(t)
+	e.addUser("alice", "pw")
+	auth := bearer(e.login("alice", "pw"))
+	body := map[string]any{"name": "short", "expires_in_seconds": 60}
+	key := map[string]string{"Idempotency-Key": "nightly"}
+	if res := e.do(req{method: "POST", path: "/v1/tokens", auth: auth, json: body, header: key}); res.status != 201 {
+		t.Fatalf("first create: %d %s", res.status, res.body)
+	}
+	e.clock.Advance(2 * time.Minute)
+	res := e.do(req{method: "POST", path: "/v1/tokens", auth: auth, json: body, header: key})
+	if res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("replay after expiry: %d, want 422: %s", res.status, res.body)
+	}
+	if p := res.problem(t); p.Code != api.CodeIdempotencyMismatch || !strings.Contains(p.Detail, "expired") {
+		t.Errorf("replay after expiry: code %q detail %q", p.Code, p.Detail)
+	}
+}
