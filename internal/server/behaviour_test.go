@@ -498,3 +498,24 @@ func TestIdempotentReplayOfAnExpiredTokenIsRefused(t *testing.T) {
 		t.Errorf("replay after expiry: code %q detail %q", p.Code, p.Detail)
 	}
 }
+
+// A proxy that appends to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for)
+// leaves the client's own header in front, so only the last entry, the one
+// the proxy wrote, may be trusted: rotating the first must not help.
+func TestTrustedProxyCountsTheAddressItAppended(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 2; c.TrustProxy = true })
+	try := func(spoofed string) resp {
+		return e.do(req{method: "GET", path: "/v1/user", auth: "Bearer nope", remote: "10.0.0.1:80",
+			header: map[string]string{"X-Forwarded-For": spoofed + ", 192.0.2.77"}})
+	}
+	try("198.51.100.1")
+	try("198.51.100.2")
+	if res := try("198.51.100.3"); res.status != http.StatusTooManyRequests {
+		t.Fatalf("third failure from one client behind the proxy: %d, want 429", res.status)
+	}
+	res := e.do(req{method: "GET", path: "/healthz", remote: "10.0.0.1:80",
+		header: map[string]string{"X-Forwarded-For": "192.0.2.78"}})
+	if res.status != http.StatusOK {
+		t.Errorf("another client behind the same proxy: %d, want 200", res.status)
+	}
+}

@@ -81,7 +81,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); needs --tls-key")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM); needs --tls-cert")
 	f.BoolVar(&o.dev, "dev", false, "development mode: database under ./"+devDir+", a 'dev' user with a fresh random password")
-	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
+	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry (only behind one proxy that adds it)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }
