@@ -91,7 +91,7 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	// is counted as a failure before it is checked: concurrent guesses from
 	// one address then cannot outrun the limit. Anything but a wrong
 	// password (a good one, a store error, a client that left) is refunded.
-	addr := s.clientAddr(r)
+	addr := s.limitKey(r)
 	wait, attempt := s.limiter.reserve(addr, s.cfg.Now())
 	if wait > 0 {
 		s.tooManyFailures(w, r, wait)
@@ -147,7 +147,7 @@ func (s *server) authenticated(r *http.Request, u store.User) {
 // address; password checks pass false because they reserved theirs.
 func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, counted bool, detail string) {
 	if counted {
-		s.limiter.fail(s.clientAddr(r), s.cfg.Now())
+		s.limiter.fail(s.limitKey(r), s.cfg.Now())
 	}
 	w.Header().Set("WWW-Authenticate", wwwAuthenticate)
 	writeProblem(w, r, http.StatusUnauthorized, api.CodeUnauthorized, detail)

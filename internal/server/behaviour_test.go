@@ -519,3 +519,20 @@ func TestTrustedProxyCountsTheAddressItAppended(t *testing.T) {
 		t.Errorf("another client behind the same proxy: %d, want 200", res.status)
 	}
 }
+
+// One IPv6 host commonly holds a whole /64, so counting single addresses
+// would let it take a fresh one for every guess.
+func TestIPv6FailuresAreCountedPerSlash64(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 2 })
+	for i, remote := range []string{"[2001:db8:1:2::1]:1000", "[2001:db8:1:2::2]:1000"} {
+		if res := e.do(req{method: "GET", path: "/v1/user", auth: "Bearer nope", remote: remote}); res.status != 401 {
+			t.Fatalf("failure %d: %d, want 401", i+1, res.status)
+		}
+	}
+	if res := e.do(req{method: "GET", path: "/healthz", remote: "[2001:db8:1:2:ffff::9]:1000"}); res.status != http.StatusTooManyRequests {
+		t.Errorf("another address in the same /64: %d, want 429", res.status)
+	}
+	if res := e.do(req{method: "GET", path: "/healthz", remote: "[2001:db8:1:3::1]:1000"}); res.status != http.StatusOK {
+		t.Errorf("an address in another /64: %d, want 200", res.status)
+	}
+}

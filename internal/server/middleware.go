@@ -162,7 +162,7 @@ func (s *server) withRecover(next http.Handler) http.Handler {
 // failed authentication too often with 429 until its window passes.
 func (s *server) withRateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wait := s.limiter.blockedFor(s.clientAddr(r), s.cfg.Now()); wait > 0 {
+		if wait := s.limiter.blockedFor(s.limitKey(r), s.cfg.Now()); wait > 0 {
 			s.tooManyFailures(w, r, wait)
 			return
 		}
@@ -192,7 +192,19 @@ func (s *server) withBodyLimit(next http.Handler) http.Handler {
 	})
 }
 
-// clientAddr is the address failed logins are counted against.
+// limitKey is what failed logins are counted against: the client's IPv4
+// address, or the /64 of its IPv6 address, since one IPv6 host commonly
+// owns a whole /64 and could otherwise take a fresh address per guess.
+func (s *server) limitKey(r *http.Request) string {
+	addr := s.clientAddr(r)
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// clientAddr is the address of the client, as logged.
 func (s *server) clientAddr(r *http.Request) string {
 	if s.cfg.TrustProxy {
 		// The last entry is the one our proxy wrote; anything before it may
