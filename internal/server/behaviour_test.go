@@ -536,3 +536,25 @@ func TestIPv6FailuresAreCountedPerSlash64(t *testing.T) {
 		t.Errorf("an address in another /64: %d, want 200", res.status)
 	}
 }
+
+// Requests refused before routing (429, 413) still log the route they
+// asked for: that is what an operator greps when a login is under attack.
+func TestRefusedRequestsLogTheirRoute(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 1; c.MaxBodyBytes = 64 })
+	e.do(req{method: "GET", path: "/v1/user", auth: "Bearer nope", remote: "198.51.100.9:1"})
+	if res := e.do(req{method: "GET", path: "/v1/user", remote: "198.51.100.9:1"}); res.status != http.StatusTooManyRequests {
+		t.Fatalf("second request: %d, want 429", res.status)
+	}
+	if res := e.do(req{method: "POST", path: "/v1/tokens/delete", body: strings.Repeat(" ", 100)}); res.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized body: %d, want 413", res.status)
+	}
+	logs := e.logs.String()
+	for _, want := range []string{
+		`route="GET /v1/user" status=429`,
+		`route="POST /v1/tokens/delete" status=413`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+}

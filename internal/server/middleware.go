@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -107,7 +108,7 @@ func (s *server) withAccessLog(next http.Handler) http.Handler {
 		info := infoFrom(r.Context())
 		route := info.route
 		if route == "" {
-			route = "unmatched"
+			route = s.routeOf(r)
 		}
 		status := rec.status
 		switch {
@@ -135,6 +136,17 @@ func (s *server) withAccessLog(next http.Handler) http.Handler {
 		}
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
+}
+
+// routeOf names the route of a request that was answered before it was
+// routed (rate limited, body too large), or "unmatched".
+func (s *server) routeOf(r *http.Request) string {
+	if p := r.URL.EscapedPath(); s.mux != nil && p != "" && path.Clean(p) == p {
+		if _, pattern := s.mux.Handler(r); pattern != "" {
+			return pattern
+		}
+	}
+	return "unmatched"
 }
 
 // withRecover turns a panic into a logged 500 problem. The log carries the
