@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/password"
@@ -70,10 +71,11 @@ func (s *server) authBearer(w http.ResponseWriter, r *http.Request, cred string)
 	// Only write when the recorded use is stale, so authentication stays a
 	// single read on the hot path.
 	if st.LastUsedAt == nil || now.Sub(*st.LastUsedAt) >= touchInterval {
-		if err := s.store.TouchToken(r.Context(), st.ID, now, touchInterval); err != nil {
+		// Whole seconds, like created_at and expires_at.
+		at := now.UTC().Truncate(time.Second)
+		if err := s.store.TouchToken(r.Context(), st.ID, at, touchInterval); err != nil {
 			s.log.WarnContext(r.Context(), "record token use", "request_id", requestID(r), "token_id", st.ID, "error", err.Error())
 		} else {
-			at := now
 			st.LastUsedAt = &at
 		}
 	}

@@ -558,3 +558,21 @@ func TestRefusedRequestsLogTheirRoute(t *testing.T) {
 		}
 	}
 }
+
+// last_used_at is in whole seconds like created_at and expires_at, so the
+// three read and compare alike.
+func TestLastUsedAtIsInWholeSeconds(t *testing.T) {
+	e := newTestEnv(t)
+	e.addUser("alice", "pw")
+	tok := e.create(basic("alice", "pw"), map[string]any{"name": "x"})
+	e.clock.Advance(1500 * time.Millisecond)
+	res := e.do(req{method: "GET", path: "/v1/tokens/" + tok.ID, auth: bearer(tok.Secret)})
+	var got api.Token
+	res.decode(t, &got)
+	if got.LastUsedAt == nil {
+		t.Fatalf("last_used_at not recorded: %s", res.body)
+	}
+	if got.LastUsedAt.Nanosecond() != 0 {
+		t.Errorf("last_used_at = %s, want whole seconds", got.LastUsedAt.Format(time.RFC3339Nano))
+	}
+}
