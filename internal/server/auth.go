@@ -89,10 +89,10 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, true, "malformed Basic credentials")
 		return nil, false
 	}
-	// Password guesses are the one credential worth brute-forcing, so each
-	// is counted as a failure before it is checked: concurrent guesses from
-	// one address then cannot outrun the limit. Anything but a wrong
-	// password (a good one, a store error, a client that left) is refunded.
+	// Password guesses are the one credential worth brute-forcing, so a
+	// check is admitted only while the address's failures plus its checks
+	// in flight stay under the limit: concurrent guesses then cannot
+	// outrun it. Only a wrong password counts as a failure.
 	addr := s.limitKey(r)
 	wait, attempt := s.limiter.reserve(addr, s.cfg.Now())
 	if wait > 0 {
@@ -100,11 +100,7 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		return nil, false
 	}
 	wrong := false
-	defer func() {
-		if !wrong {
-			s.limiter.refund(addr, attempt)
-		}
-	}()
+	defer func() { s.limiter.settle(addr, attempt, wrong, s.cfg.Now()) }()
 	select {
 	case s.hashing <- struct{}{}:
 		defer func() { <-s.hashing }()
@@ -146,7 +142,7 @@ func (s *server) authenticated(r *http.Request, u store.User) {
 
 // unauthorized answers 401. counted says whether to count a failed attempt
 // (wrong credentials, as opposed to none at all) against the client
-// address; password checks pass false because they reserved theirs.
+// address; password checks pass false because settle counts theirs.
 func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, counted bool, detail string) {
 	if counted {
 		s.limiter.fail(s.limitKey(r), s.cfg.Now())

@@ -576,3 +576,60 @@ func TestLastUsedAtIsInWholeSeconds(t *testing.T) {
 		t.Errorf("last_used_at = %s, want whole seconds", got.LastUsedAt.Format(time.RFC3339Nano))
 	}
 }
+
+// Counting guesses before they are checked must not lock out an address
+// whose logins are all good (an office behind one NAT): a login turned away
+// only because others are still being checked is told to retry in a
+// second, not to wait out the window, and nothing lingers afterwards.
+func TestConcurrentGoodLoginsAreNotLockedOut(t *testing.T) {
+	const limit, burst = 2, 12
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = limit })
+	e.addUser("alice", "pw")
+	type answer struct {
+		status     int
+		retryAfter string
+	}
+	answers := make(chan answer, burst)
+	var wg sync.WaitGroup
+	for range burst {
+		wg.Go(func() {
+			r := httptest.NewRequest("GET", "/v1/user", nil)
+			r.SetBasicAuth("alice", "pw")
+			r.RemoteAddr = "198.51.100.8:5555"
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			answers <- answer{rec.Code, rec.Header().Get("Retry-After")}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	for a := range answers {
+		switch {
+		case a.status == http.StatusOK:
+		case a.status == http.StatusTooManyRequests && a.retryAfter == "1":
+		default:
+			t.Errorf("good login answered %d with Retry-After %q; want 200, or 429 with Retry-After 1", a.status, a.retryAfter)
+		}
+	}
+	if res := e.do(req{method: "GET", path: "/v1/user", auth: basic("alice", "pw"), remote: "198.51.100.8:5555"}); res.status != 200 {
+		t.Errorf("good login after the burst: %d, want 200", res.status)
+	}
+}
+
+// Good logins leave nothing behind in the limiter, so they cannot crowd
+// out the windows of addresses that are failing.
+func TestGoodLoginsLeaveTheLimiterEmpty(t *testing.T) {
+	l := newFailLimiter(3, time.Minute, 100)
+	now := time.Now()
+	for i := range 3 {
+		addr := fmt.Sprintf("203.0.113.%d", i)
+		wait, w := l.reserve(addr, now)
+		if wait != 0 {
+			t.Fatalf("first login from %s told to wait %s", addr, wait)
+		}
+		l.settle(addr, w, false, now)
+	}
+	if n := l.size(); n != 0 {
+		t.Errorf("limiter holds %d addresses after good logins only, want 0", n)
+	}
+}

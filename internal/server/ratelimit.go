@@ -21,6 +21,7 @@ type failLimiter struct {
 type failWindow struct {
 	start    time.Time
 	failures int
+	pending  int // password checks admitted by reserve and not yet settled
 }
 
 func newFailLimiter(limit int, window time.Duration, capacity int) *failLimiter {
@@ -53,28 +54,52 @@ func (l *failLimiter) fail(addr string, now time.Time) {
 	l.count(addr, now)
 }
 
-// reserve counts an attempt from addr as failed before its outcome is
-// known, or returns how long addr must wait when it is already at the
-// limit. Checking and counting under one lock is what stops a burst of
-// concurrent guesses from all passing the check before any has failed. An
-// attempt that succeeds is handed back with refund.
+// reserve admits one password check from addr, or returns how long addr
+// must wait. Checks still in flight count against the limit alongside the
+// failures, under one lock, so a burst of concurrent guesses cannot all
+// pass before any has failed. When only in-flight checks stand in the way
+// the wait is a second, since they may well succeed. The caller reports
+// the outcome with settle.
 func (l *failLimiter) reserve(addr string, now time.Time) (time.Duration, *failWindow) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[addr]; ok && now.Before(e.start.Add(l.window)) && e.failures >= l.limit {
-		return e.start.Add(l.window).Sub(now), nil
+	e, ok := l.entries[addr]
+	if !ok || !now.Before(e.start.Add(l.window)) {
+		if !ok && len(l.entries) >= l.capacity {
+			l.evict(now)
+		}
+		e = &failWindow{start: now}
+		l.entries[addr] = e
 	}
-	return 0, l.count(addr, now)
+	switch {
+	case e.failures >= l.limit:
+		return e.start.Add(l.window).Sub(now), nil
+	case e.failures+e.pending >= l.limit:
+		return time.Second, nil
+	}
+	e.pending++
+	return 0, e
 }
 
-// refund takes back an attempt reserved in window w, unless that window
-// has since ended or been evicted.
-func (l *failLimiter) refund(addr string, w *failWindow) {
+// settle ends a check admitted by reserve in window w, counting it as a
+// failure if it failed. Should w have ended or been evicted meanwhile, the
+// failure goes to addr's current window.
+func (l *failLimiter) settle(addr string, w *failWindow, failed bool, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[addr]; ok && e == w && e.failures > 0 {
-		e.failures--
+	w.pending--
+	if !failed {
+		// A window holding nothing needs no memory.
+		if e, ok := l.entries[addr]; ok && e == w && w.failures == 0 && w.pending == 0 {
+			delete(l.entries, addr)
+		}
+		return
 	}
+	if e, ok := l.entries[addr]; ok && e == w && now.Before(w.start.Add(l.window)) {
+		w.failures++
+		return
+	}
+	l.count(addr, now)
 }
 
 // count adds one failure to addr's current window; l.mu must be held.
