@@ -76,11 +76,12 @@ before the secret is printed.`,
 	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "what the token is for")
 	cmd.Flags().StringVar(&opts.ExpiresIn, "expires-in", "", "lifetime, e.g. 30d, 12h, 1d12h, 2w")
 	cmd.Flags().StringVar(&opts.ExpiresAt, "expires-at", "", "expiry date: YYYY-MM-DD or RFC 3339")
-	addSecretFlags(cmd, &opts.secretOutput)
+	addSecretFlags(cmd, &opts.secretOutput, f)
 	return cmd
 }
 
-func addSecretFlags(cmd *cobra.Command, o *secretOutput) {
+func addSecretFlags(cmd *cobra.Command, o *secretOutput, f *cmdutil.Factory) {
+	o.getenv = getenv(f)
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only the secret and a newline")
 	output.AddFlags(cmd, &o.Export, output.FormatText, secretFormats, false)
 	cmd.Flags().StringVar(&o.EnvName, "env-name", DefaultEnvName, "variable name for -o env and -o dotenv")

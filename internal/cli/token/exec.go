@@ -37,6 +37,7 @@ type ExecOptions struct {
 	IO     *iostreams.IOStreams
 	Client func() (*client.Client, error)
 	Now    func() time.Time
+	Getenv func(string) string
 
 	ExpiresIn   string
 	Name        string
@@ -49,7 +50,7 @@ type ExecOptions struct {
 
 // NewCmdExec builds `token exec`.
 func NewCmdExec(f *cmdutil.Factory, runF func(*ExecOptions) error) *cobra.Command {
-	opts := &ExecOptions{IO: f.IOStreams, Client: f.Client, Now: now(f)}
+	opts := &ExecOptions{IO: f.IOStreams, Client: f.Client, Now: now(f), Getenv: getenv(f)}
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command with a short-lived token that is deleted when it ends",
@@ -169,7 +170,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		}
 		return fmt.Errorf("create token for exec: %w", err)
 	}
-	cmdutil.MaskSecret(ios.ErrOut, getenv, ct.Secret)
+	cmdutil.MaskSecret(ios.ErrOut, opts.Getenv, ct.Secret)
 
 	code, runErr := runChild(opts, ct.Secret, sigs, interrupted)
 	delErr := deleteExecToken(ctx, c, ct)

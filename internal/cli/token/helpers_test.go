@@ -121,9 +121,7 @@ func newTestEnvWith(t testing.TB, cfg server.Config) *testEnv {
 			return nil
 		},
 	}
-	old := getenv
-	getenv = func(k string) string { return e.environ[k] }
-	t.Cleanup(func() { getenv = old })
+	e.f.Getenv = func(k string) string { return e.environ[k] }
 	return e
 }
 

@@ -28,9 +28,8 @@ type secretOutput struct {
 	EnvName string
 	Copy    bool
 
-	// copyToClipboard is clipboard.WriteAll; tests replace it.
-	copyToClipboard func(string) error
-	clipboardAbsent bool
+	// getenv reads GITHUB_ACTIONS.
+	getenv func(string) string
 }
 
 var secretFormats = []string{output.FormatText, output.FormatJSON, output.FormatYAML, output.FormatEnv, output.FormatDotenv}
@@ -52,7 +51,7 @@ func (o *secretOutput) validate() error {
 // on stderr, so a GitHub Actions runner hides the secret before it can
 // appear on stdout. verb is "Created" or "Rotated".
 func (o *secretOutput) print(ios *iostreams.IOStreams, ct *api.CreatedToken, verb string, now time.Time) error {
-	cmdutil.MaskSecret(ios.ErrOut, getenv, ct.Secret)
+	cmdutil.MaskSecret(ios.ErrOut, o.getenv, ct.Secret)
 	ct = &api.CreatedToken{Token: utc(ct.Token), Secret: ct.Secret}
 	var err error
 	switch o.Export.Kind() {
@@ -84,15 +83,11 @@ func (o *secretOutput) print(ios *iostreams.IOStreams, ct *api.CreatedToken, ver
 }
 
 func (o *secretOutput) copy(ios *iostreams.IOStreams, secret string) {
-	write := o.copyToClipboard
-	if write == nil {
-		if clipboard.Unsupported {
-			fmt.Fprintln(ios.ErrOut, "No clipboard is available here (install xclip, xsel or wl-clipboard); copy the secret from the output instead")
-			return
-		}
-		write = clipboard.WriteAll
+	if clipboard.Unsupported {
+		fmt.Fprintln(ios.ErrOut, "No clipboard is available here (install xclip, xsel or wl-clipboard); copy the secret from the output instead")
+		return
 	}
-	if err := write(secret); err != nil {
+	if err := clipboard.WriteAll(secret); err != nil {
 		// The clipboard library's error names the missing helper tool;
 		// it never contains the secret.
 		fmt.Fprintf(ios.ErrOut, "Could not copy the secret to the clipboard (%s); copy it from the output instead\n", oneLine(err.Error()))

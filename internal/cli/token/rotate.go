@@ -49,7 +49,7 @@ its place, so you stay logged in.`,
 			return rotateRun(cmd.Context(), opts)
 		},
 	}
-	addSecretFlags(cmd, &opts.secretOutput)
+	addSecretFlags(cmd, &opts.secretOutput, f)
 	return cmd
 }
 

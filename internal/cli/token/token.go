@@ -54,9 +54,14 @@ func now(f *cmdutil.Factory) func() time.Time {
 	return time.Now
 }
 
-// getenv is how commands read the environment (GITHUB_ACTIONS); tests
-// replace it on the options struct.
-var getenv = os.Getenv
+// getenv is how commands read the environment (GITHUB_ACTIONS): the
+// factory's, so tests can pass their own, or the process's.
+func getenv(f *cmdutil.Factory) func(string) string {
+	if f.Getenv != nil {
+		return f.Getenv
+	}
+	return os.Getenv
+}
 
 // checkID rejects a malformed id before any request: ids are lower-case
 // ULIDs, 26 characters.
