@@ -107,6 +107,7 @@ type Store interface {
 	TokenByDigest(ctx context.Context, digest [32]byte) (Token, User, error)
 	// TouchToken sets last_used_at to at unless it is already within
 	// minInterval of at, so a busy token costs one write per interval.
+	// It never moves last_used_at back; an unknown id is ErrNotFound.
 	TouchToken(ctx context.Context, id string, at time.Time, minInterval time.Duration) error
 	// GetToken returns one of the user's tokens or ErrNotFound.
 	GetToken(ctx context.Context, userID, id string) (Token, error)
@@ -121,7 +122,8 @@ type Store interface {
 	// RotateToken gives one of the user's tokens a new digest and key hint,
 	// sets CreatedAt to now and ExpiresAt to now plus the token's previous
 	// lifetime (ExpiresAt-CreatedAt), keeping id, name and description.
-	// The old digest stops matching in the same transaction.
+	// The old digest stops matching in the same transaction. LastUsedAt is
+	// cleared: the new secret has not been used yet.
 	RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (Token, error)
 
 	// Ping checks the store can serve requests (for /readyz).

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/password"
+	"github.com/tokenctl/tokenctl/internal/secret"
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// principal is who a request acts as: a user, and the token used if the
+// request came with a PAT (a PAT has exactly its user's rights).
+type principal struct {
+	user  store.User
+	token *store.Token
+}
+
+const wwwAuthenticate = `Bearer realm="tokend", Basic realm="tokend", charset="UTF-8"`
+
+// authenticate resolves the Authorization header or answers 401 (counting
+// the failure against the client address) and reports false.
+func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (*principal, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		s.unauthorized(w, r, false, "missing credentials; send Authorization: Bearer <token> or HTTP Basic username and password")
+		return nil, false
+	}
+	scheme, cred, _ := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		return s.authBearer(w, r, cred)
+	case strings.EqualFold(scheme, "Basic"):
+		return s.authBasic(w, r)
+	default:
+		s.unauthorized(w, r, true, "unsupported authorization scheme; use Bearer or Basic")
+		return nil, false
+	}
+}
+
+func (s *server) authBearer(w http.ResponseWriter, r *http.Request, cred string) (*principal, bool) {
+	// The checksum is checked before the store is asked, so typos and
+	// random guesses cost no database work.
+	tok, err := secret.Parse(cred)
+	if err != nil {
+		detail := "the bearer token is not a well-formed token"
+		if errors.Is(err, secret.ErrChecksum) {
+			detail = "the bearer token's checksum does not match; it was mistyped or truncated"
+		}
+		s.unauthorized(w, r, true, detail)
+		return nil, false
+	}
+	st, user, err := s.store.TokenByDigest(r.Context(), tok.Digest())
+	if errors.Is(err, store.ErrNotFound) {
+		s.unauthorized(w, r, true, "the bearer token is unknown, deleted or rotated")
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(w, r, "authenticate token", err)
+		return nil, false
+	}
+	now := s.cfg.Now()
+	if st.Expired(now) {
+		s.unauthorized(w, r, true, "the bearer token expired at "+st.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")+"; create a new one")
+		return nil, false
+	}
+	// Only write when the recorded use is stale, so authentication stays a
+	// single read on the hot path.
+	if st.LastUsedAt == nil || now.Sub(*st.LastUsedAt) >= touchInterval {
+		if err := s.store.TouchToken(r.Context(), st.ID, now, touchInterval); err != nil {
+			s.log.WarnContext(r.Context(), "record token use", "request_id", requestID(r), "token_id", st.ID, "error", err.Error())
+		} else {
+			at := now
+			st.LastUsedAt = &at
+		}
+	}
+	s.authenticated(r, user)
+	return &principal{user: user, token: &st}, true
+}
+
+func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, bool) {
+	name, pw, ok := r.BasicAuth()
+	if !ok || name == "" {
+		s.unauthorized(w, r, true, "malformed Basic credentials")
+		return nil, false
+	}
+	select {
+	case s.hashing <- struct{}{}:
+		defer func() { <-s.hashing }()
+	case <-r.Context().Done():
+		return nil, false // the client gave up; nobody reads an answer
+	}
+	user, err := s.store.UserByName(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		// Spend the same time as a real check so timing does not reveal
+		// which usernames exist.
+		password.VerifyDummy(pw)
+		s.unauthorized(w, r, true, "wrong username or password")
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(w, r, "look up user", err)
+		return nil, false
+	}
+	match, err := password.Verify(pw, user.PasswordHash)
+	if err != nil {
+		s.internalError(w, r, "verify password of "+user.Username, err)
+		return nil, false
+	}
+	if !match {
+		s.unauthorized(w, r, true, "wrong username or password")
+		return nil, false
+	}
+	s.authenticated(r, user)
+	return &principal{user: user}, true
+}
+
+func (s *server) authenticated(r *http.Request, u store.User) {
+	if info := infoFrom(r.Context()); info != nil {
+		info.user = u.Username
+	}
+}
+
+// unauthorized answers 401. counted says whether this was a failed attempt
+// (wrong credentials) rather than none at all; only attempts are limited.
+func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, counted bool, detail string) {
+	if counted {
+		s.limiter.fail(s.clientAddr(r), s.cfg.Now())
+	}
+	w.Header().Set("WWW-Authenticate", wwwAuthenticate)
+	writeProblem(w, r, http.StatusUnauthorized, api.CodeUnauthorized, detail)
+}

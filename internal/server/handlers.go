@@ -1,0 +1,446 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/secret"
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// ReplayedHeader marks a create answered from an earlier request with the
+// same Idempotency-Key.
+const ReplayedHeader = "Idempotent-Replayed"
+
+// MaxIdempotencyKeyLen bounds the Idempotency-Key header.
+const MaxIdempotencyKeyLen = 255
+
+func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request, _ *principal) {
+	encode(w, http.StatusOK, api.Health{Status: "ok"})
+}
+
+func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request, _ *principal) {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "store not ready", "request_id", requestID(r), "error", err.Error())
+		encode(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable"})
+		return
+	}
+	encode(w, http.StatusOK, api.Health{Status: "ok"})
+}
+
+func (s *server) handleUser(w http.ResponseWriter, r *http.Request, p *principal) {
+	u := api.User{ID: p.user.ID, Username: p.user.Username, AuthMethod: api.AuthPassword}
+	if p.token != nil {
+		t := s.wireToken(*p.token)
+		u.AuthMethod = api.AuthToken
+		u.Token = &t
+	}
+	encode(w, http.StatusOK, u)
+}
+
+func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *principal) {
+	req, prob := decode[api.CreateTokenRequest](r)
+	if prob != nil {
+		s.fail(w, r, prob)
+		return
+	}
+	key := r.Header.Get(api.IdempotencyHeader)
+	if prob := validIdempotencyKey(key, r.Header.Values(api.IdempotencyHeader)); prob != nil {
+		s.fail(w, r, prob)
+		return
+	}
+	exact := s.cfg.Now().UTC()
+	// Whole seconds: what people read and scripts compare. The id keeps
+	// full precision so tokens made in the same second still list in order.
+	now := exact.Truncate(time.Second)
+	expires, prob := s.validateCreate(&req, now)
+	if prob != nil {
+		s.fail(w, r, prob)
+		return
+	}
+	sec, err := secret.Generate(s.cfg.TokenPrefix)
+	if err != nil {
+		s.internalError(w, r, "generate token", err)
+		return
+	}
+	nt := store.NewToken{
+		ID:          store.NewID(exact),
+		UserID:      p.user.ID,
+		Name:        req.Name,
+		Description: req.Description,
+		KeyHint:     sec.Hint(),
+		Digest:      sec.Digest(),
+		CreatedAt:   now,
+		ExpiresAt:   expires,
+	}
+	if key != "" {
+		nt.IdempotencyKey = key
+		nt.RequestHash = requestHash(req)
+	}
+	tok, replayed, err := s.store.CreateToken(r.Context(), nt)
+	if errors.Is(err, store.ErrIdempotencyMismatch) {
+		s.fail(w, r, newProblem(http.StatusUnprocessableEntity, api.CodeIdempotencyMismatch,
+			"this Idempotency-Key was already used with a different request body; use a new key for a new token"))
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "create token", err)
+		return
+	}
+	if replayed {
+		w.Header().Set(ReplayedHeader, "true")
+	}
+	w.Header().Set("Location", "/v1/tokens/"+tok.ID)
+	encode(w, http.StatusCreated, api.CreatedToken{Token: s.wireToken(tok), Secret: sec.String()})
+}
+
+func validIdempotencyKey(key string, all []string) *problem {
+	if len(all) > 1 {
+		return newProblem(http.StatusBadRequest, api.CodeBadRequest, "send at most one Idempotency-Key header")
+	}
+	if len(key) > MaxIdempotencyKeyLen {
+		return newProblem(http.StatusBadRequest, api.CodeBadRequest,
+			fmt.Sprintf("Idempotency-Key is longer than %d characters", MaxIdempotencyKeyLen))
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return newProblem(http.StatusBadRequest, api.CodeBadRequest,
+				"Idempotency-Key may hold only printable ASCII characters without spaces")
+		}
+	}
+	return nil
+}
+
+// requestHash fingerprints what a create asked for, as given, so a replay
+// with the same key can be told apart from a different request.
+func requestHash(req api.CreateTokenRequest) [32]byte {
+	h := sha256.New()
+	field := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field(req.Name)
+	field(req.Description)
+	if req.ExpiresInSeconds != nil {
+		field("in:" + strconv.FormatInt(*req.ExpiresInSeconds, 10))
+	} else {
+		field("")
+	}
+	if req.ExpiresAt != nil {
+		field("at:" + req.ExpiresAt.UTC().Format(time.RFC3339Nano))
+	} else {
+		field("")
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum
+}
+
+// validateCreate checks a create request and returns the expiry it asks for.
+func (s *server) validateCreate(req *api.CreateTokenRequest, now time.Time) (time.Time, *problem) {
+	invalid := func(format string, a ...any) (time.Time, *problem) {
+		return time.Time{}, newProblem(http.StatusBadRequest, api.CodeValidation, fmt.Sprintf(format, a...))
+	}
+	if msg := checkText("name", req.Name, api.MaxNameLen, false); msg != "" {
+		return invalid("%s", msg)
+	}
+	if msg := checkText("description", req.Description, api.MaxDescriptionLen, true); msg != "" {
+		return invalid("%s", msg)
+	}
+	maxLife := s.cfg.MaxLifetime
+	switch {
+	case req.ExpiresInSeconds != nil && req.ExpiresAt != nil:
+		return invalid("give expires_in_seconds or expires_at, not both")
+	case req.ExpiresInSeconds != nil:
+		secs := *req.ExpiresInSeconds
+		if secs < 0 {
+			return invalid("expires_in_seconds must be positive, got %d", secs)
+		}
+		if secs < int64(api.MinLifetime/time.Second) {
+			return invalid("expires_in_seconds must be at least %d (1 minute), got %d", int64(api.MinLifetime/time.Second), secs)
+		}
+		if secs > int64(maxLife/time.Second) {
+			return invalid("expires_in_seconds must be at most %d (the server's maximum lifetime, %s), got %d",
+				int64(maxLife/time.Second), maxLife, secs)
+		}
+		return now.Add(time.Duration(secs) * time.Second), nil
+	case req.ExpiresAt != nil:
+		at := req.ExpiresAt.UTC()
+		if !at.After(now) {
+			return invalid("expires_at %s is in the past", at.Format(time.RFC3339))
+		}
+		if at.Sub(now) < api.MinLifetime {
+			return invalid("expires_at must be at least 1 minute from now")
+		}
+		if at.Sub(now) > maxLife {
+			return invalid("expires_at must be within the server's maximum lifetime of %s (no later than %s)",
+				maxLife, now.Add(maxLife).Format(time.RFC3339))
+		}
+		return at, nil
+	default:
+		return now.Add(s.cfg.DefaultLifetime), nil
+	}
+}
+
+// checkText validates a name or description and returns what is wrong, or "".
+func checkText(field, v string, maxLen int, multiline bool) string {
+	if !utf8.ValidString(v) {
+		return field + " must be valid UTF-8"
+	}
+	if !multiline && strings.TrimSpace(v) == "" {
+		return field + " must not be empty"
+	}
+	if n := utf8.RuneCountInString(v); n > maxLen {
+		return fmt.Sprintf("%s is %d characters long; the maximum is %d", field, n, maxLen)
+	}
+	for _, c := range v {
+		if multiline && (c == '\n' || c == '\t') {
+			continue
+		}
+		if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' {
+			return fmt.Sprintf("%s must not contain control characters (found %U)", field, c)
+		}
+	}
+	return ""
+}
+
+func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *principal) {
+	bad := func(format string, a ...any) {
+		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...)))
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		bad("the query string is malformed: %s", truncate(err.Error(), 100))
+		return
+	}
+	limit := api.DefaultPageSize
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > api.MaxPageSize {
+			bad("limit must be an integer from 1 to %d", api.MaxPageSize)
+			return
+		}
+		limit = n
+	}
+	opts := store.ListOptions{UserID: p.user.ID, Now: s.cfg.Now(), Limit: limit}
+	switch v := q.Get("status"); v {
+	case "", api.StatusAll:
+		opts.Status = store.StatusAll
+	case api.StatusActive:
+		opts.Status = store.StatusActive
+	case api.StatusExpired:
+		opts.Status = store.StatusExpired
+	default:
+		bad("status must be active, expired or all")
+		return
+	}
+	if v := q.Get("name"); v != "" {
+		if msg := checkText("name", v, api.MaxNameLen, false); msg != "" {
+			bad("%s", msg)
+			return
+		}
+		opts.NameGlob = v
+	}
+	if v := q.Get("cursor"); v != "" {
+		id, ok := decodeCursor(v)
+		if !ok {
+			bad("cursor is malformed; pass next_cursor from the previous page unchanged")
+			return
+		}
+		opts.BeforeID = id
+	}
+	toks, err := s.store.ListTokens(r.Context(), opts)
+	if err != nil {
+		s.internalError(w, r, "list tokens", err)
+		return
+	}
+	page := api.TokenPage{Items: make([]api.Token, 0, len(toks))}
+	for _, t := range toks {
+		page.Items = append(page.Items, s.wireToken(t))
+	}
+	if len(toks) == limit {
+		// Probe one row past the page so next_cursor is null exactly on
+		// the last page, without ever holding more than limit rows.
+		last := toks[len(toks)-1].ID
+		probe := opts
+		probe.BeforeID, probe.Limit = last, 1
+		more, err := s.store.ListTokens(r.Context(), probe)
+		if err != nil {
+			s.internalError(w, r, "list tokens", err)
+			return
+		}
+		if len(more) > 0 {
+			c := encodeCursor(last)
+			page.NextCursor = &c
+		}
+	}
+	encode(w, http.StatusOK, page)
+}
+
+// Cursors are opaque to clients; today they carry the last id of a page.
+const cursorVersion = "v1:"
+
+func encodeCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorVersion + id))
+}
+
+func decodeCursor(c string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", false
+	}
+	id, ok := strings.CutPrefix(string(b), cursorVersion)
+	if !ok || !store.ValidID(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// pathID returns the {id} path value, or answers 404 for one that cannot
+// name any token.
+func (s *server) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if !store.ValidID(id) {
+		s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+strconv.Quote(truncate(id, 40))))
+		return "", false
+	}
+	return id, true
+}
+
+func (s *server) tokenNotFound(w http.ResponseWriter, r *http.Request, id string) {
+	s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+strconv.Quote(id)))
+}
+
+func (s *server) handleGetToken(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	t, err := s.store.GetToken(r.Context(), p.user.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.tokenNotFound(w, r, id)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "get token", err)
+		return
+	}
+	encode(w, http.StatusOK, s.wireToken(t))
+}
+
+func (s *server) handleDeleteToken(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	err := s.store.DeleteToken(r.Context(), p.user.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.tokenNotFound(w, r, id)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "delete token", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) handleBulkDelete(w http.ResponseWriter, r *http.Request, p *principal) {
+	req, prob := decode[api.BulkDeleteRequest](r)
+	if prob != nil {
+		s.fail(w, r, prob)
+		return
+	}
+	if n := len(req.IDs); n == 0 || n > api.MaxBulkDelete {
+		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeValidation,
+			fmt.Sprintf("ids must list 1 to %d token ids, got %d", api.MaxBulkDelete, n)))
+		return
+	}
+	// Malformed ids cannot name a token: report them as not found rather
+	// than failing the whole batch.
+	valid := make([]string, 0, len(req.IDs))
+	for _, id := range req.IDs {
+		if store.ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	var deleted []string
+	if len(valid) > 0 {
+		var err error
+		deleted, _, err = s.store.DeleteTokens(r.Context(), p.user.ID, valid)
+		if err != nil {
+			s.internalError(w, r, "delete tokens", err)
+			return
+		}
+	}
+	gone := make(map[string]bool, len(deleted))
+	for _, id := range deleted {
+		gone[id] = true
+	}
+	res := api.BulkDeleteResult{Deleted: make([]string, 0, len(deleted)), NotFound: []string{}}
+	for _, id := range req.IDs {
+		if gone[id] {
+			res.Deleted = append(res.Deleted, id)
+			delete(gone, id) // a repeated id is reported once as deleted
+			continue
+		}
+		res.NotFound = append(res.NotFound, id)
+	}
+	encode(w, http.StatusOK, res)
+}
+
+func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, ok := s.pathID(w, r)
+	if !ok {
+		return
+	}
+	sec, err := secret.Generate(s.cfg.TokenPrefix)
+	if err != nil {
+		s.internalError(w, r, "generate token", err)
+		return
+	}
+	t, err := s.store.RotateToken(r.Context(), p.user.ID, id, sec.Digest(), sec.Hint(), s.cfg.Now().UTC().Truncate(time.Second))
+	if errors.Is(err, store.ErrNotFound) {
+		s.tokenNotFound(w, r, id)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "rotate token", err)
+		return
+	}
+	encode(w, http.StatusOK, api.CreatedToken{Token: s.wireToken(t), Secret: sec.String()})
+}
+
+func (s *server) wireToken(t store.Token) api.Token {
+	status := api.StatusActive
+	if t.Expired(s.cfg.Now()) {
+		status = api.StatusExpired
+	}
+	out := api.Token{
+		ID:          t.ID,
+		Name:        t.Name,
+		Description: t.Description,
+		KeyHint:     t.KeyHint,
+		CreatedAt:   t.CreatedAt.UTC(),
+		ExpiresAt:   t.ExpiresAt.UTC(),
+		Status:      status,
+	}
+	if t.LastUsedAt != nil {
+		lu := t.LastUsedAt.UTC()
+		out.LastUsedAt = &lu
+	}
+	return out
+}

@@ -1,0 +1,205 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+)
+
+// requestInfo is what the access log reports about one request; handlers
+// fill it in as they learn the route and the user.
+type requestInfo struct {
+	id          string
+	route       string
+	user        string
+	problemCode string
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return info
+}
+
+func requestID(r *http.Request) string {
+	if info := infoFrom(r.Context()); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+// withRequestID accepts a sane incoming X-Request-Id (so a request can be
+// followed through a proxy) or makes one, and echoes it in the response.
+func (s *server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		info := &requestInfo{id: id}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// withAccessLog logs one line per request. It logs the route pattern, not
+// the raw path, and never headers, query strings or bodies: those are where
+// secrets travel.
+func (s *server) withAccessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		info := infoFrom(r.Context())
+		route := info.route
+		if route == "" {
+			route = "unmatched"
+		}
+		status := rec.status
+		switch {
+		case status == 0 && r.Context().Err() != nil:
+			status = 499 // nginx's "client closed request": nothing was sent
+		case status == 0:
+			status = http.StatusOK
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", info.id),
+			slog.String("method", r.Method),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("user", info.user),
+			slog.String("remote", s.clientAddr(r)),
+			slog.Int64("bytes", rec.bytes),
+		}
+		if info.problemCode != "" {
+			attrs = append(attrs, slog.String("code", info.problemCode))
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}
+
+// withRecover turns a panic into a logged 500 problem. The log carries the
+// stack, not the panic value, so nothing from the request leaks into it.
+func (s *server) withRecover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "panic recovered", "request_id", requestID(r),
+				"panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+			writeProblem(w, r, http.StatusInternalServerError, api.CodeInternal,
+				"the server hit an unexpected error; it has been logged with the request id")
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withRateLimit answers every request from a client address that has
+// failed authentication too often with 429 until its window passes.
+func (s *server) withRateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wait := s.limiter.blockedFor(s.clientAddr(r), s.cfg.Now()); wait > 0 {
+			secs := int((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writeProblem(w, r, http.StatusTooManyRequests, api.CodeRateLimited,
+				fmt.Sprintf("too many failed authentication attempts from this address; retry in %d seconds", secs))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withBodyLimit caps request bodies. A declared oversized body is refused
+// at once; an undeclared one fails when the decoder reads past the limit.
+func (s *server) withBodyLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			writeProblem(w, r, http.StatusRequestEntityTooLarge, api.CodeBodyTooLarge,
+				fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientAddr is the address failed logins are counted against.
+func (s *server) clientAddr(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"github.com/tokenctl/tokenctl/internal/api"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+)
+
+type handlerFunc func(s *server, w http.ResponseWriter, r *http.Request, p *principal)
+
+type route struct {
+	pattern string
+	auth    bool // needs an authenticated principal
+	handle  handlerFunc
+}
+
+// routeTable is every route tokend serves, in one place. docs/openapi.yaml
+// documents exactly these; TestOpenAPIMatchesRoutes fails when they drift.
+var routeTable = []route{
+	{"GET /healthz", false, (*server).handleHealthz},
+	{"GET /readyz", false, (*server).handleReadyz},
+	{"GET /v1/user", true, (*server).handleUser},
+	{"POST /v1/tokens", true, (*server).handleCreateToken},
+	{"GET /v1/tokens", true, (*server).handleListTokens},
+	{"GET /v1/tokens/{id}", true, (*server).handleGetToken},
+	{"DELETE /v1/tokens/{id}", true, (*server).handleDeleteToken},
+	{"POST /v1/tokens/delete", true, (*server).handleBulkDelete},
+	{"POST /v1/tokens/{id}/rotate", true, (*server).handleRotateToken},
+}
+
+// Routes returns the "METHOD /path" patterns the server registers.
+func Routes() []string {
+	out := make([]string, len(routeTable))
+	for i, rt := range routeTable {
+		out[i] = rt.pattern
+	}
+	return out
+}
+
+func (s *server) addRoutes() {
+	for _, rt := range routeTable {
+		s.mux.Handle(rt.pattern, s.bind(rt))
+		method, _, _ := strings.Cut(rt.pattern, " ")
+		if !slices.Contains(s.methods, method) {
+			s.methods = append(s.methods, method)
+		}
+	}
+}
+
+func (s *server) bind(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info := infoFrom(r.Context()); info != nil {
+			info.route = rt.pattern
+		}
+		var p *principal
+		if rt.auth {
+			var ok bool
+			if p, ok = s.authenticate(w, r); !ok {
+				return
+			}
+		}
+		rt.handle(s, w, r, p)
+	})
+}
+
+// dispatch sends a request to the mux, answering unknown paths and methods
+// with problem+json instead of the mux's plain-text pages.
+func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
+	// ServeMux would answer an unclean path ("/v1//tokens", "/v1/./user")
+	// with a 301 that the contract does not know; no route needs one.
+	if p := r.URL.Path; p == "" || path.Clean(p) != p {
+		writeProblem(w, r, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
+		return
+	}
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	var allowed []string
+	for _, m := range s.methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		if slices.Contains(allowed, http.MethodGet) {
+			allowed = append(allowed, http.MethodHead)
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeProblem(w, r, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed,
+			r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allowed, ", "))
+		return
+	}
+	writeProblem(w, r, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
+}

@@ -1,0 +1,129 @@
+// Package server is tokend's HTTP API v1: routing, authentication, rate
+// limiting, request decoding and problem+json errors over a store.Store.
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/secret"
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxLifetime     = 8784 * time.Hour // 366 days
+	DefaultTokenLifetime   = 30 * 24 * time.Hour
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultAuthFailures    = 10
+	DefaultAuthFailWindow  = time.Minute
+	DefaultLimiterCapacity = 100_000
+	touchInterval          = time.Minute
+)
+
+// Config tunes a server. The zero value is usable: every zero field takes
+// its default.
+type Config struct {
+	// TokenPrefix starts every token this server mints; default "tkn_".
+	TokenPrefix string
+	// MaxLifetime caps the lifetime of a new token; default 366 days.
+	MaxLifetime time.Duration
+	// DefaultLifetime applies when a create names no expiry; default 30
+	// days, capped by MaxLifetime.
+	DefaultLifetime time.Duration
+	// MaxBodyBytes bounds a request body; default 1 MiB.
+	MaxBodyBytes int64
+	// AuthFailures failed authentications per AuthFailWindow from one
+	// client address are tolerated; past that every request from it gets
+	// 429 until the window ends. Defaults 10 per minute.
+	AuthFailures   int
+	AuthFailWindow time.Duration
+	// LimiterCapacity bounds how many client addresses the rate limiter
+	// remembers, so a spray of addresses cannot grow memory without end.
+	LimiterCapacity int
+	// TrustProxy takes the client address from the first X-Forwarded-For
+	// entry. Only set it behind a proxy that overwrites that header.
+	TrustProxy bool
+	// Now is the clock; tests inject one to exercise expiry.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.TokenPrefix == "" {
+		c.TokenPrefix = secret.DefaultPrefix
+	}
+	if c.MaxLifetime <= 0 {
+		c.MaxLifetime = DefaultMaxLifetime
+	}
+	if c.DefaultLifetime <= 0 {
+		c.DefaultLifetime = DefaultTokenLifetime
+	}
+	if c.DefaultLifetime > c.MaxLifetime {
+		c.DefaultLifetime = c.MaxLifetime
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.AuthFailures <= 0 {
+		c.AuthFailures = DefaultAuthFailures
+	}
+	if c.AuthFailWindow <= 0 {
+		c.AuthFailWindow = DefaultAuthFailWindow
+	}
+	if c.LimiterCapacity <= 0 {
+		c.LimiterCapacity = DefaultLimiterCapacity
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Validate reports a configuration the server cannot run with.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if err := secret.ValidPrefix(c.TokenPrefix); err != nil {
+		return err
+	}
+	if c.MaxLifetime < api.MinLifetime {
+		return errors.New("max lifetime must be at least 1m")
+	}
+	return nil
+}
+
+type server struct {
+	cfg     Config
+	store   store.Store
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limiter *failLimiter
+	methods []string // every method some route uses, for 405 detection
+	// hashing bounds concurrent password checks: each argon2id check takes
+	// 19 MiB, so a burst of Basic requests must queue, not exhaust memory.
+	hashing chan struct{}
+}
+
+// New returns the API v1 handler over st. Config.Validate should be
+// checked first; an invalid prefix makes every create fail.
+func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	s := &server{
+		cfg:     cfg,
+		store:   st,
+		log:     logger,
+		mux:     http.NewServeMux(),
+		limiter: newFailLimiter(cfg.AuthFailures, cfg.AuthFailWindow, cfg.LimiterCapacity),
+		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+	}
+	s.addRoutes()
+	// Outermost first: the request id exists before anything logs, the
+	// access log sees the final status, and a panic anywhere is recovered.
+	return s.withRequestID(s.withAccessLog(s.withRecover(s.withRateLimit(s.withBodyLimit(http.HandlerFunc(s.dispatch))))))
+}

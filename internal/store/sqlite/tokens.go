@@ -1,0 +1,335 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// tokenColumns is what scanToken reads, in order.
+const tokenColumns = `id, user_id, name, description, key_hint, created_at, expires_at, last_used_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanToken reads tokenColumns, plus any extra destinations after them.
+func scanToken(row scanner, extra ...any) (store.Token, error) {
+	var t store.Token
+	var created, expires int64
+	var lastUsed sql.NullInt64
+	dest := append([]any{&t.ID, &t.UserID, &t.Name, &t.Description, &t.KeyHint, &created, &expires, &lastUsed}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return store.Token{}, err
+	}
+	t.CreatedAt = fromDB(created)
+	t.ExpiresAt = fromDB(expires)
+	if lastUsed.Valid {
+		at := fromDB(lastUsed.Int64)
+		t.LastUsedAt = &at
+	}
+	return t, nil
+}
+
+// checkTime rejects times that Unix nanoseconds in an int64 cannot hold
+// (before 1678 or after 2262), such as a zero time.Time.
+func checkTime(field string, t time.Time) error {
+	if y := t.Year(); y < 1678 || y > 2261 {
+		return fmt.Errorf("%s %s is out of range", field, t.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CreateToken stores a token, or replays an earlier create with the same
+// idempotency key (see store.NewToken).
+func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token, bool, error) {
+	if err := errors.Join(checkTime("created_at", nt.CreatedAt), checkTime("expires_at", nt.ExpiresAt)); err != nil {
+		return store.Token{}, false, fmt.Errorf("create token: %w", err)
+	}
+	var (
+		tok      store.Token
+		replayed bool
+	)
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var key, hash any // NULL unless the create is idempotent
+		if nt.IdempotencyKey != "" {
+			key, hash = nt.IdempotencyKey, nt.RequestHash[:]
+			var id string
+			var prevHash []byte
+			err := tx.QueryRowContext(ctx,
+				`SELECT id, request_hash FROM tokens WHERE user_id = ? AND idempotency_key = ?`,
+				nt.UserID, nt.IdempotencyKey).Scan(&id, &prevHash)
+			switch {
+			case err == nil:
+				if !bytes.Equal(prevHash, nt.RequestHash[:]) {
+					return store.ErrIdempotencyMismatch
+				}
+				// The caller never saw the first secret (or lost it), so it
+				// is replaced: exactly one working secret per token.
+				tok, err = scanToken(tx.QueryRowContext(ctx,
+					`UPDATE tokens SET digest = ?, key_hint = ? WHERE id = ? RETURNING `+tokenColumns,
+					nt.Digest[:], nt.KeyHint, id))
+				replayed = true
+				return err
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
+		var err error
+		tok, err = scanToken(tx.QueryRowContext(ctx,
+			`INSERT INTO tokens (id, user_id, name, description, key_hint, digest, created_at, expires_at, idempotency_key, request_hash)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+tokenColumns,
+			nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
+			toDB(nt.CreatedAt), toDB(nt.ExpiresAt), key, hash))
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		return store.Token{}, false, fmt.Errorf("create token: %w", err)
+	case isUniqueViolation(err):
+		return store.Token{}, false, fmt.Errorf("create token %s: %w", nt.ID, store.ErrConflict)
+	case isForeignKeyViolation(err):
+		return store.Token{}, false, fmt.Errorf("create token: user %s: %w", nt.UserID, store.ErrNotFound)
+	case err != nil:
+		return store.Token{}, false, fmt.Errorf("create token %s: %w", nt.ID, err)
+	}
+	return tok, replayed, nil
+}
+
+const byDigestQuery = `
+SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at,
+       u.id, u.username, u.password_hash, u.created_at
+  FROM tokens t JOIN users u ON u.id = t.user_id
+ WHERE t.digest = ?`
+
+// TokenByDigest is the authentication hot path: one read on the unique
+// digest index joined to the owner by primary key.
+func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token, store.User, error) {
+	var u store.User
+	var userCreated int64
+	t, err := scanToken(s.queryRow(ctx, byDigestQuery, digest[:]),
+		&u.ID, &u.Username, &u.PasswordHash, &userCreated)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// No digest in the message: it identifies a secret.
+		return store.Token{}, store.User{}, fmt.Errorf("token by digest: %w", store.ErrNotFound)
+	case err != nil:
+		return store.Token{}, store.User{}, fmt.Errorf("token by digest: %w", err)
+	}
+	u.CreatedAt = fromDB(userCreated)
+	return t, u, nil
+}
+
+// TouchToken records a use of the token. It reads first, so that the common
+// case (used again within minInterval) costs no write lock at all; the
+// update re-checks the interval, so racing touches still write once.
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time, minInterval time.Duration) error {
+	if err := checkTime("last_used_at", at); err != nil {
+		return fmt.Errorf("touch token %s: %w", id, err)
+	}
+	var last sql.NullInt64
+	err := s.queryRow(ctx, `SELECT last_used_at FROM tokens WHERE id = ?`, id).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("touch token %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("touch token %s: %w", id, err)
+	}
+	threshold := toDB(at.Add(-minInterval))
+	if last.Valid && last.Int64 > threshold {
+		return nil
+	}
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`,
+			toDB(at), id, threshold)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("touch token %s: %w", id, err)
+	}
+	return nil
+}
+
+// GetToken returns one of the user's tokens or store.ErrNotFound.
+func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, error) {
+	t, err := scanToken(s.queryRow(ctx,
+		`SELECT `+tokenColumns+` FROM tokens WHERE user_id = ? AND id = ?`, userID, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Token{}, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return store.Token{}, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// MaxListLimit is the largest page ListTokens returns.
+const MaxListLimit = 1000
+
+// ListTokens returns one page of the user's tokens, newest first. The query
+// is a backwards range scan of the (user_id, id) index; the status and name
+// filters are checked on the rows the scan visits.
+func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, error) {
+	if opts.Limit < 1 || opts.Limit > MaxListLimit {
+		return nil, fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, MaxListLimit)
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = ?`)
+	args := []any{opts.UserID}
+	if opts.BeforeID != "" {
+		q.WriteString(` AND id < ?`)
+		args = append(args, opts.BeforeID)
+	}
+	switch opts.Status {
+	case store.StatusAll:
+	case store.StatusActive:
+		q.WriteString(` AND expires_at > ?`)
+		args = append(args, toDB(opts.Now))
+	case store.StatusExpired:
+		q.WriteString(` AND expires_at <= ?`)
+		args = append(args, toDB(opts.Now))
+	default:
+		return nil, fmt.Errorf("list tokens: unknown status %d", opts.Status)
+	}
+	if opts.NameGlob != "" {
+		q.WriteString(` AND name GLOB ?`)
+		args = append(args, sqliteGlob(opts.NameGlob))
+	}
+	q.WriteString(` ORDER BY id DESC LIMIT ?`)
+	args = append(args, opts.Limit)
+
+	rows, err := s.query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	toks := make([]store.Token, 0, min(opts.Limit, 100))
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		toks = append(toks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return toks, nil
+}
+
+// sqliteGlob turns our glob ('*' and '?' special, all else literal) into a
+// pattern for SQLite's case-sensitive GLOB, whose only other special
+// character is '[': it is written as the one-character class "[[]".
+// (']' and '^' are special only inside a class.)
+func sqliteGlob(glob string) string {
+	return strings.ReplaceAll(glob, "[", "[[]")
+}
+
+// DeleteToken removes one of the user's tokens or returns store.ErrNotFound.
+func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
+	var n int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ? AND id = ?`, userID, id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("delete token %s: %w", id, err)
+	case n == 0:
+		return fmt.Errorf("delete token %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteTokens removes the user's listed tokens with one statement in one
+// transaction: the ids travel as a JSON array, which json_each turns into
+// rows, and RETURNING says which of them existed.
+func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (deleted, notFound []string, err error) {
+	deleted, notFound = []string{}, []string{}
+	if len(ids) == 0 {
+		return deleted, notFound, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("delete tokens: %w", err)
+	}
+	gone := make(map[string]bool, len(ids))
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx,
+			`DELETE FROM tokens WHERE user_id = ? AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+			userID, string(list))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			gone[id] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("delete tokens: %w", err)
+	}
+	// Report in input order; an id listed twice was deleted by its first
+	// mention, so its second one finds nothing.
+	for _, id := range ids {
+		if gone[id] {
+			deleted = append(deleted, id)
+			delete(gone, id)
+		} else {
+			notFound = append(notFound, id)
+		}
+	}
+	return deleted, notFound, nil
+}
+
+// RotateToken gives one of the user's tokens a new digest and key hint and
+// restarts its lifetime at now. LastUsedAt is cleared: the new secret has
+// not been used yet.
+func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (store.Token, error) {
+	if err := checkTime("now", now); err != nil {
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, err)
+	}
+	var tok store.Token
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var created, expires int64
+		err := tx.QueryRowContext(ctx,
+			`SELECT created_at, expires_at FROM tokens WHERE user_id = ? AND id = ?`, userID, id).
+			Scan(&created, &expires)
+		if err != nil {
+			return err
+		}
+		newExpiry := now.Add(time.Duration(expires - created))
+		if err := checkTime("expires_at", newExpiry); err != nil {
+			return err
+		}
+		tok, err = scanToken(tx.QueryRowContext(ctx,
+			`UPDATE tokens SET digest = ?, key_hint = ?, created_at = ?, expires_at = ?, last_used_at = NULL
+			  WHERE id = ? RETURNING `+tokenColumns,
+			digest[:], keyHint, toDB(now), toDB(newExpiry), id))
+		return err
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, store.ErrNotFound)
+	case isUniqueViolation(err):
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, store.ErrConflict)
+	case err != nil:
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, err)
+	}
+	return tok, nil
+}

@@ -1,0 +1,251 @@
+package tokend
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenctl/tokenctl/internal/password"
+	"github.com/tokenctl/tokenctl/internal/secret"
+	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/version"
+)
+
+// ShutdownTimeout is how long in-flight requests get to finish on SIGTERM.
+const ShutdownTimeout = 30 * time.Second
+
+const devDir = ".tokend-dev"
+
+type serveOptions struct {
+	addr        string
+	addrFile    string
+	database    string
+	tokenPrefix string
+	maxLifetime time.Duration
+	tlsCert     string
+	tlsKey      string
+	dev         bool
+	trustProxy  bool
+	logFormat   string
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the token API",
+		Example: `  tokend serve --addr 127.0.0.1:8080 --database /var/lib/tokend/tokend.db
+  tokend serve --dev                                   # local playground with a dev user
+  tokend serve --addr 127.0.0.1:0 --addr-file url.txt  # pick a free port, write the URL`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.dev && !cmd.Flags().Changed("database") && e.getenv("TOKEND_DATABASE") == "" {
+				o.database = filepath.Join(devDir, "tokend.db")
+			}
+			return serve(cmd.Context(), e, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+	f.StringVar(&o.addrFile, "addr-file", "", "after listening, write the base URL to this file")
+	f.StringVar(&o.database, "database", databaseDefault(e.getenv), "SQLite file path or sqlite://PATH ($TOKEND_DATABASE)")
+	f.StringVar(&o.tokenPrefix, "token-prefix", secret.DefaultPrefix, "prefix of every token minted (2-16 of [A-Za-z0-9_], ending in '_')")
+	f.DurationVar(&o.maxLifetime, "max-lifetime", server.DefaultMaxLifetime, "longest lifetime a token may be given")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); needs --tls-key")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM); needs --tls-cert")
+	f.BoolVar(&o.dev, "dev", false, "development mode: database under ./"+devDir+", a 'dev' user with a fresh random password")
+	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	return cmd
+}
+
+func (o *serveOptions) validate() (server.Config, error) {
+	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, TrustProxy: o.trustProxy}
+	if err := secret.ValidPrefix(o.tokenPrefix); err != nil {
+		return cfg, &usageError{err: fmt.Errorf("--token-prefix: %w", err)}
+	}
+	if o.maxLifetime < time.Minute {
+		return cfg, usageErrorf("--max-lifetime must be at least 1m, got %s", o.maxLifetime)
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return cfg, usageErrorf("--tls-cert and --tls-key go together; give both or neither")
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return cfg, usageErrorf("--log-format must be text or json, got %q", o.logFormat)
+	}
+	if _, err := sqlitePath(o.database); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func serve(ctx context.Context, e *env, o *serveOptions) error {
+	cfg, err := o.validate()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(e.stderr, o.logFormat)
+
+	var tlsCfg *tls.Config
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	if o.dev {
+		if path, _ := sqlitePath(o.database); filepath.Dir(path) != "" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				return fmt.Errorf("create dev database folder: %w", err)
+			}
+		}
+	}
+	st, err := openStore(ctx, o.database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var devPassword string
+	if o.dev {
+		if devPassword, err = resetDevUser(ctx, st); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	defer ln.Close()
+	url := baseURL(ln.Addr(), tlsCfg != nil)
+	if o.addrFile != "" {
+		if err := writeFileAtomic(o.addrFile, []byte(url+"\n")); err != nil {
+			return fmt.Errorf("write --addr-file: %w", err)
+		}
+	}
+
+	srv := &http.Server{
+		Handler:           server.New(cfg, st, logger),
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("tokend listening", "url", url, "version", version.String(), "database", o.database)
+	if o.dev {
+		// Printing a password is acceptable only here: --dev is a local
+		// playground and this goes to the developer's own terminal.
+		fmt.Fprintf(e.stderr, "\ntokend dev mode: user %q has a new random password (earlier dev tokens were removed).\nLog in with:\n\n  printf '%%s\\n' '%s' | tokenctl auth login --host %s --username dev --password-stdin\n\n",
+			"dev", devPassword, url)
+	}
+
+	errc := make(chan error, 1)
+	go func() {
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down; draining in-flight requests", "timeout", ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// resetDevUser (re)creates user "dev" with a fresh random password. The
+// store keeps no plaintext, so an old password cannot be shown again.
+func resetDevUser(ctx context.Context, st store.Store) (string, error) {
+	if err := st.DeleteUser(ctx, "dev"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("reset dev user: %w", err)
+	}
+	pw := rand.Text()
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return "", fmt.Errorf("hash dev password: %w", err)
+	}
+	now := time.Now()
+	if err := st.CreateUser(ctx, store.User{ID: store.NewID(now), Username: "dev", PasswordHash: hash, CreatedAt: now.UTC()}); err != nil {
+		return "", fmt.Errorf("create dev user: %w", err)
+	}
+	return pw, nil
+}
+
+// baseURL is how clients reach a listener: an unspecified host (":8080",
+// "0.0.0.0") is reached through loopback.
+func baseURL(a net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return scheme + "://" + a.String()
+	}
+	ip := tcp.IP
+	if ip == nil || ip.IsUnspecified() {
+		// Go listens dual-stack on an unspecified address, so IPv4
+		// loopback always works.
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port)))
+}
+
+// writeFileAtomic makes data appear at path all at once, so a script
+// polling for the file never reads half a URL.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tokend-addr-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

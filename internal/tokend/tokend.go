@@ -1,0 +1,118 @@
+// Package tokend is the tokend command line: serve the token API and
+// manage its users. Main is what cmd/tokend runs; Run is the same program
+// with its environment passed in, so tests start a whole server in-process.
+package tokend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenctl/tokenctl/internal/version"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// usageError is bad command-line input (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, a ...any) error {
+	return &usageError{err: fmt.Errorf(format, a...)}
+}
+
+// Main runs tokend with the process's arguments and environment and returns
+// the exit code. SIGINT and SIGTERM shut the server down gracefully.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "tokend: "+err.Error())
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// env is what a command may use of the outside world.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Run executes one tokend command line (args exclude the program name).
+func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	_, err := root.ExecuteContextC(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		// cobra reports a mistyped command as a plain, multi-line error; it
+		// is usage, and one line reads better.
+		msg, suggestions, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
+		if ok {
+			msg += "; did you mean " + strings.Join(strings.Fields(suggestions), " or ") + "?"
+		}
+		return usageErrorf("%s; see tokend --help", strings.TrimSpace(msg))
+	}
+	return err
+}
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tokend",
+		Short: "The token API server for tokenctl",
+		Long: `tokend serves token API v1 (docs/openapi.yaml): users create, list, rotate
+and delete personal access tokens over HTTP. Its users are managed here with
+"tokend user"; data lives in a SQLite file.`,
+		Version:       version.String(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetVersionTemplate("tokend {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{err: err}
+	})
+	root.AddCommand(newServeCmd(e), newUserCmd(e))
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with an exit-2 error that says what to pass.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s takes %s (got %d arguments); see --help", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("%s takes no arguments (got %q); see --help", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package tokend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// run executes tokend in-process and returns stdout, stderr and the error.
+func run(t *testing.T, stdin string, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	err := Run(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func isUsage(err error) bool {
+	var ue *usageError
+	return errors.As(err, &ue)
+}
+
+func TestUserCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "users.db")
+	if _, _, err := run(t, "alice-pw\n", nil, "user", "add", "alice", "--database", db); err != nil {
+		t.Fatalf("user add alice: %v", err)
+	}
+	if _, _, err := run(t, "bob-pw", nil, "user", "add", "bob", "--database", "sqlite://"+db); err != nil {
+		t.Fatalf("user add bob without a trailing newline: %v", err)
+	}
+	out, _, err := run(t, "", map[string]string{"TOKEND_DATABASE": db}, "user", "list")
+	if err != nil || out != "alice\nbob\n" {
+		t.Fatalf("user list = %q, %v; want alice and bob, one per line", out, err)
+	}
+	_, _, err = run(t, "other\n", nil, "user", "add", "alice", "--database", db)
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("duplicate user: %v", err)
+	}
+	if _, _, err := run(t, "", nil, "user", "delete", "alice", "--database", db); err != nil {
+		t.Fatalf("user delete: %v", err)
+	}
+	_, _, err = run(t, "", nil, "user", "delete", "alice", "--database", db)
+	if err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("deleting a missing user: %v", err)
+	}
+	out, _, _ = run(t, "", nil, "user", "list", "--database", db)
+	if out != "bob\n" {
+		t.Fatalf("after delete, user list = %q", out)
+	}
+	raw, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("alice-pw")) || bytes.Contains(raw, []byte("bob-pw")) {
+		t.Fatal("the database holds a plain-text password")
+	}
+}
+
+func TestBadCommandLines(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	tests := []struct {
+		name   string
+		stdin  string
+		args   []string
+		usage  bool
+		errHas string
+	}{
+		{"empty password", "\n", []string{"user", "add", "carol", "--database", db}, true, "empty password"},
+		{"no password at all", "", []string{"user", "add", "carol", "--database", db}, true, "empty password"},
+		{"user add without a name", "pw\n", []string{"user", "add", "--database", db}, true, "one user name"},
+		{"user name with a colon", "pw\n", []string{"user", "add", "a:b", "--database", db}, true, "':'"},
+		{"postgres database", "", []string{"user", "list", "--database", "postgres://localhost/x"}, true, "PostgreSQL support is not built yet"},
+		{"unknown database scheme", "", []string{"user", "list", "--database", "mysql://x"}, true, "not supported"},
+		{"tls cert without key", "", []string{"serve", "--database", db, "--tls-cert", "c.pem"}, true, "--tls-key"},
+		{"bad token prefix", "", []string{"serve", "--database", db, "--token-prefix", "no-underscore"}, true, "--token-prefix"},
+		{"max lifetime too short", "", []string{"serve", "--database", db, "--max-lifetime", "30s"}, true, "at least 1m"},
+		{"bad log format", "", []string{"serve", "--database", db, "--log-format", "xml"}, true, "text or json"},
+		{"unknown flag", "", []string{"serve", "--nope"}, true, "unknown flag"},
+		{"unknown command", "", []string{"srve"}, true, "unknown command"},
+		{"serve with arguments", "", []string{"serve", "extra"}, true, "no arguments"},
+		{"missing database folder", "", []string{"user", "list", "--database", "/nonexistent/dir/x.db"}, false, "does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := run(t, tt.stdin, nil, tt.args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if isUsage(err) != tt.usage {
+				t.Errorf("usage error = %v, want %v (%v)", isUsage(err), tt.usage, err)
+			}
+			if !strings.Contains(err.Error(), tt.errHas) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q should be one line mentioning %q", err, tt.errHas)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, err := run(t, "", nil, "--version")
+	if err != nil || !strings.HasPrefix(out, "tokend ") {
+		t.Fatalf("--version = %q, %v", out, err)
+	}
+}
+
+// startServe runs "tokend serve" in-process and returns its base URL and a
+// function that stops it and returns Run's error.
+func startServe(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
+	t.Helper()
+	dir := t.TempDir()
+	addrFile := filepath.Join(dir, "url")
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile}, args...),
+			func(string) string { return "" }, strings.NewReader(""), &bytes.Buffer{}, stderr)
+	}()
+	url := waitForFile(t, addrFile, done)
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Minute):
+			t.Fatal("serve did not stop within a minute of cancellation")
+			return nil
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	return url, stderr, stop
+}
+
+func waitForFile(t *testing.T, path string, done <-chan error) string {
+	t.Helper()
+	for range 600 {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b))
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited before listening: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s never appeared", path)
+	return ""
+}
+
+func TestServeInProcessAndStop(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	url, stderr, stop := startServe(t, "--database", db, "--log-format", "json")
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("addr-file holds %q", url)
+	}
+	res, err := http.Get(url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("/readyz: %d", res.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop returned %v", err)
+	}
+	if !strings.Contains(stderr.String(), `"msg":"tokend listening"`) || !strings.Contains(stderr.String(), url) {
+		t.Errorf("start-up log does not name the URL:\n%s", stderr)
+	}
+}
+
+func TestServeDevPrintsLoginLine(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	url, stderr, stop := startServe(t, "--dev")
+	defer stop()
+	if _, err := os.Stat(filepath.Join(dir, devDir, "tokend.db")); err != nil {
+		t.Fatalf("dev database not under ./%s: %v", devDir, err)
+	}
+	var line string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "tokenctl auth login") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	want := "| tokenctl auth login --host " + url + " --username dev --password-stdin"
+	if !strings.HasSuffix(line, want) || !strings.HasPrefix(line, "printf '%s\\n' '") {
+		t.Fatalf("login line %q does not end with %q", line, want)
+	}
+	pw := strings.TrimSuffix(strings.TrimPrefix(line, "printf '%s\\n' '"), "' "+want)
+	req, _ := http.NewRequest("GET", url+"/v1/user", nil)
+	req.SetBasicAuth("dev", pw)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("the printed dev password does not log in: %d", res.StatusCode)
+	}
+}
+
+// syncBuffer collects the server's log while tests read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestDeletingAUserKillsTheirTokensAtOnce(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "del.db")
+	if _, _, err := run(t, "pw\n", nil, "user", "add", "carol", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	url, _, stop := startServe(t, "--database", db)
+	defer stop()
+	req, _ := http.NewRequest("POST", url+"/v1/tokens", strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("carol", "pw")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ct struct {
+		Token string `json:"token"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&ct)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("create: %d %v", res.StatusCode, err)
+	}
+	if got := authStatus(t, url, ct.Token); got != 200 {
+		t.Fatalf("token before user delete: %d", got)
+	}
+	// A second process (here: a second Run) deletes the user while the
+	// server runs on the same file.
+	if _, _, err := run(t, "", nil, "user", "delete", "carol", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	if got := authStatus(t, url, ct.Token); got != 401 {
+		t.Fatalf("token after its user was deleted: %d, want 401", got)
+	}
+}

@@ -1,0 +1,180 @@
+package tokend
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tokenctl/tokenctl/internal/password"
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+func newUserCmd(e *env) *cobra.Command {
+	var database string
+	cmd := &cobra.Command{
+		Use:   "user",
+		Short: "Manage the users who may log in to tokend",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv),
+		"SQLite file path or sqlite://PATH ($TOKEND_DATABASE)")
+
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Add a user; the password comes from a prompt, or one line of stdin",
+		Example: `  tokend user add alice                     # prompts for the password
+  printf '%s\n' "$PW" | tokend user add ci   # from stdin, for scripts`,
+		Args: exactArgs(1, "one user name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := validUsername(name); err != nil {
+				return err
+			}
+			pw, err := readPassword(e, name)
+			if err != nil {
+				return err
+			}
+			hash, err := password.Hash(pw)
+			if err != nil {
+				return fmt.Errorf("hash password: %w", err)
+			}
+			st, err := openStore(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u := store.User{ID: store.NewID(time.Now()), Username: name, PasswordHash: hash, CreatedAt: time.Now().UTC()}
+			if err := st.CreateUser(cmd.Context(), u); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return fmt.Errorf("user %q already exists; delete it first with: tokend user delete %s", name, name)
+				}
+				return fmt.Errorf("add user %s: %w", name, err)
+			}
+			fmt.Fprintf(e.stderr, "Added user %s.\n", name)
+			return nil
+		},
+	}
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List users (a table on a terminal, one name per line otherwise)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openStore(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			users, err := st.ListUsers(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("list users: %w", err)
+			}
+			if !isTerminal(e.stdout) {
+				for _, u := range users {
+					fmt.Fprintln(e.stdout, u.Username)
+				}
+				return nil
+			}
+			if len(users) == 0 {
+				fmt.Fprintln(e.stderr, "No users yet; add one with: tokend user add NAME")
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "USERNAME\tCREATED")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%s\t%s\n", u.Username, u.CreatedAt.UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a user; their tokens stop working at once",
+		Args:  exactArgs(1, "one user name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.DeleteUser(cmd.Context(), args[0]); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("no user %q; see tokend user list", args[0])
+				}
+				return fmt.Errorf("delete user %s: %w", args[0], err)
+			}
+			fmt.Fprintf(e.stderr, "Deleted user %s and their tokens.\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list, del)
+	return cmd
+}
+
+// validUsername keeps names usable in HTTP Basic auth and on a command line.
+func validUsername(name string) error {
+	if name == "" || len(name) > 64 {
+		return usageErrorf("user name must be 1 to 64 characters")
+	}
+	for _, c := range name {
+		if c == ':' || unicode.IsSpace(c) || unicode.IsControl(c) {
+			return usageErrorf("user name %q may not contain ':', spaces or control characters", name)
+		}
+	}
+	return nil
+}
+
+// readPassword prompts without echo on a terminal; otherwise it reads one
+// line of stdin, so scripts can pipe a password in without putting it in
+// argv.
+func readPassword(e *env, name string) (string, error) {
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(e.stderr, "Password for %s: ", name)
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if len(a) == 0 {
+			return "", usageErrorf("empty password refused")
+		}
+		fmt.Fprintf(e.stderr, "Repeat password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(a) != string(b) {
+			return "", usageErrorf("the passwords do not match")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReaderSize(e.stdin, 4096).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", usageErrorf("empty password refused; pipe the password as one line on stdin, e.g. printf '%%s\\n' \"$PW\" | tokend user add %s", name)
+	}
+	if len(pw) > password.MaxLen {
+		return "", usageErrorf("password is longer than %d bytes", password.MaxLen)
+	}
+	return pw, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
