@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/config"
+	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
 
@@ -20,6 +22,9 @@ type Credential struct {
 	Host   string // normalised base URL
 	Token  string
 	Source string // SourceEnv, SourceKeyring or SourceFile
+	// Location says where exactly, for people: the keyring service, the
+	// variable's name or the file's path.
+	Location string
 }
 
 // Factory hands commands their dependencies. Every field is built lazily by
@@ -46,4 +51,25 @@ type Factory struct {
 
 	// RemoveCredential deletes the stored credential for c.Host (logout).
 	RemoveCredential func(c *Credential) error
+
+	// Getenv reads the environment; tests pass their own.
+	Getenv func(string) string
+
+	// Config returns the config file with the selected profile.
+	Config func() (*config.Config, error)
+
+	// Host returns the selected host, normalised: --host, then
+	// TOKENCTL_HOST, then the profile's host. With none it returns an
+	// *AuthError saying how to log in; a malformed or plain-http
+	// non-loopback host is a *UsageError.
+	Host func() (string, error)
+
+	// ClientOptions returns client options for the selected host with the
+	// global timeout, debug trace and user agent but no credential: login
+	// uses them with a password or a token it has not stored yet.
+	ClientOptions func() (client.Options, error)
+
+	// CredentialStore is the store behind Credential/SaveCredential/
+	// RemoveCredential (login probes the keyring with it before minting).
+	CredentialStore func() (*credential.Store, error)
 }

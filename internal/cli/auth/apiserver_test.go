@@ -1,0 +1,88 @@
+package auth_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/password"
+	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/store/sqlite"
+)
+
+// apiServer is the real tokend handler tree over a real SQLite file in a
+// temp dir, served by httptest, with a counter of the requests it saw.
+type apiServer struct {
+	*httptest.Server
+	requests atomic.Int32
+}
+
+// newAPIServer starts tokend's real handlers with user alice (password
+// pw-alice).
+func newAPIServer(t *testing.T) *apiServer {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tokend.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	hash, err := password.Hash("pw-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := st.CreateUser(ctx, store.User{ID: store.NewID(now), Username: "alice", PasswordHash: hash, CreatedAt: now.UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	s := &apiServer{}
+	h := server.New(server.Config{}, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *apiServer) basicClient(t *testing.T) *client.Client {
+	c, err := client.New(client.Options{Host: s.URL, Username: "alice", Password: "pw-alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// addToken creates a token for alice expiring after life and returns its
+// secret.
+func (s *apiServer) addToken(t *testing.T, life time.Duration) string {
+	t.Helper()
+	secs := int64(life / time.Second)
+	ct, err := s.basicClient(t).CreateToken(context.Background(), api.CreateTokenRequest{Name: "seeded", ExpiresInSeconds: &secs}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct.Secret
+}
+
+// tokenCount is how many tokens alice has.
+func (s *apiServer) tokenCount(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for _, err := range s.basicClient(t).ListTokens(context.Background(), client.ListQuery{Status: api.StatusAll}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}

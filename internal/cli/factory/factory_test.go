@@ -1,0 +1,161 @@
+package factory
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/credential"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/secret"
+)
+
+const host = "http://127.0.0.1:8080"
+
+func TestExpiryWarning(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		expiresIn time.Duration
+		tty       bool
+		setting   string // expiry_warning in the profile, "" = default 7d
+		env       bool   // credential from TOKENCTL_TOKEN
+		otherHint bool   // metadata describes another secret
+		noWarn    bool   // Globals.NoExpiryWarning
+		want      bool
+	}{
+		{name: "expiring in 2 days on a terminal warns", expiresIn: 48 * time.Hour, tty: true, want: true},
+		{name: "expiring in 30 days is quiet", expiresIn: 30 * 24 * time.Hour, tty: true},
+		{name: "off a terminal is quiet", expiresIn: 48 * time.Hour},
+		{name: "a longer window from the profile warns", expiresIn: 20 * 24 * time.Hour, tty: true, setting: "30d", want: true},
+		{name: "expiry_warning 0 turns it off", expiresIn: time.Hour, tty: true, setting: "0"},
+		{name: "TOKENCTL_TOKEN is never warned about", expiresIn: time.Hour, tty: true, env: true},
+		{name: "metadata of another secret is ignored", expiresIn: time.Hour, tty: true, otherHint: true},
+		{name: "auth commands turn it off", expiresIn: time.Hour, tty: true, noWarn: true},
+		{name: "an already expired credential warns", expiresIn: -time.Hour, tty: true, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keyring.MockInit()
+			home := t.TempDir()
+			tok, _ := secret.Generate("tkn_")
+			vars := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "cfg"), "TOKENCTL_HOST": host}
+			if tt.env {
+				vars["TOKENCTL_TOKEN"] = tok.String()
+			}
+			getenv := func(k string) string { return vars[k] }
+			ios, _, _, errOut := iostreams.Test()
+			ios.SetStderrTTY(tt.tty)
+			f := New(ios, getenv, &Globals{NoExpiryWarning: tt.noWarn})
+			f.Now = func() time.Time { return now }
+			if tt.setting != "" {
+				cfg, err := f.Config()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cfg.Set("expiry_warning", tt.setting); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, _ := f.CredentialStore()
+			if err := st.Keyring.Set(host, tok.String()); err != nil {
+				t.Fatal(err)
+			}
+			hint := tok.Hint()
+			if tt.otherHint {
+				other, _ := secret.Generate("tkn_")
+				hint = other.Hint()
+			}
+			if err := st.Meta.Put(host, credential.Meta{Username: "alice", KeyHint: hint, ExpiresAt: now.Add(tt.expiresIn)}); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if _, err := f.Credential(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := errOut.String()
+			if n := strings.Count(got, "warning:"); (n == 1) != tt.want || n > 1 {
+				t.Errorf("stderr %q: want one warning: %v", got, tt.want)
+			}
+			if tt.want && !strings.Contains(got, "tokenctl auth refresh") {
+				t.Errorf("warning does not suggest auth refresh: %q", got)
+			}
+		})
+	}
+}
+
+func TestHostSelection(t *testing.T) {
+	tests := []struct {
+		name     string
+		flag     string
+		env      string
+		profile  string
+		want     string
+		wantCode int
+	}{
+		{name: "flag wins", flag: "localhost:1", env: "localhost:2", profile: "http://localhost:3", want: "http://localhost:1"},
+		{name: "environment beats profile", env: "localhost:2", profile: "http://localhost:3", want: "http://localhost:2"},
+		{name: "profile host", profile: "http://localhost:3", want: "http://localhost:3"},
+		{name: "nothing is not logged in", wantCode: cmdutil.ExitAuth},
+		{name: "plain http elsewhere is a usage error", flag: "http://tokens.example.com", wantCode: cmdutil.ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			vars := map[string]string{"HOME": home, "TOKENCTL_HOST": tt.env}
+			ios, _, _, _ := iostreams.Test()
+			f := New(ios, func(k string) string { return vars[k] }, &Globals{Host: tt.flag})
+			if tt.profile != "" {
+				cfg, _ := f.Config()
+				if err := cfg.Set("host", tt.profile); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := f.Host()
+			if tt.wantCode != 0 {
+				if code := cmdutil.ExitCode(err); code != tt.wantCode {
+					t.Fatalf("err %v gives exit %d, want %d", err, code, tt.wantCode)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("Host() = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSaveCredentialInFileWarnsFirst(t *testing.T) {
+	keyring.MockInit()
+	home := t.TempDir()
+	vars := map[string]string{"HOME": home, "TOKENCTL_HOST": host}
+	ios, _, _, errOut := iostreams.Test()
+	f := New(ios, func(k string) string { return vars[k] }, &Globals{})
+	c := &cmdutil.Credential{Host: host, Source: cmdutil.SourceFile}
+	if err := f.SaveCredential(c, "tkn_notchecked"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "plain file, not encrypted") {
+		t.Errorf("no warning: %q", errOut.String())
+	}
+	got, err := f.Credential()
+	if err != nil || got.Source != cmdutil.SourceFile || got.Token != "tkn_notchecked" {
+		t.Fatalf("Credential() = %+v, %v", got, err)
+	}
+	if err := f.RemoveCredential(got); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Credential(); cmdutil.ExitCode(err) != cmdutil.ExitAuth {
+		t.Errorf("after remove: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".config", "tokenctl", "credentials.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("credentials file left: %v", err)
+	}
+}

@@ -1,0 +1,203 @@
+// Package root builds the `tokenctl` command tree and holds the process's
+// real main (Main), so cmd/tokenctl and the end-to-end tests run the same
+// code.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenctl/tokenctl/internal/cli/auth"
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	configcmd "github.com/tokenctl/tokenctl/internal/cli/config"
+	"github.com/tokenctl/tokenctl/internal/cli/factory"
+	"github.com/tokenctl/tokenctl/internal/cli/token"
+	versioncmd "github.com/tokenctl/tokenctl/internal/cli/version"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
+)
+
+// Main runs tokenctl with the process's arguments and streams and returns
+// the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ios := iostreams.System()
+	return Run(ctx, os.Args[1:], ios, os.Getenv)
+}
+
+// Run executes one tokenctl command line and returns its exit code, having
+// printed any error as one line on stderr.
+func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv func(string) string) int {
+	g := &factory.Globals{}
+	f := factory.New(ios, getenv, g)
+	cmd := NewCmdRoot(f, g)
+	cmd.SetArgs(args)
+	cmd.SetIn(ios.In)
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Ctrl-C: the shell convention is 128+SIGINT.
+		fmt.Fprintln(ios.ErrOut, "tokenctl: interrupted")
+		return 130
+	}
+	err = explain(err, f)
+	var ce *cmdutil.ExitCodeError
+	if !errors.Is(err, cmdutil.ErrSilent) && !errors.As(err, &ce) {
+		fmt.Fprintln(ios.ErrOut, "tokenctl: "+oneLine(err.Error()))
+	}
+	return cmdutil.ExitCode(err)
+}
+
+// explain maps the errors every command can meet to one message that says
+// what to do, in one place: a 401 from the server.
+func explain(err error, f *cmdutil.Factory) error {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		var authErr *cmdutil.AuthError
+		if errors.As(err, &authErr) {
+			return err // the command already said what happened
+		}
+		host := ae.Host
+		if h, herr := f.Host(); herr == nil {
+			host = h
+		}
+		if c, cerr := f.Credential(); cerr == nil && c.Source == cmdutil.SourceEnv {
+			return &cmdutil.AuthError{Err: fmt.Errorf("the token in TOKENCTL_TOKEN was rejected by %s (expired or revoked): set it to a valid token, or unset it and run `tokenctl auth login --host %s`", host, host)}
+		}
+		return &cmdutil.AuthError{Err: fmt.Errorf("credential for %s was rejected (expired or revoked): run `tokenctl auth login --host %s`", host, host)}
+	}
+	return err
+}
+
+// NewCmdRoot returns the `tokenctl` command with every group attached.
+func NewCmdRoot(f *cmdutil.Factory, g *factory.Globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tokenctl <command> <subcommand> [flags]",
+		Short: "Manage personal access tokens from the terminal, scripts and CI",
+		Long: `tokenctl creates, lists, rotates and deletes personal access tokens through a
+token API server (such as tokend). Your own credential lives in the OS keyring.
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 partial failure of a bulk operation,
+4 not logged in or credential rejected.`,
+		Example: `  $ tokenctl auth login --host https://tokens.example.com --username alice
+  $ tokenctl token create ci-deploy --expires-in 30d
+  $ tokenctl token list --expiring-within 7d`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cmdutil.UsageErrorf("unknown command %q for tokenctl: run `tokenctl --help`", args[0])
+			}
+			fmt.Fprintf(f.IOStreams.Out, `tokenctl manages personal access tokens.
+
+Usage:  tokenctl <command> <subcommand> [flags]
+
+Start here:
+  tokenctl auth login --host URL    log in and keep a token in the OS keyring
+  tokenctl token create NAME        mint a token (the secret is shown once)
+  tokenctl token list               list your tokens
+
+Run 'tokenctl --help' for every command.
+`)
+			return nil
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			g.TimeoutSet = cmd.Flags().Changed("timeout")
+			if g.NoColor || f.Getenv("NO_COLOR") != "" {
+				f.IOStreams.SetColorEnabled(false)
+			}
+			if isAuthCommand(cmd) {
+				g.NoExpiryWarning = true
+			}
+			return nil
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&g.Host, "host", "", "token API server `URL` (default: TOKENCTL_HOST, then the profile's host)")
+	pf.StringVar(&g.Profile, "profile", "", "config profile `NAME` (default: TOKENCTL_PROFILE, then current_profile)")
+	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour output")
+	pf.BoolVar(&g.Debug, "debug", false, "trace HTTP requests and responses to stderr (secrets redacted)")
+	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "timeout for each HTTP request")
+
+	cmd.AddCommand(
+		auth.NewCmdAuth(f),
+		token.NewCmdToken(f),
+		configcmd.NewCmdConfig(f),
+		versioncmd.NewCmdVersion(f),
+	)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.UsageError{Err: fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
+	})
+	cmd.SetHelpCommand(&cobra.Command{
+		Use:    "help [command]",
+		Short:  "Help about any command",
+		Hidden: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := c.Root().Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return cmdutil.UsageErrorf("unknown help topic %q: run `tokenctl --help`", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	})
+	harden(cmd)
+	return cmd
+}
+
+// harden makes usage mistakes anywhere in the tree exit 2: argument-count
+// errors become UsageErrors and a group given an unknown subcommand says
+// so instead of printing help and exiting 0. It walks the whole tree, so
+// groups built by other packages get the same behaviour.
+func harden(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		harden(c)
+	}
+	if cmd.HasParent() && cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cmdutil.UsageErrorf("unknown command %q for %q: run `%s --help`", args[0], c.CommandPath(), c.CommandPath())
+			}
+			return c.Help()
+		}
+		return
+	}
+	if validate := cmd.Args; validate != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := validate(c, args); err != nil {
+				var ue *cmdutil.UsageError
+				if errors.As(err, &ue) {
+					return err
+				}
+				return &cmdutil.UsageError{Err: fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
+			}
+			return nil
+		}
+	}
+}
+
+func isAuthCommand(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Name() == "auth" && c.HasParent() && !c.Parent().HasParent() {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

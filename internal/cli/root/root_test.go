@@ -1,0 +1,159 @@
+package root
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/cli/factory"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, vars map[string]string, args ...string) result {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	code := Run(context.Background(), args, ios, func(k string) string { return vars[k] })
+	return result{code, out.String(), errOut.String()}
+}
+
+func TestExitCodes(t *testing.T) {
+	home := t.TempDir()
+	vars := map[string]string{"HOME": home}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		stdout   string
+		stderr   string
+	}{
+		{"no arguments shows where to start", nil, 0, "tokenctl auth login --host URL", ""},
+		{"version", []string{"version"}, 0, "tokenctl ", ""},
+		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"unknown subcommand", []string{"auth", "frobnicate"}, 2, "", `unknown command "frobnicate" for "tokenctl auth"`},
+		{"unknown flag", []string{"--frobnicate"}, 2, "", "unknown flag: --frobnicate"},
+		{"bad flag value", []string{"auth", "status", "--timeout", "soon"}, 2, "", "invalid argument"},
+		{"too many arguments", []string{"config", "get", "a", "b"}, 2, "", "accepts 1 arg"},
+		{"extra argument to a leaf", []string{"version", "extra"}, 2, "", "unknown command"},
+		{"group without subcommand prints help", []string{"auth"}, 0, "login", ""},
+		{"not logged in", []string{"auth", "status"}, 4, "", "tokenctl auth login --host URL"},
+		{"help", []string{"--help"}, 0, "Exit codes", ""},
+		{"help for a command", []string{"help", "auth", "login"}, 0, "--password-stdin", ""},
+		{"help for an unknown topic", []string{"help", "frobnicate"}, 2, "", `unknown help topic "frobnicate"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, vars, tt.args...)
+			if r.code != tt.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", r.code, tt.wantCode, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, r.stderr)
+			}
+			if r.code != 0 && strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("error is not exactly one line: %q", r.stderr)
+			}
+		})
+	}
+}
+
+// version, help and completion must not read the config, the keyring or
+// the network: a broken config file and an unreachable D-Bus address
+// change nothing for them.
+func TestStartupCommandsTouchNothing(t *testing.T) {
+	home := t.TempDir()
+	cfgDir := filepath.Join(home, "cfg", "tokenctl")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.yaml"), []byte("profiles: [broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "cfg"), "TOKENCTL_HOST": "http://127.0.0.1:1"}
+	for _, args := range [][]string{{"version"}, {"--help"}, {"auth", "login", "--help"}, {"completion", "bash"}, {"completion", "zsh"}, {"completion", "fish"}, {"completion", "powershell"}} {
+		r := run(t, vars, args...)
+		if r.code != 0 || r.stdout == "" {
+			t.Errorf("%v: exit %d, stdout %d bytes, stderr %q", args, r.code, len(r.stdout), r.stderr)
+		}
+	}
+	entries, _ := os.ReadDir(cfgDir)
+	if len(entries) != 1 {
+		t.Errorf("config dir changed: %d entries", len(entries))
+	}
+	// The same broken file does stop a command that needs the config.
+	if r := run(t, vars, "config", "list"); r.code == 0 || !strings.Contains(r.stderr, "not valid YAML") {
+		t.Errorf("config list with a broken file: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+func TestEveryCommandIsDocumented(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	g := &factory.Globals{}
+	cmd := NewCmdRoot(factory.New(ios, func(string) string { return "" }, g), g)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		// The token group is documented by its own package's tests.
+		if c.Hidden || c.Name() == "token" && c.Parent() == cmd {
+			return
+		}
+		if c.Short == "" || c.Long == "" || c.Example == "" {
+			t.Errorf("%q lacks Short, Long or Example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(cmd)
+}
+
+func TestRejectedCredentialIsAnAuthError(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	g := &factory.Globals{Host: "http://127.0.0.1:8080"}
+	f := factory.New(ios, func(string) string { return "" }, g)
+	err := explain(fmt.Errorf("list tokens: %w", &client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}), f)
+	if cmdutil.ExitCode(err) != cmdutil.ExitAuth {
+		t.Errorf("exit %d, want 4", cmdutil.ExitCode(err))
+	}
+	want := "credential for http://127.0.0.1:8080 was rejected (expired or revoked): run `tokenctl auth login --host http://127.0.0.1:8080`"
+	if err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+	// A rejected TOKENCTL_TOKEN is named as such.
+	fe := factory.New(ios, func(k string) string { return map[string]string{"TOKENCTL_TOKEN": "tkn_x"}[k] }, g)
+	err = explain(&client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}, fe)
+	if cmdutil.ExitCode(err) != cmdutil.ExitAuth || !strings.Contains(err.Error(), "the token in TOKENCTL_TOKEN was rejected") {
+		t.Errorf("env credential: %v", err)
+	}
+	// Other API errors pass through untouched.
+	nf := &client.APIError{Host: "h", Status: http.StatusNotFound}
+	if got := explain(nf, f); got != error(nf) {
+		t.Errorf("404 rewritten to %v", got)
+	}
+}
+
+func TestInterruptExits130(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ios, _, _, errOut := iostreams.Test()
+	// A host that is never reached: the cancelled context stops the request.
+	vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_TOKEN": "tkn_x", "TOKENCTL_HOST": "http://127.0.0.1:9"}
+	code := Run(ctx, []string{"auth", "status"}, ios, func(k string) string { return vars[k] })
+	if code != 130 || errOut.String() != "tokenctl: interrupted\n" {
+		t.Errorf("exit %d, stderr %q; want 130 and one line", code, errOut)
+	}
+}
