@@ -1,16 +1,146 @@
-// Package token holds the `tokenctl token` command group.
+// Package token holds the `tokenctl token` command group: create, list,
+// show, delete, rotate and exec. Each verb has an options struct, a
+// constructor that wires flags into it and a run function that does the
+// work, so tests drive the run functions with hand-built streams and a
+// client pointed at a real tokend.
 package token
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
 	"github.com/spf13/cobra"
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/store"
 )
 
 // NewCmdToken returns the `token` command group.
 func NewCmdToken(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "token <command>",
-		Short: "Create, list, show, rotate and delete personal access tokens",
+		Use:     "token <command>",
+		Aliases: []string{"tokens"},
+		Short:   "Create, list, show, rotate and delete personal access tokens",
+		Long: `Manage the personal access tokens of the account tokenctl is logged in with.
+
+A token's secret is shown exactly once, when it is created or rotated. Lists
+show only its key hint (prefix, first and last four characters).`,
+		Example: `  tokenctl token create ci-deploy --expires-in 30d
+  tokenctl token list --status active
+  tokenctl token delete --expired --yes
+  tokenctl token exec --expires-in 10m -- ./deploy.sh`,
 	}
+	cmd.AddCommand(
+		NewCmdCreate(f, nil),
+		NewCmdList(f, nil),
+		NewCmdShow(f, nil),
+		NewCmdDelete(f, nil),
+		NewCmdRotate(f, nil),
+		NewCmdExec(f, nil),
+	)
 	return cmd
+}
+
+// now returns the factory's clock, or the real one.
+func now(f *cmdutil.Factory) func() time.Time {
+	if f.Now != nil {
+		return f.Now
+	}
+	return time.Now
+}
+
+// getenv is how commands read the environment (GITHUB_ACTIONS); tests
+// replace it on the options struct.
+var getenv = os.Getenv
+
+// checkID rejects a malformed id before any request: ids are lower-case
+// ULIDs, 26 characters.
+func checkID(id string) error {
+	if !store.ValidID(id) {
+		return cmdutil.UsageErrorf("invalid token id %q: ids are 26 characters long, as `tokenctl token list` shows them", id)
+	}
+	return nil
+}
+
+// currentTokenID returns the id of the token tokenctl is authenticated
+// with, or "" when it is not a token (or the server does not say).
+func currentTokenID(ctx context.Context, c *client.Client) (string, error) {
+	u, err := c.User(ctx)
+	if err != nil {
+		return "", err
+	}
+	if u.Token == nil {
+		return "", nil
+	}
+	return u.Token.ID, nil
+}
+
+// completeTokenIDs offers the caller's token ids, with names as
+// descriptions, for show, delete and rotate. Any failure (not logged in,
+// server down) quietly offers nothing: completion must never print errors
+// into the user's command line.
+func completeTokenIDs(f *cmdutil.Factory, multi bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if !multi && len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		if f.Client == nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := f.Client()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		seen := make(map[string]bool, len(args))
+		for _, a := range args {
+			seen[a] = true
+		}
+		var out []cobra.Completion
+		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: api.MaxPageSize}) {
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			if seen[t.ID] || !strings.HasPrefix(t.ID, toComplete) {
+				continue
+			}
+			out = append(out, cobra.CompletionWithDesc(t.ID, completionDesc(t)))
+			if len(out) >= 1000 {
+				break
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+func completionDesc(t api.Token) string {
+	d := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, t.Name)
+	if t.Status == api.StatusExpired {
+		d += " (expired)"
+	}
+	return d
+}
+
+// isAuthOrCancel reports errors after which further requests are
+// pointless: a rejected credential or an interrupted command.
+func isAuthOrCancel(err error) bool {
+	return client.IsStatus(err, 401) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -1,0 +1,197 @@
+package token
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/output"
+	"github.com/tokenctl/tokenctl/internal/timespec"
+)
+
+// CreateOptions are the inputs of `token create`.
+type CreateOptions struct {
+	IO     *iostreams.IOStreams
+	Client func() (*client.Client, error)
+	Now    func() time.Time
+
+	Name        string
+	Description string
+	ExpiresIn   string
+	ExpiresAt   string
+	secretOutput
+
+	req api.CreateTokenRequest
+}
+
+// NewCmdCreate builds `token create`. runF replaces the run function in
+// tests that check flag parsing alone.
+func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{IO: f.IOStreams, Client: f.Client, Now: now(f)}
+	cmd := &cobra.Command{
+		Use:     "create [NAME]",
+		Aliases: []string{"new", "generate"},
+		Short:   "Create a token and show its secret once",
+		Long: `Create a personal access token. It carries your permissions.
+
+The secret is printed once and never again. On a terminal tokenctl shows it in
+a block with its id, key hint and expiry. Scripts should use -q (the bare
+secret and a newline), -o json or yaml (the whole record, secret included), or
+-o env / -o dotenv (one NAME=value line for eval or $GITHUB_ENV; the name is
+set by --env-name and only the secret is written).
+
+Lifetimes take m, h, d and w units and combinations such as 1d12h; dates take
+YYYY-MM-DD (midnight UTC) or RFC 3339. Without either the server's default
+lifetime applies. On a terminal with no NAME, tokenctl asks for the name,
+description and lifetime.
+
+With GITHUB_ACTIONS=true a ::add-mask:: line for the secret goes to stderr
+before the secret is printed.`,
+		Example: `  tokenctl token create deploy-bot -d "deploys prod" --expires-in 30d
+  SECRET=$(tokenctl token create ci-job --expires-in 1h -q)
+  eval "$(tokenctl token create ci --expires-in 10m -o env)"
+  tokenctl token create ci --expires-in 10m -o dotenv --env-name API_TOKEN >> "$GITHUB_ENV"`,
+		Args: maxArgs(1, "tokenctl token create [NAME]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Name = args[0]
+			} else if !opts.IO.CanPrompt() {
+				return cmdutil.UsageErrorf("a token name is required: tokenctl token create NAME")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return createRun(cmd.Context(), opts, len(args) == 0)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "what the token is for")
+	cmd.Flags().StringVar(&opts.ExpiresIn, "expires-in", "", "lifetime, e.g. 30d, 12h, 1d12h, 2w")
+	cmd.Flags().StringVar(&opts.ExpiresAt, "expires-at", "", "expiry date: YYYY-MM-DD or RFC 3339")
+	addSecretFlags(cmd, &opts.secretOutput)
+	return cmd
+}
+
+func addSecretFlags(cmd *cobra.Command, o *secretOutput) {
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only the secret and a newline")
+	output.AddFlags(cmd, &o.Export, output.FormatText, secretFormats, false)
+	cmd.Flags().StringVar(&o.EnvName, "env-name", DefaultEnvName, "variable name for -o env and -o dotenv")
+	cmd.Flags().BoolVar(&o.Copy, "copy", false, "also copy the secret to the clipboard")
+}
+
+// validate turns flags into a request, rejecting bad input before anything
+// is sent.
+func (o *CreateOptions) validate() error {
+	if err := o.secretOutput.validate(); err != nil {
+		return err
+	}
+	if o.ExpiresIn != "" && o.ExpiresAt != "" {
+		return cmdutil.UsageErrorf("--expires-in and --expires-at cannot be used together")
+	}
+	name := strings.TrimSpace(o.Name)
+	switch {
+	case name == "":
+		return cmdutil.UsageErrorf("the token name must not be empty")
+	case utf8.RuneCountInString(name) > api.MaxNameLen:
+		return cmdutil.UsageErrorf("the token name is too long: at most %d characters", api.MaxNameLen)
+	case utf8.RuneCountInString(o.Description) > api.MaxDescriptionLen:
+		return cmdutil.UsageErrorf("the description is too long: at most %d characters", api.MaxDescriptionLen)
+	}
+	o.req = api.CreateTokenRequest{Name: name, Description: o.Description}
+	if o.ExpiresIn != "" {
+		d, err := timespec.ParseDuration(o.ExpiresIn)
+		if err != nil {
+			return cmdutil.UsageErrorf("--expires-in: %s", err)
+		}
+		secs := int64(d / time.Second)
+		o.req.ExpiresInSeconds = &secs
+	}
+	if o.ExpiresAt != "" {
+		t, err := timespec.ParseDate(o.ExpiresAt)
+		if err != nil {
+			return cmdutil.UsageErrorf("--expires-at: %s", err)
+		}
+		o.req.ExpiresAt = &t
+	}
+	return nil
+}
+
+func createRun(ctx context.Context, opts *CreateOptions, ask bool) error {
+	if err := opts.secretOutput.validate(); err != nil {
+		return err
+	}
+	if ask {
+		if err := askCreate(opts); err != nil {
+			return err
+		}
+	}
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	ct, err := c.CreateToken(ctx, opts.req, "")
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	return opts.print(opts.IO, ct, "Created", opts.Now())
+}
+
+// askCreate is the terminal form: name, description, lifetime, like the
+// web consoles' "generate token" page. Flags already given are not asked.
+func askCreate(opts *CreateOptions) error {
+	r := bufio.NewReader(opts.IO.In)
+	ask := func(q string) (string, error) {
+		fmt.Fprint(opts.IO.ErrOut, q)
+		line, err := r.ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
+			return "", cmdutil.UsageErrorf("no answer read: pass the token name as an argument")
+		}
+		return strings.TrimSpace(line), nil
+	}
+	for opts.Name == "" {
+		name, err := ask("Token name: ")
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			fmt.Fprintln(opts.IO.ErrOut, "The name must not be empty.")
+			continue
+		}
+		opts.Name = name
+	}
+	if opts.Description == "" {
+		d, err := ask("Description (optional): ")
+		if err != nil {
+			return err
+		}
+		opts.Description = d
+	}
+	for opts.ExpiresIn == "" && opts.ExpiresAt == "" {
+		l, err := ask("Lifetime, e.g. 30d, or a date YYYY-MM-DD (empty for the server default): ")
+		if err != nil {
+			return err
+		}
+		if l == "" {
+			break
+		}
+		if _, err := timespec.ParseDuration(l); err == nil {
+			opts.ExpiresIn = l
+		} else if _, derr := timespec.ParseDate(l); derr == nil {
+			opts.ExpiresAt = l
+		} else {
+			fmt.Fprintf(opts.IO.ErrOut, "%s\n", err)
+		}
+	}
+	return nil
+}

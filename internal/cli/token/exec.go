@@ -1,0 +1,270 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/timespec"
+)
+
+// DefaultExecEnv is the variable token exec hands the secret in.
+const DefaultExecEnv = "TOKENCTL_EXEC_TOKEN"
+
+// credentialEnv carries tokenctl's own credential in CI; token exec does
+// not pass it on.
+const credentialEnv = "TOKENCTL_TOKEN"
+
+// DefaultExecLifetime bounds how long a minted token can outlive its
+// command when the delete at the end cannot reach the server.
+const DefaultExecLifetime = 15 * time.Minute
+
+// ExecOptions are the inputs of `token exec`.
+type ExecOptions struct {
+	IO     *iostreams.IOStreams
+	Client func() (*client.Client, error)
+	Now    func() time.Time
+
+	ExpiresIn   string
+	Name        string
+	Description string
+	Env         string
+	Command     []string
+
+	lifetime time.Duration
+}
+
+// NewCmdExec builds `token exec`.
+func NewCmdExec(f *cmdutil.Factory, runF func(*ExecOptions) error) *cobra.Command {
+	opts := &ExecOptions{IO: f.IOStreams, Client: f.Client, Now: now(f)}
+	cmd := &cobra.Command{
+		Use:   "exec [flags] -- COMMAND [ARGS...]",
+		Short: "Run a command with a short-lived token that is deleted when it ends",
+		Long: `Mint a short-lived token, run COMMAND with the secret in an environment
+variable (never in its arguments), and delete the token when COMMAND ends,
+however it ends: success, failure, or tokenctl itself being interrupted.
+SIGINT, SIGTERM and SIGHUP are passed on to COMMAND. COMMAND does not
+inherit TOKENCTL_TOKEN (tokenctl's own credential); pass --env TOKENCTL_TOKEN
+to give it the minted token under that name.
+
+tokenctl exits with COMMAND's exit code (128+N when it was killed by signal N).
+If the token cannot be deleted, tokenctl says so on stderr with the token's
+id and expiry, and exits non-zero even when COMMAND succeeded. The lifetime
+(default 15m) is the backstop when the server cannot be reached.
+
+With GITHUB_ACTIONS=true the secret is masked in the job log, in case
+COMMAND prints it.`,
+		Example: `  tokenctl token exec -- ./deploy.sh production
+  tokenctl token exec --expires-in 1h --env API_TOKEN -- make release`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Command = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return execRun(cmd.Context(), opts)
+		},
+	}
+	// Everything after COMMAND belongs to COMMAND, "--" or not.
+	cmd.Flags().SetInterspersed(false)
+	cmd.Flags().StringVar(&opts.ExpiresIn, "expires-in", timespec.FormatDuration(DefaultExecLifetime), "lifetime of the token, e.g. 15m or 1h")
+	cmd.Flags().StringVar(&opts.Name, "name", "", "token name (default exec-COMMAND-RANDOM)")
+	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "token description")
+	cmd.Flags().StringVar(&opts.Env, "env", DefaultExecEnv, "environment variable that carries the secret")
+	return cmd
+}
+
+func (o *ExecOptions) validate() error {
+	if len(o.Command) == 0 || o.Command[0] == "" {
+		return cmdutil.UsageErrorf("no command to run: tokenctl token exec -- COMMAND [ARGS...]")
+	}
+	if !envNameRE.MatchString(o.Env) {
+		return cmdutil.UsageErrorf("invalid --env %q: use letters, digits and '_', not starting with a digit", o.Env)
+	}
+	d, err := timespec.ParseDuration(o.ExpiresIn)
+	if err != nil {
+		return cmdutil.UsageErrorf("--expires-in: %s", err)
+	}
+	o.lifetime = d
+	if o.Name == "" {
+		o.Name = execTokenName(o.Command[0])
+	}
+	o.Name = strings.TrimSpace(o.Name)
+	if o.Name == "" || len([]rune(o.Name)) > api.MaxNameLen {
+		return cmdutil.UsageErrorf("--name must be 1 to %d characters", api.MaxNameLen)
+	}
+	if o.Description == "" {
+		o.Description = "minted by tokenctl token exec for " + truncate(filepath.Base(o.Command[0]), 200)
+	}
+	return nil
+}
+
+// execTokenName is exec-<command>-<random>, so concurrent runs of the same
+// command get distinct, recognisable names.
+func execTokenName(command string) string {
+	base := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '-'
+	}, filepath.Base(command))
+	base = truncate(base, 60)
+	return "exec-" + base + "-" + strings.ToLower(rand.Text()[:6])
+}
+
+// forwarded are the signals tokenctl passes to the child instead of dying
+// from them, so it is still there to delete the token afterwards.
+var forwarded = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+func execRun(ctx context.Context, opts *ExecOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	ios := opts.IO
+
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+
+	// A signal while minting cancels the request; one that arrives after
+	// the token exists stays queued and ends the run before the child
+	// starts.
+	createCtx, cancelCreate := context.WithCancel(ctx)
+	var interrupted os.Signal
+	stopWatch := make(chan struct{})
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		select {
+		case s := <-sigs:
+			interrupted = s
+			cancelCreate()
+		case <-stopWatch:
+		}
+	}()
+	secs := int64(opts.lifetime / time.Second)
+	ct, err := c.CreateToken(createCtx, api.CreateTokenRequest{Name: opts.Name, Description: opts.Description, ExpiresInSeconds: &secs}, "")
+	close(stopWatch)
+	<-watchDone
+	cancelCreate()
+	if err != nil {
+		if interrupted != nil {
+			return &cmdutil.ExitCodeError{Code: signalExitCode(interrupted)}
+		}
+		return fmt.Errorf("create token for exec: %w", err)
+	}
+	cmdutil.MaskSecret(ios.ErrOut, getenv, ct.Secret)
+
+	code, runErr := runChild(opts, ct.Secret, sigs, interrupted)
+	delErr := deleteExecToken(ctx, c, ct)
+	if delErr != nil {
+		fmt.Fprintf(ios.ErrOut, "tokenctl: could not delete token %s (%s): %s; it expires at %s (%s)\n",
+			ct.ID, ct.Name, oneLine(delErr.Error()), formatTime(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, opts.Now(), true))
+	}
+	switch {
+	case runErr != nil:
+		return runErr
+	case code != 0:
+		return &cmdutil.ExitCodeError{Code: code}
+	case delErr != nil:
+		return cmdutil.ErrSilent
+	}
+	return nil
+}
+
+// runChild runs the command with the secret in its environment and returns
+// its exit code. Signals to tokenctl are forwarded while it runs.
+func runChild(opts *ExecOptions, secret string, sigs <-chan os.Signal, pending os.Signal) (int, error) {
+	if pending != nil {
+		return signalExitCode(pending), nil
+	}
+	select {
+	case s := <-sigs:
+		return signalExitCode(s), nil
+	default:
+	}
+	child := exec.Command(opts.Command[0], opts.Command[1:]...)
+	// The child gets the short-lived token and not tokenctl's own
+	// long-lived one: least privilege (use --env TOKENCTL_TOKEN to hand it
+	// the minted token under that name).
+	env := withoutVar(withoutVar(os.Environ(), opts.Env), credentialEnv)
+	child.Env = append(env, opts.Env+"="+secret)
+	child.Stdin, child.Stdout, child.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
+	if err := child.Start(); err != nil {
+		return 0, fmt.Errorf("run %s: %w", opts.Command[0], unwrapExecError(err))
+	}
+	done := make(chan error, 1)
+	go func() { done <- child.Wait() }()
+	for {
+		select {
+		case s := <-sigs:
+			_ = child.Process.Signal(s)
+		case err := <-done:
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				return 0, fmt.Errorf("run %s: %w", opts.Command[0], err)
+			}
+			return exitCode(child.ProcessState), nil
+		}
+	}
+}
+
+// deleteExecToken deletes the minted token even when ctx was cancelled by
+// the interrupt that ended the child; a missing token counts as deleted.
+func deleteExecToken(ctx context.Context, c *client.Client, ct *api.CreatedToken) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := c.DeleteToken(dctx, ct.ID)
+	if err != nil && client.IsStatus(err, 404) {
+		return nil
+	}
+	return err
+}
+
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+func signalExitCode(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 1
+}
+
+func withoutVar(env []string, name string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func unwrapExecError(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	return err
+}

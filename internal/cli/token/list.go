@@ -1,0 +1,287 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/output"
+	"github.com/tokenctl/tokenctl/internal/timespec"
+)
+
+// ListOptions are the inputs of `token list`.
+type ListOptions struct {
+	IO     *iostreams.IOStreams
+	Client func() (*client.Client, error)
+	Now    func() time.Time
+
+	Status         string
+	Name           string
+	ExpiringWithin string
+	Export         output.Exporter
+
+	// PageSize is how many tokens each request asks for.
+	PageSize int
+
+	within time.Duration
+}
+
+// CSVHeader is the header row of `token list -o csv`; the columns are the
+// JSON fields in the same order.
+var CSVHeader = []string{"id", "name", "description", "key_hint", "created_at", "expires_at", "last_used_at", "status"}
+
+// NewCmdList builds `token list`.
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams, Client: f.Client, Now: now(f), PageSize: api.MaxPageSize}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List your tokens",
+		Long: `List your tokens, newest first: id, name, key hint, creation date, expiry and
+last use. Expired tokens are shown in red on a terminal.
+
+--status and --name are applied by the server; --expiring-within keeps active
+tokens that expire within the given time.
+
+-o json prints a flat array of token objects (see docs/json-schema.md); it is
+streamed page by page, so any number of tokens lists in constant memory, as
+does -o csv. The table, -o yaml, --jq and --template hold the whole list.
+--jq and --template work on the JSON array; --jq prints string results raw,
+one a line. With nothing to list, a note goes to stderr and stdout stays
+empty (or "[]" for -o json).`,
+		Example: `  tokenctl token list
+  tokenctl token list --status expired
+  tokenctl token list --name 'ci-*' -o json
+  tokenctl token list --expiring-within 7d --jq '.[].name'
+  tokenctl token list --template '{{range .}}{{.id}} {{.name}}{{"\n"}}{{end}}'`,
+		Args: maxArgs(0, "tokenctl token list [flags]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Status, "status", api.StatusAll, "which tokens: active, expired or all")
+	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a glob (* and ?)")
+	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this time, e.g. 7d")
+	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
+	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{api.StatusActive, api.StatusExpired, api.StatusAll}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (o *ListOptions) validate() error {
+	if err := o.Export.Validate(); err != nil {
+		return cmdutil.UsageErrorf("%s", err)
+	}
+	switch o.Status {
+	case api.StatusActive, api.StatusExpired, api.StatusAll:
+	case "":
+		o.Status = api.StatusAll
+	default:
+		return cmdutil.UsageErrorf("invalid --status %q: use active, expired or all", o.Status)
+	}
+	if err := checkGlob("--name", o.Name); err != nil {
+		return err
+	}
+	if o.ExpiringWithin != "" {
+		d, err := timespec.ParseDuration(o.ExpiringWithin)
+		if err != nil {
+			return cmdutil.UsageErrorf("--expiring-within: %s", err)
+		}
+		if o.Status == api.StatusExpired {
+			return cmdutil.UsageErrorf("--expiring-within selects active tokens and cannot be combined with --status expired")
+		}
+		o.within = d
+		o.Status = api.StatusActive
+	}
+	return nil
+}
+
+// checkGlob rejects a pattern path.Match cannot read, so the server is not
+// asked a question it will refuse anyway.
+func checkGlob(flag, g string) error {
+	if _, err := path.Match(g, ""); err != nil {
+		return cmdutil.UsageErrorf("invalid %s pattern %q: use * for any run of characters and ? for one", flag, g)
+	}
+	return nil
+}
+
+// tokens streams the listing with the client-side filters applied.
+func (o *ListOptions) tokens(ctx context.Context, c *client.Client) func(yield func(api.Token, error) bool) {
+	now := o.Now()
+	deadline := now.Add(o.within)
+	return func(yield func(api.Token, error) bool) {
+		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: o.Status, Name: o.Name, PageSize: o.PageSize}) {
+			if err == nil && o.within > 0 && (!t.ExpiresAt.After(now) || !t.ExpiresAt.Before(deadline)) {
+				continue
+			}
+			if !yield(utc(t), err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	ios := opts.IO
+	var n int
+	switch opts.Export.Kind() {
+	case output.KindJSON:
+		arr := output.NewJSONArray(ios.Out)
+		for t, err := range opts.tokens(ctx, c) {
+			if err != nil {
+				arr.Close()
+				return fmt.Errorf("list tokens: %w", err)
+			}
+			if err := arr.Add(t); err != nil {
+				return err
+			}
+		}
+		n = arr.Len()
+		if err := arr.Close(); err != nil {
+			return err
+		}
+	case output.KindCSV:
+		var w *output.CSV
+		for t, err := range opts.tokens(ctx, c) {
+			if err != nil {
+				if w != nil {
+					w.Flush()
+				}
+				return fmt.Errorf("list tokens: %w", err)
+			}
+			if w == nil {
+				if w, err = output.NewCSV(ios.Out, CSVHeader...); err != nil {
+					return err
+				}
+			}
+			if err := w.Write(csvRecord(t)...); err != nil {
+				return err
+			}
+			n++
+		}
+		if w != nil {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+	case output.KindDefault:
+		tbl := output.NewTable("ID", "NAME", "KEY", "CREATED", "EXPIRES", "LAST USED")
+		now := opts.Now()
+		for t, err := range opts.tokens(ctx, c) {
+			if err != nil {
+				return fmt.Errorf("list tokens: %w", err)
+			}
+			st := output.StylePlain
+			if !t.ExpiresAt.After(now) {
+				st = output.StyleAlert
+			}
+			row := tableRow(t, now)
+			if ios.IsStdoutTTY() {
+				// Keep rows on one line for people; scripts get names whole.
+				row[1] = truncate(row[1], maxNameWidth)
+			}
+			tbl.AddRow(st, row...)
+		}
+		n = tbl.Len()
+		if n > 0 {
+			if err := tbl.Render(ios.Out, ios.ColorEnabled()); err != nil {
+				return err
+			}
+		}
+	default:
+		all := []api.Token{}
+		for t, err := range opts.tokens(ctx, c) {
+			if err != nil {
+				return fmt.Errorf("list tokens: %w", err)
+			}
+			all = append(all, t)
+		}
+		n = len(all)
+		if n > 0 || opts.Export.Kind() != output.KindYAML {
+			if err := opts.Export.Write(ios.Out, all, ios.IsStdoutTTY()); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintln(ios.Out, "[]")
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(ios.ErrOut, emptyMessage(opts))
+	}
+	return nil
+}
+
+func emptyMessage(o *ListOptions) string {
+	if o.Name != "" || o.within > 0 || o.Status != api.StatusAll {
+		return "No tokens match the filters."
+	}
+	return "You have no tokens. Create one with: tokenctl token create NAME"
+}
+
+// maxNameWidth caps the NAME column on a terminal.
+const maxNameWidth = 40
+
+func tableRow(t api.Token, now time.Time) []string {
+	lastUsed := "never"
+	if t.LastUsedAt != nil {
+		lastUsed = usedAgo(*t.LastUsedAt, now)
+	}
+	return []string{
+		t.ID,
+		t.Name,
+		t.KeyHint,
+		t.CreatedAt.UTC().Format(time.DateOnly),
+		t.ExpiresAt.UTC().Format(time.DateOnly) + " (" + timespec.Relative(t.ExpiresAt, now, true) + ")",
+		lastUsed,
+	}
+}
+
+func csvRecord(t api.Token) []string {
+	lastUsed := ""
+	if t.LastUsedAt != nil {
+		lastUsed = t.LastUsedAt.UTC().Format(time.RFC3339)
+	}
+	return []string{
+		t.ID, t.Name, t.Description, t.KeyHint,
+		t.CreatedAt.UTC().Format(time.RFC3339),
+		t.ExpiresAt.UTC().Format(time.RFC3339),
+		lastUsed, t.Status,
+	}
+}
+
+// utc normalises a token's times to whole seconds in UTC, as the JSON
+// schema promises ("2026-11-23T15:04:05Z"), whatever offset or precision
+// the server wrote them with.
+func utc(t api.Token) api.Token {
+	t.CreatedAt = t.CreatedAt.UTC().Truncate(time.Second)
+	t.ExpiresAt = t.ExpiresAt.UTC().Truncate(time.Second)
+	if t.LastUsedAt != nil {
+		u := t.LastUsedAt.UTC().Truncate(time.Second)
+		t.LastUsedAt = &u
+	}
+	return t
+}
+
+// usedAgo is "3h ago", or "just now" within the minute (last_used_at is
+// only updated once a minute, so seconds would be false precision).
+func usedAgo(t, now time.Time) string {
+	if d := now.Sub(t); d < time.Minute && d > -time.Minute {
+		return "just now"
+	}
+	return timespec.Relative(t, now, false)
+}

@@ -1,0 +1,106 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
+)
+
+// RotateOptions are the inputs of `token rotate`.
+type RotateOptions struct {
+	IO             *iostreams.IOStreams
+	Client         func() (*client.Client, error)
+	Credential     func() (*cmdutil.Credential, error)
+	SaveCredential func(*cmdutil.Credential, string) error
+	Now            func() time.Time
+
+	ID string
+	secretOutput
+}
+
+// NewCmdRotate builds `token rotate`.
+func NewCmdRotate(f *cmdutil.Factory, runF func(*RotateOptions) error) *cobra.Command {
+	opts := &RotateOptions{IO: f.IOStreams, Client: f.Client, Credential: f.Credential, SaveCredential: f.SaveCredential, Now: now(f)}
+	cmd := &cobra.Command{
+		Use:   "rotate ID",
+		Short: "Give a token a new secret; the old one stops working",
+		Long: `Replace a token's secret. The token keeps its id, name, description and
+lifetime (the new expiry is as far from now as the old one was from its
+creation); the old secret stops working at once. The new secret is printed as
+create prints it, and -q, -o and --copy work the same way.
+
+Rotating the token tokenctl itself is logged in with stores the new secret in
+its place, so you stay logged in.`,
+		Example: `  tokenctl token rotate 01jd8k2m4n5p6q7r8s9t0v1w2x
+  NEW=$(tokenctl token rotate 01jd8k2m4n5p6q7r8s9t0v1w2x -q)`,
+		Args:              exactArgs(1, "tokenctl token rotate ID"),
+		ValidArgsFunction: completeTokenIDs(f, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = strings.ToLower(args[0])
+			if runF != nil {
+				return runF(opts)
+			}
+			return rotateRun(cmd.Context(), opts)
+		},
+	}
+	addSecretFlags(cmd, &opts.secretOutput)
+	return cmd
+}
+
+func rotateRun(ctx context.Context, opts *RotateOptions) error {
+	if err := opts.secretOutput.validate(); err != nil {
+		return err
+	}
+	if err := checkID(opts.ID); err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	// Ask first whether this is our own credential: after the rotate the
+	// old secret no longer authenticates, so the question could not be
+	// asked any more.
+	current, err := currentTokenID(ctx, c)
+	if err != nil {
+		return fmt.Errorf("rotate token %s: %w", opts.ID, err)
+	}
+	ct, err := c.RotateToken(ctx, opts.ID)
+	if err != nil {
+		if client.IsStatus(err, 404) {
+			return fmt.Errorf("no token with id %s: see `tokenctl token list`", opts.ID)
+		}
+		return fmt.Errorf("rotate token %s: %w", opts.ID, err)
+	}
+	if err := opts.print(opts.IO, ct, "Rotated", opts.Now()); err != nil {
+		return err
+	}
+	if current == "" || current != ct.ID {
+		return nil
+	}
+	return storeRotatedCredential(opts, ct.Secret)
+}
+
+// storeRotatedCredential puts the new secret where the old credential
+// lived. If that fails the user still has the secret printed above, and the
+// error says what to do with it.
+func storeRotatedCredential(opts *RotateOptions, secret string) error {
+	if opts.Credential == nil || opts.SaveCredential == nil {
+		return fmt.Errorf("rotated tokenctl's own credential but cannot store the new secret here: log in again with `tokenctl auth login --with-token`")
+	}
+	cred, err := opts.Credential()
+	if err != nil {
+		return fmt.Errorf("rotated tokenctl's own credential but cannot find where it lives: %w", err)
+	}
+	if err := opts.SaveCredential(cred, secret); err != nil {
+		return fmt.Errorf("rotated tokenctl's own credential (token %s) but could not store the new secret: %w; log in again with `tokenctl auth login --with-token`", opts.ID, err)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "This was tokenctl's own credential for %s: stored the new secret in the %s\n", cred.Host, cred.Source)
+	return nil
+}

@@ -1,0 +1,135 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/output"
+	"github.com/tokenctl/tokenctl/internal/timespec"
+)
+
+// ShowOptions are the inputs of `token show`.
+type ShowOptions struct {
+	IO     *iostreams.IOStreams
+	Client func() (*client.Client, error)
+	Now    func() time.Time
+
+	ID     string
+	Export output.Exporter
+}
+
+// NewCmdShow builds `token show`.
+func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Command {
+	opts := &ShowOptions{IO: f.IOStreams, Client: f.Client, Now: now(f)}
+	cmd := &cobra.Command{
+		Use:     "show ID",
+		Aliases: []string{"view", "get"},
+		Short:   "Show one token's details",
+		Long: `Show one token's metadata: name, description, key hint, status, creation,
+expiry and last use. The secret is never shown again after create or rotate.
+
+-o json prints the same object as one element of ` + "`token list -o json`" + `.`,
+		Example: `  tokenctl token show 01jd8k2m4n5p6q7r8s9t0v1w2x
+  tokenctl token show 01jd8k2m4n5p6q7r8s9t0v1w2x --jq .expires_at`,
+		Args:              exactArgs(1, "tokenctl token show ID"),
+		ValidArgsFunction: completeTokenIDs(f, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = strings.ToLower(args[0])
+			if runF != nil {
+				return runF(opts)
+			}
+			return showRun(cmd.Context(), opts)
+		},
+	}
+	output.AddFlags(cmd, &opts.Export, output.FormatText, []string{output.FormatText, output.FormatJSON, output.FormatYAML}, true)
+	return cmd
+}
+
+func showRun(ctx context.Context, opts *ShowOptions) error {
+	if err := opts.Export.Validate(); err != nil {
+		return cmdutil.UsageErrorf("%s", err)
+	}
+	if err := checkID(opts.ID); err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	t, err := c.GetToken(ctx, opts.ID)
+	if err != nil {
+		if client.IsStatus(err, 404) {
+			return fmt.Errorf("no token with id %s: see `tokenctl token list`", opts.ID)
+		}
+		return fmt.Errorf("show token %s: %w", opts.ID, err)
+	}
+	tok := utc(*t)
+	if opts.Export.Kind() != output.KindDefault {
+		return opts.Export.Write(opts.IO.Out, tok, opts.IO.IsStdoutTTY())
+	}
+	return printTokenBlock(opts.IO, tok, opts.Now())
+}
+
+func printTokenBlock(ios *iostreams.IOStreams, t api.Token, now time.Time) error {
+	color := ios.ColorEnabled()
+	status := t.Status
+	if status == "" {
+		status = api.StatusActive
+		if !t.ExpiresAt.After(now) {
+			status = api.StatusExpired
+		}
+	}
+	if status == api.StatusExpired {
+		status = output.Colorize(color, output.StyleAlert, status)
+	} else {
+		status = output.Colorize(color, output.StyleGood, status)
+	}
+	lastUsed := "never"
+	if t.LastUsedAt != nil {
+		lastUsed = formatTime(*t.LastUsedAt) + " (" + usedAgo(*t.LastUsedAt, now) + ")"
+	}
+	desc := t.Description
+	if desc == "" {
+		desc = "-"
+	}
+	var b strings.Builder
+	row := func(k, v string) { fmt.Fprintf(&b, "%-12s %s\n", output.Colorize(color, output.StyleBold, k+":"), v) }
+	row("ID", t.ID)
+	row("Name", output.Sanitize(t.Name))
+	row("Description", output.Sanitize(desc))
+	row("Key", t.KeyHint)
+	row("Status", status)
+	row("Created", formatTime(t.CreatedAt)+" ("+timespec.Relative(t.CreatedAt, now, false)+")")
+	row("Expires", formatTime(t.ExpiresAt)+" ("+timespec.Relative(t.ExpiresAt, now, true)+")")
+	row("Last used", lastUsed)
+	_, err := fmt.Fprint(ios.Out, b.String())
+	return err
+}
+
+// exactArgs is cobra.ExactArgs with a usage line in the error, which the
+// root turns into exit 2.
+func exactArgs(n int, usage string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return cmdutil.UsageErrorf("expected %s, got %d: %s", plural(n, "argument", "arguments"), len(args), usage)
+		}
+		return nil
+	}
+}
+
+// maxArgs is cobra.MaximumNArgs with a usage error (exit 2).
+func maxArgs(n int, usage string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return cmdutil.UsageErrorf("too many arguments (%q): %s", args[n], usage)
+		}
+		return nil
+	}
+}
