@@ -28,10 +28,18 @@ trap cleanup EXIT INT TERM
 export XDG_CONFIG_HOME="$work/config"
 unset TOKENCTL_TOKEN TOKENCTL_HOST TOKENCTL_PROFILE
 
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; }
-run() { say "$*"; "$@"; }
+# say shows a command as a person would type it, quoting only what needs it.
+say() {
+  local out="" a
+  for a in "$@"; do
+    if [[ "$a" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then out+=" $a"; else out+=" '${a//\'/\'\\\'\'}'"; fi
+  done
+  say_raw "${out# }"
+}
+say_raw() { printf '\n\033[1m$ %s\033[0m\n' "$1" >&2; }
+run() { say "$@"; "$@"; }
 
-say "tokend serve --addr 127.0.0.1:0 --database $work/tokend.db"
+say_raw "tokend serve --addr 127.0.0.1:0 --database $work/tokend.db"
 tokend serve --addr 127.0.0.1:0 --addr-file "$work/addr" --database "$work/tokend.db" \
   2>"$work/tokend.log" &
 server_pid=$!
@@ -41,10 +49,10 @@ host=$(cat "$work/addr")
 echo "tokend is listening on $host" >&2
 
 password="demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-say "tokend user add demo --database $work/tokend.db"
+say_raw "tokend user add demo --database $work/tokend.db"
 printf '%s\n' "$password" | tokend user add demo --database "$work/tokend.db"
 
-say "printf '%s\\n' '***' | tokenctl auth login --host $host --username demo --password-stdin"
+say_raw "printf '%s\\n' '***' | tokenctl auth login --host $host --username demo --password-stdin"
 if printf '%s\n' "$password" | tokenctl auth login --host "$host" --username demo --password-stdin 2>"$work/login.err"; then
   cat "$work/login.err" >&2
   echo "(the credential is in your OS keyring)" >&2
@@ -69,7 +77,7 @@ run tokenctl token list --name 'ci-*'
 run tokenctl token delete --name 'ci-*' --dry-run
 run tokenctl token delete --name 'ci-*' --yes
 run tokenctl token list
-say "tokenctl token list -o json --jq '.[].name'"
+say_raw "tokenctl token list -o json --jq '.[].name'"
 tokenctl token list -o json --jq '.[].name'
 echo >&2
 echo "demo: done — stopping tokend and removing $work" >&2

@@ -16,5 +16,11 @@ func Trees() []*cobra.Command {
 	ios, _, _, _ := iostreams.Test()
 	g := &factory.Globals{}
 	f := factory.New(ios, func(string) string { return "" }, g)
-	return []*cobra.Command{root.NewCmdRoot(f, g), tokend.NewCmdRoot()}
+	trees := []*cobra.Command{root.NewCmdRoot(f, g), tokend.NewCmdRoot()}
+	for _, t := range trees {
+		// cobra adds these on Execute; add them now so they are documented.
+		t.InitDefaultHelpCmd()
+		t.InitDefaultCompletionCmd()
+	}
+	return trees
 }
