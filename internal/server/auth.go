@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/password"
@@ -70,10 +71,11 @@ func (s *server) authBearer(w http.ResponseWriter, r *http.Request, cred string)
 	// Only write when the recorded use is stale, so authentication stays a
 	// single read on the hot path.
 	if st.LastUsedAt == nil || now.Sub(*st.LastUsedAt) >= touchInterval {
-		if err := s.store.TouchToken(r.Context(), st.ID, now, touchInterval); err != nil {
+		// Whole seconds, like created_at and expires_at.
+		at := now.UTC().Truncate(time.Second)
+		if err := s.store.TouchToken(r.Context(), st.ID, at, touchInterval); err != nil {
 			s.log.WarnContext(r.Context(), "record token use", "request_id", requestID(r), "token_id", st.ID, "error", err.Error())
 		} else {
-			at := now
 			st.LastUsedAt = &at
 		}
 	}
@@ -87,6 +89,18 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, true, "malformed Basic credentials")
 		return nil, false
 	}
+	// Password guesses are the one credential worth brute-forcing, so a
+	// check is admitted only while the address's failures plus its checks
+	// in flight stay under the limit: concurrent guesses then cannot
+	// outrun it. Only a wrong password counts as a failure.
+	addr := s.limitKey(r)
+	wait, attempt := s.limiter.reserve(addr, s.cfg.Now())
+	if wait > 0 {
+		s.tooManyFailures(w, r, wait)
+		return nil, false
+	}
+	wrong := false
+	defer func() { s.limiter.settle(addr, attempt, wrong, s.cfg.Now()) }()
 	select {
 	case s.hashing <- struct{}{}:
 		defer func() { <-s.hashing }()
@@ -98,7 +112,8 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		// Spend the same time as a real check so timing does not reveal
 		// which usernames exist.
 		password.VerifyDummy(pw)
-		s.unauthorized(w, r, true, "wrong username or password")
+		wrong = true
+		s.unauthorized(w, r, false, "wrong username or password")
 		return nil, false
 	}
 	if err != nil {
@@ -111,7 +126,8 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		return nil, false
 	}
 	if !match {
-		s.unauthorized(w, r, true, "wrong username or password")
+		wrong = true
+		s.unauthorized(w, r, false, "wrong username or password")
 		return nil, false
 	}
 	s.authenticated(r, user)
@@ -124,11 +140,12 @@ func (s *server) authenticated(r *http.Request, u store.User) {
 	}
 }
 
-// unauthorized answers 401. counted says whether this was a failed attempt
-// (wrong credentials) rather than none at all; only attempts are limited.
+// unauthorized answers 401. counted says whether to count a failed attempt
+// (wrong credentials, as opposed to none at all) against the client
+// address; password checks pass false because settle counts theirs.
 func (s *server) unauthorized(w http.ResponseWriter, r *http.Request, counted bool, detail string) {
 	if counted {
-		s.limiter.fail(s.clientAddr(r), s.cfg.Now())
+		s.limiter.fail(s.limitKey(r), s.cfg.Now())
 	}
 	w.Header().Set("WWW-Authenticate", wwwAuthenticate)
 	writeProblem(w, r, http.StatusUnauthorized, api.CodeUnauthorized, detail)

@@ -425,3 +425,211 @@ func TestOpenAPIListsEveryProblemCode(t *testing.T) {
 		}
 	}
 }
+
+// A burst of concurrent wrong passwords must not buy more guesses than the
+// limit: every request passes the address check before any of them has
+// failed, so failures counted only afterwards would let all of them try.
+func TestConcurrentPasswordGuessesStayWithinTheLimit(t *testing.T) {
+	const limit, burst = 3, 24
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = limit })
+	e.addUser("alice", "pw")
+	statuses := make(chan int, burst)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := httptest.NewRequest("GET", "/v1/user", nil)
+			r.SetBasicAuth("alice", fmt.Sprintf("guess-%d", i))
+			r.RemoteAddr = "198.51.100.7:5555"
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			statuses <- rec.Code
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	checked := 0
+	for s := range statuses {
+		switch s {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("a wrong password answered %d, want 401 or 429", s)
+		}
+	}
+	if checked > limit {
+		t.Errorf("%d of %d concurrent wrong passwords were checked; the limit is %d per window", checked, burst, limit)
+	}
+}
+
+// A good password does not use up the address's allowance.
+func TestSuccessfulLoginsDoNotCountAgainstTheLimit(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 2 })
+	e.addUser("alice", "pw")
+	for i := range 4 {
+		if res := e.do(req{method: "GET", path: "/v1/user", auth: basic("alice", "pw")}); res.status != 200 {
+			t.Fatalf("good login %d: %d, want 200", i+1, res.status)
+		}
+	}
+	if res := e.do(req{method: "GET", path: "/v1/user", auth: basic("alice", "wrong")}); res.status != 401 {
+		t.Fatalf("first wrong password after good logins: %d, want 401", res.status)
+	}
+}
+
+// Replaying the key of a token that has since expired must not answer 201
+// with a secret that can never work.
+func TestIdempotentReplayOfAnExpiredTokenIsRefused(t *testing.T) {
+	e := newTestEnv(t)
+	e.addUser("alice", "pw")
+	auth := bearer(e.login("alice", "pw"))
+	body := map[string]any{"name": "short", "expires_in_seconds": 60}
+	key := map[string]string{"Idempotency-Key": "nightly"}
+	if res := e.do(req{method: "POST", path: "/v1/tokens", auth: auth, json: body, header: key}); res.status != 201 {
+		t.Fatalf("first create: %d %s", res.status, res.body)
+	}
+	e.clock.Advance(2 * time.Minute)
+	res := e.do(req{method: "POST", path: "/v1/tokens", auth: auth, json: body, header: key})
+	if res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("replay after expiry: %d, want 422: %s", res.status, res.body)
+	}
+	if p := res.problem(t); p.Code != api.CodeIdempotencyMismatch || !strings.Contains(p.Detail, "expired") {
+		t.Errorf("replay after expiry: code %q detail %q", p.Code, p.Detail)
+	}
+}
+
+// A proxy that appends to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for)
+// leaves the client's own header in front, so only the last entry, the one
+// the proxy wrote, may be trusted: rotating the first must not help.
+func TestTrustedProxyCountsTheAddressItAppended(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 2; c.TrustProxy = true })
+	try := func(spoofed string) resp {
+		return e.do(req{method: "GET", path: "/v1/user", auth: "Bearer nope", remote: "10.0.0.1:80",
+			header: map[string]string{"X-Forwarded-For": spoofed + ", 192.0.2.77"}})
+	}
+	try("198.51.100.1")
+	try("198.51.100.2")
+	if res := try("198.51.100.3"); res.status != http.StatusTooManyRequests {
+		t.Fatalf("third failure from one client behind the proxy: %d, want 429", res.status)
+	}
+	res := e.do(req{method: "GET", path: "/healthz", remote: "10.0.0.1:80",
+		header: map[string]string{"X-Forwarded-For": "192.0.2.78"}})
+	if res.status != http.StatusOK {
+		t.Errorf("another client behind the same proxy: %d, want 200", res.status)
+	}
+}
+
+// One IPv6 host commonly holds a whole /64, so counting single addresses
+// would let it take a fresh one for every guess.
+func TestIPv6FailuresAreCountedPerSlash64(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 2 })
+	for i, remote := range []string{"[2001:db8:1:2::1]:1000", "[2001:db8:1:2::2]:1000"} {
+		if res := e.do(req{method: "GET", path: "/v1/user", auth: "Bearer nope", remote: remote}); res.status != 401 {
+			t.Fatalf("failure %d: %d, want 401", i+1, res.status)
+		}
+	}
+	if res := e.do(req{method: "GET", path: "/healthz", remote: "[2001:db8:1:2:ffff::9]:1000"}); res.status != http.StatusTooManyRequests {
+		t.Errorf("another address in the same /64: %d, want 429", res.status)
+	}
+	if res := e.do(req{method: "GET", path: "/healthz", remote: "[2001:db8:1:3::1]:1000"}); res.status != http.StatusOK {
+		t.Errorf("an address in another /64: %d, want 200", res.status)
+	}
+}
+
+// Requests refused before routing (429, 413) still log the route they
+// asked for: that is what an operator greps when a login is under attack.
+func TestRefusedRequestsLogTheirRoute(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 1; c.MaxBodyBytes = 64 })
+	e.do(req{method: "GET", path: "/v1/user", auth: "Bearer nope", remote: "198.51.100.9:1"})
+	if res := e.do(req{method: "GET", path: "/v1/user", remote: "198.51.100.9:1"}); res.status != http.StatusTooManyRequests {
+		t.Fatalf("second request: %d, want 429", res.status)
+	}
+	if res := e.do(req{method: "POST", path: "/v1/tokens/delete", body: strings.Repeat(" ", 100)}); res.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized body: %d, want 413", res.status)
+	}
+	logs := e.logs.String()
+	for _, want := range []string{
+		`route="GET /v1/user" status=429`,
+		`route="POST /v1/tokens/delete" status=413`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+}
+
+// last_used_at is in whole seconds like created_at and expires_at, so the
+// three read and compare alike.
+func TestLastUsedAtIsInWholeSeconds(t *testing.T) {
+	e := newTestEnv(t)
+	e.addUser("alice", "pw")
+	tok := e.create(basic("alice", "pw"), map[string]any{"name": "x"})
+	e.clock.Advance(1500 * time.Millisecond)
+	res := e.do(req{method: "GET", path: "/v1/tokens/" + tok.ID, auth: bearer(tok.Secret)})
+	var got api.Token
+	res.decode(t, &got)
+	if got.LastUsedAt == nil {
+		t.Fatalf("last_used_at not recorded: %s", res.body)
+	}
+	if got.LastUsedAt.Nanosecond() != 0 {
+		t.Errorf("last_used_at = %s, want whole seconds", got.LastUsedAt.Format(time.RFC3339Nano))
+	}
+}
+
+// Counting guesses before they are checked must not lock out an address
+// whose logins are all good (an office behind one NAT): a login turned away
+// only because others are still being checked is told to retry in a
+// second, not to wait out the window, and nothing lingers afterwards.
+func TestConcurrentGoodLoginsAreNotLockedOut(t *testing.T) {
+	const limit, burst = 2, 12
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = limit })
+	e.addUser("alice", "pw")
+	type answer struct {
+		status     int
+		retryAfter string
+	}
+	answers := make(chan answer, burst)
+	var wg sync.WaitGroup
+	for range burst {
+		wg.Go(func() {
+			r := httptest.NewRequest("GET", "/v1/user", nil)
+			r.SetBasicAuth("alice", "pw")
+			r.RemoteAddr = "198.51.100.8:5555"
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			answers <- answer{rec.Code, rec.Header().Get("Retry-After")}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	for a := range answers {
+		switch {
+		case a.status == http.StatusOK:
+		case a.status == http.StatusTooManyRequests && a.retryAfter == "1":
+		default:
+			t.Errorf("good login answered %d with Retry-After %q; want 200, or 429 with Retry-After 1", a.status, a.retryAfter)
+		}
+	}
+	if res := e.do(req{method: "GET", path: "/v1/user", auth: basic("alice", "pw"), remote: "198.51.100.8:5555"}); res.status != 200 {
+		t.Errorf("good login after the burst: %d, want 200", res.status)
+	}
+}
+
+// Good logins leave nothing behind in the limiter, so they cannot crowd
+// out the windows of addresses that are failing.
+func TestGoodLoginsLeaveTheLimiterEmpty(t *testing.T) {
+	l := newFailLimiter(3, time.Minute, 100)
+	now := time.Now()
+	for i := range 3 {
+		addr := fmt.Sprintf("203.0.113.%d", i)
+		wait, w := l.reserve(addr, now)
+		if wait != 0 {
+			t.Fatalf("first login from %s told to wait %s", addr, wait)
+		}
+		l.settle(addr, w, false, now)
+	}
+	if n := l.size(); n != 0 {
+		t.Errorf("limiter holds %d addresses after good logins only, want 0", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -51,6 +52,9 @@ func decodeJSON[T any](body io.Reader) (T, *problem) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
 		return v, jsonProblem(err)
+	}
+	if p := checkShape(raw, fieldNames[T]()); p != nil {
+		return v, p
 	}
 	var extra json.RawMessage
 	if err := dec.Decode(&extra); err != io.EOF {
@@ -129,4 +133,116 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// fieldNames is the set of JSON member names of struct type T.
+func fieldNames[T any]() map[string]bool {
+	t := reflect.TypeFor[T]()
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	names := make(map[string]bool, t.NumField())
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		names[name] = true
+	}
+	return names
+}
+
+// checkShape refuses what encoding/json quietly accepts but the contract
+// does not: a body that is not an object (null decodes to all defaults), a
+// member given twice or in another case ("name" then "Name": the decoder
+// keeps the last and matches case-insensitively, so a proxy reading the
+// first would see a different request), and null inside an array. raw has
+// already decoded without error. fields nil skips the member check.
+func checkShape(raw []byte, fields map[string]bool) *problem {
+	bad := func(detail string) *problem {
+		return newProblem(http.StatusBadRequest, api.CodeInvalidJSON, detail)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil
+	}
+	if fields == nil {
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return bad("the body must be a JSON object")
+	}
+	seen := make(map[string]bool, len(fields))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		if seen[strings.ToLower(key)] {
+			return bad(fmt.Sprintf("field %q appears twice; send each field once", truncate(key, 100)))
+		}
+		seen[strings.ToLower(key)] = true
+		if !fields[key] {
+			return bad(fmt.Sprintf("unknown field %q (field names are lower case); see docs/openapi.yaml for the accepted fields", truncate(key, 100)))
+		}
+		if p := checkValue(dec, key); p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// checkValue consumes one value of member key, refusing null inside
+// arrays: no array in the API may hold one.
+func checkValue(outer *json.Decoder, key string) *problem {
+	var raw json.RawMessage
+	if err := outer.Decode(&raw); err != nil {
+		return nil
+	}
+	// Walking a value token by token costs allocations per element (a
+	// bulk delete holds 1000), so only a value that could hold null is
+	// walked.
+	if !bytes.Contains(raw, []byte("null")) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	depth := 1
+	inArray := []bool{d == '['}
+	for depth > 0 {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '[' || v == '{' {
+				depth++
+				inArray = append(inArray, v == '[')
+			} else {
+				depth--
+				inArray = inArray[:len(inArray)-1]
+			}
+		case nil:
+			if inArray[len(inArray)-1] {
+				return newProblem(http.StatusBadRequest, api.CodeInvalidJSON,
+					fmt.Sprintf("field %q holds null in a list; leave the entry out instead", key))
+			}
+		}
+	}
+	return nil
 }

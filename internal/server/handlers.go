@@ -98,6 +98,13 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		s.internalError(w, r, "create token", err)
 		return
 	}
+	if replayed && tok.Expired(s.cfg.Now()) {
+		// The record stays one token, but a 201 would hand over a secret
+		// that can never work.
+		s.fail(w, r, newProblem(http.StatusUnprocessableEntity, api.CodeIdempotencyMismatch,
+			"this Idempotency-Key belongs to a token that has expired; use a new key for a new token"))
+		return
+	}
 	if replayed {
 		w.Header().Set(ReplayedHeader, "true")
 	}

@@ -167,6 +167,9 @@ func TestBadInputGets4xxProblem(t *testing.T) {
 		{"two JSON values", req{method: "POST", path: "/v1/tokens", body: `{"name":"a"} {"name":"b"}`}, 400, api.CodeInvalidJSON, "exactly one"},
 		{"array instead of object", req{method: "POST", path: "/v1/tokens", body: `[{"name":"a"}]`}, 400, api.CodeInvalidJSON, "object"},
 		{"unknown field", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","scopes":["admin"]}`}, 400, api.CodeInvalidJSON, `"scopes"`},
+		{"duplicate field", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","name":"b"}`}, 400, api.CodeInvalidJSON, `"name" appears twice`},
+		{"duplicate field differing in case", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","Name":"b"}`}, 400, api.CodeInvalidJSON, `appears twice`},
+		{"null instead of object", req{method: "POST", path: "/v1/tokens", body: `null`}, 400, api.CodeInvalidJSON, "object"},
 		{"wrong field type", req{method: "POST", path: "/v1/tokens", body: `{"name":5}`}, 400, api.CodeInvalidJSON, `"name"`},
 		{"fractional lifetime", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","expires_in_seconds":60.5}`}, 400, api.CodeInvalidJSON, "expires_in_seconds"},
 		{"unparseable expires_at", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","expires_at":"tomorrow"}`}, 400, api.CodeInvalidJSON, "RFC 3339"},
@@ -213,6 +216,8 @@ func TestBadInputGets4xxProblem(t *testing.T) {
 		{"bulk delete without ids", req{method: "POST", path: "/v1/tokens/delete", body: `{}`}, 400, api.CodeValidation, "1 to 1000"},
 		{"bulk delete of 1001 ids", req{method: "POST", path: "/v1/tokens/delete", json: map[string]any{"ids": make([]string, 1001)}}, 400, api.CodeValidation, "got 1001"},
 		{"bulk delete malformed JSON", req{method: "POST", path: "/v1/tokens/delete", body: `{"ids":[1,2`}, 400, api.CodeInvalidJSON, "truncated"},
+		{"bulk delete duplicate field", req{method: "POST", path: "/v1/tokens/delete", body: `{"ids":["a"],"ids":[]}`}, 400, api.CodeInvalidJSON, `"ids" appears twice`},
+		{"bulk delete null id", req{method: "POST", path: "/v1/tokens/delete", body: `{"ids":[null]}`}, 400, api.CodeInvalidJSON, "ids"},
 		{"bulk delete ids not strings", req{method: "POST", path: "/v1/tokens/delete", body: `{"ids":[1,2]}`}, 400, api.CodeInvalidJSON, "ids"},
 		{"bulk delete wrong content type", req{method: "POST", path: "/v1/tokens/delete", body: `{"ids":["a"]}`, contentType: "text/csv"}, 415, api.CodeUnsupportedMedia, "application/json"},
 		{"bulk delete oversized", req{method: "POST", path: "/v1/tokens/delete", body: huge}, 413, api.CodeBodyTooLarge, "larger than"},
@@ -318,7 +323,13 @@ func TestAuthentication(t *testing.T) {
 	// A well-formed token with a valid checksum that was never issued.
 	unknown, _ := secret.Generate(secret.DefaultPrefix)
 	// The right shape with one character changed: the checksum catches it.
-	typo := good[:10] + string(rune(good[10]^1)) + good[11:]
+	// (Swap to another base62 character: flipping a bit turned 'z' into
+	// '{' one run in 31, which is malformed rather than mistyped.)
+	swap := byte('a')
+	if good[10] == 'a' {
+		swap = 'b'
+	}
+	typo := good[:10] + string(swap) + good[11:]
 
 	tests := []struct {
 		name       string

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -107,7 +108,7 @@ func (s *server) withAccessLog(next http.Handler) http.Handler {
 		info := infoFrom(r.Context())
 		route := info.route
 		if route == "" {
-			route = "unmatched"
+			route = s.routeOf(r)
 		}
 		status := rec.status
 		switch {
@@ -137,6 +138,17 @@ func (s *server) withAccessLog(next http.Handler) http.Handler {
 	})
 }
 
+// routeOf names the route of a request that was answered before it was
+// routed (rate limited, body too large), or "unmatched".
+func (s *server) routeOf(r *http.Request) string {
+	if p := r.URL.EscapedPath(); s.mux != nil && p != "" && path.Clean(p) == p {
+		if _, pattern := s.mux.Handler(r); pattern != "" {
+			return pattern
+		}
+	}
+	return "unmatched"
+}
+
 // withRecover turns a panic into a logged 500 problem. The log carries the
 // stack, not the panic value, so nothing from the request leaks into it.
 func (s *server) withRecover(next http.Handler) http.Handler {
@@ -162,15 +174,20 @@ func (s *server) withRecover(next http.Handler) http.Handler {
 // failed authentication too often with 429 until its window passes.
 func (s *server) withRateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wait := s.limiter.blockedFor(s.clientAddr(r), s.cfg.Now()); wait > 0 {
-			secs := int((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeProblem(w, r, http.StatusTooManyRequests, api.CodeRateLimited,
-				fmt.Sprintf("too many failed authentication attempts from this address; retry in %d seconds", secs))
+		if wait := s.limiter.blockedFor(s.limitKey(r), s.cfg.Now()); wait > 0 {
+			s.tooManyFailures(w, r, wait)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tooManyFailures answers 429 with how long the client must wait.
+func (s *server) tooManyFailures(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeProblem(w, r, http.StatusTooManyRequests, api.CodeRateLimited,
+		fmt.Sprintf("too many failed authentication attempts from this address; retry in %d seconds", secs))
 }
 
 // withBodyLimit caps request bodies. A declared oversized body is refused
@@ -187,12 +204,30 @@ func (s *server) withBodyLimit(next http.Handler) http.Handler {
 	})
 }
 
-// clientAddr is the address failed logins are counted against.
+// limitKey is what failed logins are counted against: the client's IPv4
+// address, or the /64 of its IPv6 address, since one IPv6 host commonly
+// owns a whole /64 and could otherwise take a fresh address per guess.
+func (s *server) limitKey(r *http.Request) string {
+	addr := s.clientAddr(r)
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// clientAddr is the address of the client, as logged.
 func (s *server) clientAddr(r *http.Request) string {
 	if s.cfg.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+		// The last entry is the one our proxy wrote; anything before it may
+		// have come from the client, since many proxies append to the
+		// header rather than replace it.
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
 				return ip.String()
 			}
 		}

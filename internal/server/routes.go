@@ -69,8 +69,10 @@ func (s *server) bind(rt route) http.Handler {
 // with problem+json instead of the mux's plain-text pages.
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	// ServeMux would answer an unclean path ("/v1//tokens", "/v1/./user")
-	// with a 301 that the contract does not know; no route needs one.
-	if p := r.URL.Path; p == "" || path.Clean(p) != p {
+	// with a 301 that the contract does not know; no route needs one. Like
+	// the mux, judge the escaped path: an id holding %2F..%2F is one
+	// segment, and answers "no token", not "no such endpoint".
+	if p := r.URL.EscapedPath(); p == "" || path.Clean(p) != p {
 		writeProblem(w, r, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
 		return
 	}

@@ -45,8 +45,9 @@ type Config struct {
 	// LimiterCapacity bounds how many client addresses the rate limiter
 	// remembers, so a spray of addresses cannot grow memory without end.
 	LimiterCapacity int
-	// TrustProxy takes the client address from the first X-Forwarded-For
-	// entry. Only set it behind a proxy that overwrites that header.
+	// TrustProxy takes the client address from the last X-Forwarded-For
+	// entry, the one the proxy in front of tokend added. Only set it behind
+	// exactly one such proxy, or every client can name its own address.
 	TrustProxy bool
 	// Now is the clock; tests inject one to exercise expiry.
 	Now func() time.Time

@@ -2,7 +2,6 @@ package tokend
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -46,9 +45,11 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// sqlite.Open's errors already say "open sqlite database PATH: ...";
+	// wrapping them again would name the path twice.
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, err
 	}
 	return st, nil
 }

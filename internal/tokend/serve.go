@@ -46,6 +46,21 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the token API",
+		Long: `Serve token API v1 over HTTP, or HTTPS with --tls-cert and --tls-key.
+
+The database (--database or $TOKEND_DATABASE) is created and migrated on
+first use. Tokens are minted as --token-prefix plus 36 random and checksum
+characters; only their SHA-256 digest is stored. A token may live from one
+minute up to --max-lifetime.
+
+Failed logins are rate limited per client address; behind a reverse proxy
+that sets X-Forwarded-For, pass --trust-proxy so each client is counted on
+its own. One log line per request goes to stderr, never with a secret.
+SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests
+finish (up to 30s) and exits 0.
+
+--dev keeps its database under ./` + devDir + `, gives the user "dev" a new random
+password on every start and prints the tokenctl login line to paste.`,
 		Example: `  tokend serve --addr 127.0.0.1:8080 --database /var/lib/tokend/tokend.db
   tokend serve --dev                                   # local playground with a dev user
   tokend serve --addr 127.0.0.1:0 --addr-file url.txt  # pick a free port, write the URL`,
@@ -66,7 +81,7 @@ func newServeCmd(e *env) *cobra.Command {
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); needs --tls-key")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM); needs --tls-cert")
 	f.BoolVar(&o.dev, "dev", false, "development mode: database under ./"+devDir+", a 'dev' user with a fresh random password")
-	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For (only behind a proxy that sets it)")
+	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry (only behind one proxy that adds it)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	return cmd
 }

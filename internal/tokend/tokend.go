@@ -88,6 +88,9 @@ func newRootCmd(e *env) *cobra.Command {
 		Long: `tokend serves token API v1 (docs/openapi.yaml): users create, list, rotate
 and delete personal access tokens over HTTP. Its users are managed here with
 "tokend user"; data lives in a SQLite file.`,
+		Example: `  printf '%s\n' "$PW" | tokend user add alice --database ./tokend.db
+  tokend serve --addr 127.0.0.1:8080 --database ./tokend.db
+  tokend serve --dev   # try it out: a throwaway dev user and the login line to paste`,
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -260,3 +260,15 @@ func TestDeletingAUserKillsTheirTokensAtOnce(t *testing.T) {
 		t.Fatalf("token after its user was deleted: %d, want 401", got)
 	}
 }
+
+// A database that cannot be opened is named once, in one line.
+func TestUnopenableDatabaseIsNamedOnce(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "missing", "tokend.db")
+	_, _, err := run(t, "", nil, "user", "list", "--database", db)
+	if err == nil {
+		t.Fatal("user list on a database in a missing folder succeeded")
+	}
+	if msg := err.Error(); strings.Count(msg, db) != 1 || strings.Contains(msg, "\n") {
+		t.Errorf("error %q should name %s once, on one line", msg, db)
+	}
+}

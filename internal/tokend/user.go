@@ -23,8 +23,16 @@ func newUserCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
 		Short: "Manage the users who may log in to tokend",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Long: `Add, list and delete the users who may log in to tokend.
+
+A user logs in with HTTP Basic (name and password) or with any of their
+personal access tokens, which carry the user's own rights. These commands
+work on the database directly, so they may run while tokend serves it.`,
+		Example: `  tokend user add alice --database /var/lib/tokend/tokend.db
+  tokend user list
+  tokend user delete alice`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv),
 		"SQLite file path or sqlite://PATH ($TOKEND_DATABASE)")
@@ -32,6 +40,12 @@ func newUserCmd(e *env) *cobra.Command {
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Add a user; the password comes from a prompt, or one line of stdin",
+		Long: `Add a user who may log in to tokend.
+
+On a terminal the password is asked for twice without echo; otherwise it is
+the first line of stdin, so it never appears in the process list or shell
+history. Only an argon2id hash of it is stored. A name is 1 to 64
+characters without ':', spaces or control characters.`,
 		Example: `  tokend user add alice                     # prompts for the password
   printf '%s\n' "$PW" | tokend user add ci   # from stdin, for scripts`,
 		Args: exactArgs(1, "one user name"),
@@ -68,7 +82,13 @@ func newUserCmd(e *env) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users (a table on a terminal, one name per line otherwise)",
-		Args:  noArgs,
+		Long: `List the users who may log in to tokend.
+
+On a terminal this is a table of names and creation dates; piped, it is one
+name per line on stdout, for scripts.`,
+		Example: `  tokend user list
+  tokend user list | grep -c .   # how many users`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
@@ -101,7 +121,12 @@ func newUserCmd(e *env) *cobra.Command {
 	del := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a user; their tokens stop working at once",
-		Args:  exactArgs(1, "one user name"),
+		Long: `Delete a user and every token they own.
+
+The tokens are removed from the database, so a running tokend refuses them
+on the very next request; there is no undo.`,
+		Example: `  tokend user delete alice --database /var/lib/tokend/tokend.db`,
+		Args:    exactArgs(1, "one user name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
