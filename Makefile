@@ -32,3 +32,11 @@ fmt-check:
 
 clean:
 	rm -rf $(BIN) dist
+
+# Regenerate man pages, the markdown command reference and completions.
+generate:
+	$(GO) run ./internal/docgen/gen
+
+# Build both binaries and run the whole product once on a throw-away server.
+demo: build
+	BIN=$(BIN) .ci/demo.sh

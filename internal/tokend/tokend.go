@@ -119,3 +119,10 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// NewCmdRoot returns tokend's command tree with an empty environment and
+// discarded streams, for walking rather than running: the docs generator
+// writes man pages and the command reference from it.
+func NewCmdRoot() *cobra.Command {
+	return newRootCmd(&env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+}
