@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ func env(vars map[string]string) func(string) string {
 
 func newStore(t *testing.T, vars map[string]string) *Store {
 	t.Helper()
+	mockBus(t)
 	keyring.MockInit()
 	return NewStore(filepath.Join(t.TempDir(), "tokenctl"), env(vars))
 }
@@ -60,6 +62,7 @@ func TestLookupOrder(t *testing.T) {
 				}
 			}
 			if tt.keyringBroken {
+				mockBus(t)
 				keyring.MockInitWithError(errors.New("Cannot autolaunch D-Bus without X11 $DISPLAY"))
 			}
 			got, src, err := s.Lookup(host)
@@ -84,6 +87,7 @@ func TestLookupOrder(t *testing.T) {
 }
 
 func TestKeyringErrorNamesTheWaysForward(t *testing.T) {
+	mockBus(t)
 	keyring.MockInitWithError(errors.New("The name org.freedesktop.secrets was not provided\nby any .service files"))
 	err := Keyring{}.Set(host, "x")
 	var ke *KeyringError
@@ -102,6 +106,7 @@ func TestKeyringErrorNamesTheWaysForward(t *testing.T) {
 }
 
 func TestKeyringCallTimesOut(t *testing.T) {
+	mockBus(t)
 	release := make(chan struct{})
 	defer close(release)
 	k := Keyring{Timeout: 20 * time.Millisecond}
@@ -221,6 +226,7 @@ func TestRemoveClearsEveryStoreAndMetadata(t *testing.T) {
 func TestRemoveFileCredentialWithBrokenKeyring(t *testing.T) {
 	s := newStore(t, nil)
 	_ = s.File.Set(host, "file-tok")
+	mockBus(t)
 	keyring.MockInitWithError(errors.New("no dbus"))
 	if err := s.Remove(host, SourceFile); err != nil {
 		t.Fatalf("removing a plain-file credential failed because of the keyring: %v", err)
@@ -265,8 +271,31 @@ func TestSaveToFileIsNotShadowedByOldKeyringEntry(t *testing.T) {
 
 func TestSaveToFileWithBrokenKeyring(t *testing.T) {
 	s := newStore(t, nil)
+	mockBus(t)
 	keyring.MockInitWithError(errors.New("no dbus"))
 	if err := s.Save(host, "new", SourceFile); err != nil {
 		t.Fatalf("saving to the file failed because of the keyring: %v", err)
+	}
+}
+
+// mockBus makes a session bus look present, so the keyring wrapper reaches
+// go-keyring's in-memory mock instead of refusing for want of D-Bus.
+func mockBus(t *testing.T) {
+	t.Helper()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/mock-bus")
+}
+
+// Without a session bus the wrapper must refuse at once: letting godbus
+// autolaunch one would leave a dbus-daemon behind after every run.
+func TestKeyringWithoutSessionBusDoesNotAutolaunch(t *testing.T) {
+	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+		t.Skip("no D-Bus on this OS")
+	}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	_, err := Keyring{}.Get(host)
+	var ke *KeyringError
+	if !errors.As(err, &ke) || !strings.Contains(err.Error(), "no D-Bus session bus") || !strings.Contains(err.Error(), "TOKENCTL_TOKEN") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -63,6 +63,9 @@ func (k Keyring) Delete(host string) error {
 }
 
 func (k Keyring) call(op string, fn func() error) error {
+	if err := sessionBus(); err != nil {
+		return &KeyringError{Op: op, Err: err}
+	}
 	timeout := k.Timeout
 	if timeout <= 0 {
 		timeout = DefaultKeyringTimeout

@@ -80,6 +80,9 @@ func Params(t *testing.T, dir string) testscript.Params {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 			env.Setenv("TOKENCTL_KEYRING_TIMEOUT", "5s")
 			env.Setenv("NO_COLOR", "1")
+			// Race-built binaries otherwise sleep a second at every exit,
+			// which multiplies across hundreds of commands.
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			env.Values[serverKey{}] = &serverState{}
 			for _, k := range passThrough {
 				if v, ok := os.LookupEnv(k); ok {
