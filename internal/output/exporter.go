@@ -61,13 +61,13 @@ const (
 func AddFlags(cmd *cobra.Command, e *Exporter, def string, allowed []string, withQuery bool) {
 	e.def = def
 	e.allowed = allowed
-	cmd.Flags().StringVarP(&e.Format, "output", "o", def, "output format: "+strings.Join(allowed, ", "))
+	cmd.Flags().StringVarP(&e.Format, "output", "o", def, "output `FORMAT`: "+strings.Join(allowed, ", "))
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return allowed, cobra.ShellCompDirectiveNoFileComp
 	})
 	if withQuery {
-		cmd.Flags().StringVar(&e.JQ, "jq", "", "filter JSON output with a jq `expression`")
-		cmd.Flags().StringVarP(&e.Template, "template", "t", "", "format JSON output with a Go `template`")
+		cmd.Flags().StringVar(&e.JQ, "jq", "", "apply the jq `EXPR` to the JSON output")
+		cmd.Flags().StringVarP(&e.Template, "template", "t", "", "render the JSON output with the Go `TEMPLATE`")
 	}
 }
 

@@ -73,7 +73,7 @@ instead. No flag takes a secret as its value.`,
 	fl.StringVarP(&opts.Username, "username", "u", "", "log in as `USER` with a password")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password as one line of stdin")
 	fl.BoolVar(&opts.WithToken, "with-token", false, "read a personal access token from stdin")
-	fl.StringVar(&opts.ExpiresIn, "expires-in", "90d", "lifetime of the login token (e.g. 30d, 12h, 1w)")
+	fl.StringVar(&opts.ExpiresIn, "expires-in", "90d", "lifetime of the login token as a `DURATION` of m, h, d, w (e.g. 90d)")
 	fl.BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the token in a plain file instead of the OS keyring")
 	return cmd
 }

@@ -77,7 +77,7 @@ job can warn before a token runs out.`,
 			return statusRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output `FORMAT`: text or json")
 	cmd.Flags().StringVar(&opts.FailWithin, "fail-within", "", "exit 1 when the credential expires within this `DURATION` (e.g. 7d)")
 	return cmd
 }

@@ -73,9 +73,9 @@ before the secret is printed.`,
 			return createRun(cmd.Context(), opts, len(args) == 0)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "what the token is for")
-	cmd.Flags().StringVar(&opts.ExpiresIn, "expires-in", "", "lifetime, e.g. 30d, 12h, 1d12h, 2w")
-	cmd.Flags().StringVar(&opts.ExpiresAt, "expires-at", "", "expiry date: YYYY-MM-DD or RFC 3339")
+	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "what the token is for, as `TEXT`")
+	cmd.Flags().StringVar(&opts.ExpiresIn, "expires-in", "", "lifetime as a `DURATION` of m, h, d, w (e.g. 30d, 1d12h)")
+	cmd.Flags().StringVar(&opts.ExpiresAt, "expires-at", "", "expiry `DATE`: YYYY-MM-DD or RFC 3339")
 	addSecretFlags(cmd, &opts.secretOutput, f)
 	return cmd
 }
@@ -84,7 +84,7 @@ func addSecretFlags(cmd *cobra.Command, o *secretOutput, f *cmdutil.Factory) {
 	o.getenv = getenv(f)
 	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only the secret and a newline")
 	output.AddFlags(cmd, &o.Export, output.FormatText, secretFormats, false)
-	cmd.Flags().StringVar(&o.EnvName, "env-name", DefaultEnvName, "variable name for -o env and -o dotenv")
+	cmd.Flags().StringVar(&o.EnvName, "env-name", DefaultEnvName, "variable `NAME` for -o env and -o dotenv")
 	cmd.Flags().BoolVar(&o.Copy, "copy", false, "also copy the secret to the clipboard")
 }
 

@@ -102,8 +102,8 @@ The token tokenctl is logged in with is skipped unless you name its id or pass
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.Expired, "expired", false, "select expired tokens")
-	fl.StringVar(&opts.Name, "name", "", "select tokens whose name matches a glob (* and ?)")
-	fl.StringVar(&opts.CreatedBefore, "created-before", "", "select tokens created before a date (YYYY-MM-DD or RFC 3339)")
+	fl.StringVar(&opts.Name, "name", "", "select tokens whose name matches a `GLOB` (* and ?)")
+	fl.StringVar(&opts.CreatedBefore, "created-before", "", "select tokens created before a `DATE` (YYYY-MM-DD or RFC 3339)")
 	fl.BoolVar(&opts.All, "all", false, "select every token")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "show what would be deleted and delete nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")

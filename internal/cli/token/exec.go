@@ -80,10 +80,10 @@ COMMAND prints it.`,
 	}
 	// Everything after COMMAND belongs to COMMAND, "--" or not.
 	cmd.Flags().SetInterspersed(false)
-	cmd.Flags().StringVar(&opts.ExpiresIn, "expires-in", timespec.FormatDuration(DefaultExecLifetime), "lifetime of the token, e.g. 15m or 1h")
-	cmd.Flags().StringVar(&opts.Name, "name", "", "token name (default exec-COMMAND-RANDOM)")
-	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "token description")
-	cmd.Flags().StringVar(&opts.Env, "env", DefaultExecEnv, "environment variable that carries the secret")
+	cmd.Flags().StringVar(&opts.ExpiresIn, "expires-in", timespec.FormatDuration(DefaultExecLifetime), "lifetime as a `DURATION` of m, h, d, w (e.g. 15m, 1h)")
+	cmd.Flags().StringVar(&opts.Name, "name", "", "token `NAME` (default exec-COMMAND-RANDOM)")
+	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "what the token is for, as `TEXT`")
+	cmd.Flags().StringVar(&opts.Env, "env", DefaultExecEnv, "environment variable `NAME` that carries the secret")
 	return cmd
 }
 

@@ -68,9 +68,9 @@ empty (or "[]" for -o json).`,
 			return listRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Status, "status", api.StatusAll, "which tokens: active, expired or all")
-	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a glob (* and ?)")
-	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this time, e.g. 7d")
+	cmd.Flags().StringVar(&opts.Status, "status", api.StatusAll, "show tokens in this `STATUS`: active, expired or all")
+	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a `GLOB` (* and ?)")
+	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this `DURATION` (e.g. 7d)")
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{api.StatusActive, api.StatusExpired, api.StatusAll}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
