@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/client"
 )
 
 // NewCmdAuth returns the `auth` command group.
@@ -54,4 +55,15 @@ func readLine(r io.Reader, what string) (string, error) {
 		return "", fmt.Errorf("empty %s on stdin", what)
 	}
 	return line, nil
+}
+
+// clientWith returns a client for cred's host authenticated with cred
+// itself, for the verbs that ask the server about the credential in hand.
+func clientWith(f *cmdutil.Factory, cred *cmdutil.Credential) (*client.Client, error) {
+	opts, err := f.ClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Token = cred.Token
+	return client.New(opts)
 }

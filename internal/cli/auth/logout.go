@@ -74,12 +74,7 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 // revoke deletes the credential's token on the server. A token the server
 // already rejects is as good as revoked, so logout goes on.
 func revoke(ctx context.Context, f *cmdutil.Factory, cred *cmdutil.Credential) (string, error) {
-	opts, err := f.ClientOptions()
-	if err != nil {
-		return "", err
-	}
-	opts.Token = cred.Token
-	cl, err := client.New(opts)
+	cl, err := clientWith(f, cred)
 	if err != nil {
 		return "", err
 	}

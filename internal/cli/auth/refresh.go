@@ -48,12 +48,7 @@ func refreshRun(ctx context.Context, o *RefreshOptions) error {
 	if err != nil {
 		return err
 	}
-	opts, err := f.ClientOptions()
-	if err != nil {
-		return err
-	}
-	opts.Token = cred.Token
-	cl, err := client.New(opts)
+	cl, err := clientWith(f, cred)
 	if err != nil {
 		return err
 	}

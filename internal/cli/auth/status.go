@@ -88,12 +88,7 @@ func statusRun(ctx context.Context, o *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	opts, err := f.ClientOptions()
-	if err != nil {
-		return err
-	}
-	opts.Token = cred.Token
-	cl, err := client.New(opts)
+	cl, err := clientWith(f, cred)
 	if err != nil {
 		return err
 	}
