@@ -1,7 +1,11 @@
 package docgen
 
 import (
+	"context"
+
 	"bytes"
+	"github.com/tokenctl/tokenctl/internal/cli/root"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,6 +85,24 @@ func TestCompletionScriptsParse(t *testing.T) {
 		out, err := exec.Command(path, "-n", filepath.Join(repo, "completions", c.file)).CombinedOutput()
 		if err != nil {
 			t.Errorf("%s -n completions/%s: %v\n%s", c.shell, c.file, err, out)
+		}
+	}
+}
+
+// TestCompletionFilesEqualTheCommand runs the real `tokenctl completion
+// SHELL` and compares its output with what completions/ ships.
+func TestCompletionFilesEqualTheCommand(t *testing.T) {
+	for shell, file := range map[string]string{"bash": "tokenctl.bash", "zsh": "_tokenctl", "fish": "tokenctl.fish", "powershell": "tokenctl.ps1"} {
+		ios, _, out, errOut := iostreams.Test()
+		if code := root.Run(context.Background(), []string{"completion", shell}, ios, func(string) string { return "" }); code != 0 {
+			t.Fatalf("tokenctl completion %s: exit %d: %s", shell, code, errOut)
+		}
+		want, err := os.ReadFile(filepath.Join(repo, "completions", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Errorf("completions/%s differs from `tokenctl completion %s`; run `make generate`", file, shell)
 		}
 	}
 }
