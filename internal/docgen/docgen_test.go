@@ -1,17 +1,17 @@
 package docgen
 
 import (
-	"context"
-
 	"bytes"
-	"github.com/tokenctl/tokenctl/internal/cli/root"
-	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tokenctl/tokenctl/internal/cli/root"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
 
 const repo = "../.."
