@@ -20,28 +20,11 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/clock"
 	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/store/sqlite"
 )
-
-// clock is a settable time source for expiry and rate-limit windows.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // lockedBuffer collects log output written from many goroutines.
 type lockedBuffer struct {
@@ -79,7 +62,7 @@ type testEnv struct {
 	h      http.Handler
 	st     *countingStore
 	dbPath string
-	clock  *clock
+	clock  *clock.Settable
 	logs   *lockedBuffer
 	cfg    Config
 	// validate checks every response against docs/openapi.yaml.
@@ -94,7 +77,7 @@ func newTestEnv(t testing.TB, mutate ...func(*Config)) *testEnv {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	clk := clock.NewSettable(time.Now().UTC().Truncate(time.Second))
 	logs := &lockedBuffer{}
 	cfg := Config{Now: clk.Now}
 	for _, m := range mutate {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/clock"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/server"
@@ -25,31 +25,12 @@ import (
 	"github.com/tokenctl/tokenctl/internal/store/sqlite"
 )
 
-// clock is a settable time source shared by the server and the CLI, so
-// tests can let tokens expire without sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // testEnv is a real tokend (API handler over a SQLite file in a temp dir)
 // behind an httptest server, a user "alice" and a Factory logged in as her
 // with a real token, like `tokenctl auth login` leaves it.
 type testEnv struct {
 	t      testing.TB
-	clock  *clock
+	clock  *clock.Settable
 	st     store.Store
 	srv    *httptest.Server
 	userID string
@@ -72,7 +53,7 @@ func newTestEnv(t testing.TB) *testEnv {
 func newTestEnvWith(t testing.TB, cfg server.Config) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &testEnv{t: t, clock: &clock{now: time.Now().UTC().Truncate(time.Second)}, environ: map[string]string{}}
+	e := &testEnv{t: t, clock: clock.NewSettable(time.Now().UTC().Truncate(time.Second)), environ: map[string]string{}}
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tokend.db"))
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)

@@ -231,6 +231,24 @@ func (s *Store) Close() error {
 
 // writeTx runs fn in a BEGIN IMMEDIATE transaction on the writer and commits
 // it, or rolls it back if fn fails.
+// deleteOne runs a DELETE in a write transaction and returns
+// store.ErrNotFound when it removed nothing.
+func (s *Store) deleteOne(ctx context.Context, query string, args ...any) error {
+	var n int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	return err
+}
+
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -233,20 +233,8 @@ func sqliteGlob(glob string) string {
 
 // DeleteToken removes one of the user's tokens or returns store.ErrNotFound.
 func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
-	var n int64
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ? AND id = ?`, userID, id)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	switch {
-	case err != nil:
+	if err := s.deleteOne(ctx, `DELETE FROM tokens WHERE user_id = ? AND id = ?`, userID, id); err != nil {
 		return fmt.Errorf("delete token %s: %w", id, err)
-	case n == 0:
-		return fmt.Errorf("delete token %s: %w", id, store.ErrNotFound)
 	}
 	return nil
 }

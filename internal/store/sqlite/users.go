@@ -73,20 +73,8 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 // DeleteUser removes a user; ON DELETE CASCADE removes their tokens in the
 // same statement.
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
-	var n int64
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE username = ?`, username)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	switch {
-	case err != nil:
+	if err := s.deleteOne(ctx, `DELETE FROM users WHERE username = ?`, username); err != nil {
 		return fmt.Errorf("delete user %q: %w", username, err)
-	case n == 0:
-		return fmt.Errorf("delete user %q: %w", username, store.ErrNotFound)
 	}
 	return nil
 }
