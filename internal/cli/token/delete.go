@@ -184,7 +184,7 @@ func readIDs(r io.Reader) ([]string, error) {
 		field := strings.Fields(line)[0]
 		id := strings.ToLower(field)
 		if !store.ValidID(id) {
-			return nil, cmdutil.UsageErrorf("stdin line %d: %q is not a token id (want one 26-character id per line; # starts a comment)", n, truncate(field, 40))
+			return nil, cmdutil.UsageErrorf("stdin line %d: %s is not a token id (want one 26-character id per line; # starts a comment)", n, quoteNotID(field))
 		}
 		ids = append(ids, id)
 	}
@@ -192,14 +192,6 @@ func readIDs(r io.Reader) ([]string, error) {
 		return nil, cmdutil.UsageErrorf("reading ids from stdin: %s", err)
 	}
 	return ids, nil
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 func dedupe(ids []string) []string {
@@ -457,4 +449,12 @@ func (o *DeleteOptions) logout() {
 		return
 	}
 	fmt.Fprintf(w, "Deleted the token tokenctl was logged in with: logged out of %s (run `tokenctl auth login` to log in again)\n", cred.Host)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -67,9 +68,33 @@ func getenv(f *cmdutil.Factory) func(string) string {
 // ULIDs, 26 characters.
 func checkID(id string) error {
 	if !store.ValidID(id) {
-		return cmdutil.UsageErrorf("invalid token id %q: ids are 26 characters long, as `tokenctl token list` shows them", id)
+		return cmdutil.UsageErrorf("invalid token id %s: ids are 26 characters long, as `tokenctl token list` shows them", quoteNotID(id))
 	}
 	return nil
+}
+
+// looksLikeSecret is deliberately generous: a valid token, one with a typo
+// in it, or anything longer than an id that starts with a token prefix.
+func looksLikeSecret(s string) bool {
+	if _, err := secret.Parse(s); err == nil || errors.Is(err, secret.ErrChecksum) {
+		return true
+	}
+	i := strings.IndexByte(s, '_')
+	return len(s) > 26 && i > 0 && secret.ValidPrefix(s[:i+1]) == nil
+}
+
+// quoteNotID quotes what was given where an id was expected, for an error
+// message, unless it is a token secret: a secret pasted by mistake must not
+// be echoed to a terminal or a CI log.
+func quoteNotID(s string) string {
+	if looksLikeSecret(s) {
+		return "(a token secret, not shown)"
+	}
+	r := []rune(s)
+	if len(r) > 40 {
+		return fmt.Sprintf("%q…", string(r[:40]))
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // currentTokenID returns the id of the token tokenctl is authenticated
