@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotEmpty is what Import returns when the target already holds users or
+// tokens and the caller did not allow that.
+var ErrNotEmpty = errors.New("target database is not empty")
+
+// ExportedToken is a token as stored, digest and idempotency record
+// included: everything needed to recreate it in another store so that its
+// secret keeps authenticating. It never holds a secret.
+type ExportedToken struct {
+	Token
+	Digest         [32]byte
+	IdempotencyKey string   // "" when the token was created without a key
+	RequestHash    [32]byte // meaningful only with an IdempotencyKey
+}
+
+// Snapshot is the whole content of a store at one instant.
+type Snapshot struct {
+	Users  []User
+	Tokens []ExportedToken
+}
+
+// Exporter is a store that can read all of its rows in one consistent pass
+// (one read transaction), for `tokend migrate`.
+type Exporter interface {
+	Export(ctx context.Context) (Snapshot, error)
+}
+
+// ImportOptions tunes Import.
+type ImportOptions struct {
+	// IntoNonEmpty allows importing into a store that already has users or
+	// tokens. Rows are only ever added: a clash on a username, id or digest
+	// fails the whole import with ErrConflict and changes nothing.
+	IntoNonEmpty bool
+}
+
+// ImportResult says what Import wrote, counted back from the target inside
+// the import's transaction.
+type ImportResult struct {
+	Users  int
+	Tokens int
+}
+
+// Importer is a store that can write a Snapshot in one transaction: either
+// every row lands and the counts check out, or nothing changes.
+type Importer interface {
+	Import(ctx context.Context, snap Snapshot, opts ImportOptions) (ImportResult, error)
+}

@@ -1,0 +1,202 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/store/pgtest"
+	"github.com/tokenctl/tokenctl/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func openTemp(t testing.TB) (*Store, string) {
+	t.Helper()
+	u := pgtest.URL(t)
+	s, err := Open(context.Background(), u)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, u
+}
+
+func TestPostgresConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+// Replicas starting at once on a fresh database: every Open succeeds and
+// each migration is recorded exactly once.
+func TestPostgresConcurrentOpenMigratesOnce(t *testing.T) {
+	u := pgtest.URL(t)
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			s, err := Open(context.Background(), u)
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent Open: %v", err)
+	}
+	conn := connect(t, u)
+	rows, err := conn.Query(context.Background(), `SELECT version, count(*) FROM tokend_schema_migrations GROUP BY version ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []int
+	for rows.Next() {
+		var v, c int
+		if err := rows.Scan(&v, &c); err != nil {
+			t.Fatal(err)
+		}
+		if c != 1 {
+			t.Errorf("migration %d recorded %d times", v, c)
+		}
+		versions = append(versions, v)
+	}
+	if len(versions) != SchemaVersion() {
+		t.Fatalf("recorded versions %v, want 1..%d", versions, SchemaVersion())
+	}
+}
+
+func TestPostgresRefusesNewerSchema(t *testing.T) {
+	s, u := openTemp(t)
+	s.Close()
+	future := SchemaVersion() + 1
+	if _, err := connect(t, u).Exec(context.Background(),
+		`INSERT INTO tokend_schema_migrations (version, name) VALUES ($1, 'from the future')`, future); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), u)
+	if err == nil {
+		t.Fatal("Open accepted a schema newer than the binary")
+	}
+	for _, want := range []string{fmt.Sprintf("version %d", future), fmt.Sprintf("supports (%d)", SchemaVersion()), "newer tokend"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// The same idempotency key sent to two replicas at once makes one token;
+// every caller gets that token, and only the last secret handed out works.
+func TestPostgresIdempotencyKeyAcrossReplicas(t *testing.T) {
+	a, u := openTemp(t)
+	b, err := Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	alice := store.User{ID: store.NewID(now), Username: "alice", PasswordHash: "h", CreatedAt: now}
+	if err := a.CreateUser(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		key := fmt.Sprint("key-", round)
+		const callers = 8
+		var wg sync.WaitGroup
+		ids := make([]string, callers)
+		replays := make([]bool, callers)
+		errs := make([]error, callers)
+		for i := range callers {
+			s := []*Store{a, b}[i%2]
+			wg.Go(func() {
+				d := sha256.Sum256(fmt.Appendf(nil, "%d-%d", round, i))
+				tok, replayed, err := s.CreateToken(ctx, store.NewToken{
+					ID: store.NewID(now), UserID: alice.ID, Name: "ci", KeyHint: "h", Digest: d,
+					CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+					IdempotencyKey: key, RequestHash: sha256.Sum256([]byte("body")),
+				})
+				ids[i], replays[i], errs[i] = tok.ID, replayed, err
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		firsts := 0
+		for i := range callers {
+			if ids[i] != ids[0] {
+				t.Fatalf("round %d: callers got different tokens %v", round, ids)
+			}
+			if !replays[i] {
+				firsts++
+			}
+		}
+		if firsts != 1 {
+			t.Fatalf("round %d: %d callers were told they created the token, want 1", round, firsts)
+		}
+	}
+	page, err := a.ListTokens(ctx, store.ListOptions{UserID: alice.ID, Limit: 100})
+	if err != nil || len(page) != 20 {
+		t.Fatalf("ListTokens = %d tokens, %v; want 20 (one per key)", len(page), err)
+	}
+}
+
+func TestPostgresOpenErrorsHideThePassword(t *testing.T) {
+	for _, u := range []string{
+		"postgres://tokend:s3cretpw@127.0.0.1:1/tokend?connect_timeout=1",
+		"postgres://tokend:s3cretpw@[::1/x",
+		"postgres://tokend@127.0.0.1:1/tokend?connect_timeout=1&password=s3cretpw",
+	} {
+		_, err := Open(context.Background(), u)
+		if err == nil {
+			t.Fatalf("Open(%s) succeeded", Redact(u))
+		}
+		if strings.Contains(err.Error(), "s3cretpw") {
+			t.Errorf("error shows the password: %v", err)
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("error is more than one line: %q", err)
+		}
+	}
+}
+
+func TestLikePattern(t *testing.T) {
+	for glob, want := range map[string]string{
+		"ci-*":       "ci-%",
+		"a?":         "a_",
+		"50%off":     `50\%off`,
+		"snake_case": `snake\_case`,
+		`back\slash`: `back\\slash`,
+		"[x]":        "[x]",
+		"*":          "%",
+		"é?*":        "é_%",
+	} {
+		if got := likePattern(glob); got != want {
+			t.Errorf("likePattern(%q) = %q, want %q", glob, got, want)
+		}
+	}
+}
+
+func connect(t *testing.T, u string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}

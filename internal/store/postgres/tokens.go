@@ -1,0 +1,337 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// tokenColumns is what scanToken reads, in order.
+const tokenColumns = `id, user_id, name, description, key_hint, created_at, expires_at, last_used_at`
+
+// scanToken reads tokenColumns, plus any extra destinations after them.
+func scanToken(row pgx.Row, extra ...any) (store.Token, error) {
+	var t store.Token
+	var created, expires time.Time
+	var lastUsed *time.Time
+	dest := append([]any{&t.ID, &t.UserID, &t.Name, &t.Description, &t.KeyHint, &created, &expires, &lastUsed}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return store.Token{}, err
+	}
+	t.CreatedAt = fromDB(created)
+	t.ExpiresAt = fromDB(expires)
+	if lastUsed != nil {
+		at := fromDB(*lastUsed)
+		t.LastUsedAt = &at
+	}
+	return t, nil
+}
+
+// maxReplayAttempts bounds CreateToken's insert-or-replay loop; see there.
+const maxReplayAttempts = 3
+
+// CreateToken stores a token, or replays an earlier create with the same
+// idempotency key (see store.NewToken).
+//
+// With a key, the INSERT says ON CONFLICT (user_id, idempotency_key) DO
+// NOTHING: two replicas sending the same key at once both reach the unique
+// index, the second waits for the first to commit and then inserts nothing,
+// so exactly one token is made. The loser then locks the winner's row and
+// replays it. If that row is deleted in between, the insert is tried again.
+func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token, bool, error) {
+	var (
+		tok      store.Token
+		replayed bool
+		err      error
+	)
+	for range maxReplayAttempts {
+		tok, replayed, err = s.createOnce(ctx, nt)
+		if !errors.Is(err, errRaced) {
+			break
+		}
+	}
+	switch {
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		return store.Token{}, false, fmt.Errorf("create token: %w", err)
+	case isUniqueViolation(err):
+		return store.Token{}, false, fmt.Errorf("create token %s: %w", nt.ID, store.ErrConflict)
+	case isForeignKeyViolation(err):
+		return store.Token{}, false, fmt.Errorf("create token: user %s: %w", nt.UserID, store.ErrNotFound)
+	case err != nil:
+		return store.Token{}, false, fmt.Errorf("create token %s: %w", nt.ID, err)
+	}
+	return tok, replayed, nil
+}
+
+// errRaced means the token holding an idempotency key vanished between the
+// INSERT that saw it and the SELECT that came for it.
+var errRaced = errors.New("idempotency key holder deleted concurrently")
+
+const insertToken = `INSERT INTO tokens (id, user_id, name, description, key_hint, digest, created_at, expires_at, idempotency_key, request_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.Token, replayed bool, err error) {
+	args := []any{nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
+		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil}
+	if nt.IdempotencyKey == "" {
+		// One statement, its own transaction.
+		tok, err = scanToken(s.pool.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
+		return tok, false, err
+	}
+	args[8], args[9] = nt.IdempotencyKey, nt.RequestHash[:]
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		tok, err = scanToken(tx.QueryRow(ctx,
+			insertToken+` ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING `+tokenColumns, args...))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err // inserted, or failed
+		}
+		// The key is taken. At READ COMMITTED this statement sees the
+		// committed holder; FOR UPDATE keeps a concurrent replay or delete
+		// out until this transaction ends.
+		var id string
+		var prevHash []byte
+		err = tx.QueryRow(ctx,
+			`SELECT id, request_hash FROM tokens WHERE user_id = $1 AND idempotency_key = $2 FOR UPDATE`,
+			nt.UserID, nt.IdempotencyKey).Scan(&id, &prevHash)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return errRaced
+		case err != nil:
+			return err
+		case !bytes.Equal(prevHash, nt.RequestHash[:]):
+			return store.ErrIdempotencyMismatch
+		}
+		// The caller never saw the first secret (or lost it), so it is
+		// replaced: exactly one working secret per token.
+		tok, err = scanToken(tx.QueryRow(ctx,
+			`UPDATE tokens SET digest = $1, key_hint = $2 WHERE id = $3 RETURNING `+tokenColumns,
+			nt.Digest[:], nt.KeyHint, id))
+		replayed = true
+		return err
+	})
+	return tok, replayed, err
+}
+
+const byDigestQuery = `
+SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at,
+       u.id, u.username, u.password_hash, u.created_at
+  FROM tokens t JOIN users u ON u.id = t.user_id
+ WHERE t.digest = $1`
+
+// TokenByDigest is the authentication hot path: one read on the unique
+// digest index joined to the owner by primary key. pgx prepares it once per
+// connection and reuses the plan.
+func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token, store.User, error) {
+	var u store.User
+	var userCreated time.Time
+	t, err := scanToken(s.pool.QueryRow(ctx, byDigestQuery, digest[:]),
+		&u.ID, &u.Username, &u.PasswordHash, &userCreated)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// No digest in the message: it identifies a secret.
+		return store.Token{}, store.User{}, fmt.Errorf("token by digest: %w", store.ErrNotFound)
+	case err != nil:
+		return store.Token{}, store.User{}, fmt.Errorf("token by digest: %w", err)
+	}
+	u.CreatedAt = fromDB(userCreated)
+	return t, u, nil
+}
+
+// TouchToken records a use of the token. It reads first, so that the common
+// case (used again within minInterval) is one index read and no write, no
+// row lock and no WAL; the UPDATE re-checks the interval, so replicas
+// touching the same token at once still write once.
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time, minInterval time.Duration) error {
+	var last *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT last_used_at FROM tokens WHERE id = $1`, id).Scan(&last)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("touch token %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("touch token %s: %w", id, err)
+	}
+	threshold := toDB(at.Add(-minInterval))
+	if last != nil && last.After(threshold) {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx,
+		`UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)`,
+		toDB(at), id, threshold); err != nil {
+		return fmt.Errorf("touch token %s: %w", id, err)
+	}
+	return nil
+}
+
+// GetToken returns one of the user's tokens or store.ErrNotFound.
+func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx,
+		`SELECT `+tokenColumns+` FROM tokens WHERE user_id = $1 AND id = $2`, userID, id))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Token{}, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return store.Token{}, fmt.Errorf("token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// MaxListLimit is the largest page ListTokens returns.
+const MaxListLimit = 1000
+
+// ListTokens returns one page of the user's tokens, newest first: a
+// backwards scan of the (user_id, id) index, with the status and name
+// filters checked on the rows it visits.
+func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, error) {
+	if opts.Limit < 1 || opts.Limit > MaxListLimit {
+		return nil, fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, MaxListLimit)
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = $1`)
+	args := []any{opts.UserID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if opts.BeforeID != "" {
+		q.WriteString(` AND id < ` + arg(opts.BeforeID))
+	}
+	switch opts.Status {
+	case store.StatusAll:
+	case store.StatusActive:
+		q.WriteString(` AND expires_at > ` + arg(toDB(opts.Now)))
+	case store.StatusExpired:
+		q.WriteString(` AND expires_at <= ` + arg(toDB(opts.Now)))
+	default:
+		return nil, fmt.Errorf("list tokens: unknown status %d", opts.Status)
+	}
+	if opts.NameGlob != "" {
+		q.WriteString(` AND name LIKE ` + arg(likePattern(opts.NameGlob)) + ` ESCAPE '\'`)
+	}
+	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit))
+
+	rows, err := s.pool.Query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	toks := make([]store.Token, 0, min(opts.Limit, 100))
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		toks = append(toks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return toks, nil
+}
+
+// likePattern turns our glob ('*' any run, '?' one character, everything
+// else literal) into a LIKE pattern with '\' as the escape character. LIKE
+// on the COLLATE "C" name column is case-sensitive and '_' matches one
+// character (not byte), as GLOB does on SQLite.
+func likePattern(glob string) string {
+	var b strings.Builder
+	for _, r := range glob {
+		switch r {
+		case '*':
+			b.WriteByte('%')
+		case '?':
+			b.WriteByte('_')
+		case '%', '_', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// DeleteToken removes one of the user's tokens or returns store.ErrNotFound.
+func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
+	if err := s.deleteOne(ctx, `DELETE FROM tokens WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
+		return fmt.Errorf("delete token %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteTokens removes the user's listed tokens with one statement (so one
+// transaction): the ids travel as one text[] parameter and RETURNING says
+// which of them existed.
+func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (deleted, notFound []string, err error) {
+	deleted, notFound = []string{}, []string{}
+	if len(ids) == 0 {
+		return deleted, notFound, nil
+	}
+	rows, err := s.pool.Query(ctx,
+		`DELETE FROM tokens WHERE user_id = $1 AND id = ANY($2::text[]) RETURNING id`, userID, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("delete tokens: %w", err)
+	}
+	gone := make(map[string]bool, len(ids))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("delete tokens: %w", err)
+		}
+		gone[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("delete tokens: %w", err)
+	}
+	// Report in input order; an id listed twice was deleted by its first
+	// mention, so its second one finds nothing.
+	for _, id := range ids {
+		if gone[id] {
+			deleted = append(deleted, id)
+			delete(gone, id)
+		} else {
+			notFound = append(notFound, id)
+		}
+	}
+	return deleted, notFound, nil
+}
+
+// RotateToken gives one of the user's tokens a new digest and key hint and
+// restarts its lifetime at now. The row is locked while its lifetime is
+// read, so two rotations of one token on two replicas do not interleave.
+func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (store.Token, error) {
+	var tok store.Token
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var created, expires time.Time
+		err := tx.QueryRow(ctx,
+			`SELECT created_at, expires_at FROM tokens WHERE user_id = $1 AND id = $2 FOR UPDATE`, userID, id).
+			Scan(&created, &expires)
+		if err != nil {
+			return err
+		}
+		newExpiry := now.Add(expires.Sub(created))
+		tok, err = scanToken(tx.QueryRow(ctx,
+			`UPDATE tokens SET digest = $1, key_hint = $2, created_at = $3, expires_at = $4, last_used_at = NULL
+			  WHERE id = $5 RETURNING `+tokenColumns,
+			digest[:], keyHint, toDB(now), toDB(newExpiry), id))
+		return err
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, store.ErrNotFound)
+	case isUniqueViolation(err):
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, store.ErrConflict)
+	case err != nil:
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, err)
+	}
+	return tok, nil
+}
