@@ -161,7 +161,7 @@ func (e oneLine) Error() string {
 			out = append(out, p)
 		}
 	}
-	return strings.Join(out, "; ")
+	return strings.ReplaceAll(strings.Join(out, "; "), ":; ", ": ")
 }
 
 func (e oneLine) Unwrap() error { return e.err }
