@@ -5,11 +5,15 @@ import (
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/store/postgres"
 	"github.com/tokenctl/tokenctl/internal/store/sqlite"
 )
 
 // DefaultDatabase is where tokend keeps its data unless told otherwise.
 const DefaultDatabase = "./tokend.db"
+
+// databaseUsage is the help text of every --database flag.
+const databaseUsage = "SQLite file path, sqlite://PATH, or postgres://URL ($TOKEND_DATABASE)"
 
 // databaseFlag is the --database flag's default: $TOKEND_DATABASE or
 // ./tokend.db.
@@ -20,13 +24,15 @@ func databaseDefault(getenv func(string) string) string {
 	return DefaultDatabase
 }
 
-// sqlitePath turns a --database value into a SQLite file path.
+// sqlitePath turns a --database value into a SQLite file path. A
+// PostgreSQL URL is an error here: callers that accept one check
+// postgres.IsURL first (see checkDatabase and openStore).
 func sqlitePath(db string) (string, error) {
 	switch {
 	case db == "":
-		return "", usageErrorf("--database is empty; give a file path or sqlite://PATH")
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return "", usageErrorf("PostgreSQL support is not built yet; use a SQLite file path or sqlite://PATH for --database")
+		return "", usageErrorf("--database is empty; give a file path, sqlite://PATH or postgres://URL")
+	case postgres.IsURL(db):
+		return "", usageErrorf("%s is a PostgreSQL database, not a SQLite file", postgres.Redact(db))
 	case strings.HasPrefix(db, "sqlite://"):
 		p := strings.TrimPrefix(db, "sqlite://")
 		if p == "" {
@@ -35,12 +41,38 @@ func sqlitePath(db string) (string, error) {
 		return p, nil
 	case strings.Contains(db, "://"):
 		scheme, _, _ := strings.Cut(db, "://")
-		return "", usageErrorf("--database scheme %q is not supported; use a file path, sqlite://PATH or postgres://", scheme)
+		return "", usageErrorf("--database scheme %q is not supported; use a file path, sqlite://PATH or postgres://URL", scheme)
 	}
 	return db, nil
 }
 
+// checkDatabase checks the form of a --database value without opening it.
+func checkDatabase(db string) error {
+	if postgres.IsURL(db) {
+		return nil
+	}
+	_, err := sqlitePath(db)
+	return err
+}
+
+// databaseName is db fit for logs and messages: a PostgreSQL URL loses its
+// password.
+func databaseName(db string) string {
+	if postgres.IsURL(db) {
+		return postgres.Redact(db)
+	}
+	return db
+}
+
 func openStore(ctx context.Context, db string) (store.Store, error) {
+	if postgres.IsURL(db) {
+		// postgres.Open's errors name the URL without its password.
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
 	path, err := sqlitePath(db)
 	if err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	f.StringVar(&o.addrFile, "addr-file", "", "after listening, write the base URL to this file")
-	f.StringVar(&o.database, "database", databaseDefault(e.getenv), "SQLite file path or sqlite://PATH ($TOKEND_DATABASE)")
+	f.StringVar(&o.database, "database", databaseDefault(e.getenv), databaseUsage)
 	f.StringVar(&o.tokenPrefix, "token-prefix", secret.DefaultPrefix, "prefix of every token minted (2-16 of [A-Za-z0-9_], ending in '_')")
 	f.DurationVar(&o.maxLifetime, "max-lifetime", server.DefaultMaxLifetime, "longest lifetime a token may be given")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); needs --tls-key")
@@ -100,7 +100,7 @@ func (o *serveOptions) validate() (server.Config, error) {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return cfg, usageErrorf("--log-format must be text or json, got %q", o.logFormat)
 	}
-	if _, err := sqlitePath(o.database); err != nil {
+	if err := checkDatabase(o.database); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -171,7 +171,7 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("tokend listening", "url", url, "version", version.String(), "database", o.database)
+	logger.Info("tokend listening", "url", url, "version", version.String(), "database", databaseName(o.database))
 	if o.dev {
 		// Printing a password is acceptable only here: --dev is a local
 		// playground and this goes to the developer's own terminal.

@@ -87,7 +87,7 @@ func newRootCmd(e *env) *cobra.Command {
 		Short: "The token API server for tokenctl",
 		Long: `tokend serves token API v1 (docs/openapi.yaml): users create, list, rotate
 and delete personal access tokens over HTTP. Its users are managed here with
-"tokend user"; data lives in a SQLite file.`,
+"tokend user"; data lives in a SQLite file or a PostgreSQL database.`,
 		Example: `  printf '%s\n' "$PW" | tokend user add alice --database ./tokend.db
   tokend serve --addr 127.0.0.1:8080 --database ./tokend.db
   tokend serve --dev   # try it out: a throwaway dev user and the login line to paste`,
@@ -100,6 +100,7 @@ and delete personal access tokens over HTTP. Its users are managed here with
 		return &usageError{err: err}
 	})
 	root.AddCommand(newServeCmd(e), newUserCmd(e))
+	root.AddCommand(newMigrateCmd(e))
 	return root
 }
 

@@ -77,7 +77,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"no password at all", "", []string{"user", "add", "carol", "--database", db}, true, "empty password"},
 		{"user add without a name", "pw\n", []string{"user", "add", "--database", db}, true, "one user name"},
 		{"user name with a colon", "pw\n", []string{"user", "add", "a:b", "--database", db}, true, "':'"},
-		{"postgres database", "", []string{"user", "list", "--database", "postgres://localhost/x"}, true, "PostgreSQL support is not built yet"},
+		{"unreachable postgres database", "", []string{"user", "list", "--database", "postgres://127.0.0.1:1/x?connect_timeout=2"}, false, "connection refused"},
 		{"unknown database scheme", "", []string{"user", "list", "--database", "mysql://x"}, true, "not supported"},
 		{"tls cert without key", "", []string{"serve", "--database", db, "--tls-cert", "c.pem"}, true, "--tls-key"},
 		{"bad token prefix", "", []string{"serve", "--database", db, "--token-prefix", "no-underscore"}, true, "--token-prefix"},

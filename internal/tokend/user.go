@@ -35,7 +35,7 @@ work on the database directly, so they may run while tokend serves it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv),
-		"SQLite file path or sqlite://PATH ($TOKEND_DATABASE)")
+		databaseUsage)
 
 	add := &cobra.Command{
 		Use:   "add NAME",

@@ -1,0 +1,197 @@
+package tokend
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/store/pgtest"
+)
+
+// TestMain stops the throw-away PostgreSQL cluster the postgres tests start.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// withPassword adds a password to a test database URL. The throw-away
+// cluster trusts local connections and never asks for it, so it only
+// serves to check that no log line or message shows it.
+func withPassword(t *testing.T, dbURL, pw string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), pw)
+	return u.String()
+}
+
+func TestPostgresServeCreatesAndAuthenticates(t *testing.T) {
+	db := withPassword(t, pgtest.URL(t), "db-pw-never-shown")
+	if _, _, err := run(t, "alice-pw\n", nil, "user", "add", "alice", "--database", db); err != nil {
+		t.Fatalf("user add on postgres: %v", err)
+	}
+	out, _, err := run(t, "", map[string]string{"TOKEND_DATABASE": db}, "user", "list")
+	if err != nil || out != "alice\n" {
+		t.Fatalf("user list via TOKEND_DATABASE = %q, %v", out, err)
+	}
+	base, logs, stop := startServe(t, "--database", db)
+	ct, status, err := createToken(http.DefaultClient, base, basicAuth("alice", "alice-pw"), "laptop")
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("create on postgres: %d, %v", status, err)
+	}
+	if got := authStatus(t, base, ct.Secret); got != http.StatusOK {
+		t.Fatalf("GET /v1/user with the new token = %d, want 200", got)
+	}
+	if got := authStatus(t, base, ct.Secret+"x"); got != http.StatusUnauthorized {
+		t.Fatalf("GET /v1/user with a wrong token = %d, want 401", got)
+	}
+	res, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz on postgres = %d, want 200", res.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if l := logs.String(); strings.Contains(l, "db-pw-never-shown") || !strings.Contains(l, "xxxxx@") {
+		t.Fatalf("the log should name the database without its password:\n%s", l)
+	}
+}
+
+func TestPostgresUnreachableIsOneLine(t *testing.T) {
+	_, _, err := run(t, "", nil, "user", "list", "--database", "postgres://tokend:pw-secret@127.0.0.1:1/x?connect_timeout=2")
+	if err == nil {
+		t.Fatal("no error for an unreachable database")
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "pw-secret") || !strings.Contains(msg, "127.0.0.1:1") {
+		t.Fatalf("error should be one line naming the server without the password: %q", msg)
+	}
+}
+
+// TestMigrateSQLiteToPostgres fills a SQLite database through a real
+// server, moves it with tokend migrate and checks that every token and
+// password works unchanged on PostgreSQL, including an idempotent replay.
+func TestMigrateSQLiteToPostgres(t *testing.T) {
+	dir := t.TempDir()
+	lite := filepath.Join(dir, "old.db")
+	for _, u := range []string{"alice", "bob"} {
+		if _, _, err := run(t, u+"-pw\n", nil, "user", "add", u, "--database", lite); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base, _, stop := startServe(t, "--database", lite)
+	var secrets []string
+	for _, u := range []string{"alice", "bob"} {
+		for i := range 5 {
+			ct, status, err := createToken(http.DefaultClient, base, basicAuth(u, u+"-pw"), u+string(rune('0'+i)))
+			if err != nil || status != http.StatusCreated {
+				t.Fatalf("create on sqlite: %d, %v", status, err)
+			}
+			secrets = append(secrets, ct.Secret)
+		}
+	}
+	keyed, status := createIdempotent(t, base, basicAuth("alice", "alice-pw"), "key-1", `{"name":"keyed"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("idempotent create on sqlite: %d", status)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	pg := pgtest.URL(t)
+	out, _, err := run(t, "", nil, "migrate", "--from", "sqlite://"+lite, "--to", pg)
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if !strings.Contains(out, "copied 2 users and 11 tokens (1 with idempotency keys)") || !strings.Contains(out, "verified") {
+		t.Fatalf("migrate said %q", out)
+	}
+
+	base, _, _ = startServe(t, "--database", pg)
+	for i, s := range append(secrets, keyed.Secret) {
+		if got := authStatus(t, base, s); got != http.StatusOK {
+			t.Fatalf("token %d after migration: GET /v1/user = %d, want 200", i, got)
+		}
+	}
+	if _, status, err := createToken(http.DefaultClient, base, basicAuth("bob", "bob-pw"), "after"); err != nil || status != http.StatusCreated {
+		t.Fatalf("bob's password after migration: create = %d, %v", status, err)
+	}
+	// The idempotency record moved too: a retry replays the same token.
+	again, status := createIdempotent(t, base, basicAuth("alice", "alice-pw"), "key-1", `{"name":"keyed"}`)
+	if status != http.StatusCreated || again.ID != keyed.ID {
+		t.Fatalf("replay after migration = %d, id %s; want 201 with id %s", status, again.ID, keyed.ID)
+	}
+
+	// A second run finds the target in use and changes nothing.
+	_, _, err = run(t, "", nil, "migrate", "--from", lite, "--to", pg)
+	if err == nil || !strings.Contains(err.Error(), "not empty") || !strings.Contains(err.Error(), "--into-non-empty") {
+		t.Fatalf("migrate into a non-empty target = %v; want a refusal that names --into-non-empty", err)
+	}
+	// Even when allowed, clashing rows abort the whole copy.
+	_, _, err = run(t, "", nil, "migrate", "--from", lite, "--to", pg, "--into-non-empty")
+	if err == nil || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Fatalf("migrate --into-non-empty with the same rows = %v; want a conflict", err)
+	}
+	out, _, _ = run(t, "", nil, "user", "list", "--database", pg)
+	if out != "alice\nbob\n" {
+		t.Fatalf("users after refused migrations = %q", out)
+	}
+}
+
+func TestMigrateBadCommandLines(t *testing.T) {
+	lite := filepath.Join(t.TempDir(), "x.db")
+	for _, c := range []struct {
+		name   string
+		args   []string
+		usage  bool
+		errHas string
+	}{
+		{"no flags", []string{"migrate"}, true, "--from and --to"},
+		{"no target", []string{"migrate", "--from", lite}, true, "--from and --to"},
+		{"sqlite target", []string{"migrate", "--from", "postgres://h/db", "--to", lite}, true, "postgres://"},
+		{"same database", []string{"migrate", "--from", "postgres://h/db", "--to", "postgres://h/db"}, true, "same database"},
+		{"missing source file", []string{"migrate", "--from", lite, "--to", "postgres://h/db"}, true, "does not exist"},
+		{"bad source scheme", []string{"migrate", "--from", "mysql://x", "--to", "postgres://h/db"}, true, "not supported"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := run(t, "", nil, c.args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if isUsage(err) != c.usage || !strings.Contains(err.Error(), c.errHas) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q (usage %v): want one line with %q", err, isUsage(err), c.errHas)
+			}
+		})
+	}
+	if _, err := os.Stat(lite); err == nil {
+		t.Fatal("a refused migrate created the source file")
+	}
+}
+
+func createIdempotent(t *testing.T, base, auth, key, body string) (api.CreatedToken, int) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), "POST", base+"/v1/tokens", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Idempotency-Key", key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var ct api.CreatedToken
+	if res.StatusCode == http.StatusCreated {
+		if err := json.NewDecoder(res.Body).Decode(&ct); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ct, res.StatusCode
+}
