@@ -39,6 +39,10 @@ func TestPostgresServeCreatesAndAuthenticates(t *testing.T) {
 	if err != nil || out != "alice\n" {
 		t.Fatalf("user list via TOKEND_DATABASE = %q, %v", out, err)
 	}
+	out, _, err = run(t, "", nil, "user", "list", "--database", "postgresql://"+strings.TrimPrefix(db, "postgres://"))
+	if err != nil || out != "alice\n" {
+		t.Fatalf("user list via postgresql:// = %q, %v", out, err)
+	}
 	base, logs, stop := startServe(t, "--database", db)
 	ct, status, err := createToken(http.DefaultClient, base, basicAuth("alice", "alice-pw"), "laptop")
 	if err != nil || status != http.StatusCreated {

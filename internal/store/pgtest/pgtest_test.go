@@ -2,7 +2,9 @@ package pgtest
 
 import (
 	"context"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -46,5 +48,49 @@ func TestURLGivesIsolatedDatabases(t *testing.T) {
 		if listen != "" {
 			t.Fatalf("listen_addresses = %q, want none", listen)
 		}
+	}
+}
+
+// With TOKEND_TEST_POSTGRES set, databases are made on that server (here a
+// second cluster standing in for one) and dropped after the test.
+func TestURLUsesTheGivenServer(t *testing.T) {
+	if _, err := Bin(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	c, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	t.Setenv(EnvURL, c.URL("postgres"))
+	var name string
+	t.Run("inner", func(t *testing.T) {
+		u := URL(t)
+		if !strings.Contains(u, url.QueryEscape(c.dir)) {
+			t.Fatalf("URL %s is not on the given server %s", u, c.dir)
+		}
+		conn, err := pgx.Connect(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		if err := conn.QueryRow(context.Background(), `SELECT current_database()`).Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+	})
+	admin, err := pgx.Connect(context.Background(), c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var n int
+	if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if name == "" || n != 0 {
+		t.Fatalf("database %q still exists after its test (%d)", name, n)
 	}
 }
