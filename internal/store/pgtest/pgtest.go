@@ -171,7 +171,7 @@ func Start() (*Cluster, error) {
 	}
 	// os.MkdirTemp, not t.TempDir: a Unix socket path must stay under 108
 	// bytes, and the cluster outlives any one test.
-	dir, err := os.MkdirTemp("", "tokend-pg-")
+	dir, err := os.MkdirTemp(tempBase(), "tokend-pg-")
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +235,19 @@ func Start() (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// tempBase is where the cluster's dir goes: $TMPDIR, unless we are root and
+// "nobody" could not reach a dir in it; then /tmp.
+func tempBase() string {
+	base := os.TempDir()
+	if os.Geteuid() != 0 {
+		return base
+	}
+	if fi, err := os.Stat(base); err == nil && fi.Mode().Perm()&0o001 != 0 {
+		return base
+	}
+	return "/tmp"
 }
 
 // credential returns who initdb and postgres run as: nil (ourselves) unless
