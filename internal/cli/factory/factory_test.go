@@ -64,16 +64,18 @@ func TestExpiryWarning(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			st, _ := f.CredentialStore()
-			if err := st.Keyring.Set(host, tok.String()); err != nil {
-				t.Fatal(err)
-			}
-			hint := tok.Hint()
+			svc, _ := f.Credentials()
+			described := tok.String()
 			if tt.otherHint {
 				other, _ := secret.Generate("tkn_")
-				hint = other.Hint()
+				described = other.String()
 			}
-			if err := st.Meta.Put(host, credential.Meta{Username: "alice", KeyHint: hint, ExpiresAt: now.Add(tt.expiresIn)}); err != nil {
+			c := &cmdutil.Credential{Host: host, Username: "alice", Source: cmdutil.SourceKeyring, Facts: &cmdutil.Facts{ExpiresAt: now.Add(tt.expiresIn)}}
+			if _, err := svc.Save(c, described); err != nil {
+				t.Fatal(err)
+			}
+			// The keyring holds tok; the record describes the secret saved.
+			if err := (credential.Keyring{}).Set(credential.AccountKey(host, "alice"), tok.String()); err != nil {
 				t.Fatal(err)
 			}
 			for range 2 {
