@@ -47,7 +47,20 @@ type result struct {
 
 func (e *testEnv) run(stdin string, args ...string) result {
 	e.t.Helper()
+	return e.runOn(false, stdin, args...)
+}
+
+// runTTY runs as if stdin and stderr were a terminal.
+func (e *testEnv) runTTY(stdin string, args ...string) result {
+	e.t.Helper()
+	return e.runOn(true, stdin, args...)
+}
+
+func (e *testEnv) runOn(tty bool, stdin string, args ...string) result {
+	e.t.Helper()
 	ios, in, out, errOut := iostreams.Test()
+	ios.SetStdinTTY(tty)
+	ios.SetStderrTTY(tty)
 	in.WriteString(stdin)
 	code := root.Run(context.Background(), args, ios, func(k string) string { return e.vars[k] })
 	return result{code, out.String(), errOut.String()}
