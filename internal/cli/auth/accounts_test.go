@@ -170,7 +170,7 @@ func TestTwoUsersOnOneHost(t *testing.T) {
 	}
 	// Logging out the active one makes another active.
 	r = e.run("", "auth", "logout")
-	mustContain(t, "logout", r.stderr, "Logged bob out of", "The active account for "+srv.URL+" is carol")
+	mustContain(t, "logout", r.stderr, "Logged out of "+srv.URL+" as bob", "The active account for "+srv.URL+" is carol")
 	if r := e.run("", "auth", "status"); !strings.Contains(r.stdout, "Logged in as:  carol") {
 		t.Errorf("after bob logged out: %s", r.stdout)
 	}

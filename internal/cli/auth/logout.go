@@ -93,7 +93,7 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 	}
 	msg := fmt.Sprintf("Logged out of %s: removed the token from %s", cred.Host, cred.Location)
 	if cred.Username != "" {
-		msg = fmt.Sprintf("Logged %s out of %s: removed the token from %s", cred.Username, cred.Host, cred.Location)
+		msg = fmt.Sprintf("Logged out of %s as %s: removed the token from %s", cred.Host, cred.Username, cred.Location)
 	}
 	if revoked != "" {
 		msg += "; " + revoked
