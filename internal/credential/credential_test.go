@@ -173,6 +173,14 @@ func TestSaveReturnsTheReplacedRecord(t *testing.T) {
 	if replaced == nil || replaced.TokenID != "old" || !replaced.LoginToken {
 		t.Errorf("replaced = %+v", replaced)
 	}
+	// A rotate (auth refresh, token rotate) keeps the id: still a login
+	// token, though the caller did not say so.
+	if _, err := s.Save(&Credential{Host: host, Username: "alice", Source: SourceKeyring, Facts: &Facts{TokenID: "new"}}, newToken(t)); err != nil {
+		t.Fatal(err)
+	}
+	if a := s.Account(host, "alice"); !a.LoginToken {
+		t.Errorf("a rotated login token lost its flag: %+v", a)
+	}
 }
 
 // A user of the single-account version: state.yaml is a map of host to

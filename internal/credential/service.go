@@ -323,6 +323,10 @@ func (s *Service) Save(c *Credential, secretValue string) (replaced *Account, er
 	switch {
 	case c.Facts != nil:
 		rec.TokenID, rec.TokenName, rec.ExpiresAt, rec.LoginToken = c.Facts.TokenID, c.Facts.TokenName, c.Facts.ExpiresAt.UTC(), c.Facts.LoginToken
+		// A rotated token keeps its id, and stays a login token.
+		if replaced != nil && replaced.TokenID == rec.TokenID {
+			rec.LoginToken = rec.LoginToken || replaced.LoginToken
+		}
 	case replaced != nil:
 		rec.TokenID, rec.TokenName, rec.LoginToken = replaced.TokenID, replaced.TokenName, replaced.LoginToken
 	}
