@@ -12,8 +12,8 @@ import (
 	"github.com/zalando/go-keyring"
 )
 
-// Service is the keyring service name; the account is the normalised host.
-const Service = "tokenctl"
+// KeyringService is the keyring service name; the account is user@host (see AccountKey).
+const KeyringService = "tokenctl"
 
 // DefaultKeyringTimeout bounds every keyring call: a locked or absent Secret
 // Service must turn into an error, not a hung CLI.
@@ -46,7 +46,7 @@ func (k Keyring) Get(host string) (string, error) {
 	var secret string
 	err := k.call("read", func() error {
 		var err error
-		secret, err = keyring.Get(Service, host)
+		secret, err = keyring.Get(KeyringService, host)
 		return err
 	})
 	return secret, err
@@ -54,12 +54,12 @@ func (k Keyring) Get(host string) (string, error) {
 
 // Set stores secret for host, replacing any previous one.
 func (k Keyring) Set(host, secret string) error {
-	return k.call("store", func() error { return keyring.Set(Service, host, secret) })
+	return k.call("store", func() error { return keyring.Set(KeyringService, host, secret) })
 }
 
 // Delete removes host's secret; ErrNotFound when there was none.
 func (k Keyring) Delete(host string) error {
-	return k.call("delete", func() error { return keyring.Delete(Service, host) })
+	return k.call("delete", func() error { return keyring.Delete(KeyringService, host) })
 }
 
 func (k Keyring) call(op string, fn func() error) error {

@@ -24,11 +24,13 @@ import (
 type apiServer struct {
 	*httptest.Server
 	requests atomic.Int32
+	// refuseDeletes makes every DELETE fail with 403.
+	refuseDeletes atomic.Bool
 }
 
 // newAPIServer starts tokend's real handlers with user alice (password
-// pw-alice).
-func newAPIServer(t *testing.T) *apiServer {
+// pw-alice) and any others named (password pw-<name>).
+func newAPIServer(t *testing.T, others ...string) *apiServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tokend.db"))
@@ -36,18 +38,24 @@ func newAPIServer(t *testing.T) *apiServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hash, err := password.Hash("pw-alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if err := st.CreateUser(ctx, store.User{ID: store.NewID(now), Username: "alice", PasswordHash: hash, CreatedAt: now.UTC()}); err != nil {
-		t.Fatal(err)
+	for _, name := range append([]string{"alice"}, others...) {
+		hash, err := password.Hash("pw-" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if err := st.CreateUser(ctx, store.User{ID: store.NewID(now), Username: name, PasswordHash: hash, CreatedAt: now.UTC()}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := &apiServer{}
 	h := server.New(server.Config{}, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		if r.Method == http.MethodDelete && s.refuseDeletes.Load() {
+			http.Error(w, "refused by the test", http.StatusForbidden)
+			return
+		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.Close)

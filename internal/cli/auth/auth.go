@@ -23,10 +23,15 @@ func NewCmdAuth(f *cmdutil.Factory) *cobra.Command {
 		Long: `Log in to a token API server and manage the credential tokenctl uses.
 
 The credential is found in this order, first hit wins: the TOKENCTL_TOKEN
-environment variable, the OS keyring (service "tokenctl", account = host),
-then a plain file written only after ` + "`auth login --insecure-storage`" + `.`,
+environment variable, then the host's active account, whose token lives in the
+OS keyring (service "tokenctl", account user@host) or, only after
+` + "`auth login --insecure-storage`" + `, in a plain file.
+
+Several users can be logged in to one host; one of them is active. ` + "`auth switch`" + `
+changes which.`,
 		Example: `  $ tokenctl auth login --host https://tokens.example.com --username alice
   $ tokenctl auth status
+  $ tokenctl auth switch --user bob
   $ tokenctl auth logout --revoke`,
 	}
 	cmd.AddCommand(
@@ -35,12 +40,13 @@ then a plain file written only after ` + "`auth login --insecure-storage`" + `.`
 		NewCmdStatus(f, nil),
 		NewCmdToken(f, nil),
 		NewCmdRefresh(f, nil),
+		NewCmdSwitch(f, nil),
 	)
 	return cmd
 }
 
-// readLine reads one line from r without the line ending. It reads byte by
-// byte so nothing after the line is consumed.
+// readLine reads one line from r without the line ending. Its buffer is
+// kept small (bufio's minimum, 16 bytes), so little is read past the line.
 func readLine(r io.Reader, what string) (string, error) {
 	br := bufio.NewReaderSize(r, 1)
 	line, err := br.ReadString('\n')
@@ -57,13 +63,27 @@ func readLine(r io.Reader, what string) (string, error) {
 	return line, nil
 }
 
-// clientWith returns a client for cred's host authenticated with cred
-// itself, for the verbs that ask the server about the credential in hand.
-func clientWith(f *cmdutil.Factory, cred *cmdutil.Credential) (*client.Client, error) {
-	opts, err := f.ClientOptions()
+// clientFor returns a client for the selected host authenticated with
+// token, for the verbs that ask the server about a credential in hand.
+func clientFor(clientOptions func() (client.Options, error), token string) (*client.Client, error) {
+	opts, err := clientOptions()
 	if err != nil {
 		return nil, err
 	}
-	opts.Token = cred.Token
+	opts.Token = token
 	return client.New(opts)
+}
+
+// selectedHost is the host a command works on; without one, the error says
+// to pass --host (these commands need no credential to know it).
+func selectedHost(host func() (string, error)) (string, error) {
+	h, err := host()
+	if err != nil {
+		var ae *cmdutil.AuthError
+		if errors.As(err, &ae) {
+			return "", cmdutil.UsageErrorf("no host: pass --host URL (or set TOKENCTL_HOST)")
+		}
+		return "", err
+	}
+	return h, nil
 }

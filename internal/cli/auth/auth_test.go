@@ -47,7 +47,20 @@ type result struct {
 
 func (e *testEnv) run(stdin string, args ...string) result {
 	e.t.Helper()
+	return e.runOn(false, stdin, args...)
+}
+
+// runTTY runs as if stdin and stderr were a terminal.
+func (e *testEnv) runTTY(stdin string, args ...string) result {
+	e.t.Helper()
+	return e.runOn(true, stdin, args...)
+}
+
+func (e *testEnv) runOn(tty bool, stdin string, args ...string) result {
+	e.t.Helper()
 	ios, in, out, errOut := iostreams.Test()
+	ios.SetStdinTTY(tty)
+	ios.SetStderrTTY(tty)
 	in.WriteString(stdin)
 	code := root.Run(context.Background(), args, ios, func(k string) string { return e.vars[k] })
 	return result{code, out.String(), errOut.String()}
@@ -108,7 +121,7 @@ func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 	needKeyring(t)
 	srv := newAPIServer(t)
 	e := newTestEnv(t)
-	t.Cleanup(func() { _ = credential.Keyring{}.Delete(srv.URL) })
+	t.Cleanup(func() { _ = credential.Keyring{}.Delete("alice@" + srv.URL) })
 
 	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "--username", "alice", "--password-stdin")
 	if r.code != 0 {
@@ -119,7 +132,7 @@ func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 		t.Errorf("login printed on stdout: %q", r.stdout)
 	}
 
-	stored, err := credential.Keyring{}.Get(srv.URL)
+	stored, err := credential.Keyring{}.Get("alice@" + srv.URL)
 	if err != nil {
 		t.Fatalf("keyring has no entry for %s: %v", srv.URL, err)
 	}
@@ -148,7 +161,7 @@ func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("logout exit %d: %s", r.code, hideTokens(r.stderr))
 	}
-	if _, err := (credential.Keyring{}).Get(srv.URL); err != credential.ErrNotFound {
+	if _, err := (credential.Keyring{}).Get("alice@" + srv.URL); err != credential.ErrNotFound {
 		t.Errorf("keyring entry survived logout: %v", err)
 	}
 	r = e.run("", "auth", "status")
@@ -162,11 +175,11 @@ func TestRefreshReplacesKeyringSecret(t *testing.T) {
 	needKeyring(t)
 	srv := newAPIServer(t)
 	e := newTestEnv(t)
-	t.Cleanup(func() { _ = credential.Keyring{}.Delete(srv.URL) })
+	t.Cleanup(func() { _ = credential.Keyring{}.Delete("alice@" + srv.URL) })
 	if r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin"); r.code != 0 {
 		t.Fatalf("login: %s", hideTokens(r.stderr))
 	}
-	old, _ := credential.Keyring{}.Get(srv.URL)
+	old, _ := credential.Keyring{}.Get("alice@" + srv.URL)
 	r := e.run("", "auth", "refresh")
 	if r.code != 0 {
 		t.Fatalf("refresh exit %d: %s", r.code, hideTokens(r.stderr))
@@ -174,7 +187,7 @@ func TestRefreshReplacesKeyringSecret(t *testing.T) {
 	if r.stdout != "" {
 		t.Errorf("refresh of a stored credential printed on stdout")
 	}
-	now, _ := credential.Keyring{}.Get(srv.URL)
+	now, _ := credential.Keyring{}.Get("alice@" + srv.URL)
 	if now == old || now == "" {
 		t.Fatal("keyring still holds the old secret")
 	}
@@ -288,11 +301,11 @@ func TestInsecureStorageWritesPrivateFile(t *testing.T) {
 	mustContain(t, "config.yaml", string(cfg), srv.URL)
 
 	// refresh keeps the secret where it lived.
-	old, _ := credential.FileStore{Path: path}.Get(srv.URL)
+	old, _ := credential.FileStore{Path: path}.Get("alice@" + srv.URL)
 	if r := e.run("", "auth", "refresh"); r.code != 0 {
 		t.Fatalf("refresh exit %d: %s", r.code, hideTokens(r.stderr))
 	}
-	now, err := credential.FileStore{Path: path}.Get(srv.URL)
+	now, err := credential.FileStore{Path: path}.Get("alice@" + srv.URL)
 	if err != nil || now == old {
 		t.Errorf("file still holds the old secret (err %v)", err)
 	}
@@ -311,6 +324,9 @@ func TestInsecureStorageWritesPrivateFile(t *testing.T) {
 func TestEnvironmentToken(t *testing.T) {
 	srv := newAPIServer(t)
 	good := srv.addToken(t, 48*time.Hour)
+	typo := []byte(good)
+	typo[10] ^= 1 // one wrong character: the checksum no longer matches
+	const invalid = "TOKENCTL_TOKEN is not a valid token (mistyped or truncated?)"
 	tests := []struct {
 		name     string
 		token    string
@@ -319,15 +335,20 @@ func TestEnvironmentToken(t *testing.T) {
 		wantCode int
 		stdout   []string
 		stderr   []string
+		offline  bool // nothing may reach the server
 	}{
+		{name: "surrounding whitespace is trimmed", token: " " + good + "\n", args: []string{"auth", "status"}, wantCode: 0, stdout: []string{"alice"}},
+		{name: "a mistyped TOKENCTL_TOKEN is refused before sending", token: string(typo), args: []string{"token", "list"}, wantCode: 4, stderr: []string{invalid}, offline: true},
+		{name: "a pasted Bearer header is refused before sending", token: "Bearer " + good, args: []string{"auth", "status"}, wantCode: 4, stderr: []string{invalid}, offline: true},
+		{name: "a truncated TOKENCTL_TOKEN is refused before sending", token: good[:len(good)-3], args: []string{"auth", "token"}, wantCode: 4, stderr: []string{invalid}, offline: true},
 		{name: "status works with only TOKENCTL_TOKEN", token: good, args: []string{"auth", "status"}, wantCode: 0,
 			stdout: []string{"alice", "TOKENCTL_TOKEN environment variable", "1 days left"}},
-		{name: "a bogus TOKENCTL_TOKEN exits 4", token: "tkn_bogus", args: []string{"auth", "status"}, wantCode: 4,
+		{name: "a well-formed but unknown TOKENCTL_TOKEN exits 4", token: otherServerToken(t), args: []string{"auth", "status"}, wantCode: 4,
 			stderr: []string{"rejected", "TOKENCTL_TOKEN"}},
 		{name: "auth token prints it", token: good, args: []string{"auth", "token"}, wantCode: 0, stdout: []string{good}},
 		{name: "auth token masks it for GitHub Actions", token: good, args: []string{"auth", "token"}, vars: map[string]string{"GITHUB_ACTIONS": "true"},
 			wantCode: 0, stdout: []string{good}, stderr: []string{"::add-mask::" + good}},
-		{name: "fail-within trips when expiry is near", token: good, args: []string{"auth", "status", "--fail-within", "7d"}, wantCode: 1,
+		{name: "fail-within trips when expiry is near", token: good, args: []string{"auth", "status", "--fail-within", "7d"}, wantCode: 5,
 			stderr: []string{"expires", "within 7d", "tokenctl auth refresh"}},
 		{name: "fail-within passes when expiry is far", token: good, args: []string{"auth", "status", "--fail-within", "1d"}, wantCode: 0},
 		{name: "logout refuses to touch the environment", token: good, args: []string{"auth", "logout"}, wantCode: 1, stderr: []string{"unset it"}},
@@ -340,13 +361,43 @@ func TestEnvironmentToken(t *testing.T) {
 			for k, v := range tt.vars {
 				e.vars[k] = v
 			}
+			before := srv.requests.Load()
 			r := e.run("", tt.args...)
 			if r.code != tt.wantCode {
 				t.Errorf("exit %d, want %d (stderr %q)", r.code, tt.wantCode, hideTokens(r.stderr))
 			}
 			mustContain(t, "stdout", r.stdout, tt.stdout...)
 			mustContain(t, "stderr", r.stderr, tt.stderr...)
+			if n := srv.requests.Load() - before; tt.offline && n != 0 {
+				t.Errorf("%d requests reached the server", n)
+			}
+			if tt.offline && (strings.Contains(r.stderr, good[8:]) || strings.Contains(r.stderr, string(typo[8:]))) {
+				t.Error("stderr quotes the token")
+			}
 		})
+	}
+}
+
+// otherServerToken is a well-formed token no server issued.
+func otherServerToken(t *testing.T) string {
+	tok, err := secret.Generate("tkn_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.String()
+}
+
+// --fail-within tells "expires within" (5) from "could not check" (1).
+func TestFailWithinCouldNotCheckIsNotExpiring(t *testing.T) {
+	srv := newAPIServer(t)
+	good := srv.addToken(t, 48*time.Hour)
+	srv.Close()
+	e := newTestEnv(t)
+	e.vars["TOKENCTL_TOKEN"] = good
+	e.vars["TOKENCTL_HOST"] = srv.URL
+	r := e.run("", "auth", "status", "--fail-within", "7d")
+	if r.code != 1 {
+		t.Errorf("unreachable server: exit %d, want 1 (stderr %q)", r.code, hideTokens(r.stderr))
 	}
 }
 
@@ -468,17 +519,13 @@ func TestRefreshThatCannotStoreSaysHowToRecover(t *testing.T) {
 func TestLoginThatCannotStoreLeavesNoTokenBehind(t *testing.T) {
 	srv := newAPIServer(t)
 	e := newTestEnv(t)
-	ios, in, _, _ := iostreams.Test()
-	in.WriteString("pw-alice\n")
-	f := factory.New(ios, func(k string) string { return e.vars[k] }, &factory.Globals{Host: srv.URL})
-	f.SaveCredential = func(*cmdutil.Credential, string) error { return errors.New("disk full") }
-	cmd := auth.NewCmdLogin(f, nil)
-	cmd.SetArgs([]string{"-u", "alice", "--password-stdin", "--insecure-storage"})
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	err := cmd.Execute()
-	if err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Fatalf("err = %v, want the storage failure", err)
+	// A directory where the credentials file belongs: storing fails for real.
+	if err := os.MkdirAll(filepath.Join(e.configDir(), "credentials.yaml"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")
+	if r.code == 0 || !strings.Contains(r.stderr, "store credential") {
+		t.Fatalf("exit %d, stderr %q: want the storage failure", r.code, hideTokens(r.stderr))
 	}
 	if n := srv.tokenCount(t); n != 0 {
 		t.Errorf("%d login tokens left on the server", n)

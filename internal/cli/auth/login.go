@@ -14,17 +14,27 @@ import (
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/config"
 	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
+// DefaultLoginLifetime is how long the token minted by a password login
+// lives unless --expires-in says otherwise.
+const DefaultLoginLifetime = "90d"
+
 // LoginOptions are the inputs of `auth login`.
 type LoginOptions struct {
-	IO              *iostreams.IOStreams
-	Factory         *cmdutil.Factory
-	Hostname        func() (string, error)
+	IO            *iostreams.IOStreams
+	Host          func() (string, error)
+	ClientOptions func() (client.Options, error)
+	Credentials   func() (*credential.Service, error)
+	Config        func() (*config.Config, error)
+	Getenv        func(string) string
+	Hostname      func() (string, error)
+
 	Username        string
 	PasswordStdin   bool
 	WithToken       bool
@@ -37,7 +47,15 @@ type LoginOptions struct {
 // NewCmdLogin returns `auth login`. runF replaces the run function in tests
 // of flag handling.
 func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
-	opts := &LoginOptions{IO: f.IOStreams, Factory: f, Hostname: os.Hostname}
+	opts := &LoginOptions{
+		IO:            f.IOStreams,
+		Host:          f.Host,
+		ClientOptions: f.ClientOptions,
+		Credentials:   f.Credentials,
+		Config:        f.Config,
+		Getenv:        f.Getenv,
+		Hostname:      os.Hostname,
+	}
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Log in to a token API server",
@@ -51,6 +69,10 @@ token is stored, the password is never written anywhere.
 With --with-token, a token is read from stdin (without echo on a terminal),
 checked locally (a mistyped one fails at once) and with the server, then
 stored.
+
+Credentials are kept per host and user: logging in as another user keeps the
+earlier account and makes the new one active (see ` + "`tokenctl auth switch`" + `).
+Logging in again as the same user revokes the login token it replaces.
 
 The token goes to the OS keyring. When no keyring is usable, login fails and
 says what to do; --insecure-storage stores it in a plain file (mode 0600)
@@ -73,7 +95,7 @@ instead. No flag takes a secret as its value.`,
 	fl.StringVarP(&opts.Username, "username", "u", "", "log in as `USER` with a password")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password as one line of stdin")
 	fl.BoolVar(&opts.WithToken, "with-token", false, "read a personal access token from stdin")
-	fl.StringVar(&opts.ExpiresIn, "expires-in", "90d", "lifetime of the login token as a `DURATION` of m, h, d, w (e.g. 90d)")
+	fl.StringVar(&opts.ExpiresIn, "expires-in", DefaultLoginLifetime, "lifetime of the login token as a `DURATION` of m, h, d, w (e.g. 90d)")
 	fl.BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the token in a plain file instead of the OS keyring")
 	return cmd
 }
@@ -102,154 +124,218 @@ func (o *LoginOptions) validate() error {
 	return nil
 }
 
-func loginRun(ctx context.Context, o *LoginOptions) error {
-	f := o.Factory
-	host, err := f.Host()
-	if err != nil {
-		var ae *cmdutil.AuthError
-		if errors.As(err, &ae) {
-			return cmdutil.UsageErrorf("no host: pass --host URL (or set TOKENCTL_HOST)")
-		}
-		return err
-	}
-	st, err := f.CredentialStore()
-	if err != nil {
-		return err
-	}
-	source := cmdutil.SourceKeyring
-	if o.InsecureStorage {
-		source = cmdutil.SourceFile
-	}
-	// Find out whether the keyring works before sending anything, so no
-	// token is minted that could not be stored. Bad input is reported
-	// first, though: it needs no keyring to be fixed.
-	probeKeyring := func() error {
-		if source != cmdutil.SourceKeyring {
-			return nil
-		}
-		if _, err := st.Keyring.Get(host); err != nil && !errors.Is(err, credential.ErrNotFound) {
-			return err
-		}
-		return nil
-	}
-	copts, err := f.ClientOptions()
-	if err != nil {
-		return err
-	}
+// login is what either flow obtained: a token not stored yet, whose user
+// and facts are known. discard deletes a minted token that could not be
+// stored; it is nil when the token is the user's own (--with-token).
+type login struct {
+	host     string
+	token    string
+	username string
+	facts    credential.Facts
+	discard  func()
+}
 
-	var (
-		tok      string
-		username string
-		expires  time.Time
-		name     string
-	)
+func loginRun(ctx context.Context, o *LoginOptions) error {
+	host, err := selectedHost(o.Host)
+	if err != nil {
+		return err
+	}
+	svc, err := o.Credentials()
+	if err != nil {
+		return err
+	}
+	source := credential.SourceKeyring
+	if o.InsecureStorage {
+		source = credential.SourceFile
+	}
+	copts, err := o.ClientOptions()
+	if err != nil {
+		return err
+	}
+	// Bad input is reported first (it needs no keyring to be fixed); then
+	// the storage is checked before anything is sent, so no token is
+	// minted that could not be stored.
+	ready := func() error { return svc.Usable(source) }
+	var l *login
 	if o.WithToken {
-		if o.IO.CanPrompt() {
-			// On a terminal, read without echo: the token must not sit
-			// on the screen or in a terminal's scrollback.
-			fmt.Fprint(o.IO.ErrOut, "Paste your token: ")
-			tok, err = o.IO.ReadPassword()
-			fmt.Fprintln(o.IO.ErrOut)
-			tok = strings.TrimSpace(tok)
-			if err == nil && tok == "" {
-				err = errors.New("empty token")
-			}
-		} else {
-			tok, err = readLine(o.IO.In, "token")
-		}
-		if err != nil {
-			return cmdutil.UsageErrorf("--with-token: %v", err)
-		}
-		if _, err := secret.Parse(tok); err != nil {
-			return cmdutil.UsageErrorf("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")
-		}
-		if err := probeKeyring(); err != nil {
-			return err
-		}
-		copts.Token = tok
-		cl, err := client.New(copts)
-		if err != nil {
-			return err
-		}
-		u, err := cl.User(ctx)
-		if client.IsStatus(err, http.StatusUnauthorized) {
-			return &cmdutil.AuthError{Err: fmt.Errorf("%s rejected the token (expired, revoked or from another server)", host)}
-		}
-		if err != nil {
-			return err
-		}
-		username = u.Username
-		if u.Token != nil {
-			expires, name = u.Token.ExpiresAt, u.Token.Name
+		l, err = o.withToken(ctx, host, copts, ready)
+	} else {
+		l, err = o.withPassword(ctx, host, copts, ready)
+	}
+	if err != nil {
+		return err
+	}
+	return o.store(ctx, svc, source, copts, l)
+}
+
+// withToken reads a token from stdin, checks it locally and asks the
+// server whose it is.
+func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.Options, ready func() error) (*login, error) {
+	var tok string
+	var err error
+	if o.IO.CanPrompt() {
+		// On a terminal, read without echo: the token must not sit on the
+		// screen or in a terminal's scrollback.
+		fmt.Fprint(o.IO.ErrOut, "Paste your token: ")
+		tok, err = o.IO.ReadPassword()
+		fmt.Fprintln(o.IO.ErrOut)
+		tok = strings.TrimSpace(tok)
+		if err == nil && tok == "" {
+			err = errors.New("empty token")
 		}
 	} else {
-		username = o.Username
-		if username == "" {
-			fmt.Fprint(o.IO.ErrOut, "Username: ")
-			if username, err = readLine(o.IO.In, "username"); err != nil {
-				return err
-			}
+		tok, err = readLine(o.IO.In, "token")
+	}
+	if err != nil {
+		return nil, cmdutil.UsageErrorf("--with-token: %v", err)
+	}
+	if _, err := secret.Parse(tok); err != nil {
+		return nil, cmdutil.UsageErrorf("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")
+	}
+	if err := ready(); err != nil {
+		return nil, err
+	}
+	copts.Token = tok
+	cl, err := client.New(copts)
+	if err != nil {
+		return nil, err
+	}
+	u, err := cl.User(ctx)
+	if client.IsStatus(err, http.StatusUnauthorized) {
+		return nil, &cmdutil.AuthError{Err: fmt.Errorf("%s rejected the token (expired, revoked or from another server)", host)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	l := &login{host: host, token: tok, username: u.Username}
+	if u.Token != nil {
+		l.facts = credential.Facts{TokenID: u.Token.ID, TokenName: u.Token.Name, ExpiresAt: u.Token.ExpiresAt}
+	}
+	return l, nil
+}
+
+// withPassword exchanges the user's password for a new login token.
+func (o *LoginOptions) withPassword(ctx context.Context, host string, copts client.Options, ready func() error) (*login, error) {
+	username := o.Username
+	if username == "" {
+		fmt.Fprint(o.IO.ErrOut, "Username: ")
+		var err error
+		if username, err = readLine(o.IO.In, "username"); err != nil {
+			return nil, err
 		}
-		password, err := o.password()
-		if err != nil {
-			return err
-		}
-		if err := probeKeyring(); err != nil {
-			return err
-		}
-		copts.Username, copts.Password = username, password
-		cl, err := client.New(copts)
-		if err != nil {
-			return err
-		}
-		secs := int64(o.expiresIn / time.Second)
-		created, err := cl.CreateToken(ctx, api.CreateTokenRequest{
-			Name:             loginTokenName(o.Hostname),
-			Description:      "created by tokenctl auth login",
-			ExpiresInSeconds: &secs,
-		}, "")
-		if client.IsStatus(err, http.StatusUnauthorized) {
-			return &cmdutil.AuthError{Err: fmt.Errorf("wrong username or password for %s", host)}
-		}
-		if err != nil {
-			return fmt.Errorf("create login token: %w", err)
-		}
-		tok, expires, name = created.Secret, created.ExpiresAt, created.Name
-		defer func() {
+	}
+	password, err := o.password()
+	if err != nil {
+		return nil, err
+	}
+	if err := ready(); err != nil {
+		return nil, err
+	}
+	copts.Username, copts.Password = username, password
+	cl, err := client.New(copts)
+	if err != nil {
+		return nil, err
+	}
+	secs := int64(o.expiresIn / time.Second)
+	created, err := cl.CreateToken(ctx, api.CreateTokenRequest{
+		Name:             loginTokenName(o.Hostname),
+		Description:      "created by tokenctl auth login",
+		ExpiresInSeconds: &secs,
+	}, "")
+	if client.IsStatus(err, http.StatusUnauthorized) {
+		return nil, &cmdutil.AuthError{Err: fmt.Errorf("wrong username or password for %s", host)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create login token: %w", err)
+	}
+	return &login{
+		host:     host,
+		token:    created.Secret,
+		username: username,
+		facts:    credential.Facts{TokenID: created.ID, TokenName: created.Name, ExpiresAt: created.ExpiresAt, LoginToken: true},
+		discard: func() {
 			// A token that could not be stored is useless and must not
 			// linger: delete it with its own secret, best effort.
-			if tok != "" {
-				copts.Username, copts.Password, copts.Token = "", "", created.Secret
-				if c2, err := client.New(copts); err == nil {
-					_ = c2.DeleteToken(context.WithoutCancel(ctx), created.ID)
-				}
+			if c, err := clientWithToken(copts, created.Secret); err == nil {
+				_ = c.DeleteToken(context.WithoutCancel(ctx), created.ID)
 			}
-		}()
-	}
+		},
+	}, nil
+}
 
-	cred := &cmdutil.Credential{Host: host, Source: source}
-	if err := f.SaveCredential(cred, tok); err != nil {
+// store is the end both flows share: store the credential, revoke the login
+// token it replaced, remember the host and say what happened.
+func (o *LoginOptions) store(ctx context.Context, svc *credential.Service, source string, copts client.Options, l *login) error {
+	cred := &credential.Credential{Host: l.host, Username: l.username, Source: source, Facts: &l.facts}
+	others := len(svc.Accounts(l.host))
+	replaced, err := svc.Save(cred, l.token)
+	if err != nil && cred.Token == "" {
+		if l.discard != nil {
+			l.discard()
+		}
 		return fmt.Errorf("store credential: %w", err)
 	}
-	tok = "" // stored: keep it
+	if err != nil {
+		// Stored, but not recorded: the login works, the expiry warning
+		// and account list will not know about it.
+		fmt.Fprintf(o.IO.ErrOut, "warning: %v\n", err)
+	}
+	revoked := o.revokeReplaced(ctx, copts, l, replaced)
 
-	if cfg, err := f.Config(); err == nil {
-		if _, err := cfg.SetHostIfEmpty(host); err != nil {
+	if cfg, err := o.Config(); err == nil {
+		if _, err := cfg.SetHostIfEmpty(l.host); err != nil {
 			fmt.Fprintf(o.IO.ErrOut, "warning: could not record the host in %s: %v\n", cfg.Path(), err)
-		} else if ph := cfg.FileValue("host"); ph != host && f.Getenv("TOKENCTL_HOST") == "" {
-			fmt.Fprintf(o.IO.ErrOut, "note: profile %q uses %s; pass --host %s to use this login, or run `tokenctl config set host %s`\n", cfg.Profile(), ph, host, host)
+		} else if ph := cfg.FileValue("host"); ph != l.host && o.Getenv("TOKENCTL_HOST") == "" {
+			fmt.Fprintf(o.IO.ErrOut, "note: profile %q uses %s; pass --host %s to use this login, or run `tokenctl config set host %s`\n", cfg.Profile(), ph, l.host, l.host)
 		}
 	}
-	msg := fmt.Sprintf("Logged in to %s as %s", host, username)
-	if name != "" && !expires.IsZero() {
-		msg += fmt.Sprintf(" with token %s (expires %s)", name, expires.UTC().Format("2006-01-02"))
+	msg := fmt.Sprintf("Logged in to %s as %s", l.host, l.username)
+	if l.facts.TokenName != "" && !l.facts.ExpiresAt.IsZero() {
+		msg += fmt.Sprintf(" with token %s (expires %s)", l.facts.TokenName, l.facts.ExpiresAt.UTC().Format("2006-01-02"))
 	}
 	msg += "; stored in " + cred.Location
 	fmt.Fprintln(o.IO.ErrOut, msg)
-	if f.Getenv(credential.EnvToken) != "" {
+	if revoked != "" {
+		fmt.Fprintln(o.IO.ErrOut, revoked)
+	}
+	if replaced == nil && others > 0 {
+		fmt.Fprintf(o.IO.ErrOut, "%s is now the active account for %s; the others stay logged in (`tokenctl auth switch` changes which is active)\n", l.username, l.host)
+	}
+	if o.Getenv(credential.EnvToken) != "" {
 		fmt.Fprintf(o.IO.ErrOut, "note: %s is set and takes precedence over the stored token until you unset it\n", credential.EnvToken)
 	}
 	return nil
+}
+
+// revokeReplaced deletes the login token the new credential replaced:
+// nobody holds it any more. Only tokens a password login minted are
+// revoked (a token given with --with-token may be in use elsewhere), and
+// never the token just stored. It returns a line for stderr, or "".
+func (o *LoginOptions) revokeReplaced(ctx context.Context, copts client.Options, l *login, replaced *credential.Account) string {
+	if replaced == nil || replaced.TokenID == "" || replaced.TokenID == l.facts.TokenID {
+		return ""
+	}
+	if !replaced.LoginToken && !strings.HasPrefix(replaced.TokenName, loginTokenPrefix) {
+		return ""
+	}
+	cl, err := clientWithToken(copts, l.token)
+	if err == nil {
+		err = cl.DeleteToken(ctx, replaced.TokenID)
+	}
+	switch {
+	case err == nil:
+		return fmt.Sprintf("Revoked the login token it replaced (id %s)", replaced.TokenID)
+	case client.IsStatus(err, http.StatusNotFound):
+		return "" // already gone
+	}
+	return fmt.Sprintf("warning: could not revoke the login token this login replaced (id %s): %v; delete it with `tokenctl token delete %s`",
+		replaced.TokenID, err, replaced.TokenID)
+}
+
+// clientWithToken is copts authenticated with tok instead of a password.
+func clientWithToken(copts client.Options, tok string) (*client.Client, error) {
+	copts.Username, copts.Password, copts.Token = "", "", tok
+	return client.New(copts)
 }
 
 func (o *LoginOptions) password() (string, error) {
@@ -272,6 +358,10 @@ func (o *LoginOptions) password() (string, error) {
 	return p, nil
 }
 
+// loginTokenPrefix starts the name of every token a password login mints;
+// records from before login_token was kept are recognised by it.
+const loginTokenPrefix = "tokenctl@"
+
 // loginTokenName is "tokenctl@<hostname>", cut to the server's name limit
 // (a long FQDN must not make login fail).
 func loginTokenName(hostname func() (string, error)) string {
@@ -279,7 +369,7 @@ func loginTokenName(hostname func() (string, error)) string {
 	if err != nil || strings.TrimSpace(h) == "" {
 		h = "unknown-host"
 	}
-	name := "tokenctl@" + strings.TrimSpace(h)
+	name := loginTokenPrefix + strings.TrimSpace(h)
 	if len(name) > api.MaxNameLen {
 		name = name[:api.MaxNameLen]
 	}

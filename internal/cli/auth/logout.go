@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -9,28 +10,37 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
 
 // LogoutOptions are the inputs of `auth logout`.
 type LogoutOptions struct {
-	IO      *iostreams.IOStreams
-	Factory *cmdutil.Factory
-	Revoke  bool
+	IO            *iostreams.IOStreams
+	Host          func() (string, error)
+	Credential    func() (*cmdutil.Credential, error)
+	Credentials   func() (*credential.Service, error)
+	ClientOptions func() (client.Options, error)
+
+	User   string
+	Revoke bool
 }
 
 // NewCmdLogout returns `auth logout`.
 func NewCmdLogout(f *cmdutil.Factory, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
-	opts := &LogoutOptions{IO: f.IOStreams, Factory: f}
+	opts := &LogoutOptions{IO: f.IOStreams, Host: f.Host, Credential: f.Credential, Credentials: f.Credentials, ClientOptions: f.ClientOptions}
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Remove the stored credential for a host",
-		Long: `Remove the stored credential for the selected host from wherever it lives
-(the OS keyring or the plain file). With --revoke the token is also deleted on
-the server first, so a copy elsewhere stops working too.
+		Long: `Remove the stored credential of the active account for the selected host
+(or of --user's) from wherever it lives (the OS keyring or the plain file).
+With --revoke the token is also deleted on the server first, so a copy
+elsewhere stops working too. When the active account logs out, another
+account of the host, if any, becomes active.
 
 A credential from TOKENCTL_TOKEN cannot be removed by tokenctl: unset it.`,
 		Example: `  $ tokenctl auth logout
+  $ tokenctl auth logout --user bob
   $ tokenctl auth logout --host https://tokens.example.com --revoke`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,41 +50,80 @@ A credential from TOKENCTL_TOKEN cannot be removed by tokenctl: unset it.`,
 			return logoutRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVarP(&opts.User, "user", "u", "", "log out `USER` instead of the active account")
 	cmd.Flags().BoolVar(&opts.Revoke, "revoke", false, "also delete the token on the server")
 	return cmd
 }
 
 func logoutRun(ctx context.Context, o *LogoutOptions) error {
-	f := o.Factory
-	cred, err := f.Credential()
+	svc, err := o.Credentials()
 	if err != nil {
 		return err
 	}
-	if cred.Source == cmdutil.SourceEnv {
-		return fmt.Errorf("the credential comes from the TOKENCTL_TOKEN environment variable: unset it to log out")
-	}
-	revoked := ""
-	if o.Revoke {
-		revoked, err = revoke(ctx, f, cred)
+	var cred *cmdutil.Credential
+	if o.User != "" {
+		host, err := o.Host()
 		if err != nil {
 			return err
 		}
+		if cred, err = svc.LookupUser(host, o.User); err != nil {
+			var nf *credential.NotFoundError
+			if errors.As(err, &nf) && nf.KeyringErr == nil {
+				return cmdutil.UsageErrorf("%s is not logged in to %s%s", o.User, host, accountList(svc.Accounts(host)))
+			}
+			return err
+		}
+	} else {
+		if cred, err = o.Credential(); err != nil {
+			return err
+		}
+		if cred.Source == credential.SourceEnv {
+			return fmt.Errorf("the credential comes from the TOKENCTL_TOKEN environment variable: unset it to log out")
+		}
 	}
-	if err := f.RemoveCredential(cred); err != nil {
+	revoked := ""
+	if o.Revoke {
+		if revoked, err = revoke(ctx, o.ClientOptions, cred); err != nil {
+			return err
+		}
+	}
+	now, err := svc.Remove(cred)
+	if err != nil {
 		return fmt.Errorf("remove credential for %s: %w", cred.Host, err)
 	}
 	msg := fmt.Sprintf("Logged out of %s: removed the token from %s", cred.Host, cred.Location)
+	if cred.Username != "" {
+		msg = fmt.Sprintf("Logged out of %s as %s: removed the token from %s", cred.Host, cred.Username, cred.Location)
+	}
 	if revoked != "" {
 		msg += "; " + revoked
 	}
 	fmt.Fprintln(o.IO.ErrOut, msg)
+	if now != nil && now.Username != cred.Username {
+		fmt.Fprintf(o.IO.ErrOut, "The active account for %s is %s\n", cred.Host, now.Username)
+	}
 	return nil
+}
+
+// accountList is ": logged in are a, b" for an error message, or "".
+func accountList(accounts []credential.Account) string {
+	if len(accounts) == 0 {
+		return ""
+	}
+	s := ": logged in are "
+	for i, a := range accounts {
+		if i > 0 {
+			s += ", "
+		}
+		s += a.Username
+	}
+	return s
 }
 
 // revoke deletes the credential's token on the server. A token the server
 // already rejects is as good as revoked, so logout goes on.
-func revoke(ctx context.Context, f *cmdutil.Factory, cred *cmdutil.Credential) (string, error) {
-	cl, err := clientWith(f, cred)
+func revoke(ctx context.Context, clientOptions func() (client.Options, error), cred *cmdutil.Credential) (string, error) {
+	cl, err := clientFor(clientOptions, cred.Token)
 	if err != nil {
 		return "", err
 	}

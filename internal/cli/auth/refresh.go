@@ -14,13 +14,16 @@ import (
 
 // RefreshOptions are the inputs of `auth refresh`.
 type RefreshOptions struct {
-	IO      *iostreams.IOStreams
-	Factory *cmdutil.Factory
+	IO             *iostreams.IOStreams
+	Credential     func() (*cmdutil.Credential, error)
+	SaveCredential func(*cmdutil.Credential, string) error
+	ClientOptions  func() (client.Options, error)
+	Getenv         func(string) string
 }
 
 // NewCmdRefresh returns `auth refresh`.
 func NewCmdRefresh(f *cmdutil.Factory, runF func(context.Context, *RefreshOptions) error) *cobra.Command {
-	opts := &RefreshOptions{IO: f.IOStreams, Factory: f}
+	opts := &RefreshOptions{IO: f.IOStreams, Credential: f.Credential, SaveCredential: f.SaveCredential, ClientOptions: f.ClientOptions, Getenv: f.Getenv}
 	return &cobra.Command{
 		Use:   "refresh",
 		Short: "Rotate the login token and store the new secret in its place",
@@ -43,12 +46,11 @@ GitHub Actions) and you must update the variable yourself.`,
 }
 
 func refreshRun(ctx context.Context, o *RefreshOptions) error {
-	f := o.Factory
-	cred, err := f.Credential()
+	cred, err := o.Credential()
 	if err != nil {
 		return err
 	}
-	cl, err := clientWith(f, cred)
+	cl, err := clientFor(o.ClientOptions, cred.Token)
 	if err != nil {
 		return err
 	}
@@ -69,12 +71,13 @@ func refreshRun(ctx context.Context, o *RefreshOptions) error {
 	expires := rotated.ExpiresAt.UTC().Format("2006-01-02")
 
 	if cred.Source == cmdutil.SourceEnv {
-		cmdutil.MaskSecret(o.IO.ErrOut, f.Getenv, rotated.Secret)
+		cmdutil.MaskSecret(o.IO.ErrOut, o.Getenv, rotated.Secret)
 		fmt.Fprintln(o.IO.Out, rotated.Secret)
 		fmt.Fprintf(o.IO.ErrOut, "Rotated token %s (%s, expires %s). The old secret no longer works: update TOKENCTL_TOKEN with the new one printed above.\n", rotated.ID, rotated.Name, expires)
 		return nil
 	}
-	if err := f.SaveCredential(cred, rotated.Secret); err != nil {
+	cred.Facts = &cmdutil.Facts{TokenID: rotated.ID, TokenName: rotated.Name, ExpiresAt: rotated.ExpiresAt}
+	if err := o.SaveCredential(cred, rotated.Secret); err != nil {
 		// The old secret is dead and the new one is not stored: say so
 		// plainly rather than leave the user locked out without a clue.
 		return fmt.Errorf("rotated token %s on %s, but could not store the new secret (%v); the old secret no longer works: run `tokenctl auth login --host %s` to log in again (and delete token %s with `tokenctl token delete %s`)",

@@ -6,11 +6,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
+
+// TokenOptions are the inputs of `auth token`.
+type TokenOptions struct {
+	IO         *iostreams.IOStreams
+	Credential func() (*cmdutil.Credential, error)
+	Getenv     func(string) string
+}
 
 // NewCmdToken returns `auth token`: print the credential in use, for
 // scripts. It reads the credential only; it sends nothing.
-func NewCmdToken(f *cmdutil.Factory, runF func(*cmdutil.Factory) error) *cobra.Command {
+func NewCmdToken(f *cmdutil.Factory, runF func(*TokenOptions) error) *cobra.Command {
+	opts := &TokenOptions{IO: f.IOStreams, Credential: f.Credential, Getenv: f.Getenv}
 	return &cobra.Command{
 		Use:   "token",
 		Short: "Print the credential tokenctl uses, for scripts",
@@ -21,19 +30,19 @@ token is masked in the job log first.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
-				return runF(f)
+				return runF(opts)
 			}
-			return tokenRun(f)
+			return tokenRun(opts)
 		},
 	}
 }
 
-func tokenRun(f *cmdutil.Factory) error {
-	cred, err := f.Credential()
+func tokenRun(o *TokenOptions) error {
+	cred, err := o.Credential()
 	if err != nil {
 		return err
 	}
-	cmdutil.MaskSecret(f.IOStreams.ErrOut, f.Getenv, cred.Token)
-	_, err = fmt.Fprintln(f.IOStreams.Out, cred.Token)
+	cmdutil.MaskSecret(o.IO.ErrOut, o.Getenv, cred.Token)
+	_, err = fmt.Fprintln(o.IO.Out, cred.Token)
 	return err
 }

@@ -17,6 +17,9 @@ const (
 	ExitUsage   = 2
 	ExitPartial = 3
 	ExitAuth    = 4
+	// ExitExpiring: `auth status --fail-within D` found a valid credential
+	// that expires within D.
+	ExitExpiring = 5
 )
 
 // UsageError is bad input caught before anything was sent (exit 2).

@@ -9,23 +9,19 @@ import (
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
 
-// Where a credential lives; shown by `auth status`.
+// Where a credential lives; the names are the credential package's.
 const (
-	SourceEnv     = "environment" // TOKENCTL_TOKEN
-	SourceKeyring = "keyring"     // the OS keyring
-	SourceFile    = "file"        // plain file, after --insecure-storage
+	SourceEnv     = credential.SourceEnv
+	SourceKeyring = credential.SourceKeyring
+	SourceFile    = credential.SourceFile
 )
 
-// Credential is the secret tokenctl authenticates with and where it lives.
-// Token is a secret: never print or log it (only `auth token` prints it).
-type Credential struct {
-	Host   string // normalised base URL
-	Token  string
-	Source string // SourceEnv, SourceKeyring or SourceFile
-	// Location says where exactly, for people: the keyring service, the
-	// variable's name or the file's path.
-	Location string
-}
+// Credential is the secret tokenctl authenticates with and where it lives
+// (see credential.Credential). Token is a secret: never print or log it.
+type Credential = credential.Credential
+
+// Facts describe a token a command is about to store as the credential.
+type Facts = credential.Facts
 
 // Factory hands commands their dependencies. Every field is built lazily by
 // whoever constructs the Factory (cmd/tokenctl for real runs, tests for fake
@@ -44,12 +40,13 @@ type Factory struct {
 	// *AuthError when there is none.
 	Credential func() (*Credential, error)
 
-	// SaveCredential stores secret for c.Host where c lives now (keyring or
-	// file), replacing the old one. For SourceEnv it returns an error that
+	// SaveCredential stores secret as c's credential where c lives now
+	// (keyring or file), replacing the old one; set c.Facts first when the
+	// new token's expiry is known. For SourceEnv it returns an error that
 	// tells the user to update TOKENCTL_TOKEN themselves.
 	SaveCredential func(c *Credential, secret string) error
 
-	// RemoveCredential deletes the stored credential for c.Host (logout).
+	// RemoveCredential deletes c's stored account (logout).
 	RemoveCredential func(c *Credential) error
 
 	// Getenv reads the environment; tests pass their own.
@@ -69,7 +66,8 @@ type Factory struct {
 	// uses them with a password or a token it has not stored yet.
 	ClientOptions func() (client.Options, error)
 
-	// CredentialStore is the store behind Credential/SaveCredential/
-	// RemoveCredential (login probes the keyring with it before minting).
-	CredentialStore func() (*credential.Store, error)
+	// Credentials is the service behind Credential, SaveCredential and
+	// RemoveCredential, for the auth commands that manage accounts (login,
+	// switch, status, logout). It is the only owner of stored credentials.
+	Credentials func() (*credential.Service, error)
 }

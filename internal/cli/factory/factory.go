@@ -6,7 +6,6 @@
 package factory
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/tokenctl/tokenctl/internal/config"
 	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
-	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 	"github.com/tokenctl/tokenctl/internal/version"
 )
@@ -49,7 +47,7 @@ func New(ios *iostreams.IOStreams, getenv func(string) string, g *Globals) *cmdu
 	f.Config = b.config
 	f.Host = b.host
 	f.ClientOptions = b.clientOptions
-	f.CredentialStore = b.store
+	f.Credentials = b.service
 	f.Credential = b.credential
 	f.Client = b.client
 	f.SaveCredential = b.save
@@ -67,8 +65,8 @@ type builder struct {
 	cfg     *config.Config
 	cfgErr  error
 
-	storeOnce sync.Once
-	st        *credential.Store
+	svcOnce sync.Once
+	svc     *credential.Service
 
 	warnOnce sync.Once
 
@@ -150,24 +148,11 @@ func (b *builder) clientOptions() (client.Options, error) {
 	return opts, nil
 }
 
-func (b *builder) store() (*credential.Store, error) {
-	b.storeOnce.Do(func() {
-		b.st = credential.NewStore(config.Dir(b.getenv), b.getenv)
+func (b *builder) service() (*credential.Service, error) {
+	b.svcOnce.Do(func() {
+		b.svc = credential.NewService(config.Dir(b.getenv), b.getenv, b.ios.ErrOut)
 	})
-	return b.st, nil
-}
-
-func (b *builder) location(source string) string {
-	switch source {
-	case cmdutil.SourceEnv:
-		return "the " + credential.EnvToken + " environment variable"
-	case cmdutil.SourceKeyring:
-		return "the OS keyring (service " + credential.Service + ")"
-	case cmdutil.SourceFile:
-		st, _ := b.store()
-		return "a plain file, not encrypted: " + st.FilePath()
-	}
-	return source
+	return b.svc, nil
 }
 
 func (b *builder) credential() (*cmdutil.Credential, error) {
@@ -181,24 +166,32 @@ func (b *builder) credential() (*cmdutil.Credential, error) {
 		c := *b.cred
 		return &c, nil
 	}
-	st, _ := b.store()
-	tok, source, err := st.Lookup(host)
+	svc, _ := b.service()
+	c, err := svc.Lookup(host)
 	if err != nil {
-		var nf *credential.NotFoundError
-		if errors.As(err, &nf) {
-			msg := fmt.Sprintf("not logged in to %s: run `tokenctl auth login --host %s`", host, host)
-			if nf.KeyringErr != nil {
-				msg += fmt.Sprintf("; note: %v", nf.KeyringErr)
-			}
-			return nil, &cmdutil.AuthError{Err: errors.New(msg)}
-		}
-		return nil, err
+		return nil, authError(host, err)
 	}
-	c := &cmdutil.Credential{Host: host, Token: tok, Source: source, Location: b.location(source)}
 	b.warnExpiry(c)
 	b.cred = c
 	cp := *c
 	return &cp, nil
+}
+
+// authError turns "no usable credential" into an *AuthError that says what
+// to do; other errors pass through.
+func authError(host string, err error) error {
+	var nf *credential.NotFoundError
+	switch {
+	case errors.Is(err, credential.ErrInvalidEnvToken):
+		return &cmdutil.AuthError{Err: err}
+	case errors.As(err, &nf):
+		msg := fmt.Sprintf("not logged in to %s: run `tokenctl auth login --host %s`", host, host)
+		if nf.KeyringErr != nil {
+			msg += fmt.Sprintf("; note: %v", nf.KeyringErr)
+		}
+		return &cmdutil.AuthError{Err: errors.New(msg)}
+	}
+	return err
 }
 
 // warnExpiry prints one line on stderr when the stored credential expires
@@ -221,9 +214,9 @@ func (b *builder) warnExpiry(c *cmdutil.Credential) {
 		if err != nil {
 			return
 		}
-		st, _ := b.store()
-		m := st.Meta.Get(c.Host)
-		if m == nil || m.ExpiresAt.IsZero() || !metaMatches(m, c.Token) {
+		svc, _ := b.service()
+		m := svc.Account(c.Host, c.Username)
+		if m == nil || m.ExpiresAt.IsZero() || !m.Matches(c.Token) {
 			return
 		}
 		now := b.f.Now()
@@ -233,11 +226,6 @@ func (b *builder) warnExpiry(c *cmdutil.Credential) {
 		fmt.Fprintf(b.ios.ErrOut, "warning: your credential for %s %s: run `tokenctl auth refresh`\n",
 			c.Host, timespec.Relative(m.ExpiresAt, now, true))
 	})
-}
-
-func metaMatches(m *credential.Meta, tok string) bool {
-	t, err := secret.Parse(tok)
-	return err == nil && t.Hint() == m.KeyHint
 }
 
 func (b *builder) client() (*client.Client, error) {
@@ -261,46 +249,14 @@ func (b *builder) forget() {
 
 func (b *builder) save(c *cmdutil.Credential, secretValue string) error {
 	defer b.forget()
-	st, _ := b.store()
-	if c.Source == cmdutil.SourceFile {
-		fmt.Fprintf(b.ios.ErrOut, "warning: storing the credential for %s in a plain file, not encrypted: %s\n", c.Host, st.FilePath())
-	}
-	if err := st.Save(c.Host, secretValue, c.Source); err != nil {
-		return err
-	}
-	c.Token = secretValue
-	c.Location = b.location(c.Source)
-	b.remember(c)
-	return nil
-}
-
-// remember records the new credential's non-secret facts for the expiry
-// warning. It asks the server once (saves are rare) and never fails the
-// save: without a record there is simply no warning.
-func (b *builder) remember(c *cmdutil.Credential) {
-	st, _ := b.store()
-	_ = st.Meta.Delete(c.Host)
-	opts, err := b.clientOptions()
-	if err != nil {
-		return
-	}
-	opts.Token = c.Token
-	opts.Host = c.Host
-	cl, err := client.New(opts)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
-	defer cancel()
-	u, err := cl.User(ctx)
-	if err != nil {
-		return
-	}
-	_ = st.Meta.Record(c.Host, c.Token, u)
+	svc, _ := b.service()
+	_, err := svc.Save(c, secretValue)
+	return err
 }
 
 func (b *builder) remove(c *cmdutil.Credential) error {
 	defer b.forget()
-	st, _ := b.store()
-	return st.Remove(c.Host, c.Source)
+	svc, _ := b.service()
+	_, err := svc.Remove(c)
+	return err
 }

@@ -2,9 +2,12 @@ package factory
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,16 +67,18 @@ func TestExpiryWarning(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			st, _ := f.CredentialStore()
-			if err := st.Keyring.Set(host, tok.String()); err != nil {
-				t.Fatal(err)
-			}
-			hint := tok.Hint()
+			svc, _ := f.Credentials()
+			described := tok.String()
 			if tt.otherHint {
 				other, _ := secret.Generate("tkn_")
-				hint = other.Hint()
+				described = other.String()
 			}
-			if err := st.Meta.Put(host, credential.Meta{Username: "alice", KeyHint: hint, ExpiresAt: now.Add(tt.expiresIn)}); err != nil {
+			c := &cmdutil.Credential{Host: host, Username: "alice", Source: cmdutil.SourceKeyring, Facts: &cmdutil.Facts{ExpiresAt: now.Add(tt.expiresIn)}}
+			if _, err := svc.Save(c, described); err != nil {
+				t.Fatal(err)
+			}
+			// The keyring holds tok; the record describes the secret saved.
+			if err := (credential.Keyring{}).Set(credential.AccountKey(host, "alice"), tok.String()); err != nil {
 				t.Fatal(err)
 			}
 			for range 2 {
@@ -167,4 +172,47 @@ func TestSaveCredentialInFileWarnsFirst(t *testing.T) {
 func mockBus(t *testing.T) {
 	t.Helper()
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/mock-bus")
+}
+
+// Storing a credential sends no request: the caller passes what it knows
+// about the token (Facts), and without Facts the account keeps its token's
+// id and name and forgets the expiry it can no longer vouch for.
+func TestSaveCredentialSendsNothingAndRecordsTheCallersFacts(t *testing.T) {
+	mockBus(t)
+	keyring.MockInit()
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1) }))
+	defer srv.Close()
+	home := t.TempDir()
+	vars := map[string]string{"HOME": home, "TOKENCTL_HOST": srv.URL}
+	ios, _, _, _ := iostreams.Test()
+	f := New(ios, func(k string) string { return vars[k] }, &Globals{})
+	tok, _ := secret.Generate("tkn_")
+	exp := time.Date(2027, 5, 6, 7, 8, 9, 0, time.UTC)
+	c := &cmdutil.Credential{Host: srv.URL, Username: "alice", Source: cmdutil.SourceKeyring,
+		Facts: &cmdutil.Facts{TokenID: "01jd8k2m4n5p6q7r8s9t0v1w2x", TokenName: "tokenctl@box", ExpiresAt: exp}}
+	if err := f.SaveCredential(c, tok.String()); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := f.Credentials()
+	a := svc.Account(srv.URL, "alice")
+	if a == nil || a.TokenID != "01jd8k2m4n5p6q7r8s9t0v1w2x" || !a.ExpiresAt.Equal(exp) || !a.Matches(tok.String()) || !a.Active {
+		t.Fatalf("record = %+v", a)
+	}
+	// A rotate by a caller that says nothing about the new token.
+	got, err := f.Credential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, _ := secret.Generate("tkn_")
+	if err := f.SaveCredential(got, rotated.String()); err != nil {
+		t.Fatal(err)
+	}
+	a = svc.Account(srv.URL, "alice")
+	if a.TokenID != "01jd8k2m4n5p6q7r8s9t0v1w2x" || a.TokenName != "tokenctl@box" || !a.ExpiresAt.IsZero() || !a.Matches(rotated.String()) {
+		t.Errorf("after a save without facts, record = %+v", a)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("saving sent %d requests", n)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/factory"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/secret"
 )
 
 type result struct {
@@ -134,7 +135,7 @@ func TestRejectedCredentialIsAnAuthError(t *testing.T) {
 		t.Errorf("message %q, want %q", err, want)
 	}
 	// A rejected TOKENCTL_TOKEN is named as such.
-	fe := factory.New(ios, func(k string) string { return map[string]string{"TOKENCTL_TOKEN": "tkn_x"}[k] }, g)
+	fe := factory.New(ios, func(k string) string { return map[string]string{"TOKENCTL_TOKEN": wellFormedToken(t)}[k] }, g)
 	err = explain(&client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}, fe)
 	if cmdutil.ExitCode(err) != cmdutil.ExitAuth || !strings.Contains(err.Error(), "the token in TOKENCTL_TOKEN was rejected") {
 		t.Errorf("env credential: %v", err)
@@ -151,9 +152,19 @@ func TestInterruptExits130(t *testing.T) {
 	cancel()
 	ios, _, _, errOut := iostreams.Test()
 	// A host that is never reached: the cancelled context stops the request.
-	vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_TOKEN": "tkn_x", "TOKENCTL_HOST": "http://127.0.0.1:9"}
+	vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_TOKEN": wellFormedToken(t), "TOKENCTL_HOST": "http://127.0.0.1:9"}
 	code := Run(ctx, []string{"auth", "status"}, ios, func(k string) string { return vars[k] })
 	if code != 130 || errOut.String() != "tokenctl: interrupted\n" {
 		t.Errorf("exit %d, stderr %q; want 130 and one line", code, errOut)
 	}
+}
+
+// wellFormedToken passes the local check of TOKENCTL_TOKEN; no server
+// issued it.
+func wellFormedToken(t *testing.T) string {
+	tok, err := secret.Generate("tkn_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.String()
 }

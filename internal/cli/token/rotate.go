@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
@@ -84,13 +85,13 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 	if current == "" || current != ct.ID {
 		return nil
 	}
-	return storeRotatedCredential(opts, ct.Secret)
+	return storeRotatedCredential(opts, ct)
 }
 
 // storeRotatedCredential puts the new secret where the old credential
 // lived. If that fails the user still has the secret printed above, and the
 // error says what to do with it.
-func storeRotatedCredential(opts *RotateOptions, secret string) error {
+func storeRotatedCredential(opts *RotateOptions, ct *api.CreatedToken) error {
 	if opts.Credential == nil || opts.SaveCredential == nil {
 		return fmt.Errorf("rotated tokenctl's own credential but cannot store the new secret here: log in again with `tokenctl auth login --with-token`")
 	}
@@ -98,7 +99,8 @@ func storeRotatedCredential(opts *RotateOptions, secret string) error {
 	if err != nil {
 		return fmt.Errorf("rotated tokenctl's own credential but cannot find where it lives: %w", err)
 	}
-	if err := opts.SaveCredential(cred, secret); err != nil {
+	cred.Facts = &cmdutil.Facts{TokenID: ct.ID, TokenName: ct.Name, ExpiresAt: ct.ExpiresAt}
+	if err := opts.SaveCredential(cred, ct.Secret); err != nil {
 		return fmt.Errorf("rotated tokenctl's own credential (token %s) but could not store the new secret: %w; log in again with `tokenctl auth login --with-token`", opts.ID, err)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "This was tokenctl's own credential for %s: stored the new secret in the %s\n", cred.Host, cred.Source)
