@@ -11,7 +11,7 @@ import (
 // DefaultDatabase is where tokend keeps its data unless told otherwise.
 const DefaultDatabase = "./tokend.db"
 
-// databaseFlag is the --database flag's default: $TOKEND_DATABASE or
+// databaseDefault is the --database flag's default: $TOKEND_DATABASE or
 // ./tokend.db.
 func databaseDefault(getenv func(string) string) string {
 	if v := getenv("TOKEND_DATABASE"); v != "" {
