@@ -74,15 +74,13 @@ and delete personal access tokens over HTTP. Its users are managed here with
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cmdargs.NoArgs, // a mistyped command: "did you mean …?"
-		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetVersionTemplate("tokend {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitcode.UsageError{Err: err}
 	})
 	root.AddCommand(newServeCmd(e), newUserCmd(e))
-	cmdargs.Harden(root)
+	cmdargs.Harden(root) // a mistyped command at any level: "did you mean …?", exit 2
 	return root
 }
 

@@ -28,6 +28,7 @@ then a plain file written only after ` + "`auth login --insecure-storage`" + `.`
 		Example: `  $ tokenctl auth login --host https://tokens.example.com --username alice
   $ tokenctl auth status
   $ tokenctl auth logout --revoke`,
+		Annotations: map[string]string{cmdutil.AnnotationReportsExpiry: "true"},
 	}
 	cmd.AddCommand(
 		NewCmdLogin(f, nil),
