@@ -117,3 +117,11 @@ func TestTimeoutCoversEveryAttempt(t *testing.T) {
 		t.Errorf("took %s over %d attempts with --timeout 400ms", took, calls.Load())
 	}
 }
+
+// The CLI's page size is its own choice but must stay within what the
+// server accepts, or every listing would be refused.
+func TestPageSizeWithinServerCap(t *testing.T) {
+	if PageSize < 1 || PageSize > api.MaxPageSize {
+		t.Errorf("PageSize %d outside 1..api.MaxPageSize (%d)", PageSize, api.MaxPageSize)
+	}
+}
