@@ -72,7 +72,7 @@ func (c *Client) do(ctx context.Context, method, path string, h http.Header, in,
 	if retrySafe(method, path, h) {
 		attempts = c.opts.MaxAttempts
 	}
-	callCtx, cancel := context.WithTimeoutCause(ctx, c.opts.Timeout, errTimeout)
+	callCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	for n := 1; ; n++ {
 		wait, err := c.once(ctx, callCtx, method, path, h, payload, out)
@@ -158,6 +158,9 @@ func (c *Client) once(ctx, callCtx context.Context, method, path string, h http.
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	c.traceResponse(resp, data, time.Since(start))
+	if err != nil && ctx.Err() == nil && callCtx.Err() != nil {
+		return -1, fmt.Errorf("%s did not answer within %s (see --timeout): %w", c.base.Host, c.opts.Timeout, errTimeout)
+	}
 	if err != nil {
 		// A body cut short is a network failure: worth another try.
 		return 0, fmt.Errorf("%s: response cut short (HTTP %d): %w", c.base.Host, resp.StatusCode, unwrapURLError(err))

@@ -125,3 +125,21 @@ func TestPageSizeWithinServerCap(t *testing.T) {
 		t.Errorf("PageSize %d outside 1..api.MaxPageSize (%d)", PageSize, api.MaxPageSize)
 	}
 }
+
+// A body still trickling in when --timeout runs out is a timeout, said as
+// one.
+func TestTimeoutWhileReadingTheBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"id":`))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	c, _ := newTestClient(t, srv.URL, func(o *Options) { o.Timeout = 100 * time.Millisecond })
+	_, err := c.User(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 100ms (see --timeout)") {
+		t.Fatalf("err = %v, want the timeout", err)
+	}
+}
