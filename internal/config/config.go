@@ -1,8 +1,8 @@
 // Package config reads and writes tokenctl's config file
 // ($XDG_CONFIG_HOME/tokenctl/config.yaml) through viper. The file holds
 // profiles — a host and defaults each — and the current profile's name;
-// never a secret. Precedence, weakest first: file, TOKENCTL_* environment,
-// flags (flags are applied by the caller, which owns them).
+// never a secret. Precedence, strongest first: flag, TOKENCTL_* environment,
+// the profile in the file, default — written once, in Load and Get.
 package config
 
 import (
@@ -53,7 +53,7 @@ var Keys = []Key{
 		}
 		return v, nil
 	}},
-	{Name: "timeout", Default: "30s", Help: "HTTP timeout for each request (Go duration, e.g. 30s, 2m)", validate: func(v string) (string, error) {
+	{Name: "timeout", Default: client.DefaultTimeout.String(), Help: "time limit for each request to the server, retries included (Go duration, e.g. 30s, 2m)", validate: func(v string) (string, error) {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return "", fmt.Errorf("invalid timeout %q: want a positive duration like 30s or 2m", v)
@@ -90,19 +90,25 @@ func ValidProfileName(name string) error {
 // environment or the file.
 var ErrInvalidProfile = errors.New("invalid profile name")
 
+// Flags are the values given on the command line, by setting: "profile"
+// and any key of Keys ("host", "timeout"). An absent or empty value was not
+// given.
+type Flags map[string]string
+
 // Config is the loaded config file plus the selected profile.
 type Config struct {
 	path    string
 	getenv  func(string) string
+	flags   Flags
 	v       *viper.Viper // the file's content only, never env or flags
 	profile string
 }
 
 // Load reads the config file in dir (a missing file is an empty config) and
-// selects a profile: profileFlag, else TOKENCTL_PROFILE, else
+// selects a profile: flags["profile"], else TOKENCTL_PROFILE, else
 // current_profile, else "default".
-func Load(dir string, getenv func(string) string, profileFlag string) (*Config, error) {
-	c := &Config{path: filepath.Join(dir, "config.yaml"), getenv: getenv, v: viper.New()}
+func Load(dir string, getenv func(string) string, flags Flags) (*Config, error) {
+	c := &Config{path: filepath.Join(dir, "config.yaml"), getenv: getenv, flags: flags, v: viper.New()}
 	c.v.SetConfigFile(c.path)
 	c.v.SetConfigType("yaml")
 	if err := c.v.ReadInConfig(); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -113,8 +119,8 @@ func Load(dir string, getenv func(string) string, profileFlag string) (*Config, 
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	switch {
-	case profileFlag != "":
-		c.profile = profileFlag
+	case flags["profile"] != "":
+		c.profile = flags["profile"]
 	case getenv("TOKENCTL_PROFILE") != "":
 		c.profile = getenv("TOKENCTL_PROFILE")
 	case c.v.GetString(CurrentProfileKey) != "":
@@ -155,15 +161,18 @@ func (c *Config) Profiles() []string {
 // Value is a setting's effective value and where it came from.
 type Value struct {
 	Key, Value string
-	Source     string // "env TOKENCTL_X", "file", "default" or ""
+	Source     string // "flag --x", "env TOKENCTL_X", "file", "default" or ""
 }
 
-// Get returns key's effective value for the selected profile: environment
-// over file over default.
+// Get returns key's effective value for the selected profile: flag over
+// environment over file over default.
 func (c *Config) Get(key string) (Value, error) {
 	k, err := lookupKey(key)
 	if err != nil {
 		return Value{}, err
+	}
+	if v := c.flags[k.Name]; v != "" {
+		return Value{Key: k.Name, Value: v, Source: "flag --" + k.Name}, nil
 	}
 	env := "TOKENCTL_" + strings.ToUpper(k.Name)
 	if v := c.getenv(env); v != "" {

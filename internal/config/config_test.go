@@ -13,7 +13,7 @@ func env(vars map[string]string) func(string) string {
 
 func load(t *testing.T, dir string, vars map[string]string, profile string) *Config {
 	t.Helper()
-	c, err := Load(dir, env(vars), profile)
+	c, err := Load(dir, env(vars), Flags{"profile": profile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,13 +163,13 @@ func TestSetHostIfEmpty(t *testing.T) {
 
 func TestBadInputs(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Load(dir, env(nil), "Bad Name"); err == nil || !strings.Contains(err.Error(), "invalid profile name") {
+	if _, err := Load(dir, env(nil), Flags{"profile": "Bad Name"}); err == nil || !strings.Contains(err.Error(), "invalid profile name") {
 		t.Errorf("bad profile name: err = %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("profiles: [unclosed"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(dir, env(nil), "")
+	_, err := Load(dir, env(nil), nil)
 	if err == nil || !strings.Contains(err.Error(), "not valid YAML") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("corrupt file: err = %v", err)
 	}
@@ -196,5 +196,42 @@ func TestValidProfileName(t *testing.T) {
 		if err := ValidProfileName(tt.name); (err == nil) != tt.ok {
 			t.Errorf("ValidProfileName(%q) = %v, want ok %v", tt.name, err, tt.ok)
 		}
+	}
+}
+
+// One precedence for every setting, flags included: flag over environment
+// over the profile over the default, and the source is named.
+func TestPrecedenceIncludesFlags(t *testing.T) {
+	dir := t.TempDir()
+	c := load(t, dir, nil, "")
+	if err := c.Set("timeout", "45s"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		vars       map[string]string
+		flags      Flags
+		want, from string
+	}{
+		{"default", nil, nil, "30s", "default"},
+		{"file", nil, nil, "45s", "file"},
+		{"environment over file", map[string]string{"TOKENCTL_TIMEOUT": "1m"}, nil, "1m", "env TOKENCTL_TIMEOUT"},
+		{"flag over environment", map[string]string{"TOKENCTL_TIMEOUT": "1m"}, Flags{"timeout": "2s"}, "2s", "flag --timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := dir
+			if tt.name == "default" {
+				d = t.TempDir()
+			}
+			c, err := Load(d, env(tt.vars), tt.flags)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := c.Get("timeout")
+			if v.Value != tt.want || v.Source != tt.from {
+				t.Errorf("timeout = %q from %q, want %q from %q", v.Value, v.Source, tt.want, tt.from)
+			}
+		})
 	}
 }

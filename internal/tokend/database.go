@@ -15,7 +15,7 @@ const DefaultDatabase = "./tokend.db"
 // databaseUsage is the help text of every --database flag.
 const databaseUsage = "SQLite file path, sqlite://PATH, or postgres://URL ($TOKEND_DATABASE)"
 
-// databaseFlag is the --database flag's default: $TOKEND_DATABASE or
+// databaseDefault is the --database flag's default: $TOKEND_DATABASE or
 // ./tokend.db.
 func databaseDefault(getenv func(string) string) string {
 	if v := getenv("TOKEND_DATABASE"); v != "" {

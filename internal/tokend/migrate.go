@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/store/postgres"
 )
@@ -36,7 +37,7 @@ The target is created and migrated if needed and must be empty unless
 token id or digest already there aborts the whole copy.`,
 		Example: `  tokend migrate --from sqlite:///var/lib/tokend/tokend.db \
     --to 'postgres://tokend@db.internal/tokend?sslmode=verify-full'`,
-		Args: noArgs,
+		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return migrate(cmd, e, o)
 		},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/server"
@@ -64,7 +65,7 @@ password on every start and prints the tokenctl login line to paste.`,
 		Example: `  tokend serve --addr 127.0.0.1:8080 --database /var/lib/tokend/tokend.db
   tokend serve --dev                                   # local playground with a dev user
   tokend serve --addr 127.0.0.1:0 --addr-file url.txt  # pick a free port, write the URL`,
-		Args: noArgs,
+		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.dev && !cmd.Flags().Changed("database") && e.getenv("TOKEND_DATABASE") == "" {
 				o.database = filepath.Join(devDir, "tokend.db")
@@ -89,7 +90,7 @@ password on every start and prints the tokenctl login line to paste.`,
 func (o *serveOptions) validate() (server.Config, error) {
 	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, TrustProxy: o.trustProxy}
 	if err := secret.ValidPrefix(o.tokenPrefix); err != nil {
-		return cfg, &usageError{err: fmt.Errorf("--token-prefix: %w", err)}
+		return cfg, usageErrorf("--token-prefix: %w", err)
 	}
 	if o.maxLifetime < time.Minute {
 		return cfg, usageErrorf("--max-lifetime must be at least 1m, got %s", o.maxLifetime)

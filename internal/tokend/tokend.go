@@ -15,25 +15,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/cmdargs"
+	"github.com/tokenctl/tokenctl/internal/exitcode"
 	"github.com/tokenctl/tokenctl/internal/version"
 )
 
-// Exit codes.
-const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
-)
-
-// usageError is bad command-line input (exit 2).
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usageErrorf(format string, a ...any) error {
-	return &usageError{err: fmt.Errorf(format, a...)}
-}
+// usageErrorf is bad command-line input (exit 2); the short name keeps the
+// many call sites readable.
+var usageErrorf = exitcode.Usagef
 
 // Main runs tokend with the process's arguments and environment and returns
 // the exit code. SIGINT and SIGTERM shut the server down gracefully.
@@ -42,14 +31,14 @@ func Main() int {
 	defer stop()
 	err := Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	if err == nil {
-		return exitOK
+		return exitcode.OK
 	}
 	fmt.Fprintln(os.Stderr, "tokend: "+err.Error())
-	var ue *usageError
+	var ue *exitcode.UsageError
 	if errors.As(err, &ue) {
-		return exitUsage
+		return exitcode.Usage
 	}
-	return exitError
+	return exitcode.Error
 }
 
 // env is what a command may use of the outside world.
@@ -69,15 +58,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	_, err := root.ExecuteContextC(ctx)
-	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
-		// cobra reports a mistyped command as a plain, multi-line error; it
-		// is usage, and one line reads better.
-		msg, suggestions, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
-		if ok {
-			msg += "; did you mean " + strings.Join(strings.Fields(suggestions), " or ") + "?"
-		}
-		return usageErrorf("%s; see tokend --help", strings.TrimSpace(msg))
-	}
 	return err
 }
 
@@ -97,28 +77,12 @@ and delete personal access tokens over HTTP. Its users are managed here with
 	}
 	root.SetVersionTemplate("tokend {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{err: err}
+		return &exitcode.UsageError{Err: err}
 	})
 	root.AddCommand(newServeCmd(e), newUserCmd(e))
 	root.AddCommand(newMigrateCmd(e))
+	cmdargs.Harden(root) // a mistyped command at any level: "did you mean …?", exit 2
 	return root
-}
-
-// exactArgs is cobra.ExactArgs with an exit-2 error that says what to pass.
-func exactArgs(n int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErrorf("%s takes %s (got %d arguments); see --help", cmd.CommandPath(), what, len(args))
-		}
-		return nil
-	}
-}
-
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usageErrorf("%s takes no arguments (got %q); see --help", cmd.CommandPath(), strings.Join(args, " "))
-	}
-	return nil
 }
 
 // NewCmdRoot returns tokend's command tree with an empty environment and

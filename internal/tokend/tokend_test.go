@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokenctl/tokenctl/internal/exitcode"
 )
 
 // run executes tokend in-process and returns stdout, stderr and the error.
@@ -24,7 +26,7 @@ func run(t *testing.T, stdin string, env map[string]string, args ...string) (str
 }
 
 func isUsage(err error) bool {
-	var ue *usageError
+	var ue *exitcode.UsageError
 	return errors.As(err, &ue)
 }
 
@@ -75,7 +77,7 @@ func TestBadCommandLines(t *testing.T) {
 	}{
 		{"empty password", "\n", []string{"user", "add", "carol", "--database", db}, true, "empty password"},
 		{"no password at all", "", []string{"user", "add", "carol", "--database", db}, true, "empty password"},
-		{"user add without a name", "pw\n", []string{"user", "add", "--database", db}, true, "one user name"},
+		{"user add without a name", "pw\n", []string{"user", "add", "--database", db}, true, "expected 1 argument, got 0: tokend user add NAME"},
 		{"user name with a colon", "pw\n", []string{"user", "add", "a:b", "--database", db}, true, "':'"},
 		{"unreachable postgres database", "", []string{"user", "list", "--database", "postgres://127.0.0.1:1/x?connect_timeout=2"}, false, "connection refused"},
 		{"unknown database scheme", "", []string{"user", "list", "--database", "mysql://x"}, true, "not supported"},
@@ -85,7 +87,9 @@ func TestBadCommandLines(t *testing.T) {
 		{"bad log format", "", []string{"serve", "--database", db, "--log-format", "xml"}, true, "text or json"},
 		{"unknown flag", "", []string{"serve", "--nope"}, true, "unknown flag"},
 		{"unknown command", "", []string{"srve"}, true, "unknown command"},
-		{"serve with arguments", "", []string{"serve", "extra"}, true, "no arguments"},
+		{"serve with arguments", "", []string{"serve", "extra"}, true, `unknown command "extra" for "tokend serve"`},
+		{"mistyped command suggests", "", []string{"srve"}, true, "did you mean serve?"},
+		{"mistyped subcommand suggests", "", []string{"user", "lst"}, true, "did you mean list?"},
 		{"missing database folder", "", []string{"user", "list", "--database", "/nonexistent/dir/x.db"}, false, "does not exist"},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
@@ -31,8 +32,6 @@ work on the database directly, so they may run while tokend serves it.`,
 		Example: `  tokend user add alice --database /var/lib/tokend/tokend.db
   tokend user list
   tokend user delete alice`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv),
 		databaseUsage)
@@ -48,7 +47,7 @@ history. Only an argon2id hash of it is stored. A name is 1 to 64
 characters without ':', spaces or control characters.`,
 		Example: `  tokend user add alice                     # prompts for the password
   printf '%s\n' "$PW" | tokend user add ci   # from stdin, for scripts`,
-		Args: exactArgs(1, "one user name"),
+		Args: cmdargs.ExactArgs(1, "tokend user add NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := validUsername(name); err != nil {
@@ -88,7 +87,7 @@ On a terminal this is a table of names and creation dates; piped, it is one
 name per line on stdout, for scripts.`,
 		Example: `  tokend user list
   tokend user list | grep -c .   # how many users`,
-		Args: noArgs,
+		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
@@ -126,7 +125,7 @@ name per line on stdout, for scripts.`,
 The tokens are removed from the database, so a running tokend refuses them
 on the very next request; there is no undo.`,
 		Example: `  tokend user delete alice --database /var/lib/tokend/tokend.db`,
-		Args:    exactArgs(1, "one user name"),
+		Args:    cmdargs.ExactArgs(1, "tokend user delete NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {

@@ -33,6 +33,7 @@ changes which.`,
   $ tokenctl auth status
   $ tokenctl auth switch --user bob
   $ tokenctl auth logout --revoke`,
+		Annotations: map[string]string{cmdutil.AnnotationReportsExpiry: "true"},
 	}
 	cmd.AddCommand(
 		NewCmdLogin(f, nil),

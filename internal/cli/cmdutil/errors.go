@@ -8,30 +8,26 @@ import (
 	"net/http"
 
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/exitcode"
 )
 
-// Exit codes: the contract scripts branch on (documented in the README).
+// Exit codes: the contract scripts branch on (documented in the README),
+// defined once in package exitcode for tokenctl and tokend.
 const (
-	ExitOK      = 0
-	ExitError   = 1
-	ExitUsage   = 2
-	ExitPartial = 3
-	ExitAuth    = 4
-	// ExitExpiring: `auth status --fail-within D` found a valid credential
-	// that expires within D.
-	ExitExpiring = 5
+	ExitOK          = exitcode.OK
+	ExitError       = exitcode.Error
+	ExitUsage       = exitcode.Usage
+	ExitPartial     = exitcode.Partial
+	ExitAuth        = exitcode.Auth
+	ExitExpiring    = exitcode.Expiring
+	ExitInterrupted = exitcode.Interrupted
 )
 
 // UsageError is bad input caught before anything was sent (exit 2).
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
+type UsageError = exitcode.UsageError
 
 // UsageErrorf builds a UsageError.
-func UsageErrorf(format string, a ...any) error {
-	return &UsageError{Err: fmt.Errorf(format, a...)}
-}
+func UsageErrorf(format string, a ...any) error { return exitcode.Usagef(format, a...) }
 
 // AuthError means there is no usable credential (exit 4). Its message says
 // which command to run.

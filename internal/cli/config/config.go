@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -52,7 +53,7 @@ func newCmdGet(f *cmdutil.Factory) *cobra.Command {
 		Short:   "Print a setting's value in the selected profile",
 		Long:    "Print the effective value of KEY in the selected profile (environment over file over default), or current_profile.",
 		Example: "  $ tokenctl config get host\n  $ tokenctl config get expiry_warning --profile staging",
-		Args:    cobra.ExactArgs(1),
+		Args:    cmdutil.ExactArgs(1, "tokenctl config get KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(f)
 			if err != nil {
@@ -78,7 +79,7 @@ func newCmdSet(f *cmdutil.Factory) *cobra.Command {
 		Short:   "Change a setting in the selected profile",
 		Long:    "Validate VALUE and store it under KEY in the selected profile. `config set current_profile NAME` is the same as `config use NAME`.",
 		Example: "  $ tokenctl config set host https://tokens.example.com\n  $ tokenctl config set expiry_warning 14d --profile ci",
-		Args:    cobra.ExactArgs(2),
+		Args:    cmdutil.ExactArgs(2, "tokenctl config set KEY VALUE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(f)
 			if err != nil {
@@ -98,7 +99,7 @@ func newCmdUnset(f *cmdutil.Factory) *cobra.Command {
 		Short:   "Remove a setting from the selected profile",
 		Long:    "Remove KEY from the selected profile, so its default (or environment) applies again.",
 		Example: "  $ tokenctl config unset expiry_warning",
-		Args:    cobra.ExactArgs(1),
+		Args:    cmdutil.ExactArgs(1, "tokenctl config unset KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(f)
 			if err != nil {
@@ -118,7 +119,7 @@ func newCmdList(f *cmdutil.Factory) *cobra.Command {
 		Short:   "List the settings of the selected profile",
 		Long:    "List every setting of the selected profile as KEY=VALUE lines, after a profile=NAME line.",
 		Example: "  $ tokenctl config list\n  $ tokenctl config list --profile staging",
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(f)
 			if err != nil {
@@ -140,7 +141,24 @@ func newCmdUse(f *cmdutil.Factory) *cobra.Command {
 		Short:   "Switch the current profile",
 		Long:    "Make NAME the current profile, creating it when it does not exist yet.",
 		Example: "  $ tokenctl config use staging",
-		Args:    cobra.ExactArgs(1),
+		Args:    cmdutil.ExactArgs(1, "tokenctl config use NAME"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			cfg, err := loadConfig(f)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			// A profile made by `config use` alone has no settings and so
+			// is not in the file's profiles: add the current one.
+			names := cfg.Profiles()
+			if cur := cfg.CurrentProfile(); !slices.Contains(names, cur) {
+				names = append(names, cur)
+				slices.Sort(names)
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(f)
 			if err != nil {

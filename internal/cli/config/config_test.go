@@ -29,7 +29,7 @@ func TestConfigCommands(t *testing.T) {
 		{[]string{"config", "list"}, 0, "profile=other\nhost=\nexpiry_warning=7d\ntimeout=30s\n", ""},
 		{[]string{"config", "list", "--profile", "default"}, 0, "profile=default\nhost=http://127.0.0.1:8080\nexpiry_warning=7d\ntimeout=45s\n", ""},
 		{[]string{"config", "get", "current_profile"}, 0, "other\n", ""},
-		{[]string{"config", "get"}, 2, "", "accepts 1 arg"},
+		{[]string{"config", "get"}, 2, "", "expected 1 argument, got 0: tokenctl config get KEY"},
 		{[]string{"config", "list", "--profile", "UPPER"}, 2, "", "invalid profile name"},
 	}
 	for _, s := range steps {

@@ -23,12 +23,11 @@ import (
 // Globals are the root command's persistent flags. The root command fills
 // them while parsing; the factory reads them lazily afterwards.
 type Globals struct {
-	Host       string
-	Profile    string
-	NoColor    bool
-	Debug      bool
-	Timeout    time.Duration
-	TimeoutSet bool // --timeout given explicitly
+	Host    string
+	Profile string
+	NoColor bool
+	Debug   bool
+	Timeout time.Duration // 0: not given
 	// NoExpiryWarning turns the expiry warning off for this run (the auth
 	// commands report expiry themselves).
 	NoExpiryWarning bool
@@ -79,7 +78,11 @@ type builder struct {
 
 func (b *builder) config() (*config.Config, error) {
 	b.cfgOnce.Do(func() {
-		b.cfg, b.cfgErr = config.Load(config.Dir(b.getenv), b.getenv, b.g.Profile)
+		flags := config.Flags{"profile": b.g.Profile, "host": b.g.Host}
+		if b.g.Timeout != 0 {
+			flags["timeout"] = b.g.Timeout.String()
+		}
+		b.cfg, b.cfgErr = config.Load(config.Dir(b.getenv), b.getenv, flags)
 		if errors.Is(b.cfgErr, config.ErrInvalidProfile) {
 			b.cfgErr = &cmdutil.UsageError{Err: b.cfgErr}
 		}
@@ -88,21 +91,15 @@ func (b *builder) config() (*config.Config, error) {
 }
 
 func (b *builder) host() (string, error) {
-	raw := b.g.Host
-	if raw == "" {
-		raw = b.getenv("TOKENCTL_HOST")
+	cfg, err := b.config()
+	if err != nil {
+		return "", err
 	}
-	if raw == "" {
-		cfg, err := b.config()
-		if err != nil {
-			return "", err
-		}
-		raw = cfg.FileValue("host")
-	}
-	if raw == "" {
+	v, _ := cfg.Get("host")
+	if v.Value == "" {
 		return "", &cmdutil.AuthError{Err: errors.New("not logged in: no host selected: run `tokenctl auth login --host URL` (or pass --host, or set TOKENCTL_HOST)")}
 	}
-	u, err := client.NormalizeHost(raw)
+	u, err := client.NormalizeHost(v.Value)
 	if err != nil {
 		return "", &cmdutil.UsageError{Err: err}
 	}
@@ -110,12 +107,6 @@ func (b *builder) host() (string, error) {
 }
 
 func (b *builder) timeout() (time.Duration, error) {
-	if b.g.TimeoutSet {
-		if b.g.Timeout <= 0 {
-			return 0, cmdutil.UsageErrorf("invalid --timeout %s: want a positive duration like 30s", b.g.Timeout)
-		}
-		return b.g.Timeout, nil
-	}
 	cfg, err := b.config()
 	if err != nil {
 		return 0, err
@@ -141,6 +132,7 @@ func (b *builder) clientOptions() (client.Options, error) {
 		Host:      host,
 		Timeout:   timeout,
 		UserAgent: "tokenctl/" + version.String(),
+		OnWait:    func(w client.Wait) { fmt.Fprintln(b.ios.ErrOut, w) },
 	}
 	if b.g.Debug || b.getenv("TOKENCTL_DEBUG") == "1" || b.getenv("TOKENCTL_DEBUG") == "true" {
 		opts.Debug = b.ios.ErrOut

@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/token"
 	versioncmd "github.com/tokenctl/tokenctl/internal/cli/version"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
 
@@ -52,7 +52,7 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv fu
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		// Ctrl-C: the shell convention is 128+SIGINT.
 		fmt.Fprintln(ios.ErrOut, "tokenctl: interrupted")
-		return 130
+		return cmdutil.ExitInterrupted
 	}
 	err = explain(err, f)
 	var ce *cmdutil.ExitCodeError
@@ -63,8 +63,14 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv fu
 }
 
 // explain maps the errors every command can meet to one message that says
-// what to do, in one place: a 401 from the server.
+// what to do, in one place: a 401 from the server, and a password login the
+// server's failed-login limit turned away (said as it is, whatever the
+// command wrapped around it).
 func explain(err error, f *cmdutil.Factory) error {
+	var limited *client.SignInLimitedError
+	if errors.As(err, &limited) {
+		return limited
+	}
 	var ae *client.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
 		var authErr *cmdutil.AuthError
@@ -92,17 +98,17 @@ func NewCmdRoot(f *cmdutil.Factory, g *factory.Globals) *cobra.Command {
 token API server (such as tokend). Your own credential lives in the OS keyring.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 partial failure of a bulk operation,
-4 not logged in or credential rejected.`,
+4 not logged in or credential rejected, 5 "auth status --fail-within" found the
+credential expiring soon, 126/127 "token exec" could not run / find the command,
+130 interrupted.`,
 		Example: `  $ tokenctl auth login --host https://tokens.example.com --username alice
   $ tokenctl token create ci-deploy --expires-in 30d
   $ tokenctl token list --expiring-within 7d`,
+		Version:       f.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.ArbitraryArgs,
+		Args:          cmdutil.NoArgs, // a mistyped command: "did you mean …?"
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return cmdutil.UsageErrorf("unknown command %q for tokenctl: run `tokenctl --help`", args[0])
-			}
 			fmt.Fprintf(f.IOStreams.Out, `tokenctl manages personal access tokens.
 
 Usage:  tokenctl <command> <subcommand> [flags]
@@ -117,22 +123,25 @@ Run 'tokenctl --help' for every command.
 			return nil
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			g.TimeoutSet = cmd.Flags().Changed("timeout")
+			if cmd.Flags().Changed("timeout") && g.Timeout <= 0 {
+				return cmdutil.UsageErrorf("invalid --timeout %s: want a positive duration like 30s", g.Timeout)
+			}
 			if g.NoColor || f.Getenv("NO_COLOR") != "" {
 				f.IOStreams.SetColorEnabled(false)
 			}
-			if isAuthCommand(cmd) {
-				g.NoExpiryWarning = true
-			}
+			g.NoExpiryWarning = cmdutil.ReportsExpiry(cmd)
 			return nil
 		},
 	}
+	cmd.SetVersionTemplate("tokenctl {{.Version}}\n") // as `tokenctl version` prints it
+	// Defined here so cobra adds no -v shorthand.
+	cmd.Flags().Bool("version", false, "print tokenctl's version")
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.Host, "host", "", "token API server `URL` (default: TOKENCTL_HOST, then the profile's host)")
 	pf.StringVar(&g.Profile, "profile", "", "config profile `NAME` (default: TOKENCTL_PROFILE, then current_profile)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour output")
 	pf.BoolVar(&g.Debug, "debug", false, "trace HTTP requests and responses to stderr (secrets redacted)")
-	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "timeout for each HTTP request")
+	pf.DurationVar(&g.Timeout, "timeout", 0, "time limit for each request to the server, retries included (default: TOKENCTL_TIMEOUT, then the profile's timeout, then "+client.DefaultTimeout.String()+")")
 
 	cmd.AddCommand(
 		auth.NewCmdAuth(f),
@@ -155,49 +164,10 @@ Run 'tokenctl --help' for every command.
 			return target.Help()
 		},
 	})
-	harden(cmd)
+	cmdargs.Harden(cmd)
 	return cmd
 }
 
-// harden makes usage mistakes anywhere in the tree exit 2: argument-count
-// errors become UsageErrors and a group given an unknown subcommand says
-// so instead of printing help and exiting 0. It walks the whole tree, so
-// groups built by other packages get the same behaviour.
-func harden(cmd *cobra.Command) {
-	for _, c := range cmd.Commands() {
-		harden(c)
-	}
-	if cmd.HasParent() && cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil {
-		cmd.Args = cobra.ArbitraryArgs
-		cmd.RunE = func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return cmdutil.UsageErrorf("unknown command %q for %q: run `%s --help`", args[0], c.CommandPath(), c.CommandPath())
-			}
-			return c.Help()
-		}
-		return
-	}
-	if validate := cmd.Args; validate != nil {
-		cmd.Args = func(c *cobra.Command, args []string) error {
-			if err := validate(c, args); err != nil {
-				var ue *cmdutil.UsageError
-				if errors.As(err, &ue) {
-					return err
-				}
-				return &cmdutil.UsageError{Err: fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
-			}
-			return nil
-		}
-	}
-}
-
-func isAuthCommand(cmd *cobra.Command) bool {
-	for c := cmd; c != nil; c = c.Parent() {
-		if c.Name() == "auth" && c.HasParent() && !c.Parent().HasParent() {
-			return true
-		}
-	}
-	return false
-}
-
+// oneLine folds an error message onto one line. (A shared copy is on its
+// way to internal/text; this one goes when it lands.)
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

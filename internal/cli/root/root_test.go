@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +49,13 @@ func TestExitCodes(t *testing.T) {
 		{"unknown subcommand", []string{"auth", "frobnicate"}, 2, "", `unknown command "frobnicate" for "tokenctl auth"`},
 		{"unknown flag", []string{"--frobnicate"}, 2, "", "unknown flag: --frobnicate"},
 		{"bad flag value", []string{"auth", "status", "--timeout", "soon"}, 2, "", "invalid argument"},
-		{"too many arguments", []string{"config", "get", "a", "b"}, 2, "", "accepts 1 arg"},
+		{"too many arguments", []string{"config", "get", "a", "b"}, 2, "", "expected 1 argument, got 2: tokenctl config get KEY"},
+		{"--version", []string{"--version"}, 0, "tokenctl ", ""},
+		{"mistyped command", []string{"tokn"}, 2, "", `unknown command "tokn" for "tokenctl"; did you mean token?`},
+		{"mistyped subcommand of token", []string{"token", "lst"}, 2, "", `unknown command "lst" for "tokenctl token"; did you mean list?`},
+		{"mistyped subcommand of auth", []string{"auth", "stauts"}, 2, "", "did you mean status?"},
+		{"mistyped subcommand of config", []string{"config", "lsit"}, 2, "", "did you mean list or set?"},
+		{"zero --timeout", []string{"config", "list", "--timeout", "0"}, 2, "", "invalid --timeout 0s"},
 		{"extra argument to a leaf", []string{"version", "extra"}, 2, "", "unknown command"},
 		{"group without subcommand prints help", []string{"auth"}, 0, "login", ""},
 		{"not logged in", []string{"auth", "status"}, 4, "", "tokenctl auth login --host URL"},
@@ -145,6 +154,74 @@ func TestRejectedCredentialIsAnAuthError(t *testing.T) {
 	if got := explain(nf, f); got != error(nf) {
 		t.Errorf("404 rewritten to %v", got)
 	}
+}
+
+// `tokenctl --version` prints exactly what `tokenctl version` prints.
+func TestVersionFlagMatchesVersionCommand(t *testing.T) {
+	flag, cmd := run(t, nil, "--version"), run(t, nil, "version")
+	if flag.code != 0 || flag.stdout != cmd.stdout || !strings.HasPrefix(flag.stdout, "tokenctl ") {
+		t.Errorf("--version %q (exit %d), version %q", flag.stdout, flag.code, cmd.stdout)
+	}
+}
+
+// `config use` completes the profile names in the config file.
+func TestConfigUseCompletesProfiles(t *testing.T) {
+	home := t.TempDir()
+	vars := map[string]string{"HOME": home}
+	if r := run(t, vars, "config", "set", "host", "https://prod.example", "--profile", "prod"); r.code != 0 {
+		t.Fatalf("config set: %s", r.stderr)
+	}
+	if r := run(t, vars, "config", "use", "staging"); r.code != 0 {
+		t.Fatalf("config use: %s", r.stderr)
+	}
+	r := run(t, vars, "__complete", "config", "use", "")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "prod\nstaging\n:4\n") {
+		t.Errorf("completion %q (exit %d)", r.stdout, r.code)
+	}
+}
+
+// A password login turned away by the failed-login limit says so at once,
+// without the command's own wrapping, and exits 1.
+func TestRateLimitedLoginIsSaidPlainly(t *testing.T) {
+	limited := &client.SignInLimitedError{RetryAfter: 58 * time.Second, Err: &client.APIError{Host: "h", Status: http.StatusTooManyRequests}}
+	ios, _, _, _ := iostreams.Test()
+	g := &factory.Globals{}
+	err := explain(fmt.Errorf("create login token: %w", limited), factory.New(ios, func(string) string { return "" }, g))
+	if err.Error() != "too many failed sign-ins from this address; try again in 58s" || cmdutil.ExitCode(err) != 1 {
+		t.Errorf("got %q, exit %d", err, cmdutil.ExitCode(err))
+	}
+}
+
+// A long Retry-After wait is announced on stderr before it starts.
+func TestLongRetryWaitIsAnnouncedOnStderr(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "2")
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"status":429,"title":"Too Many Requests"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"items":[],"next_cursor":null}`)
+	}))
+	defer srv.Close()
+	vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_HOST": srv.URL, "TOKENCTL_TOKEN": validToken(t)}
+	r := run(t, vars, "token", "list", "-o", "json")
+	want := "rate limited by " + strings.TrimPrefix(srv.URL, "http://") + "; retrying in 2s\n"
+	if r.code != 0 || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
+}
+
+func validToken(t *testing.T) string {
+	t.Helper()
+	tok, err := secret.Generate("tkn_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.String()
 }
 
 func TestInterruptExits130(t *testing.T) {

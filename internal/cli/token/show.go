@@ -113,23 +113,8 @@ func printTokenBlock(ios *iostreams.IOStreams, t api.Token, now time.Time) error
 	return err
 }
 
-// exactArgs is cobra.ExactArgs with a usage line in the error, which the
-// root turns into exit 2.
-func exactArgs(n int, usage string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return cmdutil.UsageErrorf("expected %s, got %d: %s", plural(n, "argument", "arguments"), len(args), usage)
-		}
-		return nil
-	}
-}
-
-// maxArgs is cobra.MaximumNArgs with a usage error (exit 2).
-func maxArgs(n int, usage string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) > n {
-			return cmdutil.UsageErrorf("too many arguments (%q): %s", args[n], usage)
-		}
-		return nil
-	}
-}
+// The argument checks every command shares (exit 2, with the usage line).
+var (
+	exactArgs = cmdutil.ExactArgs
+	maxArgs   = cmdutil.MaxArgs
+)

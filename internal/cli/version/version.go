@@ -18,7 +18,7 @@ func NewCmdVersion(f *cmdutil.Factory) *cobra.Command {
 		Long:  "Print tokenctl's version, commit and build date. Reads no config and opens no connection.",
 		Example: `  $ tokenctl version
   tokenctl v1.2.0 (1a2b3c4d5e6f, 2026-11-23T15:00:00Z)`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprintf(f.IOStreams.Out, "tokenctl %s\n", f.Version)
 			return err

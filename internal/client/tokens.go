@@ -1,0 +1,113 @@
+package client
+
+import (
+	"context"
+	crand "crypto/rand"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+)
+
+// User returns who the credential belongs to.
+func (c *Client) User(ctx context.Context) (*api.User, error) {
+	var u api.User
+	return &u, c.do(ctx, http.MethodGet, "/v1/user", nil, nil, &u)
+}
+
+// CreateToken mints a token. Every create carries an Idempotency-Key, so it
+// is retried safely: pass "" to get a fresh random key for this call, or
+// the caller's own key to make a create safe across processes (a CI job
+// that re-runs must not mint a second token).
+func (c *Client) CreateToken(ctx context.Context, req api.CreateTokenRequest, idempotencyKey string) (*api.CreatedToken, error) {
+	var out api.CreatedToken
+	if idempotencyKey == "" {
+		idempotencyKey = NewIdempotencyKey()
+	}
+	h := http.Header{}
+	h.Set(api.IdempotencyHeader, idempotencyKey)
+	return &out, c.do(ctx, http.MethodPost, "/v1/tokens", h, req, &out)
+}
+
+// GetToken returns one token's metadata.
+func (c *Client) GetToken(ctx context.Context, id string) (*api.Token, error) {
+	var out api.Token
+	return &out, c.do(ctx, http.MethodGet, "/v1/tokens/"+url.PathEscape(id), nil, nil, &out)
+}
+
+// DeleteToken deletes one token.
+func (c *Client) DeleteToken(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// DeleteTokens deletes up to api.MaxBulkDelete tokens in one request.
+func (c *Client) DeleteTokens(ctx context.Context, ids []string) (*api.BulkDeleteResult, error) {
+	var out api.BulkDeleteResult
+	return &out, c.do(ctx, http.MethodPost, "/v1/tokens/delete", nil, api.BulkDeleteRequest{IDs: ids}, &out)
+}
+
+// RotateToken gives a token a new secret; the old one stops working.
+func (c *Client) RotateToken(ctx context.Context, id string) (*api.CreatedToken, error) {
+	var out api.CreatedToken
+	return &out, c.do(ctx, http.MethodPost, "/v1/tokens/"+url.PathEscape(id)+"/rotate", nil, nil, &out)
+}
+
+// ListQuery filters a listing.
+type ListQuery struct {
+	Status   string // active, expired or all ("" = server default)
+	Name     string // glob
+	PageSize int    // 0 = server default; the CLI passes PageSize
+}
+
+// ListTokens iterates over the caller's tokens, newest first, one page in
+// memory at a time. Iteration stops at the first error, which is yielded.
+func (c *Client) ListTokens(ctx context.Context, q ListQuery) iter.Seq2[api.Token, error] {
+	return func(yield func(api.Token, error) bool) {
+		cursor := ""
+		for {
+			v := url.Values{}
+			if q.Status != "" {
+				v.Set("status", q.Status)
+			}
+			if q.Name != "" {
+				v.Set("name", q.Name)
+			}
+			if q.PageSize > 0 {
+				v.Set("limit", strconv.Itoa(q.PageSize))
+			}
+			if cursor != "" {
+				v.Set("cursor", cursor)
+			}
+			path := "/v1/tokens"
+			if len(v) > 0 {
+				path += "?" + v.Encode()
+			}
+			var page api.TokenPage
+			if err := c.do(ctx, http.MethodGet, path, nil, nil, &page); err != nil {
+				yield(api.Token{}, err)
+				return
+			}
+			for _, t := range page.Items {
+				if !yield(t, nil) {
+					return
+				}
+			}
+			if page.NextCursor == nil || *page.NextCursor == "" {
+				return
+			}
+			cursor = *page.NextCursor
+		}
+	}
+}
+
+// NewIdempotencyKey returns a random UUID (version 4).
+func NewIdempotencyKey() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
