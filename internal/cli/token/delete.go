@@ -19,7 +19,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/output"
-	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -183,7 +183,7 @@ func readIDs(r io.Reader) ([]string, error) {
 		// ULIDs are case-insensitive; the server stores them lower case.
 		field := strings.Fields(line)[0]
 		id := strings.ToLower(field)
-		if !store.ValidID(id) {
+		if !api.ValidID(id) {
 			return nil, cmdutil.UsageErrorf("stdin line %d: %s is not a token id (want one 26-character id per line; # starts a comment)", n, quoteNotID(field))
 		}
 		ids = append(ids, id)
@@ -445,16 +445,8 @@ func (o *DeleteOptions) logout() {
 		return
 	}
 	if err := o.RemoveCredential(cred); err != nil {
-		fmt.Fprintf(w, "Deleted the token tokenctl was logged in with, but could not remove it from the %s: %s\n", cred.Source, oneLine(err.Error()))
+		fmt.Fprintf(w, "Deleted the token tokenctl was logged in with, but could not remove it from the %s: %s\n", cred.Source, text.OneLine(err.Error()))
 		return
 	}
 	fmt.Fprintf(w, "Deleted the token tokenctl was logged in with: logged out of %s (run `tokenctl auth login` to log in again)\n", cred.Host)
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

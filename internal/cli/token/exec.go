@@ -18,6 +18,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -107,7 +108,7 @@ func (o *ExecOptions) validate() error {
 		return cmdutil.UsageErrorf("--name must be 1 to %d characters", api.MaxNameLen)
 	}
 	if o.Description == "" {
-		o.Description = "minted by tokenctl token exec for " + truncate(filepath.Base(o.Command[0]), 200)
+		o.Description = "minted by tokenctl token exec for " + text.Truncate(filepath.Base(o.Command[0]), 200)
 	}
 	return nil
 }
@@ -121,7 +122,7 @@ func execTokenName(command string) string {
 		}
 		return '-'
 	}, filepath.Base(command))
-	base = truncate(base, 60)
+	base = text.Truncate(base, 60)
 	return "exec-" + base + "-" + strings.ToLower(rand.Text()[:6])
 }
 
@@ -176,7 +177,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	delErr := deleteExecToken(ctx, c, ct)
 	if delErr != nil {
 		fmt.Fprintf(ios.ErrOut, "tokenctl: could not delete token %s (%s): %s; it expires at %s (%s)\n",
-			ct.ID, ct.Name, oneLine(delErr.Error()), formatTime(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, opts.Now(), true))
+			ct.ID, ct.Name, text.OneLine(delErr.Error()), formatTime(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, opts.Now(), true))
 	}
 	switch {
 	case runErr != nil:

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/output"
+	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -193,7 +194,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			row := tableRow(t, now)
 			if ios.IsStdoutTTY() {
 				// Keep rows on one line for people; scripts get names whole.
-				row[1] = truncate(row[1], maxNameWidth)
+				row[1] = text.Truncate(row[1], maxNameWidth)
 			}
 			tbl.AddRow(st, row...)
 		}

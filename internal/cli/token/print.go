@@ -12,6 +12,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/output"
+	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -90,7 +91,7 @@ func (o *secretOutput) copy(ios *iostreams.IOStreams, secret string) {
 	if err := clipboard.WriteAll(secret); err != nil {
 		// The clipboard library's error names the missing helper tool;
 		// it never contains the secret.
-		fmt.Fprintf(ios.ErrOut, "Could not copy the secret to the clipboard (%s); copy it from the output instead\n", oneLine(err.Error()))
+		fmt.Fprintf(ios.ErrOut, "Could not copy the secret to the clipboard (%s); copy it from the output instead\n", text.OneLine(err.Error()))
 		return
 	}
 	fmt.Fprintln(ios.ErrOut, "Copied the secret to the clipboard")
@@ -129,5 +130,3 @@ func formatTime(t time.Time) string {
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

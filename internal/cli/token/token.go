@@ -18,7 +18,6 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/secret"
-	"github.com/tokenctl/tokenctl/internal/store"
 )
 
 // NewCmdToken returns the `token` command group.
@@ -67,7 +66,7 @@ func getenv(f *cmdutil.Factory) func(string) string {
 // checkID rejects a malformed id before any request: ids are lower-case
 // ULIDs, 26 characters.
 func checkID(id string) error {
-	if !store.ValidID(id) {
+	if !api.ValidID(id) {
 		return cmdutil.UsageErrorf("invalid token id %s: ids are 26 characters long, as `tokenctl token list` shows them", quoteNotID(id))
 	}
 	return nil
