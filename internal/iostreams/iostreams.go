@@ -81,6 +81,9 @@ func (s *IOStreams) SetColorEnabled(v bool) { s.colorEnabled = v }
 // stderr (where prompts go) must be terminals.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
 
+// SetTerminalWidth lets tests pretend stdout is a terminal this wide.
+func (s *IOStreams) SetTerminalWidth(w int) { s.termWidth = w }
+
 // TerminalWidth is stdout's width, or 80 when unknown.
 func (s *IOStreams) TerminalWidth() int {
 	if s.termWidth > 0 {

@@ -112,8 +112,8 @@ func statusRun(ctx context.Context, o *StatusOptions) error {
 	now := f.Now()
 	var expiresSoon error
 	if t := u.Token; t != nil && o.failWithin > 0 && t.ExpiresAt.Sub(now) <= o.failWithin {
-		expiresSoon = fmt.Errorf("the credential for %s expires %s (%s), within %s: run `tokenctl auth refresh`",
-			cred.Host, t.ExpiresAt.UTC().Format(time.RFC3339), timespec.Relative(t.ExpiresAt, now, true), o.FailWithin)
+		expiresSoon = fmt.Errorf("the credential for %s expires %s, within %s: run `tokenctl auth refresh`",
+			cred.Host, timespec.Stamp(t.ExpiresAt, now, true), o.FailWithin)
 	}
 	if o.Output == "json" {
 		doc := StatusJSON{Host: cred.Host, Username: u.Username, Source: cred.Source, Location: cred.Location}
@@ -133,7 +133,7 @@ func statusRun(ctx context.Context, o *StatusOptions) error {
 	fmt.Fprintf(out, "  Credential:    %s\n", cred.Location)
 	if t := u.Token; t != nil {
 		fmt.Fprintf(out, "  Token:         %s (%s, id %s)\n", t.Name, t.KeyHint, t.ID)
-		fmt.Fprintf(out, "  Expires:       %s (%s, %d days left)\n", t.ExpiresAt.UTC().Format(time.RFC3339), timespec.Relative(t.ExpiresAt, now, true), daysLeft(t.ExpiresAt, now))
+		fmt.Fprintf(out, "  Expires:       %s\n", timespec.Stamp(t.ExpiresAt, now, true))
 	}
 	return expiresSoon
 }

@@ -177,7 +177,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	delErr := deleteExecToken(ctx, c, ct)
 	if delErr != nil {
 		fmt.Fprintf(ios.ErrOut, "tokenctl: could not delete token %s (%s): %s; it expires at %s (%s)\n",
-			ct.ID, ct.Name, text.OneLine(delErr.Error()), formatTime(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, opts.Now(), true))
+			ct.ID, ct.Name, text.OneLine(delErr.Error()), timespec.Date(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, opts.Now(), true))
 	}
 	switch {
 	case runErr != nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,6 @@ import (
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/output"
-	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -191,12 +191,12 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			if !t.ExpiresAt.After(now) {
 				st = output.StyleAlert
 			}
-			row := tableRow(t, now)
-			if ios.IsStdoutTTY() {
-				// Keep rows on one line for people; scripts get names whole.
-				row[1] = text.Truncate(row[1], maxNameWidth)
-			}
-			tbl.AddRow(st, row...)
+			tbl.AddRow(st, tableRow(t, now)...)
+		}
+		if ios.IsStdoutTTY() {
+			// Keep rows on one line for people; scripts get every column
+			// and names whole.
+			fitTable(tbl, ios.TerminalWidth())
 		}
 		n = tbl.Len()
 		if n > 0 {
@@ -234,8 +234,30 @@ func emptyMessage(o *ListOptions) string {
 	return "You have no tokens. Create one with: tokenctl token create NAME"
 }
 
-// maxNameWidth caps the NAME column on a terminal.
-const maxNameWidth = 40
+// minNameWidth is as far as the NAME column is cut to fit a terminal.
+const minNameWidth = 10
+
+// fitTable narrows the list table to a terminal of the given width: first
+// CREATED goes (the id already encodes it and `token show` has it), then
+// EXPIRES keeps only its relative part, then LAST USED and KEY go, and
+// only then are names cut with "…". ID and NAME always stay.
+func fitTable(tbl *output.Table, width int) {
+	tbl.Fit(width, "NAME", minNameWidth,
+		output.Drop("CREATED"),
+		output.Shorten("EXPIRES", relativePart),
+		output.Drop("LAST USED"),
+		output.Drop("KEY"),
+	)
+}
+
+// relativePart turns "2026-12-23 15:04 UTC (in 30d)" into "in 30d".
+func relativePart(s string) string {
+	i := strings.LastIndex(s, " (")
+	if i < 0 || !strings.HasSuffix(s, ")") {
+		return s
+	}
+	return s[i+2 : len(s)-1]
+}
 
 func tableRow(t api.Token, now time.Time) []string {
 	lastUsed := "never"
@@ -246,8 +268,8 @@ func tableRow(t api.Token, now time.Time) []string {
 		t.ID,
 		t.Name,
 		t.KeyHint,
-		t.CreatedAt.UTC().Format(time.DateOnly),
-		t.ExpiresAt.UTC().Format(time.DateOnly) + " (" + timespec.Relative(t.ExpiresAt, now, true) + ")",
+		timespec.Date(t.CreatedAt),
+		timespec.Stamp(t.ExpiresAt, now, true),
 		lastUsed,
 	}
 }

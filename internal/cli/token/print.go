@@ -115,14 +115,9 @@ func printSecretBlock(w io.Writer, color bool, ct *api.CreatedToken, verb string
 	if !ct.CreatedAt.IsZero() {
 		now = ct.CreatedAt
 	}
-	fmt.Fprintf(&b, "  Expires:  %s (%s)\n", formatTime(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, now, true))
+	fmt.Fprintf(&b, "  Expires:  %s (%s)\n", timespec.Date(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, now, true))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// formatTime is how tables and blocks show a time: UTC, to the minute.
-func formatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
 // shellQuote quotes s for POSIX shells: single quotes, with embedded single
