@@ -47,7 +47,9 @@ The secret is printed once and never again. On a terminal tokenctl shows it in
 a block with its id, key hint and expiry. Scripts should use -q (the bare
 secret and a newline), -o json or yaml (the whole record, secret included), or
 -o env / -o dotenv (one NAME=value line for eval or $GITHUB_ENV; the name is
-set by --env-name and only the secret is written).
+TOKEN unless --env-name says otherwise, and only the secret is written).
+TOKEN is not a variable tokenctl reads, so after eval the next tokenctl
+command still runs as you.
 
 Lifetimes take m, h, d and w units and combinations such as 1d12h; dates take
 YYYY-MM-DD (midnight UTC) or RFC 3339. Without either the server's default

@@ -17,7 +17,10 @@ import (
 )
 
 // DefaultEnvName is the variable -o env and -o dotenv assign the secret to.
-const DefaultEnvName = "TOKENCTL_TOKEN"
+// It is deliberately not one tokenctl reads (TOKENCTL_TOKEN, TOKENCTL_*):
+// after `eval "$(tokenctl token create ci -o env)"` the next tokenctl
+// command must still run as you, not as the token just minted.
+const DefaultEnvName = "TOKEN"
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -57,10 +60,12 @@ func (o *secretOutput) print(ios *iostreams.IOStreams, ct *api.CreatedToken, ver
 	var err error
 	switch o.Export.Kind() {
 	case output.KindEnv:
+		o.noteOwnVariable(ios)
 		_, err = fmt.Fprintf(ios.Out, "%s=%s\n", o.EnvName, shellQuote(ct.Secret))
 	case output.KindDotenv:
 		// Secrets are base62 with an '_' prefix: nothing in them needs
 		// quoting, and $GITHUB_ENV takes the value verbatim.
+		o.noteOwnVariable(ios)
 		_, err = fmt.Fprintf(ios.Out, "%s=%s\n", o.EnvName, ct.Secret)
 	case output.KindJSON, output.KindYAML, output.KindJQ, output.KindTemplate:
 		err = o.Export.Write(ios.Out, ct, ios.IsStdoutTTY())
@@ -81,6 +86,15 @@ func (o *secretOutput) print(ios *iostreams.IOStreams, ct *api.CreatedToken, ver
 		o.copy(ios, ct.Secret)
 	}
 	return nil
+}
+
+// noteOwnVariable warns when --env-name is a variable tokenctl reads
+// itself: setting it swaps tokenctl's own credential or settings for the
+// new secret.
+func (o *secretOutput) noteOwnVariable(ios *iostreams.IOStreams) {
+	if strings.HasPrefix(o.EnvName, "TOKENCTL_") {
+		fmt.Fprintf(ios.ErrOut, "note: tokenctl reads %s itself: once it is set, later tokenctl commands use the new token\n", o.EnvName)
+	}
 }
 
 func (o *secretOutput) copy(ios *iostreams.IOStreams, secret string) {
