@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/version"
 )
 
@@ -45,6 +46,9 @@ func Main() int {
 		return exitOK
 	}
 	fmt.Fprintln(os.Stderr, "tokend: "+err.Error())
+	if errors.Is(err, iostreams.ErrInterrupted) {
+		return 130 // Ctrl-C at a prompt, as shells report SIGINT
+	}
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return exitUsage

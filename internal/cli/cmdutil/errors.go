@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
 
 // Exit codes: the contract scripts branch on (documented in the README).
@@ -17,6 +18,9 @@ const (
 	ExitUsage   = 2
 	ExitPartial = 3
 	ExitAuth    = 4
+
+	// ExitInterrupted is the shell's 128+SIGINT: Ctrl-C at a prompt.
+	ExitInterrupted = 130
 )
 
 // UsageError is bad input caught before anything was sent (exit 2).
@@ -65,6 +69,8 @@ func ExitCode(err error) int {
 		api *client.APIError
 	)
 	switch {
+	case errors.Is(err, iostreams.ErrInterrupted):
+		return ExitInterrupted
 	case errors.As(err, &ce):
 		return ce.Code
 	case errors.As(err, &ue):

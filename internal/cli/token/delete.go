@@ -144,7 +144,7 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 		fmt.Fprintf(ios.ErrOut, "Dry run: would delete %s; nothing was deleted.\n", plural(len(targets), "token", "tokens"))
 		return nil
 	}
-	if err := opts.confirm(targets); err != nil {
+	if err := opts.confirm(ctx, targets); err != nil {
 		return err
 	}
 

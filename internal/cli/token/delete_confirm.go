@@ -3,20 +3,21 @@
 package token
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/output"
 )
 
 // confirm shows the selection and asks, or refuses without a terminal.
 // With --yes it only shows it: the whole preview on a terminal, the count
 // otherwise.
-func (o *DeleteOptions) confirm(targets []target) error {
+func (o *DeleteOptions) confirm(ctx context.Context, targets []target) error {
 	n := len(targets)
 	w := o.IO.ErrOut
 	if o.Yes {
@@ -31,22 +32,32 @@ func (o *DeleteOptions) confirm(targets []target) error {
 		return cmdutil.UsageErrorf("refusing to delete %s without confirmation: pass --yes to delete them or --dry-run to list them", plural(n, "token", "tokens"))
 	}
 	o.preview(targets)
-	r := bufio.NewReader(o.IO.In)
 	if n > confirmThreshold || o.All {
-		fmt.Fprintf(w, "Type %d to delete them: ", n)
-		line, _ := r.ReadString('\n')
-		if strings.TrimSpace(line) != strconv.Itoa(n) {
+		answer, err := o.IO.Prompt(ctx, fmt.Sprintf("Type %d to delete them: ", n))
+		if errors.Is(err, iostreams.ErrInterrupted) {
+			return err
+		}
+		if answer != strconv.Itoa(n) {
 			return errors.New("not confirmed: nothing was deleted")
 		}
 		return nil
 	}
-	fmt.Fprint(w, "Delete them? [y/N] ")
-	line, _ := r.ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
+	return confirmYes(ctx, o.IO, "Delete them? [y/N] ", "not confirmed: nothing was deleted")
+}
+
+// confirmYes asks a yes/no question whose default is no. Anything but y or
+// yes, end of input included, is a refusal with the given message; Ctrl-C
+// is ErrInterrupted.
+func confirmYes(ctx context.Context, ios *iostreams.IOStreams, question, refused string) error {
+	answer, err := ios.Prompt(ctx, question)
+	if errors.Is(err, iostreams.ErrInterrupted) {
+		return err
+	}
+	switch strings.ToLower(answer) {
 	case "y", "yes":
 		return nil
 	}
-	return errors.New("not confirmed: nothing was deleted")
+	return errors.New(refused)
 }
 
 // preview prints the count and the first few tokens on stderr.
