@@ -103,6 +103,7 @@ The token tokenctl is logged in with is skipped unless you name its id or pass
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	fl.BoolVar(&opts.IgnoreNotFound, "ignore-not-found", false, "do not fail on ids that do not exist")
 	fl.BoolVar(&opts.IncludeCurrent, "include-current", false, "also delete the token tokenctl is logged in with (logs you out)")
+	_ = cmd.RegisterFlagCompletionFunc("name", completeTokenNames(f))
 	return cmd
 }
 

@@ -73,6 +73,7 @@ empty (or "[]" for -o json).`,
 	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a `GLOB` (* and ?)")
 	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this `DURATION` (e.g. 7d)")
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
+	_ = cmd.RegisterFlagCompletionFunc("name", completeTokenNames(f))
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{api.StatusActive, api.StatusExpired, api.StatusAll}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/tokenctl/tokenctl/internal/api"
@@ -140,6 +141,40 @@ func completeTokenIDs(f *cmdutil.Factory, multi bool) cobra.CompletionFunc {
 				continue
 			}
 			out = append(out, cobra.CompletionWithDesc(t.ID, completionDesc(t)))
+			if len(out) >= 1000 {
+				break
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeTokenNames offers the caller's token names for --name (list and
+// delete take a glob; a whole name is the common case). Names with control
+// characters are left out: they cannot be typed and would break the
+// completion protocol's lines.
+func completeTokenNames(f *cmdutil.Factory) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if f.Client == nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := f.Client()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		seen := make(map[string]bool)
+		var out []cobra.Completion
+		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: api.MaxPageSize}) {
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			if seen[t.Name] || !strings.HasPrefix(t.Name, toComplete) || strings.ContainsFunc(t.Name, unicode.IsControl) {
+				continue
+			}
+			seen[t.Name] = true
+			out = append(out, t.Name)
 			if len(out) >= 1000 {
 				break
 			}
