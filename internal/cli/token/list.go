@@ -45,7 +45,10 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Aliases: []string{"ls"},
 		Short:   "List your tokens",
 		Long: `List your tokens, newest first: id, name, key hint, creation date, expiry and
-last use. Expired tokens are shown in red on a terminal.
+last use. Expired tokens are shown in red on a terminal, and the table fits
+the terminal's width: CREATED goes first, then EXPIRES shows only the time
+left, then LAST USED and KEY go, and only then are long names cut with "…".
+Piped, the table keeps every column and whole names.
 
 --status and --name are applied by the server; --expiring-within keeps active
 tokens that expire within the given time.
