@@ -72,6 +72,9 @@ func (o *DeleteOptions) preview(targets []target) {
 		}
 		tbl.AddRow(output.StylePlain, t.id, t.name)
 	}
+	if o.IO.IsStderrTTY() {
+		tbl.Fit(o.IO.TerminalWidth(), "NAME", minNameWidth)
+	}
 	_ = tbl.Render(w, false)
 	if n > 5 {
 		fmt.Fprintf(w, "… and %d more\n", n-5)
