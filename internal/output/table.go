@@ -73,6 +73,19 @@ func Drop(col string) FitStep { return FitStep{col: col} }
 // Shorten rewrites every cell of the column with header col.
 func Shorten(col string, fn func(string) string) FitStep { return FitStep{col: col, shorten: fn} }
 
+// Cut cuts the cells of column col to at most width display columns,
+// ending in "…" where something was cut.
+func Cut(col string, width int) FitStep {
+	return Shorten(col, func(s string) string { return cutWidth(s, width) })
+}
+
+func cutWidth(s string, width int) string {
+	if twwidth.Width(s) <= width {
+		return s
+	}
+	return twwidth.Truncate(s, width-1) + "…"
+}
+
 // Fit makes Render keep lines within width display columns, the way gh
 // fits a terminal: the steps run in order until the table fits, and only
 // then is the shrink column cut with "…", down to minWidth. Nothing is
@@ -200,9 +213,7 @@ func (t *Table) fitted() ([]string, [][]string) {
 			widths := colWidths(headers, rows)
 			limit := max(widths[c]-over, t.shrinkMin, twwidth.Width(headers[c]))
 			for _, row := range rows {
-				if twwidth.Width(row[c]) > limit {
-					row[c] = twwidth.Truncate(row[c], limit-1) + "…"
-				}
+				row[c] = cutWidth(row[c], limit)
 			}
 		}
 	}

@@ -46,8 +46,9 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Short:   "List your tokens",
 		Long: `List your tokens, newest first: id, name, key hint, creation date, expiry and
 last use. Expired tokens are shown in red on a terminal, and the table fits
-the terminal's width: CREATED goes first, then EXPIRES shows only the time
-left, then LAST USED and KEY go, and only then are long names cut with "…".
+the terminal's width: names longer than 40 columns are cut with "…", CREATED
+goes, EXPIRES shows only the time left, LAST USED and KEY go, and only then
+are names cut further.
 Piped, the table keeps every column and whole names.
 
 --status and --name are applied by the server; --expiring-within keeps active
@@ -238,15 +239,20 @@ func emptyMessage(o *ListOptions) string {
 	return "You have no tokens. Create one with: tokenctl token create NAME"
 }
 
-// minNameWidth is as far as the NAME column is cut to fit a terminal.
-const minNameWidth = 10
+// Names are cut to fit a terminal: first to nameWidth, and only when
+// dropping columns was not enough, down to minNameWidth.
+const (
+	nameWidth    = 40
+	minNameWidth = 10
+)
 
-// fitTable narrows the list table to a terminal of the given width: first
-// CREATED goes (the id already encodes it and `token show` has it), then
-// EXPIRES keeps only its relative part, then LAST USED and KEY go, and
-// only then are names cut with "…". ID and NAME always stay.
+// fitTable narrows the list table to a terminal of the given width: long
+// names are cut to 40 columns, CREATED goes (the id already encodes it and
+// `token show` has it), EXPIRES keeps only its relative part, LAST USED and
+// KEY go, and only then are names cut further. ID and NAME always stay.
 func fitTable(tbl *output.Table, width int) {
 	tbl.Fit(width, "NAME", minNameWidth,
+		output.Cut("NAME", nameWidth),
 		output.Drop("CREATED"),
 		output.Shorten("EXPIRES", relativePart),
 		output.Drop("LAST USED"),

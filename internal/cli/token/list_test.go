@@ -335,6 +335,9 @@ func TestListTableFitsTheTerminal(t *testing.T) {
 	}{
 		// Wide enough for every column and the whole name.
 		{200, "ID NAME KEY CREATED EXPIRES LAST USED", true},
+		// One long name is cut to 40 columns before any column goes, so
+		// the other rows keep their KEY and LAST USED.
+		{120, "ID NAME KEY EXPIRES LAST USED", false},
 		// Only ID, a cut NAME and the relative expiry fit.
 		{60, "ID NAME EXPIRES", false},
 	} {
