@@ -3,7 +3,11 @@
 // docs/openapi.yaml documents the same shapes; keep them in step.
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
 
 // Token status values. Status is computed from expires_at at read time.
 const (
@@ -118,3 +122,15 @@ const (
 	MinLifetime       = time.Minute
 	IdempotencyHeader = "Idempotency-Key"
 )
+
+// ValidID reports whether s has the shape of a record id: a lower-case
+// ULID, 26 characters of Crockford base32 (store.NewID makes them). The
+// server answers a malformed id with 400 before asking the store, and
+// tokenctl refuses one before sending it.
+func ValidID(s string) bool {
+	if len(s) != ulid.EncodedSize {
+		return false
+	}
+	_, err := ulid.ParseStrict(s)
+	return err == nil
+}

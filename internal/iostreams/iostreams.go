@@ -4,7 +4,9 @@
 package iostreams
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"os"
 
@@ -21,9 +23,12 @@ type IOStreams struct {
 	colorEnabled                   bool
 	termWidth                      int
 
-	// ReadPassword reads one line from the terminal without echo. Tests
-	// replace it; it is only called when stdin is a terminal.
+	// ReadPassword reads one line from the terminal without echo; Ctrl-C
+	// ends it with ErrInterrupted, echo restored. Tests replace it; it is
+	// only called when stdin is a terminal.
 	ReadPassword func() (string, error)
+
+	lines *bufio.Reader // shared by every Prompt
 }
 
 // System returns streams bound to the process's stdin/stdout/stderr.
@@ -48,8 +53,7 @@ func System() *IOStreams {
 		}
 	}
 	s.ReadPassword = func() (string, error) {
-		b, err := term.ReadPassword(int(os.Stdin.Fd()))
-		return string(b), err
+		return ReadPasswordFromTerminal(context.Background(), int(os.Stdin.Fd()))
 	}
 	return s
 }
@@ -80,6 +84,9 @@ func (s *IOStreams) SetColorEnabled(v bool) { s.colorEnabled = v }
 // CanPrompt reports whether the user can be asked questions: both stdin and
 // stderr (where prompts go) must be terminals.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// SetTerminalWidth lets tests pretend stdout is a terminal this wide.
+func (s *IOStreams) SetTerminalWidth(w int) { s.termWidth = w }
 
 // TerminalWidth is stdout's width, or 80 when unknown.
 func (s *IOStreams) TerminalWidth() int {

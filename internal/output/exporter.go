@@ -15,6 +15,7 @@ import (
 
 	"github.com/itchyny/gojq"
 	"github.com/spf13/cobra"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // Formats a command may accept for -o.
@@ -89,18 +90,18 @@ func (e *Exporter) Validate() error {
 	if e.JQ != "" {
 		q, err := gojq.Parse(e.JQ)
 		if err != nil {
-			return fmt.Errorf("invalid --jq expression: %s", oneLine(err.Error()))
+			return fmt.Errorf("invalid --jq expression: %s", text.OneLine(err.Error()))
 		}
 		code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
 		if err != nil {
-			return fmt.Errorf("invalid --jq expression: %s", oneLine(err.Error()))
+			return fmt.Errorf("invalid --jq expression: %s", text.OneLine(err.Error()))
 		}
 		e.jq = code
 	}
 	if e.Template != "" {
 		t, err := template.New("output").Option("missingkey=zero").Funcs(templateFuncs()).Parse(e.Template)
 		if err != nil {
-			return fmt.Errorf("invalid --template: %s", oneLine(err.Error()))
+			return fmt.Errorf("invalid --template: %s", text.OneLine(err.Error()))
 		}
 		e.tmpl = t
 	}
@@ -223,7 +224,7 @@ func (e *Exporter) writeJQ(w io.Writer, v any, pretty bool) error {
 			if he, ok := err.(*gojq.HaltError); ok && he.Value() == nil {
 				return nil
 			}
-			return fmt.Errorf("--jq: %s", oneLine(err.Error()))
+			return fmt.Errorf("--jq: %s", text.OneLine(err.Error()))
 		}
 		// String results print raw, one a line, so `--jq '.[].id'` feeds
 		// xargs and while-read loops without quotes.
@@ -246,7 +247,7 @@ func (e *Exporter) writeJQ(w io.Writer, v any, pretty bool) error {
 			b, err = gojq.Marshal(r)
 		}
 		if err != nil {
-			return fmt.Errorf("--jq: %s", oneLine(err.Error()))
+			return fmt.Errorf("--jq: %s", text.OneLine(err.Error()))
 		}
 		if _, err := w.Write(append(b, '\n')); err != nil {
 			return err
@@ -260,11 +261,7 @@ func (e *Exporter) writeTemplate(w io.Writer, v any) error {
 		return err
 	}
 	if err := e.tmpl.Execute(w, in); err != nil {
-		return fmt.Errorf("--template: %s", oneLine(err.Error()))
+		return fmt.Errorf("--template: %s", text.OneLine(err.Error()))
 	}
 	return nil
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

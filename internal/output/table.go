@@ -6,9 +6,11 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 )
@@ -50,11 +52,53 @@ type Table struct {
 	headers []string
 	rows    [][]string
 	styles  []Style
+
+	// Fitting to a terminal (see Fit); zero means print everything.
+	maxWidth  int
+	steps     []FitStep
+	shrinkCol int // column cut with "…" last; -1 for none
+	shrinkMin int
+}
+
+// FitStep is one way to make a table narrower, tried in order by Fit
+// until the table fits: dropping a column or shortening its cells.
+type FitStep struct {
+	col     string
+	shorten func(string) string // nil: drop the column
+}
+
+// Drop removes the column with header col.
+func Drop(col string) FitStep { return FitStep{col: col} }
+
+// Shorten rewrites every cell of the column with header col.
+func Shorten(col string, fn func(string) string) FitStep { return FitStep{col: col, shorten: fn} }
+
+// Cut cuts the cells of column col to at most width display columns,
+// ending in "…" where something was cut.
+func Cut(col string, width int) FitStep {
+	return Shorten(col, func(s string) string { return cutWidth(s, width) })
+}
+
+func cutWidth(s string, width int) string {
+	if twwidth.Width(s) <= width {
+		return s
+	}
+	return twwidth.Truncate(s, width-1) + "…"
+}
+
+// Fit makes Render keep lines within width display columns, the way gh
+// fits a terminal: the steps run in order until the table fits, and only
+// then is the shrink column cut with "…", down to minWidth. Nothing is
+// cut when width is 0 (output that is not a terminal stays complete). A
+// table that cannot fit even so is printed as narrow as it got.
+func (t *Table) Fit(width int, shrink string, minWidth int, steps ...FitStep) {
+	t.maxWidth, t.steps, t.shrinkMin = width, steps, minWidth
+	t.shrinkCol = slices.Index(t.headers, shrink)
 }
 
 // NewTable starts a table with the given column headers.
 func NewTable(headers ...string) *Table {
-	return &Table{headers: headers}
+	return &Table{headers: headers, shrinkCol: -1}
 }
 
 // AddRow appends a row; st colours the whole row on a terminal.
@@ -69,6 +113,7 @@ func (t *Table) Len() int { return len(t.rows) }
 // Render prints the table. With color the header is bold and styled rows
 // are coloured; without it the output carries no escape sequence at all.
 func (t *Table) Render(w io.Writer, color bool) error {
+	headers, rows := t.fitted()
 	var buf bytes.Buffer
 	tbl := tablewriter.NewTable(&buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -92,17 +137,15 @@ func (t *Table) Render(w io.Writer, color bool) error {
 		tablewriter.WithPadding(tw.Padding{Right: "  ", Overwrite: true}),
 		tablewriter.WithTrimSpace(tw.Off),
 	)
-	hdr := make([]any, len(t.headers))
-	for i, h := range t.headers {
+	hdr := make([]any, len(headers))
+	for i, h := range headers {
 		hdr[i] = Colorize(color, StyleBold, h)
 	}
 	tbl.Header(hdr...)
-	for i, row := range t.rows {
+	for i, row := range rows {
 		cells := make([]string, len(row))
 		for j, c := range row {
-			// Control characters in names would break the layout or the
-			// terminal; show them escaped instead.
-			cells[j] = Colorize(color, t.styles[i], sanitize(c))
+			cells[j] = Colorize(color, t.styles[i], c)
 		}
 		if err := tbl.Append(cells); err != nil {
 			return fmt.Errorf("render table: %w", err)
@@ -121,6 +164,84 @@ func (t *Table) Render(w io.Writer, color bool) error {
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// colGap is the space between columns (the renderer's right padding).
+const colGap = 2
+
+// fitted returns the headers and sanitized rows to print, narrowed by the
+// Fit steps when a width was set.
+func (t *Table) fitted() ([]string, [][]string) {
+	headers := slices.Clone(t.headers)
+	rows := make([][]string, len(t.rows))
+	for i, row := range t.rows {
+		rows[i] = make([]string, len(row))
+		for j, c := range row {
+			// Control characters in names would break the layout or the
+			// terminal; show them escaped instead.
+			rows[i][j] = sanitize(c)
+		}
+	}
+	if t.maxWidth <= 0 {
+		return headers, rows
+	}
+	shrink := ""
+	if t.shrinkCol >= 0 {
+		shrink = t.headers[t.shrinkCol]
+	}
+	for _, st := range t.steps {
+		if tableWidth(headers, rows) <= t.maxWidth {
+			break
+		}
+		c := slices.Index(headers, st.col)
+		if c < 0 {
+			continue
+		}
+		if st.shorten != nil {
+			for _, row := range rows {
+				row[c] = st.shorten(row[c])
+			}
+			continue
+		}
+		headers = slices.Delete(headers, c, c+1)
+		for i, row := range rows {
+			rows[i] = slices.Delete(row, c, c+1)
+		}
+	}
+	if c := slices.Index(headers, shrink); c >= 0 {
+		if over := tableWidth(headers, rows) - t.maxWidth; over > 0 {
+			widths := colWidths(headers, rows)
+			limit := max(widths[c]-over, t.shrinkMin, twwidth.Width(headers[c]))
+			for _, row := range rows {
+				row[c] = cutWidth(row[c], limit)
+			}
+		}
+	}
+	return headers, rows
+}
+
+func colWidths(headers []string, rows [][]string) []int {
+	w := make([]int, len(headers))
+	for i, h := range headers {
+		w[i] = twwidth.Width(h)
+	}
+	for _, row := range rows {
+		for i, c := range row {
+			if i < len(w) {
+				w[i] = max(w[i], twwidth.Width(c))
+			}
+		}
+	}
+	return w
+}
+
+// tableWidth is the width of the widest line Render would print.
+func tableWidth(headers []string, rows [][]string) int {
+	n := 0
+	for _, w := range colWidths(headers, rows) {
+		n += w
+	}
+	return n + colGap*max(len(headers)-1, 0)
 }
 
 // trimRightSpace drops trailing spaces, also those hidden before trailing

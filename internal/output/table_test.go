@@ -117,3 +117,32 @@ func stripANSI(s string) string {
 	}
 	return b.String()
 }
+
+func TestTableFit(t *testing.T) {
+	render := func(width int) string {
+		tbl := NewTable("ID", "NAME", "KEY", "EXPIRES")
+		tbl.AddRow(StylePlain, "01aaa", "a-rather-long-token-name", "tkn_ab…yz", "2026-12-01 00:00 UTC (in 8d)")
+		tbl.Fit(width, "NAME", 6, Drop("KEY"), Shorten("EXPIRES", func(s string) string { return strings.TrimSuffix(s[strings.LastIndex(s, "(")+1:], ")") }))
+		var out bytes.Buffer
+		if err := tbl.Render(&out, false); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	for _, tc := range []struct {
+		width int
+		want  string
+	}{
+		{0, "ID     NAME                      KEY        EXPIRES\n01aaa  a-rather-long-token-name  tkn_ab…yz  2026-12-01 00:00 UTC (in 8d)\n"},
+		{80, "ID     NAME                      KEY        EXPIRES\n01aaa  a-rather-long-token-name  tkn_ab…yz  2026-12-01 00:00 UTC (in 8d)\n"},
+		{70, "ID     NAME                      EXPIRES\n01aaa  a-rather-long-token-name  2026-12-01 00:00 UTC (in 8d)\n"},
+		{40, "ID     NAME                      EXPIRES\n01aaa  a-rather-long-token-name  in 8d\n"},
+		{30, "ID     NAME            EXPIRES\n01aaa  a-rather-long…  in 8d\n"},
+		// The name is never cut below its minimum: the table overflows.
+		{10, "ID     NAME    EXPIRES\n01aaa  a-rat…  in 8d\n"},
+	} {
+		if got := render(tc.width); got != tc.want {
+			t.Errorf("width %d:\n%s\nwant:\n%s", tc.width, got, tc.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -30,14 +31,10 @@ func templateFuncs() template.FuncMap {
 		"upper": strings.ToUpper,
 		"lower": strings.ToLower,
 		"truncate": func(n int, s string) string {
-			r := []rune(s)
-			if n <= 0 || len(r) <= n {
+			if n <= 0 {
 				return s
 			}
-			if n == 1 {
-				return "…"
-			}
-			return string(r[:n-1]) + "…"
+			return text.Truncate(s, n)
 		},
 		// timeago renders an RFC 3339 time relative to now ("in 29d", "3d ago").
 		"timeago": func(v any) string {

@@ -310,7 +310,7 @@ func decodeCursor(c string) (string, bool) {
 		return "", false
 	}
 	id, ok := strings.CutPrefix(string(b), cursorVersion)
-	if !ok || !store.ValidID(id) {
+	if !ok || !api.ValidID(id) {
 		return "", false
 	}
 	return id, true
@@ -320,7 +320,7 @@ func decodeCursor(c string) (string, bool) {
 // name any token.
 func (s *server) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
-	if !store.ValidID(id) {
+	if !api.ValidID(id) {
 		s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+strconv.Quote(truncate(id, 40))))
 		return "", false
 	}
@@ -380,7 +380,7 @@ func (s *server) handleBulkDelete(w http.ResponseWriter, r *http.Request, p *pri
 	// than failing the whole batch.
 	valid := make([]string, 0, len(req.IDs))
 	for _, id := range req.IDs {
-		if store.ValidID(id) {
+		if api.ValidID(id) {
 			valid = append(valid, id)
 		}
 	}

@@ -100,8 +100,19 @@ func ParseDate(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid date %q: use YYYY-MM-DD or RFC 3339 like 2026-12-31T18:00:00Z", s)
 }
 
+// DateLayout is how every human-facing time reads: UTC, to the minute.
+// JSON and CSV output keep RFC 3339.
+const DateLayout = "2006-01-02 15:04 UTC"
+
+// Date formats t in DateLayout.
+func Date(t time.Time) string { return t.UTC().Format(DateLayout) }
+
 // Relative describes t against now for people: "in 29d", "in 5h",
-// "expired 3d ago" (when expired is true and t is past) or "3d ago".
+// "expired 3d ago" (when expiry is true and t is past) or "3d ago".
+//
+// It rounds to the nearest unit rather than down, so a time just given
+// reads as given: a 30-day token a second after creation is "in 30d" (not
+// "in 29d"), a 2-hour one "in 2h". Under a minute it counts seconds.
 func Relative(t, now time.Time, expiry bool) string {
 	d := t.Sub(now)
 	if d >= 0 {
@@ -113,16 +124,35 @@ func Relative(t, now time.Time, expiry bool) string {
 	return coarse(-d) + " ago"
 }
 
-// coarse rounds to one unit people read at a glance.
-func coarse(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < day:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%dd", int(d/day))
+// Expiry is a sentence fragment about an expiry time: "expires in 2d" or
+// "expired 3d ago".
+func Expiry(t, now time.Time) string {
+	if t.Before(now) {
+		return Relative(t, now, true)
 	}
+	return "expires " + Relative(t, now, true)
+}
+
+// Stamp is Date and Relative together, the way a single time is shown
+// next to a label: "2026-12-23 15:04 UTC (in 30d)".
+func Stamp(t, now time.Time, expiry bool) string {
+	return Date(t) + " (" + Relative(t, now, expiry) + ")"
+}
+
+// coarse rounds d to the nearest whole unit people read at a glance; a
+// value that rounds up to the next unit is shown in it (59m50s is "1h").
+func coarse(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	}
+	for _, u := range []struct {
+		size, next time.Duration
+		name       string
+	}{{time.Minute, time.Hour, "m"}, {time.Hour, day, "h"}, {day, 0, "d"}} {
+		n := (d + u.size/2) / u.size
+		if u.next == 0 || n*u.size < u.next {
+			return fmt.Sprintf("%d%s", n, u.name)
+		}
+	}
+	panic("unreachable")
 }

@@ -56,11 +56,37 @@ func TestRelative(t *testing.T) {
 		{now.Add(-3 * day), true, "expired 3d ago"},
 		{now.Add(-3 * time.Hour), false, "3h ago"},
 		{now.Add(5 * time.Minute), true, "in 5m"},
+		// Just after creation a token reads as the lifetime it was given.
+		{now.Add(2*time.Hour - time.Second), true, "in 2h"},
+		{now.Add(30*day - 3*time.Second), true, "in 30d"},
+		{now.Add(30*day + time.Second), true, "in 30d"},
+		{now.Add(59*time.Minute + 50*time.Second), true, "in 1h"},
+		{now.Add(23*time.Hour + 40*time.Minute), true, "in 1d"},
+		{now.Add(89*day + 23*time.Hour), true, "in 90d"},
+		{now.Add(45 * time.Second), true, "in 45s"},
+		{now.Add(-90 * time.Second), false, "2m ago"},
 	}
 	for _, tt := range tests {
 		if got := Relative(tt.t, now, tt.expiry); got != tt.want {
 			t.Errorf("Relative(%v) = %q, want %q", tt.t, got, tt.want)
 		}
+	}
+}
+
+func TestDateAndExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	at := time.Date(2026, 1, 12, 14, 30, 59, 0, time.FixedZone("x", 3600))
+	if got, want := Date(at), "2026-01-12 13:30 UTC"; got != want {
+		t.Errorf("Date = %q, want %q", got, want)
+	}
+	if got, want := Stamp(at, now, true), "2026-01-12 13:30 UTC (in 2d)"; got != want {
+		t.Errorf("Stamp = %q, want %q", got, want)
+	}
+	if got, want := Expiry(now.Add(2*day), now), "expires in 2d"; got != want {
+		t.Errorf("Expiry = %q, want %q", got, want)
+	}
+	if got, want := Expiry(now.Add(-3*day), now), "expired 3d ago"; got != want {
+		t.Errorf("Expiry = %q, want %q", got, want)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/version"
 )
 
@@ -34,6 +35,9 @@ func Main() int {
 		return exitcode.OK
 	}
 	fmt.Fprintln(os.Stderr, "tokend: "+err.Error())
+	if errors.Is(err, iostreams.ErrInterrupted) {
+		return exitcode.Interrupted // Ctrl-C at a prompt, as shells report SIGINT
+	}
 	var ue *exitcode.UsageError
 	if errors.As(err, &ue) {
 		return exitcode.Usage

@@ -2,6 +2,7 @@ package tokend
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
@@ -53,7 +55,7 @@ characters without ':', spaces or control characters.`,
 			if err := validUsername(name); err != nil {
 				return err
 			}
-			pw, err := readPassword(e, name)
+			pw, err := readPassword(cmd.Context(), e, name)
 			if err != nil {
 				return err
 			}
@@ -161,11 +163,11 @@ func validUsername(name string) error {
 
 // readPassword prompts without echo on a terminal; otherwise it reads one
 // line of stdin, so scripts can pipe a password in without putting it in
-// argv.
-func readPassword(e *env, name string) (string, error) {
+// argv. Ctrl-C at the prompt stops at once, echo restored (exit 130).
+func readPassword(ctx context.Context, e *env, name string) (string, error) {
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprintf(e.stderr, "Password for %s: ", name)
-		a, err := term.ReadPassword(int(f.Fd()))
+		a, err := iostreams.ReadPasswordFromTerminal(ctx, int(f.Fd()))
 		fmt.Fprintln(e.stderr)
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
@@ -174,15 +176,15 @@ func readPassword(e *env, name string) (string, error) {
 			return "", usageErrorf("empty password refused")
 		}
 		fmt.Fprintf(e.stderr, "Repeat password: ")
-		b, err := term.ReadPassword(int(f.Fd()))
+		b, err := iostreams.ReadPasswordFromTerminal(ctx, int(f.Fd()))
 		fmt.Fprintln(e.stderr)
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
-		if string(a) != string(b) {
+		if a != b {
 			return "", usageErrorf("the passwords do not match")
 		}
-		return string(a), nil
+		return a, nil
 	}
 	line, err := bufio.NewReaderSize(e.stdin, 4096).ReadString('\n')
 	if err != nil && err != io.EOF {

@@ -150,7 +150,7 @@ func TestLoginStatusTokenLogoutWithRealKeyring(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("status exit %d: %s", r.code, hideTokens(r.stderr))
 	}
-	mustContain(t, "status", r.stdout, srv.URL, "alice", "OS keyring", "tokenctl@", "89 days left")
+	mustContain(t, "status", r.stdout, srv.URL, "alice", "OS keyring", "tokenctl@", " UTC (in 90d)")
 
 	r = e.run("", "auth", "token")
 	if r.code != 0 || r.stdout != stored+"\n" {
@@ -342,7 +342,7 @@ func TestEnvironmentToken(t *testing.T) {
 		{name: "a pasted Bearer header is refused before sending", token: "Bearer " + good, args: []string{"auth", "status"}, wantCode: 4, stderr: []string{invalid}, offline: true},
 		{name: "a truncated TOKENCTL_TOKEN is refused before sending", token: good[:len(good)-3], args: []string{"auth", "token"}, wantCode: 4, stderr: []string{invalid}, offline: true},
 		{name: "status works with only TOKENCTL_TOKEN", token: good, args: []string{"auth", "status"}, wantCode: 0,
-			stdout: []string{"alice", "TOKENCTL_TOKEN environment variable", "1 days left"}},
+			stdout: []string{"alice", "TOKENCTL_TOKEN environment variable", " UTC (in 2d)"}},
 		{name: "a well-formed but unknown TOKENCTL_TOKEN exits 4", token: otherServerToken(t), args: []string{"auth", "status"}, wantCode: 4,
 			stderr: []string{"rejected", "TOKENCTL_TOKEN"}},
 		{name: "auth token prints it", token: good, args: []string{"auth", "token"}, wantCode: 0, stdout: []string{good}},

@@ -165,8 +165,8 @@ func statusRun(ctx context.Context, o *StatusOptions) error {
 	now := o.Now()
 	var expiresSoon string
 	if t := u.Token; t != nil && o.failWithin > 0 && t.ExpiresAt.Sub(now) <= o.failWithin {
-		expiresSoon = fmt.Sprintf("the credential for %s expires %s (%s), within %s: run `tokenctl auth refresh`",
-			cred.Host, t.ExpiresAt.UTC().Format(time.RFC3339), timespec.Relative(t.ExpiresAt, now, true), o.FailWithin)
+		expiresSoon = fmt.Sprintf("the credential for %s expires %s, within %s: run `tokenctl auth refresh`",
+			cred.Host, timespec.Stamp(t.ExpiresAt, now, true), o.FailWithin)
 	}
 	if o.Output == "json" {
 		if err := o.printJSON(inUse, others, now); err != nil {
@@ -265,7 +265,7 @@ func printAccount(out io.Writer, a accountStatus, mark bool, now time.Time) {
 	}
 	if t := a.user.Token; t != nil {
 		fmt.Fprintf(out, "  Token:         %s (%s, id %s)\n", t.Name, t.KeyHint, t.ID)
-		fmt.Fprintf(out, "  Expires:       %s (%s, %d days left)\n", t.ExpiresAt.UTC().Format(time.RFC3339), timespec.Relative(t.ExpiresAt, now, true), daysLeft(t.ExpiresAt, now))
+		fmt.Fprintf(out, "  Expires:       %s\n", timespec.Stamp(t.ExpiresAt, now, true))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
+	"github.com/tokenctl/tokenctl/internal/iostreams"
 )
 
 // Exit codes: the contract scripts branch on (documented in the README),
@@ -64,6 +65,8 @@ func ExitCode(err error) int {
 		api *client.APIError
 	)
 	switch {
+	case errors.Is(err, iostreams.ErrInterrupted):
+		return ExitInterrupted
 	case errors.As(err, &ce):
 		return ce.Code
 	case errors.As(err, &ue):

@@ -216,7 +216,7 @@ func (b *builder) warnExpiry(c *cmdutil.Credential) {
 			return
 		}
 		fmt.Fprintf(b.ios.ErrOut, "warning: your credential for %s %s: run `tokenctl auth refresh`\n",
-			c.Host, timespec.Relative(m.ExpiresAt, now, true))
+			c.Host, timespec.Expiry(m.ExpiresAt, now))
 	})
 }
 

@@ -1,10 +1,9 @@
 package token
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -47,7 +46,9 @@ The secret is printed once and never again. On a terminal tokenctl shows it in
 a block with its id, key hint and expiry. Scripts should use -q (the bare
 secret and a newline), -o json or yaml (the whole record, secret included), or
 -o env / -o dotenv (one NAME=value line for eval or $GITHUB_ENV; the name is
-set by --env-name and only the secret is written).
+TOKEN unless --env-name says otherwise, and only the secret is written).
+TOKEN is not a variable tokenctl reads, so after eval the next tokenctl
+command still runs as you.
 
 Lifetimes take m, h, d and w units and combinations such as 1d12h; dates take
 YYYY-MM-DD (midnight UTC) or RFC 3339. Without either the server's default
@@ -130,7 +131,7 @@ func createRun(ctx context.Context, opts *CreateOptions, ask bool) error {
 		return err
 	}
 	if ask {
-		if err := askCreate(opts); err != nil {
+		if err := askCreate(ctx, opts); err != nil {
 			return err
 		}
 	}
@@ -150,15 +151,16 @@ func createRun(ctx context.Context, opts *CreateOptions, ask bool) error {
 
 // askCreate is the terminal form: name, description, lifetime, like the
 // web consoles' "generate token" page. Flags already given are not asked.
-func askCreate(opts *CreateOptions) error {
-	r := bufio.NewReader(opts.IO.In)
+func askCreate(ctx context.Context, opts *CreateOptions) error {
 	ask := func(q string) (string, error) {
-		fmt.Fprint(opts.IO.ErrOut, q)
-		line, err := r.ReadString('\n')
-		if err != nil && (err != io.EOF || line == "") {
+		answer, err := opts.IO.Prompt(ctx, q)
+		switch {
+		case errors.Is(err, iostreams.ErrInterrupted):
+			return "", err
+		case err != nil:
 			return "", cmdutil.UsageErrorf("no answer read: pass the token name as an argument")
 		}
-		return strings.TrimSpace(line), nil
+		return answer, nil
 	}
 	for opts.Name == "" {
 		name, err := ask("Token name: ")

@@ -71,8 +71,8 @@ func TestCreateEnvFormats(t *testing.T) {
 		args []string
 		re   string
 	}{
-		{"env is shell-quoted with the default name", []string{"-o", "env"}, `^TOKENCTL_TOKEN='(tkn_\w+)'\n$`},
-		{"dotenv is bare", []string{"-o", "dotenv"}, `^TOKENCTL_TOKEN=(tkn_\w+)\n$`},
+		{"env is shell-quoted with the default name", []string{"-o", "env"}, `^TOKEN='(tkn_\w+)'\n$`},
+		{"dotenv is bare", []string{"-o", "dotenv"}, `^TOKEN=(tkn_\w+)\n$`},
 		{"env-name renames the variable", []string{"-o", "env", "--env-name", "API_TOKEN"}, `^API_TOKEN='(tkn_\w+)'\n$`},
 	}
 	for _, tt := range tests {

@@ -146,6 +146,22 @@ func TestDeleteNeverTakesTheCurrentCredentialUnlessAsked(t *testing.T) {
 	}
 }
 
+func TestDeleteWhoseOnlyMatchIsTheCurrentCredentialFails(t *testing.T) {
+	e := newTestEnv(t)
+	for _, args := range [][]string{
+		{"delete", "--name", "tokenctl@*", "--yes"},
+		{"delete", "--name", "tokenctl@*", "--dry-run"},
+	} {
+		_, errOut, code := e.run(args...)
+		if code != 1 || !strings.Contains(errOut, "nothing deleted: the only match is "+e.currentID()) || !strings.Contains(errOut, "--include-current") {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+		if !e.works(e.cred.Token) || e.removed {
+			t.Fatalf("%v: the current credential was touched", args)
+		}
+	}
+}
+
 func TestDeleteByNamingTheCurrentCredentialLogsOut(t *testing.T) {
 	e := newTestEnv(t)
 	secret := e.cred.Token

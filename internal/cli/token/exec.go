@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,6 +19,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -61,7 +63,10 @@ SIGINT, SIGTERM and SIGHUP are passed on to COMMAND. COMMAND does not
 inherit TOKENCTL_TOKEN (tokenctl's own credential); pass --env TOKENCTL_TOKEN
 to give it the minted token under that name.
 
-tokenctl exits with COMMAND's exit code (128+N when it was killed by signal N).
+tokenctl exits with COMMAND's exit code (128+N when it was killed by signal N),
+or, as shells do, 127 when COMMAND is not found and 126 when it cannot be run;
+then no token is minted. --env must be a valid variable name and not one the
+child needs (PATH, HOME, SHELL, IFS, PWD, USER, TMPDIR, TERM, LD_*, DYLD_*).
 If the token cannot be deleted, tokenctl says so on stderr with the token's
 id and expiry, and exits non-zero even when COMMAND succeeded. The lifetime
 (default 15m) is the backstop when the server cannot be reached.
@@ -94,6 +99,9 @@ func (o *ExecOptions) validate() error {
 	if !envNameRE.MatchString(o.Env) {
 		return cmdutil.UsageErrorf("invalid --env %q: use letters, digits and '_', not starting with a digit", o.Env)
 	}
+	if reservedEnv(o.Env) {
+		return cmdutil.UsageErrorf("--env %s would replace a variable COMMAND needs to run; pick another name, e.g. API_TOKEN", o.Env)
+	}
 	d, err := timespec.ParseDuration(o.ExpiresIn)
 	if err != nil {
 		return cmdutil.UsageErrorf("--expires-in: %s", err)
@@ -107,9 +115,39 @@ func (o *ExecOptions) validate() error {
 		return cmdutil.UsageErrorf("--name must be 1 to %d characters", api.MaxNameLen)
 	}
 	if o.Description == "" {
-		o.Description = "minted by tokenctl token exec for " + truncate(filepath.Base(o.Command[0]), 200)
+		o.Description = "minted by tokenctl token exec for " + text.Truncate(filepath.Base(o.Command[0]), 200)
 	}
 	return nil
+}
+
+// reservedEnv reports names that would break the child if they held the
+// secret: how it finds programs and its home, the shell's word splitting,
+// and what the dynamic loader reads (LD_PRELOAD and friends; DYLD_* on
+// macOS).
+func reservedEnv(name string) bool {
+	switch strings.ToUpper(name) {
+	case "PATH", "HOME", "SHELL", "IFS", "PWD", "USER", "TMPDIR", "TERM":
+		return true
+	}
+	u := strings.ToUpper(name)
+	return strings.HasPrefix(u, "LD_") || strings.HasPrefix(u, "DYLD_")
+}
+
+// commandExitCode is what a shell exits with when it cannot run a
+// command: 127 when there is no such command, 126 when it is there but
+// cannot be executed (no permission, a directory, not a program).
+func commandExitCode(err error) int {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return 127
+	}
+	return 126
+}
+
+// cannotRun reports, the way a shell does, that COMMAND cannot be run,
+// and ends tokenctl with the shell's exit code for it.
+func cannotRun(ios *iostreams.IOStreams, command string, err error) error {
+	fmt.Fprintf(ios.ErrOut, "tokenctl: cannot run %q: %s\n", command, text.OneLine(unwrapExecError(err).Error()))
+	return &cmdutil.ExitCodeError{Code: commandExitCode(err)}
 }
 
 // execTokenName is exec-<command>-<random>, so concurrent runs of the same
@@ -121,7 +159,7 @@ func execTokenName(command string) string {
 		}
 		return '-'
 	}, filepath.Base(command))
-	base = truncate(base, 60)
+	base = text.Truncate(base, 60)
 	return "exec-" + base + "-" + strings.ToLower(rand.Text()[:6])
 }
 
@@ -132,6 +170,10 @@ var forwarded = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 func execRun(ctx context.Context, opts *ExecOptions) error {
 	if err := opts.validate(); err != nil {
 		return err
+	}
+	// Find COMMAND before minting: a typo must not cost a token.
+	if _, err := exec.LookPath(opts.Command[0]); err != nil {
+		return cannotRun(opts.IO, opts.Command[0], err)
 	}
 	c, err := opts.Client()
 	if err != nil {
@@ -176,7 +218,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	delErr := deleteExecToken(ctx, c, ct)
 	if delErr != nil {
 		fmt.Fprintf(ios.ErrOut, "tokenctl: could not delete token %s (%s): %s; it expires at %s (%s)\n",
-			ct.ID, ct.Name, oneLine(delErr.Error()), formatTime(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, opts.Now(), true))
+			ct.ID, ct.Name, text.OneLine(delErr.Error()), timespec.Date(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, opts.Now(), true))
 	}
 	switch {
 	case runErr != nil:
@@ -208,7 +250,7 @@ func runChild(opts *ExecOptions, secret string, sigs <-chan os.Signal, pending o
 	child.Env = append(env, opts.Env+"="+secret)
 	child.Stdin, child.Stdout, child.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
 	if err := child.Start(); err != nil {
-		return 0, fmt.Errorf("run %s: %w", opts.Command[0], unwrapExecError(err))
+		return 0, cannotRun(opts.IO, opts.Command[0], err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- child.Wait() }()

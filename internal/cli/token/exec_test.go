@@ -267,14 +267,32 @@ func TestExecMasksTheSecretForGitHubActions(t *testing.T) {
 	}
 }
 
-func TestExecMissingCommandCleansUp(t *testing.T) {
-	e := newTestEnv(t)
-	_, errOut, code := e.run("exec", "--", filepath.Join(t.TempDir(), "no-such-command"))
-	if code != 1 || !strings.Contains(errOut, "no-such-command") {
-		t.Fatalf("exit %d, stderr %q", code, errOut)
+func TestExecCommandThatCannotRunExitsLikeAShell(t *testing.T) {
+	dir := t.TempDir()
+	notExecutable := filepath.Join(dir, "script.sh")
+	if err := os.WriteFile(notExecutable, []byte("echo hi\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if n := e.execTokens(); n != 0 {
-		t.Fatalf("%d exec tokens left behind", n)
+	for _, tc := range []struct {
+		name, command string
+		code          int
+	}{
+		{"missing path", filepath.Join(dir, "no-such-command"), 127},
+		{"not on PATH", "no-such-command-anywhere", 127},
+		{"not executable", notExecutable, 126},
+		{"a directory", dir, 126},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			before := len(e.tokens())
+			_, errOut, code := e.run("exec", "--", tc.command)
+			if code != tc.code || !strings.Contains(errOut, "cannot run") || !strings.Contains(errOut, filepath.Base(tc.command)) {
+				t.Fatalf("exit %d (want %d), stderr %q", code, tc.code, errOut)
+			}
+			if len(e.tokens()) != before {
+				t.Fatal("a token was minted for a command that cannot run")
+			}
+		})
 	}
 }
 
@@ -289,6 +307,10 @@ func TestExecRejectsBadInputBeforeSending(t *testing.T) {
 		{"zero lifetime", []string{"--expires-in", "0m", "--", "true"}, "more than zero"},
 		{"bad variable name", []string{"--env", "1BAD", "--", "true"}, "invalid --env"},
 		{"empty name", []string{"--name", " ", "--", "true"}, "--name must be"},
+		{"variable with a dash", []string{"--env", "API-TOKEN", "--", "true"}, "invalid --env"},
+		{"PATH would hide every program", []string{"--env", "PATH", "--", "true"}, "--env PATH would replace a variable"},
+		{"HOME", []string{"--env", "HOME", "--", "true"}, "--env HOME would replace"},
+		{"the dynamic loader's", []string{"--env", "LD_PRELOAD", "--", "true"}, "--env LD_PRELOAD would replace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

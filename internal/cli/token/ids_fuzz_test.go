@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
-	"github.com/tokenctl/tokenctl/internal/store"
 )
 
 func TestReadIDs(t *testing.T) {
@@ -57,7 +57,7 @@ func FuzzReadIDs(f *testing.F) {
 			return
 		}
 		for _, id := range ids {
-			if !store.ValidID(id) || id != strings.ToLower(id) {
+			if !api.ValidID(id) || id != strings.ToLower(id) {
 				t.Fatalf("returned malformed id %q", id)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,7 +45,11 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Aliases: []string{"ls"},
 		Short:   "List your tokens",
 		Long: `List your tokens, newest first: id, name, key hint, creation date, expiry and
-last use. Expired tokens are shown in red on a terminal.
+last use. Expired tokens are shown in red on a terminal, and the table fits
+the terminal's width: names longer than 40 columns are cut with "…", CREATED
+goes, EXPIRES shows only the time left, LAST USED and KEY go, and only then
+are names cut further.
+Piped, the table keeps every column and whole names.
 
 --status and --name are applied by the server; --expiring-within keeps active
 tokens that expire within the given time.
@@ -72,6 +77,7 @@ empty (or "[]" for -o json).`,
 	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a `GLOB` (* and ?)")
 	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this `DURATION` (e.g. 7d)")
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
+	_ = cmd.RegisterFlagCompletionFunc("name", completeTokenNames(f))
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{api.StatusActive, api.StatusExpired, api.StatusAll}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -190,12 +196,12 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			if !t.ExpiresAt.After(now) {
 				st = output.StyleAlert
 			}
-			row := tableRow(t, now)
-			if ios.IsStdoutTTY() {
-				// Keep rows on one line for people; scripts get names whole.
-				row[1] = truncate(row[1], maxNameWidth)
-			}
-			tbl.AddRow(st, row...)
+			tbl.AddRow(st, tableRow(t, now)...)
+		}
+		if ios.IsStdoutTTY() {
+			// Keep rows on one line for people; scripts get every column
+			// and names whole.
+			fitTable(tbl, ios.TerminalWidth())
 		}
 		n = tbl.Len()
 		if n > 0 {
@@ -233,8 +239,35 @@ func emptyMessage(o *ListOptions) string {
 	return "You have no tokens. Create one with: tokenctl token create NAME"
 }
 
-// maxNameWidth caps the NAME column on a terminal.
-const maxNameWidth = 40
+// Names are cut to fit a terminal: first to nameWidth, and only when
+// dropping columns was not enough, down to minNameWidth.
+const (
+	nameWidth    = 40
+	minNameWidth = 10
+)
+
+// fitTable narrows the list table to a terminal of the given width: long
+// names are cut to 40 columns, CREATED goes (the id already encodes it and
+// `token show` has it), EXPIRES keeps only its relative part, LAST USED and
+// KEY go, and only then are names cut further. ID and NAME always stay.
+func fitTable(tbl *output.Table, width int) {
+	tbl.Fit(width, "NAME", minNameWidth,
+		output.Cut("NAME", nameWidth),
+		output.Drop("CREATED"),
+		output.Shorten("EXPIRES", relativePart),
+		output.Drop("LAST USED"),
+		output.Drop("KEY"),
+	)
+}
+
+// relativePart turns "2026-12-23 15:04 UTC (in 30d)" into "in 30d".
+func relativePart(s string) string {
+	i := strings.LastIndex(s, " (")
+	if i < 0 || !strings.HasSuffix(s, ")") {
+		return s
+	}
+	return s[i+2 : len(s)-1]
+}
 
 func tableRow(t api.Token, now time.Time) []string {
 	lastUsed := "never"
@@ -245,8 +278,8 @@ func tableRow(t api.Token, now time.Time) []string {
 		t.ID,
 		t.Name,
 		t.KeyHint,
-		t.CreatedAt.UTC().Format(time.DateOnly),
-		t.ExpiresAt.UTC().Format(time.DateOnly) + " (" + timespec.Relative(t.ExpiresAt, now, true) + ")",
+		timespec.Date(t.CreatedAt),
+		timespec.Stamp(t.ExpiresAt, now, true),
 		lastUsed,
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/output"
@@ -82,7 +83,8 @@ func TestListTableOffATerminal(t *testing.T) {
 			t.Errorf("row %q lacks %q", oldLine, want)
 		}
 	}
-	if !strings.Contains(out, "(in 1d)") { // deploy: 2d minus the 2h the clock moved
+	// deploy: 2d minus the 2h the clock moved, to the nearest day.
+	if !strings.Contains(out, "(in 2d)") {
 		t.Errorf("no relative expiry for deploy:\n%s", out)
 	}
 	if strings.Contains(out, "\x1b") {
@@ -313,17 +315,51 @@ func TestListJSONSchemaGolden(t *testing.T) {
 	}
 }
 
-func TestListTruncatesLongNamesOnlyOnATerminal(t *testing.T) {
+func TestListTableFitsTheTerminal(t *testing.T) {
 	e := newTestEnv(t)
 	long := strings.Repeat("n", 90)
 	e.create(long, time.Hour)
+	e.create("deploy", 48*time.Hour)
+
+	// Piped: every column, names whole, however long the lines get.
 	out, _ := e.mustRun(0, "list")
-	if !strings.Contains(out, long) {
-		t.Fatal("name cut off a terminal")
+	if !strings.Contains(out, long) || !strings.Contains(out, "CREATED") || !strings.Contains(out, "LAST USED") {
+		t.Fatalf("piped output is not complete:\n%s", out)
 	}
+
 	e.ios.SetStdoutTTY(true)
-	out, _ = e.mustRun(0, "list")
-	if strings.Contains(out, long) || !strings.Contains(out, strings.Repeat("n", 40)+"…") {
-		t.Fatalf("name not truncated on a terminal:\n%s", out)
+	for _, tc := range []struct {
+		width     int
+		header    string
+		wholeLong bool
+	}{
+		// Wide enough for every column and the whole name.
+		{200, "ID NAME KEY CREATED EXPIRES LAST USED", true},
+		// One long name is cut to 40 columns before any column goes, so
+		// the other rows keep their KEY and LAST USED.
+		{120, "ID NAME KEY EXPIRES LAST USED", false},
+		// Only ID, a cut NAME and the relative expiry fit.
+		{60, "ID NAME EXPIRES", false},
+	} {
+		e.ios.SetTerminalWidth(tc.width)
+		out, _ := e.mustRun(0, "list")
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if got := strings.Join(strings.Fields(lines[0]), " "); got != tc.header {
+			t.Errorf("width %d: header %q, want %q", tc.width, got, tc.header)
+		}
+		for _, l := range lines {
+			if w := utf8.RuneCountInString(l); w > tc.width {
+				t.Errorf("width %d: line of %d columns: %q", tc.width, w, l)
+			}
+		}
+		if strings.Contains(out, long) != tc.wholeLong {
+			t.Errorf("width %d: long name whole = %v, want %v:\n%s", tc.width, !tc.wholeLong, tc.wholeLong, out)
+		}
+		if !tc.wholeLong && !strings.Contains(out, "nnnnnnnnn…") {
+			t.Errorf("width %d: long name not cut with …:\n%s", tc.width, out)
+		}
+		if !strings.Contains(out, "deploy") || !strings.Contains(out, "in 2d") {
+			t.Errorf("width %d: short name or relative expiry missing:\n%s", tc.width, out)
+		}
 	}
 }

@@ -12,11 +12,15 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/output"
+	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
 // DefaultEnvName is the variable -o env and -o dotenv assign the secret to.
-const DefaultEnvName = "TOKENCTL_TOKEN"
+// It is deliberately not one tokenctl reads (TOKENCTL_TOKEN, TOKENCTL_*):
+// after `eval "$(tokenctl token create ci -o env)"` the next tokenctl
+// command must still run as you, not as the token just minted.
+const DefaultEnvName = "TOKEN"
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -56,10 +60,12 @@ func (o *secretOutput) print(ios *iostreams.IOStreams, ct *api.CreatedToken, ver
 	var err error
 	switch o.Export.Kind() {
 	case output.KindEnv:
+		o.noteOwnVariable(ios)
 		_, err = fmt.Fprintf(ios.Out, "%s=%s\n", o.EnvName, shellQuote(ct.Secret))
 	case output.KindDotenv:
 		// Secrets are base62 with an '_' prefix: nothing in them needs
 		// quoting, and $GITHUB_ENV takes the value verbatim.
+		o.noteOwnVariable(ios)
 		_, err = fmt.Fprintf(ios.Out, "%s=%s\n", o.EnvName, ct.Secret)
 	case output.KindJSON, output.KindYAML, output.KindJQ, output.KindTemplate:
 		err = o.Export.Write(ios.Out, ct, ios.IsStdoutTTY())
@@ -82,6 +88,15 @@ func (o *secretOutput) print(ios *iostreams.IOStreams, ct *api.CreatedToken, ver
 	return nil
 }
 
+// noteOwnVariable warns when --env-name is a variable tokenctl reads
+// itself: setting it swaps tokenctl's own credential or settings for the
+// new secret.
+func (o *secretOutput) noteOwnVariable(ios *iostreams.IOStreams) {
+	if strings.HasPrefix(o.EnvName, "TOKENCTL_") {
+		fmt.Fprintf(ios.ErrOut, "note: tokenctl reads %s itself: once it is set, later tokenctl commands use the new token\n", o.EnvName)
+	}
+}
+
 func (o *secretOutput) copy(ios *iostreams.IOStreams, secret string) {
 	if clipboard.Unsupported {
 		fmt.Fprintln(ios.ErrOut, "No clipboard is available here (install xclip, xsel or wl-clipboard); copy the secret from the output instead")
@@ -90,7 +105,7 @@ func (o *secretOutput) copy(ios *iostreams.IOStreams, secret string) {
 	if err := clipboard.WriteAll(secret); err != nil {
 		// The clipboard library's error names the missing helper tool;
 		// it never contains the secret.
-		fmt.Fprintf(ios.ErrOut, "Could not copy the secret to the clipboard (%s); copy it from the output instead\n", oneLine(err.Error()))
+		fmt.Fprintf(ios.ErrOut, "Could not copy the secret to the clipboard (%s); copy it from the output instead\n", text.OneLine(err.Error()))
 		return
 	}
 	fmt.Fprintln(ios.ErrOut, "Copied the secret to the clipboard")
@@ -114,14 +129,9 @@ func printSecretBlock(w io.Writer, color bool, ct *api.CreatedToken, verb string
 	if !ct.CreatedAt.IsZero() {
 		now = ct.CreatedAt
 	}
-	fmt.Fprintf(&b, "  Expires:  %s (%s)\n", formatTime(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, now, true))
+	fmt.Fprintf(&b, "  Expires:  %s (%s)\n", timespec.Date(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, now, true))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// formatTime is how tables and blocks show a time: UTC, to the minute.
-func formatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
 // shellQuote quotes s for POSIX shells: single quotes, with embedded single
@@ -129,5 +139,3 @@ func formatTime(t time.Time) string {
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

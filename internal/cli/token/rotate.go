@@ -21,7 +21,8 @@ type RotateOptions struct {
 	SaveCredential func(*cmdutil.Credential, string) error
 	Now            func() time.Time
 
-	ID string
+	ID  string
+	Yes bool
 	secretOutput
 }
 
@@ -36,10 +37,13 @@ lifetime (the new expiry is as far from now as the old one was from its
 creation); the old secret stops working at once. The new secret is printed as
 create prints it, and -q, -o and --copy work the same way.
 
+Because the old secret dies at once, tokenctl asks for confirmation on a
+terminal; without a terminal it refuses unless --yes is given.
+
 Rotating the token tokenctl itself is logged in with stores the new secret in
 its place, so you stay logged in.`,
 		Example: `  tokenctl token rotate 01jd8k2m4n5p6q7r8s9t0v1w2x
-  NEW=$(tokenctl token rotate 01jd8k2m4n5p6q7r8s9t0v1w2x -q)`,
+  NEW=$(tokenctl token rotate 01jd8k2m4n5p6q7r8s9t0v1w2x --yes -q)`,
 		Args:              exactArgs(1, "tokenctl token rotate ID"),
 		ValidArgsFunction: completeTokenIDs(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,6 +55,7 @@ its place, so you stay logged in.`,
 		},
 	}
 	addSecretFlags(cmd, &opts.secretOutput, f)
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }
 
@@ -59,6 +64,9 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		return err
 	}
 	if err := checkID(opts.ID); err != nil {
+		return err
+	}
+	if err := opts.confirm(ctx); err != nil {
 		return err
 	}
 	c, err := opts.Client()
@@ -86,6 +94,20 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		return nil
 	}
 	return storeRotatedCredential(opts, ct)
+}
+
+// confirm asks before the old secret is killed, or refuses without a
+// terminal unless --yes was given. It runs before any request, so a
+// refused or interrupted rotate has touched nothing.
+func (o *RotateOptions) confirm(ctx context.Context) error {
+	if o.Yes {
+		return nil
+	}
+	if !o.IO.CanPrompt() {
+		return cmdutil.UsageErrorf("refusing to rotate token %s without confirmation: its current secret stops working at once; pass --yes to rotate it", o.ID)
+	}
+	return confirmYes(ctx, o.IO, fmt.Sprintf("Rotate token %s? Its current secret stops working at once. [y/N] ", o.ID),
+		"not confirmed: nothing was rotated")
 }
 
 // storeRotatedCredential puts the new secret where the old credential

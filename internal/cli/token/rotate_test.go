@@ -11,7 +11,7 @@ import (
 func TestRotateGivesANewWorkingSecretAndKillsTheOld(t *testing.T) {
 	e := newTestEnv(t)
 	ct := e.create("deploy", 10*24*time.Hour)
-	out, _ := e.mustRun(0, "rotate", ct.ID, "-q")
+	out, _ := e.mustRun(0, "rotate", "--yes", ct.ID, "-q")
 	s := strings.TrimSuffix(out, "\n")
 	if !secretRE.MatchString(s) || s == ct.Secret {
 		t.Fatalf("stdout %q is not a new secret", out)
@@ -31,11 +31,11 @@ func TestRotateGivesANewWorkingSecretAndKillsTheOld(t *testing.T) {
 func TestRotatePrintsLikeCreate(t *testing.T) {
 	e := newTestEnv(t)
 	ct := e.create("deploy", time.Hour)
-	out, _ := e.mustRun(0, "rotate", ct.ID)
+	out, _ := e.mustRun(0, "rotate", "--yes", ct.ID)
 	if !strings.Contains(out, `Rotated token "deploy"`) || !strings.Contains(out, "shown only once") || !secretRE.MatchString(out) {
 		t.Fatalf("block:\n%s", out)
 	}
-	out, _ = e.mustRun(0, "rotate", ct.ID, "-o", "dotenv", "--env-name", "DEPLOY_TOKEN")
+	out, _ = e.mustRun(0, "rotate", "--yes", ct.ID, "-o", "dotenv", "--env-name", "DEPLOY_TOKEN")
 	if !strings.HasPrefix(out, "DEPLOY_TOKEN=tkn_") {
 		t.Fatalf("dotenv: %q", out)
 	}
@@ -45,7 +45,7 @@ func TestRotateOfTheCurrentCredentialStoresTheNewSecret(t *testing.T) {
 	e := newTestEnv(t)
 	old := e.cred.Token
 	id := e.currentID()
-	out, errOut := e.mustRun(0, "rotate", id, "-q")
+	out, errOut := e.mustRun(0, "rotate", "--yes", id, "-q")
 	s := strings.TrimSuffix(out, "\n")
 	if e.cred.Token != s || s == old {
 		t.Fatalf("stored credential was not replaced by the new secret")
@@ -62,7 +62,7 @@ func TestRotateOfTheCurrentCredentialWhenStoringFails(t *testing.T) {
 	e.saveCredentialFn = func(c *cmdutil.Credential, s string) error {
 		return errors.New("TOKENCTL_TOKEN is set in the environment: update it yourself")
 	}
-	out, errOut, code := e.run("rotate", e.currentID(), "-q")
+	out, errOut, code := e.run("rotate", "--yes", e.currentID(), "-q")
 	if code != 1 || !secretRE.MatchString(out) {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
@@ -85,7 +85,7 @@ func TestRotateErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
-			out, errOut, code := e.run(append([]string{"rotate"}, tt.args...)...)
+			out, errOut, code := e.run(append([]string{"rotate", "--yes"}, tt.args...)...)
 			if code != tt.code || out != "" || !strings.Contains(errOut, tt.want) {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 			}
@@ -97,8 +97,40 @@ func TestRotateMasksForGitHubActions(t *testing.T) {
 	e := newTestEnv(t)
 	e.environ["GITHUB_ACTIONS"] = "true"
 	ct := e.create("ci", time.Hour)
-	out, errOut := e.mustRun(0, "rotate", ct.ID, "-q")
+	out, errOut := e.mustRun(0, "rotate", "--yes", ct.ID, "-q")
 	if errOut != "::add-mask::"+out {
 		t.Fatalf("stderr %q, stdout %q", errOut, out)
+	}
+}
+
+func TestRotateAsksOnATerminalAndRefusesWithoutOne(t *testing.T) {
+	e := newTestEnv(t)
+	ct := e.create("ci", time.Hour)
+
+	// No terminal, no --yes: refused before anything is sent.
+	out, errOut, code := e.run("rotate", ct.ID, "-q")
+	if code != 2 || out != "" || !strings.Contains(errOut, "refusing to rotate") || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if !e.works(ct.Secret) {
+		t.Fatal("rotated without confirmation")
+	}
+
+	// On a terminal: anything but y keeps the old secret.
+	e.ios.SetStdinTTY(true)
+	e.ios.SetStderrTTY(true)
+	e.in.WriteString("n\n")
+	out, errOut, code = e.run("rotate", ct.ID, "-q")
+	if code != 1 || out != "" || !strings.Contains(errOut, "stops working at once") || !strings.Contains(errOut, "nothing was rotated") {
+		t.Fatalf("answer n: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if !e.works(ct.Secret) {
+		t.Fatal("rotated although the answer was n")
+	}
+
+	e.in.WriteString("y\n")
+	out, _ = e.mustRun(0, "rotate", ct.ID, "-q")
+	if e.works(ct.Secret) || !e.works(strings.TrimSpace(out)) {
+		t.Fatal("answer y did not rotate")
 	}
 }

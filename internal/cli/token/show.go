@@ -93,7 +93,7 @@ func printTokenBlock(ios *iostreams.IOStreams, t api.Token, now time.Time) error
 	}
 	lastUsed := "never"
 	if t.LastUsedAt != nil {
-		lastUsed = formatTime(*t.LastUsedAt) + " (" + usedAgo(*t.LastUsedAt, now) + ")"
+		lastUsed = timespec.Date(*t.LastUsedAt) + " (" + usedAgo(*t.LastUsedAt, now) + ")"
 	}
 	desc := t.Description
 	if desc == "" {
@@ -106,8 +106,8 @@ func printTokenBlock(ios *iostreams.IOStreams, t api.Token, now time.Time) error
 	row("Description", output.Sanitize(desc))
 	row("Key", t.KeyHint)
 	row("Status", status)
-	row("Created", formatTime(t.CreatedAt)+" ("+timespec.Relative(t.CreatedAt, now, false)+")")
-	row("Expires", formatTime(t.ExpiresAt)+" ("+timespec.Relative(t.ExpiresAt, now, true)+")")
+	row("Created", timespec.Stamp(t.CreatedAt, now, false))
+	row("Expires", timespec.Stamp(t.ExpiresAt, now, true))
 	row("Last used", lastUsed)
 	_, err := fmt.Fprint(ios.Out, b.String())
 	return err

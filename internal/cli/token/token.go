@@ -12,13 +12,13 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/secret"
-	"github.com/tokenctl/tokenctl/internal/store"
 )
 
 // NewCmdToken returns the `token` command group.
@@ -67,7 +67,7 @@ func getenv(f *cmdutil.Factory) func(string) string {
 // checkID rejects a malformed id before any request: ids are lower-case
 // ULIDs, 26 characters.
 func checkID(id string) error {
-	if !store.ValidID(id) {
+	if !api.ValidID(id) {
 		return cmdutil.UsageErrorf("invalid token id %s: ids are 26 characters long, as `tokenctl token list` shows them", quoteNotID(id))
 	}
 	return nil
@@ -141,6 +141,40 @@ func completeTokenIDs(f *cmdutil.Factory, multi bool) cobra.CompletionFunc {
 				continue
 			}
 			out = append(out, cobra.CompletionWithDesc(t.ID, completionDesc(t)))
+			if len(out) >= 1000 {
+				break
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeTokenNames offers the caller's token names for --name (list and
+// delete take a glob; a whole name is the common case). Names with control
+// characters are left out: they cannot be typed and would break the
+// completion protocol's lines.
+func completeTokenNames(f *cmdutil.Factory) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if f.Client == nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := f.Client()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		seen := make(map[string]bool)
+		var out []cobra.Completion
+		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: api.MaxPageSize}) {
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			if seen[t.Name] || !strings.HasPrefix(t.Name, toComplete) || strings.ContainsFunc(t.Name, unicode.IsControl) {
+				continue
+			}
+			seen[t.Name] = true
+			out = append(out, t.Name)
 			if len(out) >= 1000 {
 				break
 			}
