@@ -31,7 +31,7 @@ func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request, _ *princi
 }
 
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request, _ *principal) {
-	if err := s.store.Ping(r.Context()); err != nil {
+	if err := s.store.Ready(r.Context()); err != nil {
 		s.log.WarnContext(r.Context(), "store not ready", "request_id", requestID(r), "error", err.Error())
 		encode(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable"})
 		return
@@ -115,6 +115,10 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 func validIdempotencyKey(key string, all []string) *problem {
 	if len(all) > 1 {
 		return newProblem(http.StatusBadRequest, api.CodeBadRequest, "send at most one Idempotency-Key header")
+	}
+	if len(all) == 1 && key == "" {
+		return newProblem(http.StatusBadRequest, api.CodeBadRequest,
+			"Idempotency-Key is empty; send a key of 1 to 255 characters, or leave the header out")
 	}
 	if len(key) > MaxIdempotencyKeyLen {
 		return newProblem(http.StatusBadRequest, api.CodeBadRequest,
@@ -213,6 +217,7 @@ func checkText(field, v string, maxLen int, multiline bool) string {
 	if n := utf8.RuneCountInString(v); n > maxLen {
 		return fmt.Sprintf("%s is %d characters long; the maximum is %d", field, n, maxLen)
 	}
+	visible := false
 	for _, c := range v {
 		if multiline && (c == '\n' || c == '\t') {
 			continue
@@ -220,8 +225,33 @@ func checkText(field, v string, maxLen int, multiline bool) string {
 		if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' {
 			return fmt.Sprintf("%s must not contain control characters (found %U)", field, c)
 		}
+		if isBidiControl(c) {
+			// They reorder what a table or terminal shows around them.
+			return fmt.Sprintf("%s must not contain bidirectional control characters (found %U)", field, c)
+		}
+		visible = visible || isVisible(c)
+	}
+	if !multiline && !visible {
+		return field + " must contain at least one visible character"
 	}
 	return ""
+}
+
+// isBidiControl reports the explicit embedding, override and isolate
+// controls (U+202A-U+202E, U+2066-U+2069).
+func isBidiControl(c rune) bool {
+	return c >= '\u202a' && c <= '\u202e' || c >= '\u2066' && c <= '\u2069'
+}
+
+// isVisible reports whether c draws a glyph: not a space, not a format
+// character such as U+200B, and not one of the letters that render blank.
+func isVisible(c rune) bool {
+	switch c {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
+		return false
+	}
+	return unicode.IsGraphic(c) && !unicode.IsSpace(c) && !unicode.Is(unicode.Cf, c) &&
+		!unicode.Is(unicode.Mn, c) && !unicode.Is(unicode.Me, c)
 }
 
 func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -321,14 +351,14 @@ func decodeCursor(c string) (string, bool) {
 func (s *server) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
 	if !store.ValidID(id) {
-		s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+strconv.Quote(truncate(id, 40))))
+		s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+quote(id, 40)))
 		return "", false
 	}
 	return id, true
 }
 
 func (s *server) tokenNotFound(w http.ResponseWriter, r *http.Request, id string) {
-	s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+strconv.Quote(id)))
+	s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+quote(id, 40)))
 }
 
 func (s *server) handleGetToken(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -404,7 +434,8 @@ func (s *server) handleBulkDelete(w http.ResponseWriter, r *http.Request, p *pri
 			delete(gone, id) // a repeated id is reported once as deleted
 			continue
 		}
-		res.NotFound = append(res.NotFound, id)
+		// Not a token id: a secret pasted here goes back as its hint.
+		res.NotFound = append(res.NotFound, redact(id))
 	}
 	encode(w, http.StatusOK, res)
 }

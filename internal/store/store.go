@@ -126,8 +126,13 @@ type Store interface {
 	// cleared: the new secret has not been used yet.
 	RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (Token, error)
 
-	// Ping checks the store can serve requests (for /readyz).
+	// Ping checks the store can serve reads.
 	Ping(ctx context.Context) error
+	// Ready checks the store can commit a write that a restarted server
+	// will see (for /readyz): it fails when the disk is full, the data is
+	// read-only, or the database was deleted or replaced under it. It may
+	// cost one small durable write.
+	Ready(ctx context.Context) error
 	// Close releases the store.
 	Close() error
 }
