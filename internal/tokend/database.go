@@ -2,6 +2,10 @@ package tokend
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -11,7 +15,7 @@ import (
 // DefaultDatabase is where tokend keeps its data unless told otherwise.
 const DefaultDatabase = "./tokend.db"
 
-// databaseFlag is the --database flag's default: $TOKEND_DATABASE or
+// databaseDefault is the --database flag's default: $TOKEND_DATABASE or
 // ./tokend.db.
 func databaseDefault(getenv func(string) string) string {
 	if v := getenv("TOKEND_DATABASE"); v != "" {
@@ -52,4 +56,18 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// openExistingStore is openStore for serve: a missing database file is
+// refused, not created, so a server whose file was deleted or whose
+// --database has a typo does not start empty and lose every user quietly.
+func openExistingStore(ctx context.Context, db string) (store.Store, error) {
+	path, err := sqlitePath(db)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("database %s does not exist; create it (with its first user) with: tokend user add NAME --database %s", path, path)
+	}
+	return openStore(ctx, db)
 }

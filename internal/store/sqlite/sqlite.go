@@ -43,7 +43,7 @@ type Store struct {
 	path string
 	file os.FileInfo // the file opened, to notice it deleted or replaced
 	w    *sql.DB     // exactly one connection: all writes
-	r    *sql.DB // read-only connections: all reads
+	r    *sql.DB     // read-only connections: all reads
 
 	// stmts caches the reader pool's prepared statements by SQL text
 	// (a fixed, small set: the queries are constants or built from a few
