@@ -193,15 +193,22 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		}
 	}
 
+	if tlsCfg == nil {
+		// net/http's own refusals (malformed requests) as problem+json too.
+		ln = server.ProblemListener(ln)
+	}
 	srv := &http.Server{
-		Handler:           server.New(cfg, st, logger),
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Handler: server.New(cfg, st, logger),
+		// "OPTIONS *" reaches the API (a 404 problem) instead of net/http's
+		// bare 200 that the contract does not know.
+		DisableGeneralOptionsHandler: true,
+		TLSConfig:                    tlsCfg,
+		ReadHeaderTimeout:            10 * time.Second,
+		ReadTimeout:                  time.Minute,
+		WriteTimeout:                 time.Minute,
+		IdleTimeout:                  2 * time.Minute,
+		MaxHeaderBytes:               64 << 10,
+		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("tokend listening", "url", url, "version", version.String(), "database", o.database)
 	if o.dev {
