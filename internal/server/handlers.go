@@ -89,13 +89,8 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		nt.RequestHash = requestHash(req)
 	}
 	tok, replayed, err := s.store.CreateToken(r.Context(), nt)
-	if errors.Is(err, store.ErrIdempotencyMismatch) {
-		s.fail(w, r, newProblem(http.StatusUnprocessableEntity, api.CodeIdempotencyMismatch,
-			"this Idempotency-Key was already used with a different request body; use a new key for a new token"))
-		return
-	}
 	if err != nil {
-		s.internalError(w, r, "create token", err)
+		s.storeError(w, r, "create token", "", err)
 		return
 	}
 	if replayed && tok.Expired(s.cfg.Now()) {
@@ -180,12 +175,12 @@ func (s *server) validateCreate(req *api.CreateTokenRequest, now time.Time) (tim
 		if secs < 0 {
 			return invalid("expires_in_seconds must be positive, got %d", secs)
 		}
-		if secs < int64(api.MinLifetime/time.Second) {
-			return invalid("expires_in_seconds must be at least %d (1 minute), got %d", int64(api.MinLifetime/time.Second), secs)
+		if secs < seconds(api.MinLifetime) {
+			return invalid("expires_in_seconds must be at least %d (1 minute), got %d", seconds(api.MinLifetime), secs)
 		}
-		if secs > int64(maxLife/time.Second) {
+		if secs > seconds(maxLife) {
 			return invalid("expires_in_seconds must be at most %d (the server's maximum lifetime, %s), got %d",
-				int64(maxLife/time.Second), maxLife, secs)
+				seconds(maxLife), maxLife, secs)
 		}
 		return now.Add(time.Duration(secs) * time.Second), nil
 	case req.ExpiresAt != nil:
@@ -266,13 +261,15 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *pri
 	limit := api.DefaultPageSize
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > api.MaxPageSize {
-			bad("limit must be an integer from 1 to %d", api.MaxPageSize)
+		if err != nil || n < 1 || n > store.MaxPageSize {
+			bad("limit must be an integer from 1 to %d", store.MaxPageSize)
 			return
 		}
 		limit = n
 	}
-	opts := store.ListOptions{UserID: p.user.ID, Now: s.cfg.Now(), Limit: limit}
+	// One row past the page says whether another follows, so next_cursor
+	// is null exactly on the last page, in one query.
+	opts := store.ListOptions{UserID: p.user.ID, Now: s.cfg.Now(), Limit: limit + 1}
 	switch v := q.Get("status"); v {
 	case "", api.StatusAll:
 		opts.Status = store.StatusAll
@@ -301,28 +298,18 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *pri
 	}
 	toks, err := s.store.ListTokens(r.Context(), opts)
 	if err != nil {
-		s.internalError(w, r, "list tokens", err)
+		s.storeError(w, r, "list tokens", "", err)
 		return
 	}
+	more := len(toks) > limit
+	toks = toks[:min(len(toks), limit)]
 	page := api.TokenPage{Items: make([]api.Token, 0, len(toks))}
 	for _, t := range toks {
 		page.Items = append(page.Items, s.wireToken(t))
 	}
-	if len(toks) == limit {
-		// Probe one row past the page so next_cursor is null exactly on
-		// the last page, without ever holding more than limit rows.
-		last := toks[len(toks)-1].ID
-		probe := opts
-		probe.BeforeID, probe.Limit = last, 1
-		more, err := s.store.ListTokens(r.Context(), probe)
-		if err != nil {
-			s.internalError(w, r, "list tokens", err)
-			return
-		}
-		if len(more) > 0 {
-			c := encodeCursor(last)
-			page.NextCursor = &c
-		}
+	if more {
+		c := encodeCursor(toks[len(toks)-1].ID)
+		page.NextCursor = &c
 	}
 	encode(w, http.StatusOK, page)
 }
@@ -357,9 +344,22 @@ func (s *server) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return id, true
 }
 
-func (s *server) tokenNotFound(w http.ResponseWriter, r *http.Request, id string) {
-	s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+quote(id, 40)))
+// storeError answers a store error: the one place store errors become
+// problems. id names the token the operation was about, if any.
+func (s *server) storeError(w http.ResponseWriter, r *http.Request, op, id string, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound) && id != "":
+		s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+quote(id, 40)))
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		s.fail(w, r, newProblem(http.StatusUnprocessableEntity, api.CodeIdempotencyMismatch,
+			"this Idempotency-Key was already used with a different request body; use a new key for a new token"))
+	default:
+		s.internalError(w, r, op, err)
+	}
 }
+
+// seconds is d in whole seconds, as the API counts lifetimes.
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
 func (s *server) handleGetToken(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := s.pathID(w, r)
@@ -367,12 +367,8 @@ func (s *server) handleGetToken(w http.ResponseWriter, r *http.Request, p *princ
 		return
 	}
 	t, err := s.store.GetToken(r.Context(), p.user.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		s.tokenNotFound(w, r, id)
-		return
-	}
 	if err != nil {
-		s.internalError(w, r, "get token", err)
+		s.storeError(w, r, "get token", id, err)
 		return
 	}
 	encode(w, http.StatusOK, s.wireToken(t))
@@ -383,13 +379,8 @@ func (s *server) handleDeleteToken(w http.ResponseWriter, r *http.Request, p *pr
 	if !ok {
 		return
 	}
-	err := s.store.DeleteToken(r.Context(), p.user.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		s.tokenNotFound(w, r, id)
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "delete token", err)
+	if err := s.store.DeleteToken(r.Context(), p.user.ID, id); err != nil {
+		s.storeError(w, r, "delete token", id, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -406,38 +397,20 @@ func (s *server) handleBulkDelete(w http.ResponseWriter, r *http.Request, p *pri
 			fmt.Sprintf("ids must list 1 to %d token ids, got %d", api.MaxBulkDelete, n)))
 		return
 	}
-	// Malformed ids cannot name a token: report them as not found rather
-	// than failing the whole batch.
-	valid := make([]string, 0, len(req.IDs))
-	for _, id := range req.IDs {
-		if store.ValidID(id) {
-			valid = append(valid, id)
-		}
+	// A malformed id names no row, so the store reports it under
+	// not_found (with unknown, other users' and repeated ids) rather than
+	// the whole batch failing.
+	deleted, notFound, err := s.store.DeleteTokens(r.Context(), p.user.ID, req.IDs)
+	if err != nil {
+		s.storeError(w, r, "delete tokens", "", err)
+		return
 	}
-	var deleted []string
-	if len(valid) > 0 {
-		var err error
-		deleted, _, err = s.store.DeleteTokens(r.Context(), p.user.ID, valid)
-		if err != nil {
-			s.internalError(w, r, "delete tokens", err)
-			return
-		}
+	// Empty lists, not null, on the wire.
+	deleted, notFound = append([]string{}, deleted...), append([]string{}, notFound...)
+	for i, id := range notFound {
+		notFound[i] = redact(id) // a secret pasted here goes back as its hint
 	}
-	gone := make(map[string]bool, len(deleted))
-	for _, id := range deleted {
-		gone[id] = true
-	}
-	res := api.BulkDeleteResult{Deleted: make([]string, 0, len(deleted)), NotFound: []string{}}
-	for _, id := range req.IDs {
-		if gone[id] {
-			res.Deleted = append(res.Deleted, id)
-			delete(gone, id) // a repeated id is reported once as deleted
-			continue
-		}
-		// Not a token id: a secret pasted here goes back as its hint.
-		res.NotFound = append(res.NotFound, redact(id))
-	}
-	encode(w, http.StatusOK, res)
+	encode(w, http.StatusOK, api.BulkDeleteResult{Deleted: deleted, NotFound: notFound})
 }
 
 func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -451,12 +424,8 @@ func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *pr
 		return
 	}
 	t, err := s.store.RotateToken(r.Context(), p.user.ID, id, sec.Digest(), sec.Hint(), s.cfg.Now().UTC().Truncate(time.Second))
-	if errors.Is(err, store.ErrNotFound) {
-		s.tokenNotFound(w, r, id)
-		return
-	}
 	if err != nil {
-		s.internalError(w, r, "rotate token", err)
+		s.storeError(w, r, "rotate token", id, err)
 		return
 	}
 	encode(w, http.StatusOK, api.CreatedToken{Token: s.wireToken(t), Secret: sec.String()})

@@ -627,3 +627,27 @@ func seedTokens(tb testing.TB, st store.Store, u store.User, n int) []string {
 	}
 	return ids
 }
+
+// A page is one store query: the row past the page tells whether another
+// follows, with no second probe.
+func TestListPageIsOneQuery(t *testing.T) {
+	e := newTestEnv(t)
+	u := e.addUser("alice", "pw")
+	auth := bearer(e.login("alice", "pw"))
+	seedTokens(t, e.st, u, 9) // 10 with the login token
+	for _, tt := range []struct {
+		limit    int
+		wantNext bool
+	}{{5, true}, {9, true}, {10, false}, {11, false}} {
+		before := e.st.listQueries.Load()
+		res := e.do(req{method: "GET", path: fmt.Sprintf("/v1/tokens?limit=%d", tt.limit), auth: auth})
+		var page api.TokenPage
+		res.decode(t, &page)
+		if n := e.st.listQueries.Load() - before; n != 1 {
+			t.Errorf("limit %d: %d store queries, want 1", tt.limit, n)
+		}
+		if len(page.Items) != min(tt.limit, 10) || (page.NextCursor != nil) != tt.wantNext {
+			t.Errorf("limit %d: %d items, next_cursor %v; want %d, %v", tt.limit, len(page.Items), page.NextCursor, min(tt.limit, 10), tt.wantNext)
+		}
+	}
+}

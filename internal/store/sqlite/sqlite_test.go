@@ -328,7 +328,7 @@ func TestListTokensRejectsBadOptions(t *testing.T) {
 	s, _ := openTemp(t)
 	for _, opts := range []store.ListOptions{
 		{UserID: "u", Limit: 0},
-		{UserID: "u", Limit: MaxListLimit + 1},
+		{UserID: "u", Limit: store.MaxListLimit + 1},
 		{UserID: "u", Limit: 10, Status: store.Status(42)},
 	} {
 		if _, err := s.ListTokens(t.Context(), opts); err == nil {
