@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -649,5 +650,26 @@ func TestListPageIsOneQuery(t *testing.T) {
 		if len(page.Items) != min(tt.limit, 10) || (page.NextCursor != nil) != tt.wantNext {
 			t.Errorf("limit %d: %d items, next_cursor %v; want %d, %v", tt.limit, len(page.Items), page.NextCursor, min(tt.limit, 10), tt.wantNext)
 		}
+	}
+}
+
+// A database file deleted while serving still takes writes (into an inode
+// no restart will open): /readyz must say so.
+func TestReadyzFailsWhenTheDatabaseFileIsDeleted(t *testing.T) {
+	e := newTestEnv(t)
+	if res := e.do(req{method: "GET", path: "/readyz"}); res.status != http.StatusOK {
+		t.Fatalf("/readyz before: %d", res.status)
+	}
+	if err := os.Remove(e.dbPath); err != nil {
+		t.Fatal(err)
+	}
+	res := e.do(req{method: "GET", path: "/readyz"})
+	var h api.Health
+	res.decode(t, &h)
+	if res.status != http.StatusServiceUnavailable || h.Status != "unavailable" {
+		t.Errorf("/readyz after the file was deleted: %d %s", res.status, res.body)
+	}
+	if !strings.Contains(e.logs.String(), "deleted") {
+		t.Errorf("the log does not say why:\n%s", e.logs)
 	}
 }

@@ -58,7 +58,9 @@ func newServeCmd(e *env) *cobra.Command {
 The database (--database or $TOKEND_DATABASE) must exist: create it with
 "tokend user add NAME", which also adds the first user. serve refuses a
 missing file rather than start on an empty database (--dev creates its own).
-It is migrated to the current schema on start. Tokens are minted as --token-prefix plus 36 random and checksum
+It is migrated to the current schema on start.
+
+Tokens are minted as --token-prefix plus 36 random and checksum
 characters; only their SHA-256 digest is stored. A token may live from one
 minute up to --max-lifetime; a create that names no lifetime gets
 --default-lifetime.
