@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/tokenctl/tokenctl/internal/api"
@@ -43,4 +44,21 @@ func TestTwoAuthorizationHeadersAre400(t *testing.T) {
 		t.Errorf("code %q", p.Code)
 	}
 	checkAgainstSpec(t, r, rec.Result())
+}
+
+// 413 is in the contract of every operation, not only those that read a
+// body: an oversized body is refused before routing.
+func TestOversizedBodyIs413OnEveryOperation(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.MaxBodyBytes = 16 })
+	big := `{"ids":["` + strings.Repeat("a", 64) + `"]}`
+	for _, rt := range Routes() {
+		method, path, _ := strings.Cut(rt, " ")
+		path = strings.ReplaceAll(path, "{id}", "01jd5x3k9q8w7e6r5t4y3z2a1b")
+		res := e.do(req{method: method, path: path, body: big})
+		if res.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s: %d, want 413", rt, res.status)
+			continue
+		}
+		res.problem(t)
+	}
 }
