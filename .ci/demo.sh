@@ -39,6 +39,11 @@ say() {
 say_raw() { printf '\n\033[1m$ %s\033[0m\n' "$1" >&2; }
 run() { say "$@"; "$@"; }
 
+# serve refuses a database that does not exist: the first user creates it.
+password="demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+say_raw "tokend user add demo --database $work/tokend.db"
+printf '%s\n' "$password" | tokend user add demo --database "$work/tokend.db"
+
 say_raw "tokend serve --addr 127.0.0.1:0 --database $work/tokend.db"
 tokend serve --addr 127.0.0.1:0 --addr-file "$work/addr" --database "$work/tokend.db" \
   2>"$work/tokend.log" &
@@ -47,10 +52,6 @@ for _ in $(seq 100); do [[ -s "$work/addr" ]] && break; sleep 0.05; done
 [[ -s "$work/addr" ]] || { echo "demo: tokend did not start:" >&2; cat "$work/tokend.log" >&2; exit 1; }
 host=$(cat "$work/addr")
 echo "tokend is listening on $host" >&2
-
-password="demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-say_raw "tokend user add demo --database $work/tokend.db"
-printf '%s\n' "$password" | tokend user add demo --database "$work/tokend.db"
 
 say_raw "printf '%s\\n' '***' | tokenctl auth login --host $host --username demo --password-stdin"
 if printf '%s\n' "$password" | tokenctl auth login --host "$host" --username demo --password-stdin 2>"$work/login.err"; then

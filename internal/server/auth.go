@@ -24,6 +24,11 @@ const wwwAuthenticate = `Bearer realm="tokend", Basic realm="tokend", charset="U
 // authenticate resolves the Authorization header or answers 401 (counting
 // the failure against the client address) and reports false.
 func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (*principal, bool) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		// "First wins" would let a proxy and tokend disagree on who asks.
+		writeProblem(w, r, http.StatusBadRequest, api.CodeBadRequest, "send one Authorization header, not several")
+		return nil, false
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		s.unauthorized(w, r, false, "missing credentials; send Authorization: Bearer <token> or HTTP Basic username and password")

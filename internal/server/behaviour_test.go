@@ -32,12 +32,13 @@ func TestFailedAuthIsRateLimitedPerAddress(t *testing.T) {
 			t.Fatalf("attempt %d: %d, want 401", i+1, res.status)
 		}
 	}
-	// Past the limit every request from that address is refused, even one
-	// with good credentials and one that needs none.
+	// Past the limit every API request from that address is refused, even
+	// one with good credentials; the probes are not (see
+	// TestProbesAreNeverRateLimited).
 	for _, rq := range []req{
 		{method: "GET", path: "/v1/user", auth: basic("alice", "wrong")},
 		{method: "GET", path: "/v1/user", auth: good},
-		{method: "GET", path: "/healthz"},
+		{method: "GET", path: "/v1/tokens"},
 	} {
 		rq.remote = attacker
 		res := e.do(rq)
@@ -513,10 +514,10 @@ func TestTrustedProxyCountsTheAddressItAppended(t *testing.T) {
 	if res := try("198.51.100.3"); res.status != http.StatusTooManyRequests {
 		t.Fatalf("third failure from one client behind the proxy: %d, want 429", res.status)
 	}
-	res := e.do(req{method: "GET", path: "/healthz", remote: "10.0.0.1:80",
+	res := e.do(req{method: "GET", path: "/v1/user", remote: "10.0.0.1:80",
 		header: map[string]string{"X-Forwarded-For": "192.0.2.78"}})
-	if res.status != http.StatusOK {
-		t.Errorf("another client behind the same proxy: %d, want 200", res.status)
+	if res.status != http.StatusUnauthorized {
+		t.Errorf("another client behind the same proxy: %d, want 401", res.status)
 	}
 }
 
@@ -529,11 +530,11 @@ func TestIPv6FailuresAreCountedPerSlash64(t *testing.T) {
 			t.Fatalf("failure %d: %d, want 401", i+1, res.status)
 		}
 	}
-	if res := e.do(req{method: "GET", path: "/healthz", remote: "[2001:db8:1:2:ffff::9]:1000"}); res.status != http.StatusTooManyRequests {
+	if res := e.do(req{method: "GET", path: "/v1/user", remote: "[2001:db8:1:2:ffff::9]:1000"}); res.status != http.StatusTooManyRequests {
 		t.Errorf("another address in the same /64: %d, want 429", res.status)
 	}
-	if res := e.do(req{method: "GET", path: "/healthz", remote: "[2001:db8:1:3::1]:1000"}); res.status != http.StatusOK {
-		t.Errorf("an address in another /64: %d, want 200", res.status)
+	if res := e.do(req{method: "GET", path: "/v1/user", remote: "[2001:db8:1:3::1]:1000"}); res.status != http.StatusUnauthorized {
+		t.Errorf("an address in another /64: %d, want 401", res.status)
 	}
 }
 
@@ -631,5 +632,46 @@ func TestGoodLoginsLeaveTheLimiterEmpty(t *testing.T) {
 	}
 	if n := l.size(); n != 0 {
 		t.Errorf("limiter holds %d addresses after good logins only, want 0", n)
+	}
+}
+
+// A prober behind the same address as a misbehaving client must still get
+// the truth from /healthz and /readyz.
+func TestProbesAreNeverRateLimited(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = 1 })
+	e.do(req{method: "GET", path: "/v1/user", auth: "Bearer nope", remote: "198.51.100.4:1"})
+	if res := e.do(req{method: "GET", path: "/v1/user", remote: "198.51.100.4:1"}); res.status != http.StatusTooManyRequests {
+		t.Fatalf("the address is not blocked: %d", res.status)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if res := e.do(req{method: "GET", path: p, remote: "198.51.100.4:2"}); res.status != http.StatusOK {
+			t.Errorf("%s from a blocked address: %d, want 200", p, res.status)
+		}
+	}
+}
+
+// Some proxies write the client's port into X-Forwarded-For; the address
+// must still be parsed, not fall back to the proxy's own (which would put
+// every client in one failed-login budget).
+func TestForwardedForWithAPortIsParsed(t *testing.T) {
+	for _, tt := range []struct{ xff, other string }{
+		{"1.2.3.4:5678", "1.2.3.5:5678"},
+		{"[2001:db8::1]:443", "[2001:db8:0:1::1]:443"},
+		{"[2001:db8::1]", "[2001:db8:0:1::1]"},
+	} {
+		t.Run(tt.xff, func(t *testing.T) {
+			e := newTestEnv(t, func(c *Config) { c.AuthFailures = 1; c.TrustProxy = true })
+			fail := func(xff string) int {
+				return e.do(req{method: "GET", path: "/v1/user", auth: "Bearer nope", remote: "10.0.0.1:80",
+					header: map[string]string{"X-Forwarded-For": xff}}).status
+			}
+			fail(tt.xff)
+			if got := fail(tt.xff); got != http.StatusTooManyRequests {
+				t.Errorf("second failure from %s: %d, want 429", tt.xff, got)
+			}
+			if got := fail(tt.other); got != http.StatusUnauthorized {
+				t.Errorf("another client %s behind the proxy: %d, want 401 (its own budget)", tt.other, got)
+			}
+		})
 	}
 }

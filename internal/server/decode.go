@@ -29,7 +29,7 @@ func decode[T any](r *http.Request) (T, *problem) {
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
 		return v, newProblem(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia,
-			fmt.Sprintf("Content-Type %q is not supported; send the body as application/json", truncate(ct, 100)))
+			"Content-Type "+quote(ct, 100)+" is not supported; send the body as application/json")
 	}
 	return decodeJSON[T](r.Body)
 }
@@ -47,6 +47,11 @@ func decodeJSON[T any](body io.Reader) (T, *problem) {
 	}
 	if !utf8.Valid(raw) {
 		return v, newProblem(http.StatusBadRequest, api.CodeInvalidJSON, "the body is not valid UTF-8")
+	}
+	if loneSurrogate(raw) {
+		// The decoder would store U+FFFD in its place.
+		return v, newProblem(http.StatusBadRequest, api.CodeInvalidJSON,
+			"the body holds a lone UTF-16 surrogate escape (such as \\ud800); escape characters outside the BMP as a surrogate pair")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -128,9 +133,13 @@ func jsonKind(goType string) string {
 	}
 }
 
+// truncate cuts s to at most n bytes, on a rune boundary, marking the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
@@ -185,11 +194,11 @@ func checkShape(raw []byte, fields map[string]bool) *problem {
 		}
 		key, _ := tok.(string)
 		if seen[strings.ToLower(key)] {
-			return bad(fmt.Sprintf("field %q appears twice; send each field once", truncate(key, 100)))
+			return bad("field " + quote(key, 100) + " appears twice; send each field once")
 		}
 		seen[strings.ToLower(key)] = true
 		if !fields[key] {
-			return bad(fmt.Sprintf("unknown field %q (field names are lower case); see docs/openapi.yaml for the accepted fields", truncate(key, 100)))
+			return bad("unknown field " + quote(key, 100) + " (field names are lower case); see docs/openapi.yaml for the accepted fields")
 		}
 		if p := checkValue(dec, key); p != nil {
 			return p
@@ -198,12 +207,65 @@ func checkShape(raw []byte, fields map[string]bool) *problem {
 	return nil
 }
 
-// checkValue consumes one value of member key, refusing null inside
-// arrays: no array in the API may hold one.
+// loneSurrogate reports whether raw JSON holds a \uD800-\uDFFF escape that
+// is not half of a high-low pair. Backslashes only occur inside strings.
+func loneSurrogate(raw []byte) bool {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range raw[i+2 : i+6] {
+			switch {
+			case c >= '0' && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case c >= 'a' && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // an escape such as \\ or \": skip the escaped byte
+			continue
+		}
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return true // a low half with no high half before it
+		case r >= 0xd800 && r <= 0xdbff:
+			low, ok := hex4(i + 6)
+			if !ok || low < 0xdc00 || low > 0xdfff {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+// checkValue consumes one value of member key, refusing null as the value
+// and inside arrays: no request field and no array in the API may hold one.
 func checkValue(outer *json.Decoder, key string) *problem {
 	var raw json.RawMessage
 	if err := outer.Decode(&raw); err != nil {
 		return nil
+	}
+	if string(raw) == "null" {
+		// The decoder would take null as "not given" and apply defaults;
+		// the contract has no nullable request field.
+		return newProblem(http.StatusBadRequest, api.CodeInvalidJSON,
+			fmt.Sprintf("field %q must not be null; leave it out to get the default", key))
 	}
 	// Walking a value token by token costs allocations per element (a
 	// bulk delete holds 1000), so only a value that could hold null is

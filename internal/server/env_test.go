@@ -49,6 +49,12 @@ func (b *lockedBuffer) String() string {
 type countingStore struct {
 	*sqlite.Store
 	digestLookups atomic.Int64
+	listQueries   atomic.Int64
+}
+
+func (c *countingStore) ListTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, error) {
+	c.listQueries.Add(1)
+	return c.Store.ListTokens(ctx, opts)
 }
 
 func (c *countingStore) TokenByDigest(ctx context.Context, d [32]byte) (store.Token, store.User, error) {

@@ -31,7 +31,7 @@ func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request, _ *princi
 }
 
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request, _ *principal) {
-	if err := s.store.Ping(r.Context()); err != nil {
+	if err := s.store.Ready(r.Context()); err != nil {
 		s.log.WarnContext(r.Context(), "store not ready", "request_id", requestID(r), "error", err.Error())
 		encode(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable"})
 		return
@@ -89,13 +89,8 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		nt.RequestHash = requestHash(req)
 	}
 	tok, replayed, err := s.store.CreateToken(r.Context(), nt)
-	if errors.Is(err, store.ErrIdempotencyMismatch) {
-		s.fail(w, r, newProblem(http.StatusUnprocessableEntity, api.CodeIdempotencyMismatch,
-			"this Idempotency-Key was already used with a different request body; use a new key for a new token"))
-		return
-	}
 	if err != nil {
-		s.internalError(w, r, "create token", err)
+		s.storeError(w, r, "create token", "", err)
 		return
 	}
 	if replayed && tok.Expired(s.cfg.Now()) {
@@ -115,6 +110,10 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 func validIdempotencyKey(key string, all []string) *problem {
 	if len(all) > 1 {
 		return newProblem(http.StatusBadRequest, api.CodeBadRequest, "send at most one Idempotency-Key header")
+	}
+	if len(all) == 1 && key == "" {
+		return newProblem(http.StatusBadRequest, api.CodeBadRequest,
+			"Idempotency-Key is empty; send a key of 1 to 255 characters, or leave the header out")
 	}
 	if len(key) > MaxIdempotencyKeyLen {
 		return newProblem(http.StatusBadRequest, api.CodeBadRequest,
@@ -176,12 +175,12 @@ func (s *server) validateCreate(req *api.CreateTokenRequest, now time.Time) (tim
 		if secs < 0 {
 			return invalid("expires_in_seconds must be positive, got %d", secs)
 		}
-		if secs < int64(api.MinLifetime/time.Second) {
-			return invalid("expires_in_seconds must be at least %d (1 minute), got %d", int64(api.MinLifetime/time.Second), secs)
+		if secs < seconds(api.MinLifetime) {
+			return invalid("expires_in_seconds must be at least %d (1 minute), got %d", seconds(api.MinLifetime), secs)
 		}
-		if secs > int64(maxLife/time.Second) {
+		if secs > seconds(maxLife) {
 			return invalid("expires_in_seconds must be at most %d (the server's maximum lifetime, %s), got %d",
-				int64(maxLife/time.Second), maxLife, secs)
+				seconds(maxLife), maxLife, secs)
 		}
 		return now.Add(time.Duration(secs) * time.Second), nil
 	case req.ExpiresAt != nil:
@@ -213,6 +212,7 @@ func checkText(field, v string, maxLen int, multiline bool) string {
 	if n := utf8.RuneCountInString(v); n > maxLen {
 		return fmt.Sprintf("%s is %d characters long; the maximum is %d", field, n, maxLen)
 	}
+	visible := false
 	for _, c := range v {
 		if multiline && (c == '\n' || c == '\t') {
 			continue
@@ -220,8 +220,33 @@ func checkText(field, v string, maxLen int, multiline bool) string {
 		if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' {
 			return fmt.Sprintf("%s must not contain control characters (found %U)", field, c)
 		}
+		if isBidiControl(c) {
+			// They reorder what a table or terminal shows around them.
+			return fmt.Sprintf("%s must not contain bidirectional control characters (found %U)", field, c)
+		}
+		visible = visible || isVisible(c)
+	}
+	if !multiline && !visible {
+		return field + " must contain at least one visible character"
 	}
 	return ""
+}
+
+// isBidiControl reports the explicit embedding, override and isolate
+// controls (U+202A-U+202E, U+2066-U+2069).
+func isBidiControl(c rune) bool {
+	return c >= '\u202a' && c <= '\u202e' || c >= '\u2066' && c <= '\u2069'
+}
+
+// isVisible reports whether c draws a glyph: not a space, not a format
+// character such as U+200B, and not one of the letters that render blank.
+func isVisible(c rune) bool {
+	switch c {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
+		return false
+	}
+	return unicode.IsGraphic(c) && !unicode.IsSpace(c) && !unicode.Is(unicode.Cf, c) &&
+		!unicode.Is(unicode.Mn, c) && !unicode.Is(unicode.Me, c)
 }
 
 func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -236,13 +261,15 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *pri
 	limit := api.DefaultPageSize
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > api.MaxPageSize {
-			bad("limit must be an integer from 1 to %d", api.MaxPageSize)
+		if err != nil || n < 1 || n > store.MaxPageSize {
+			bad("limit must be an integer from 1 to %d", store.MaxPageSize)
 			return
 		}
 		limit = n
 	}
-	opts := store.ListOptions{UserID: p.user.ID, Now: s.cfg.Now(), Limit: limit}
+	// One row past the page says whether another follows, so next_cursor
+	// is null exactly on the last page, in one query.
+	opts := store.ListOptions{UserID: p.user.ID, Now: s.cfg.Now(), Limit: limit + 1}
 	switch v := q.Get("status"); v {
 	case "", api.StatusAll:
 		opts.Status = store.StatusAll
@@ -271,28 +298,18 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *pri
 	}
 	toks, err := s.store.ListTokens(r.Context(), opts)
 	if err != nil {
-		s.internalError(w, r, "list tokens", err)
+		s.storeError(w, r, "list tokens", "", err)
 		return
 	}
+	more := len(toks) > limit
+	toks = toks[:min(len(toks), limit)]
 	page := api.TokenPage{Items: make([]api.Token, 0, len(toks))}
 	for _, t := range toks {
 		page.Items = append(page.Items, s.wireToken(t))
 	}
-	if len(toks) == limit {
-		// Probe one row past the page so next_cursor is null exactly on
-		// the last page, without ever holding more than limit rows.
-		last := toks[len(toks)-1].ID
-		probe := opts
-		probe.BeforeID, probe.Limit = last, 1
-		more, err := s.store.ListTokens(r.Context(), probe)
-		if err != nil {
-			s.internalError(w, r, "list tokens", err)
-			return
-		}
-		if len(more) > 0 {
-			c := encodeCursor(last)
-			page.NextCursor = &c
-		}
+	if more {
+		c := encodeCursor(toks[len(toks)-1].ID)
+		page.NextCursor = &c
 	}
 	encode(w, http.StatusOK, page)
 }
@@ -321,15 +338,28 @@ func decodeCursor(c string) (string, bool) {
 func (s *server) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
 	if !api.ValidID(id) {
-		s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+strconv.Quote(truncate(id, 40))))
+		s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+quote(id, 40)))
 		return "", false
 	}
 	return id, true
 }
 
-func (s *server) tokenNotFound(w http.ResponseWriter, r *http.Request, id string) {
-	s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+strconv.Quote(id)))
+// storeError answers a store error: the one place store errors become
+// problems. id names the token the operation was about, if any.
+func (s *server) storeError(w http.ResponseWriter, r *http.Request, op, id string, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound) && id != "":
+		s.fail(w, r, newProblem(http.StatusNotFound, api.CodeNotFound, "no token with id "+quote(id, 40)))
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		s.fail(w, r, newProblem(http.StatusUnprocessableEntity, api.CodeIdempotencyMismatch,
+			"this Idempotency-Key was already used with a different request body; use a new key for a new token"))
+	default:
+		s.internalError(w, r, op, err)
+	}
 }
+
+// seconds is d in whole seconds, as the API counts lifetimes.
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
 func (s *server) handleGetToken(w http.ResponseWriter, r *http.Request, p *principal) {
 	id, ok := s.pathID(w, r)
@@ -337,12 +367,8 @@ func (s *server) handleGetToken(w http.ResponseWriter, r *http.Request, p *princ
 		return
 	}
 	t, err := s.store.GetToken(r.Context(), p.user.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		s.tokenNotFound(w, r, id)
-		return
-	}
 	if err != nil {
-		s.internalError(w, r, "get token", err)
+		s.storeError(w, r, "get token", id, err)
 		return
 	}
 	encode(w, http.StatusOK, s.wireToken(t))
@@ -353,13 +379,8 @@ func (s *server) handleDeleteToken(w http.ResponseWriter, r *http.Request, p *pr
 	if !ok {
 		return
 	}
-	err := s.store.DeleteToken(r.Context(), p.user.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		s.tokenNotFound(w, r, id)
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, "delete token", err)
+	if err := s.store.DeleteToken(r.Context(), p.user.ID, id); err != nil {
+		s.storeError(w, r, "delete token", id, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -376,37 +397,20 @@ func (s *server) handleBulkDelete(w http.ResponseWriter, r *http.Request, p *pri
 			fmt.Sprintf("ids must list 1 to %d token ids, got %d", api.MaxBulkDelete, n)))
 		return
 	}
-	// Malformed ids cannot name a token: report them as not found rather
-	// than failing the whole batch.
-	valid := make([]string, 0, len(req.IDs))
-	for _, id := range req.IDs {
-		if api.ValidID(id) {
-			valid = append(valid, id)
-		}
+	// A malformed id names no row, so the store reports it under
+	// not_found (with unknown, other users' and repeated ids) rather than
+	// the whole batch failing.
+	deleted, notFound, err := s.store.DeleteTokens(r.Context(), p.user.ID, req.IDs)
+	if err != nil {
+		s.storeError(w, r, "delete tokens", "", err)
+		return
 	}
-	var deleted []string
-	if len(valid) > 0 {
-		var err error
-		deleted, _, err = s.store.DeleteTokens(r.Context(), p.user.ID, valid)
-		if err != nil {
-			s.internalError(w, r, "delete tokens", err)
-			return
-		}
+	// Empty lists, not null, on the wire.
+	deleted, notFound = append([]string{}, deleted...), append([]string{}, notFound...)
+	for i, id := range notFound {
+		notFound[i] = redact(id) // a secret pasted here goes back as its hint
 	}
-	gone := make(map[string]bool, len(deleted))
-	for _, id := range deleted {
-		gone[id] = true
-	}
-	res := api.BulkDeleteResult{Deleted: make([]string, 0, len(deleted)), NotFound: []string{}}
-	for _, id := range req.IDs {
-		if gone[id] {
-			res.Deleted = append(res.Deleted, id)
-			delete(gone, id) // a repeated id is reported once as deleted
-			continue
-		}
-		res.NotFound = append(res.NotFound, id)
-	}
-	encode(w, http.StatusOK, res)
+	encode(w, http.StatusOK, api.BulkDeleteResult{Deleted: deleted, NotFound: notFound})
 }
 
 func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -420,12 +424,8 @@ func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *pr
 		return
 	}
 	t, err := s.store.RotateToken(r.Context(), p.user.ID, id, sec.Digest(), sec.Hint(), s.cfg.Now().UTC().Truncate(time.Second))
-	if errors.Is(err, store.ErrNotFound) {
-		s.tokenNotFound(w, r, id)
-		return
-	}
 	if err != nil {
-		s.internalError(w, r, "rotate token", err)
+		s.storeError(w, r, "rotate token", id, err)
 		return
 	}
 	encode(w, http.StatusOK, api.CreatedToken{Token: s.wireToken(t), Secret: sec.String()})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,20 @@ func TestBadInputGets4xxProblem(t *testing.T) {
 		{"both expiry fields", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "a", "expires_in_seconds": 600, "expires_at": far}}, 400, api.CodeValidation, "not both"},
 		{"over-long idempotency key", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "a"}, header: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}}, 400, api.CodeBadRequest, "Idempotency-Key"},
 		{"idempotency key with spaces", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "a"}, header: map[string]string{"Idempotency-Key": "a b"}}, 400, api.CodeBadRequest, "Idempotency-Key"},
+
+		{"null lifetime", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","expires_in_seconds":null}`}, 400, api.CodeInvalidJSON, `"expires_in_seconds" must not be null`},
+		{"null expires_at", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","expires_at":null}`}, 400, api.CodeInvalidJSON, `"expires_at" must not be null`},
+		{"null description", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","description":null}`}, 400, api.CodeInvalidJSON, `"description" must not be null`},
+		{"null ids", req{method: "POST", path: "/v1/tokens/delete", body: `{"ids":null}`}, 400, api.CodeInvalidJSON, `"ids" must not be null`},
+		{"empty idempotency key", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "a"}, header: map[string]string{"Idempotency-Key": ""}}, 400, api.CodeBadRequest, "Idempotency-Key is empty"},
+		{"lone high surrogate", req{method: "POST", path: "/v1/tokens", body: `{"name":"a\ud800"}`}, 400, api.CodeInvalidJSON, "surrogate"},
+		{"lone low surrogate", req{method: "POST", path: "/v1/tokens", body: `{"name":"a","description":"\udc00x"}`}, 400, api.CodeInvalidJSON, "surrogate"},
+		{"reversed surrogate pair", req{method: "POST", path: "/v1/tokens", body: `{"name":"\udc00\ud800"}`}, 400, api.CodeInvalidJSON, "surrogate"},
+		{"name of a zero-width space", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "\u200b"}}, 400, api.CodeValidation, "visible character"},
+		{"name of invisible characters", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "\u200b\u2060\u3164 \ufeff"}}, 400, api.CodeValidation, "visible character"},
+		{"name with a bidi override", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "abc\u202egpj.exe"}}, 400, api.CodeValidation, "bidirectional"},
+		{"name with a bidi isolate", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "a\u2067b"}}, 400, api.CodeValidation, "U+2067"},
+		{"description with a bidi embedding", req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "a", "description": "x\u202ay"}}, 400, api.CodeValidation, "bidirectional"},
 
 		{"list limit zero", req{method: "GET", path: "/v1/tokens?limit=0"}, 400, api.CodeBadRequest, "limit"},
 		{"list limit over 1000", req{method: "GET", path: "/v1/tokens?limit=1001"}, 400, api.CodeBadRequest, "limit"},
@@ -612,4 +627,49 @@ func seedTokens(tb testing.TB, st store.Store, u store.User, n int) []string {
 		ids = append(ids, tok.ID)
 	}
 	return ids
+}
+
+// A page is one store query: the row past the page tells whether another
+// follows, with no second probe.
+func TestListPageIsOneQuery(t *testing.T) {
+	e := newTestEnv(t)
+	u := e.addUser("alice", "pw")
+	auth := bearer(e.login("alice", "pw"))
+	seedTokens(t, e.st, u, 9) // 10 with the login token
+	for _, tt := range []struct {
+		limit    int
+		wantNext bool
+	}{{5, true}, {9, true}, {10, false}, {11, false}} {
+		before := e.st.listQueries.Load()
+		res := e.do(req{method: "GET", path: fmt.Sprintf("/v1/tokens?limit=%d", tt.limit), auth: auth})
+		var page api.TokenPage
+		res.decode(t, &page)
+		if n := e.st.listQueries.Load() - before; n != 1 {
+			t.Errorf("limit %d: %d store queries, want 1", tt.limit, n)
+		}
+		if len(page.Items) != min(tt.limit, 10) || (page.NextCursor != nil) != tt.wantNext {
+			t.Errorf("limit %d: %d items, next_cursor %v; want %d, %v", tt.limit, len(page.Items), page.NextCursor, min(tt.limit, 10), tt.wantNext)
+		}
+	}
+}
+
+// A database file deleted while serving still takes writes (into an inode
+// no restart will open): /readyz must say so.
+func TestReadyzFailsWhenTheDatabaseFileIsDeleted(t *testing.T) {
+	e := newTestEnv(t)
+	if res := e.do(req{method: "GET", path: "/readyz"}); res.status != http.StatusOK {
+		t.Fatalf("/readyz before: %d", res.status)
+	}
+	if err := os.Remove(e.dbPath); err != nil {
+		t.Fatal(err)
+	}
+	res := e.do(req{method: "GET", path: "/readyz"})
+	var h api.Health
+	res.decode(t, &h)
+	if res.status != http.StatusServiceUnavailable || h.Status != "unavailable" {
+		t.Errorf("/readyz after the file was deleted: %d %s", res.status, res.body)
+	}
+	if !strings.Contains(e.logs.String(), "deleted") {
+		t.Errorf("the log does not say why:\n%s", e.logs)
+	}
 }

@@ -45,7 +45,8 @@ func requestID(r *http.Request) string {
 func (s *server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
+		// A secret-shaped id is not echoed: it would land in every log line.
+		if !validRequestID(id) || redact(id) != id {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
@@ -174,6 +175,12 @@ func (s *server) withRecover(next http.Handler) http.Handler {
 // failed authentication too often with 429 until its window passes.
 func (s *server) withRateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Probes are never limited: a load balancer sharing an address
+		// with a misbehaving client must still see the truth.
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if wait := s.limiter.blockedFor(s.limitKey(r), s.cfg.Now()); wait > 0 {
 			s.tooManyFailures(w, r, wait)
 			return
@@ -227,7 +234,7 @@ func (s *server) clientAddr(r *http.Request) string {
 			if i := strings.LastIndexByte(last, ','); i >= 0 {
 				last = last[i+1:]
 			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+			if ip := forwardedIP(strings.TrimSpace(last)); ip != nil {
 				return ip.String()
 			}
 		}
@@ -237,4 +244,20 @@ func (s *server) clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// forwardedIP parses one X-Forwarded-For entry: an address, or an address
+// with a port ("1.2.3.4:5678", "[2001:db8::1]:443"), as some proxies write.
+func forwardedIP(v string) net.IP {
+	if ip := net.ParseIP(v); ip != nil {
+		return ip
+	}
+	if host, _, err := net.SplitHostPort(v); err == nil {
+		return net.ParseIP(host)
+	}
+	// "[2001:db8::1]" without a port.
+	if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
+		return net.ParseIP(v[1 : len(v)-1])
+	}
+	return nil
 }

@@ -30,7 +30,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, deta
 		Type:   ProblemTypeBase + code,
 		Title:  http.StatusText(status),
 		Status: status,
-		Detail: detail,
+		// A last guard: whatever input a detail quotes, a secret in it
+		// goes out as its key hint at most.
+		Detail: redact(detail),
 		Code:   code,
 	}
 	if info != nil {

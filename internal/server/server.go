@@ -3,7 +3,7 @@
 package server
 
 import (
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -84,14 +84,34 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports a configuration the server cannot run with.
+// ConfigError names the Config field Validate refused.
+type ConfigError struct {
+	Field string // e.g. "MaxLifetime"
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Validate reports a configuration the server cannot run with. New
+// applies defaults but cannot fail, so callers (tokend serve) call this
+// first.
 func (c Config) Validate() error {
+	set := c
 	c = c.withDefaults()
 	if err := secret.ValidPrefix(c.TokenPrefix); err != nil {
-		return err
+		return &ConfigError{"TokenPrefix", err}
 	}
 	if c.MaxLifetime < api.MinLifetime {
-		return errors.New("max lifetime must be at least 1m")
+		return &ConfigError{"MaxLifetime", fmt.Errorf("max lifetime must be at least %s, got %s", api.MinLifetime, c.MaxLifetime)}
+	}
+	// An explicit default longer than the maximum is a mistake; only the
+	// built-in default is quietly capped.
+	if set.DefaultLifetime > c.MaxLifetime {
+		return &ConfigError{"DefaultLifetime", fmt.Errorf("default lifetime %s is longer than the max lifetime %s", set.DefaultLifetime, c.MaxLifetime)}
+	}
+	if c.DefaultLifetime < api.MinLifetime {
+		return &ConfigError{"DefaultLifetime", fmt.Errorf("default lifetime must be at least %s, got %s", api.MinLifetime, c.DefaultLifetime)}
 	}
 	return nil
 }
@@ -108,8 +128,8 @@ type server struct {
 	hashing chan struct{}
 }
 
-// New returns the API v1 handler over st. Config.Validate should be
-// checked first; an invalid prefix makes every create fail.
+// New returns the API v1 handler over st. Call Config.Validate first: New
+// cannot fail, and an invalid prefix would make every create fail.
 func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

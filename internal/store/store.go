@@ -71,6 +71,14 @@ const (
 	StatusExpired
 )
 
+// MaxPageSize is the largest page of tokens the API serves (the server's
+// cap on GET /v1/tokens?limit=).
+const MaxPageSize = 1000
+
+// MaxListLimit is the largest ListOptions.Limit: a full page plus the one
+// row that tells the caller whether another page follows.
+const MaxListLimit = MaxPageSize + 1
+
 // ListOptions selects one page of a user's tokens, newest first.
 type ListOptions struct {
 	UserID string
@@ -83,7 +91,7 @@ type ListOptions struct {
 	// BeforeID, when not empty, returns only tokens whose ID sorts before it
 	// (keyset pagination: pass the last ID of the previous page).
 	BeforeID string
-	Limit    int // 1..1000
+	Limit    int // 1..MaxListLimit
 }
 
 // Store is tokend's persistence. Every method is safe for concurrent use.
@@ -126,8 +134,13 @@ type Store interface {
 	// cleared: the new secret has not been used yet.
 	RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (Token, error)
 
-	// Ping checks the store can serve requests (for /readyz).
+	// Ping checks the store can serve reads.
 	Ping(ctx context.Context) error
+	// Ready checks the store can commit a write that a restarted server
+	// will see (for /readyz): it fails when the disk is full, the data is
+	// read-only, or the database was deleted or replaced under it. It may
+	// cost one small durable write.
+	Ready(ctx context.Context) error
 	// Close releases the store.
 	Close() error
 }

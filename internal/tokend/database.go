@@ -2,6 +2,10 @@ package tokend
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -84,4 +88,23 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// openExistingStore is openStore for serve: a missing database file is
+// refused, not created, so a server whose file was deleted or whose
+// --database has a typo does not start empty and lose every user quietly.
+func openExistingStore(ctx context.Context, db string) (store.Store, error) {
+	if postgres.IsURL(db) {
+		// A PostgreSQL database is created by its operator on purpose;
+		// tokend only adds its tables to it.
+		return openStore(ctx, db)
+	}
+	path, err := sqlitePath(db)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("database %s does not exist; create it (with its first user) with: tokend user add NAME --database %s", path, path)
+	}
+	return openStore(ctx, db)
 }

@@ -48,11 +48,11 @@ type proc struct {
 }
 
 // startProc starts "tokend serve" on a free port and waits until it listens.
-func startProc(t *testing.T, bin, db string) *proc {
+func startProc(t *testing.T, bin, db string, args ...string) *proc {
 	t.Helper()
 	addrFile := filepath.Join(t.TempDir(), "url")
 	p := &proc{logs: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--database", db)
+	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--database", db}, args...)...)
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -237,4 +237,58 @@ func waitForLog(t *testing.T, p *proc, s string, within time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("log never said %q:\n%s", s, p.logs)
+}
+
+// TestSIGTERMCutsAStalledClientAndExitsZero: a client trickling its body
+// (whose read timeout outlives the drain) must not turn SIGTERM into exit
+// 1; the drain ends on time, the stalled connection is cut, and tokend
+// exits 0.
+func TestSIGTERMCutsAStalledClientAndExitsZero(t *testing.T) {
+	bin := buildTokend(t)
+	db := filepath.Join(t.TempDir(), "stall.db")
+	addUserProc(t, bin, db, "alice", "pw")
+	const drain = 2 * time.Second
+	p := startProc(t, bin, db, "--drain-timeout", drain.String())
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: %s\r\nContent-Length: 1000\r\n\r\n{\"name\":",
+		basicAuth("alice", "pw"))
+	// Keep trickling a byte now and then, the way a stalled upload does.
+	stopTrickle := make(chan struct{})
+	defer close(stopTrickle)
+	go func() {
+		for {
+			select {
+			case <-stopTrickle:
+				return
+			case <-time.After(200 * time.Millisecond):
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // ordering only: the request is in hand
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("tokend exited with %v after SIGTERM with a stalled client, want exit 0\n%s", err, p.logs)
+		}
+	case <-time.After(drain + 20*time.Second):
+		t.Fatalf("tokend did not exit within the drain window\n%s", p.logs)
+	}
+	if took := time.Since(start); took < drain {
+		t.Errorf("tokend exited after %s, before the %s drain window was over", took, drain)
+	}
+	if !strings.Contains(p.logs.String(), "drain window over") || !strings.Contains(p.logs.String(), "msg=stopped") {
+		t.Errorf("the log does not tell the drain was cut and the stop was clean:\n%s", p.logs)
+	}
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/atomicfile"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
+	"github.com/tokenctl/tokenctl/internal/exitcode"
 	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/server"
@@ -24,8 +26,9 @@ import (
 	"github.com/tokenctl/tokenctl/internal/version"
 )
 
-// ShutdownTimeout is how long in-flight requests get to finish on SIGTERM.
-const ShutdownTimeout = 30 * time.Second
+// DefaultDrainTimeout is how long in-flight requests get to finish on
+// SIGTERM before their connections are cut.
+const DefaultDrainTimeout = 30 * time.Second
 
 const devDir = ".tokend-dev"
 
@@ -35,11 +38,16 @@ type serveOptions struct {
 	database    string
 	tokenPrefix string
 	maxLifetime time.Duration
-	tlsCert     string
-	tlsKey      string
-	dev         bool
-	trustProxy  bool
-	logFormat   string
+	defaultLife time.Duration
+	// defaultLifeSet: --default-lifetime was given, so it must fit under
+	// --max-lifetime rather than be capped by it.
+	defaultLifeSet bool
+	drain          time.Duration
+	tlsCert        string
+	tlsKey         string
+	dev            bool
+	trustProxy     bool
+	logFormat      string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -49,16 +57,22 @@ func newServeCmd(e *env) *cobra.Command {
 		Short: "Serve the token API",
 		Long: `Serve token API v1 over HTTP, or HTTPS with --tls-cert and --tls-key.
 
-The database (--database or $TOKEND_DATABASE) is created and migrated on
-first use. Tokens are minted as --token-prefix plus 36 random and checksum
+The database (--database or $TOKEND_DATABASE) must exist: create it with
+"tokend user add NAME", which also adds the first user. serve refuses a
+missing file rather than start on an empty database (--dev creates its own).
+It is migrated to the current schema on start.
+
+Tokens are minted as --token-prefix plus 36 random and checksum
 characters; only their SHA-256 digest is stored. A token may live from one
-minute up to --max-lifetime.
+minute up to --max-lifetime; a create that names no lifetime gets
+--default-lifetime.
 
 Failed logins are rate limited per client address; behind a reverse proxy
 that sets X-Forwarded-For, pass --trust-proxy so each client is counted on
 its own. One log line per request goes to stderr, never with a secret.
 SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests
-finish (up to 30s) and exits 0.
+finish for up to --drain-timeout, then closes the connections still open
+(a client still sending its body gets cut off) and exits 0.
 
 --dev keeps its database under ./` + devDir + `, gives the user "dev" a new random
 password on every start and prints the tokenctl login line to paste.`,
@@ -70,6 +84,7 @@ password on every start and prints the tokenctl login line to paste.`,
 			if o.dev && !cmd.Flags().Changed("database") && e.getenv("TOKEND_DATABASE") == "" {
 				o.database = filepath.Join(devDir, "tokend.db")
 			}
+			o.defaultLifeSet = cmd.Flags().Changed("default-lifetime")
 			return serve(cmd.Context(), e, o)
 		},
 	}
@@ -79,6 +94,8 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringVar(&o.database, "database", databaseDefault(e.getenv), databaseUsage)
 	f.StringVar(&o.tokenPrefix, "token-prefix", secret.DefaultPrefix, "prefix of every token minted (2-16 of [A-Za-z0-9_], ending in '_')")
 	f.DurationVar(&o.maxLifetime, "max-lifetime", server.DefaultMaxLifetime, "longest lifetime a token may be given")
+	f.DurationVar(&o.defaultLife, "default-lifetime", server.DefaultTokenLifetime, "lifetime of a token created without one (at most --max-lifetime)")
+	f.DurationVar(&o.drain, "drain-timeout", DefaultDrainTimeout, "on SIGTERM, how long in-flight requests may take before their connections are closed")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); needs --tls-key")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM); needs --tls-cert")
 	f.BoolVar(&o.dev, "dev", false, "development mode: database under ./"+devDir+", a 'dev' user with a fresh random password")
@@ -88,12 +105,25 @@ password on every start and prints the tokenctl login line to paste.`,
 }
 
 func (o *serveOptions) validate() (server.Config, error) {
-	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, TrustProxy: o.trustProxy}
-	if err := secret.ValidPrefix(o.tokenPrefix); err != nil {
-		return cfg, usageErrorf("--token-prefix: %w", err)
+	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife, TrustProxy: o.trustProxy}
+	// The server's own checks, with their messages; a zero or negative
+	// duration would otherwise quietly become the default.
+	if o.maxLifetime <= 0 || o.defaultLife <= 0 {
+		return cfg, usageErrorf("--max-lifetime and --default-lifetime must be positive durations such as 720h")
 	}
-	if o.maxLifetime < time.Minute {
-		return cfg, usageErrorf("--max-lifetime must be at least 1m, got %s", o.maxLifetime)
+	if !o.defaultLifeSet {
+		cfg.DefaultLifetime = 0 // the server's default, capped by --max-lifetime
+	}
+	if err := cfg.Validate(); err != nil {
+		flag := map[string]string{"TokenPrefix": "--token-prefix", "MaxLifetime": "--max-lifetime", "DefaultLifetime": "--default-lifetime"}
+		var ce *server.ConfigError
+		if errors.As(err, &ce) && flag[ce.Field] != "" {
+			return cfg, usageErrorf("%s: %w", flag[ce.Field], ce.Err)
+		}
+		return cfg, &exitcode.UsageError{Err: err}
+	}
+	if o.drain <= 0 {
+		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return cfg, usageErrorf("--tls-cert and --tls-key go together; give both or neither")
@@ -137,7 +167,11 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 			}
 		}
 	}
-	st, err := openStore(ctx, o.database)
+	open := openExistingStore
+	if o.dev {
+		open = openStore // a playground may start from nothing
+	}
+	st, err := open(ctx, o.database)
 	if err != nil {
 		return err
 	}
@@ -157,20 +191,28 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 	defer ln.Close()
 	url := baseURL(ln.Addr(), tlsCfg != nil)
 	if o.addrFile != "" {
-		if err := writeFileAtomic(o.addrFile, []byte(url+"\n")); err != nil {
+		// Atomic, so a script polling for the file never reads half a URL.
+		if err := atomicfile.Write(o.addrFile, []byte(url+"\n"), 0o644); err != nil {
 			return fmt.Errorf("write --addr-file: %w", err)
 		}
 	}
 
+	if tlsCfg == nil {
+		// net/http's own refusals (malformed requests) as problem+json too.
+		ln = server.ProblemListener(ln)
+	}
 	srv := &http.Server{
-		Handler:           server.New(cfg, st, logger),
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		Handler: server.New(cfg, st, logger),
+		// "OPTIONS *" reaches the API (a 404 problem) instead of net/http's
+		// bare 200 that the contract does not know.
+		DisableGeneralOptionsHandler: true,
+		TLSConfig:                    tlsCfg,
+		ReadHeaderTimeout:            10 * time.Second,
+		ReadTimeout:                  time.Minute,
+		WriteTimeout:                 time.Minute,
+		IdleTimeout:                  2 * time.Minute,
+		MaxHeaderBytes:               64 << 10,
+		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("tokend listening", "url", url, "version", version.String(), "database", databaseName(o.database))
 	if o.dev {
@@ -193,11 +235,20 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down; draining in-flight requests", "timeout", ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	logger.Info("shutting down; draining in-flight requests", "timeout", o.drain)
+	sctx, cancel := context.WithTimeout(context.Background(), o.drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("graceful shutdown: %w", err)
+		}
+		// What could finish has finished; a client still trickling its
+		// body (its read timeout outlives the drain) is cut off, and that
+		// is the documented end of a drain, not a failure.
+		logger.Warn("drain window over; closing the connections still open", "timeout", o.drain)
+		if err := srv.Close(); err != nil {
+			return fmt.Errorf("close connections: %w", err)
+		}
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
@@ -242,26 +293,4 @@ func baseURL(a net.Addr, tls bool) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port)))
-}
-
-// writeFileAtomic makes data appear at path all at once, so a script
-// polling for the file never reads half a URL.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tokend-addr-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

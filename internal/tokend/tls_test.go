@@ -58,7 +58,7 @@ func writeSelfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *
 func TestServeTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := writeSelfSigned(t, dir)
-	url, _, stop := startServe(t, "--database", filepath.Join(dir, "tls.db"), "--tls-cert", certFile, "--tls-key", keyFile)
+	url, _, stop := startServe(t, "--database", newDB(t, filepath.Join(dir, "tls.db")), "--tls-cert", certFile, "--tls-key", keyFile)
 	defer stop()
 	if !strings.HasPrefix(url, "https://127.0.0.1:") {
 		t.Fatalf("addr-file holds %q, want an https URL", url)

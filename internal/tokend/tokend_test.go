@@ -159,8 +159,62 @@ func waitForFile(t *testing.T, path string, done <-chan error) string {
 	return ""
 }
 
+// newDB creates a database the way the docs say: with its first user.
+func newDB(t *testing.T, path string) string {
+	t.Helper()
+	if _, _, err := run(t, "pw\n", nil, "user", "add", "admin", "--database", path); err != nil {
+		t.Fatalf("tokend user add: %v", err)
+	}
+	return path
+}
+
+// A deleted database file or a typo in --database must not start a server
+// on a new empty database: every user and token would be gone unnoticed.
+func TestServeRefusesAMissingDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "gone.db")
+	_, _, err := run(t, "", nil, "serve", "--addr", "127.0.0.1:0", "--database", db)
+	if err == nil {
+		t.Fatal("serve started on a database that does not exist")
+	}
+	if msg := err.Error(); !strings.Contains(msg, db) || !strings.Contains(msg, "tokend user add") || strings.Contains(msg, "\n") {
+		t.Errorf("error %q should name %s and how to create it, on one line", msg, db)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("serve created %s anyway (%v)", db, err)
+	}
+}
+
+func TestServeDefaultLifetime(t *testing.T) {
+	db := newDB(t, filepath.Join(t.TempDir(), "life.db"))
+	_, _, err := run(t, "", nil, "serve", "--addr", "127.0.0.1:0", "--database", db, "--max-lifetime", "24h", "--default-lifetime", "48h")
+	var ue *exitcode.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--default-lifetime") {
+		t.Fatalf("--default-lifetime over --max-lifetime: %v, want a usage error naming the flag", err)
+	}
+	url, _, stop := startServe(t, "--database", db, "--default-lifetime", "2h")
+	defer stop()
+	req, _ := http.NewRequest("POST", url+"/v1/tokens", strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("admin", "pw")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		CreatedAt time.Time `json:"created_at"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || res.StatusCode != 201 {
+		t.Fatalf("create: %d %v", res.StatusCode, err)
+	}
+	if got := tok.ExpiresAt.Sub(tok.CreatedAt); got != 2*time.Hour {
+		t.Errorf("a create without a lifetime lives %s, want --default-lifetime 2h", got)
+	}
+}
+
 func TestServeInProcessAndStop(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "s.db")
+	db := newDB(t, filepath.Join(t.TempDir(), "s.db"))
 	url, stderr, stop := startServe(t, "--database", db, "--log-format", "json")
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("addr-file holds %q", url)

@@ -118,6 +118,33 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// readyTimeout bounds one readiness probe, so a database that has gone away
+// fails /readyz within seconds instead of hanging the prober.
+const readyTimeout = 3 * time.Second
+
+// Ready proves a write can commit without a table of its own: a transaction
+// that is assigned a transaction id writes (and, with the server's
+// synchronous_commit, flushes) a commit record, and a read-only standby or
+// a database in recovery refuses to assign one. pgxpool replaces broken
+// connections by itself, so readiness recovers when the database returns.
+func (s *Store) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("ready: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	var xid int64
+	if err := tx.QueryRow(ctx, "SELECT txid_current()").Scan(&xid); err != nil {
+		return fmt.Errorf("ready: cannot write: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("ready: commit: %w", err)
+	}
+	return nil
+}
+
 // Close closes every connection of the pool.
 func (s *Store) Close() error {
 	s.pool.Close()

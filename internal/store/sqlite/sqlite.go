@@ -41,8 +41,9 @@ const busyTimeout = 10 * time.Second
 // Store is a store.Store on one SQLite database file.
 type Store struct {
 	path string
-	w    *sql.DB // exactly one connection: all writes
-	r    *sql.DB // read-only connections: all reads
+	file os.FileInfo // the file opened, to notice it deleted or replaced
+	w    *sql.DB     // exactly one connection: all writes
+	r    *sql.DB     // read-only connections: all reads
 
 	// stmts caches the reader pool's prepared statements by SQL text
 	// (a fixed, small set: the queries are constants or built from a few
@@ -153,7 +154,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{path: abs, w: w, stmts: map[string]*sql.Stmt{}}
+	// What Ready compares the path against; a missing file was reported
+	// by createPrivate.
+	file, err := os.Stat(abs)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	s := &Store{path: abs, file: file, w: w, stmts: map[string]*sql.Stmt{}}
 	// The first connection sets WAL mode (a persistent, file-level change)
 	// and migrates, before any reader connects.
 	if err := s.migrate(ctx); err != nil {
@@ -205,6 +213,30 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if err := s.w.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	return nil
+}
+
+// Ready commits one small write (an fsync, like any create) after checking
+// that the file at the path is still the one opened: a database deleted or
+// replaced while serving would take writes nobody will ever read again.
+func (s *Store) Ready(ctx context.Context) error {
+	fi, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("database file %s was deleted while in use; restore it and restart", s.path)
+	case err != nil:
+		return fmt.Errorf("check database file: %w", err)
+	case !os.SameFile(fi, s.file):
+		return fmt.Errorf("database file %s was replaced while in use; restart to open the new one", s.path)
+	}
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO readiness (id, checked_at) VALUES (1, ?)
+			ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`, toDB(time.Now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("commit a test write: %w", err)
 	}
 	return nil
 }

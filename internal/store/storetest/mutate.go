@@ -40,7 +40,7 @@ func testDelete(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
-	t.Run("DeleteTokens reports own, unknown, another user's and repeated ids in input order", func(t *testing.T) {
+	t.Run("DeleteTokens reports own, unknown, malformed, another user's and repeated ids in input order", func(t *testing.T) {
 		f := newFixture(t, newStore)
 		alice, bob := f.user("alice"), f.user("bob")
 		a1, d1 := f.token(alice, "a1")
@@ -50,7 +50,7 @@ func testDelete(t *testing.T, newStore func(t *testing.T) store.Store) {
 		b1, bd := f.token(bob, "b1")
 		unknown := store.NewID(epoch)
 
-		ids := []string{a2.ID, unknown, b1.ID, a1.ID, a2.ID, "", a3.ID, b1.ID}
+		ids := []string{a2.ID, unknown, b1.ID, a1.ID, a2.ID, "", a3.ID, "not/an id'", b1.ID}
 		deleted, notFound, err := f.s.DeleteTokens(f.ctx, alice.ID, ids)
 		if err != nil {
 			t.Fatalf("DeleteTokens: %v", err)
@@ -58,7 +58,7 @@ func testDelete(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if want := []string{a2.ID, a1.ID, a3.ID}; !equalIDs(deleted, want) {
 			t.Errorf("deleted = %v, want %v", deleted, want)
 		}
-		if want := []string{unknown, b1.ID, a2.ID, "", b1.ID}; !equalIDs(notFound, want) {
+		if want := []string{unknown, b1.ID, a2.ID, "", "not/an id'", b1.ID}; !equalIDs(notFound, want) {
 			t.Errorf("not found = %v, want %v", notFound, want)
 		}
 		for _, d := range [][32]byte{d1, d2, d3} {

@@ -129,6 +129,23 @@ func testTokens(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("Ping: %v", err)
 		}
 	})
+
+	t.Run("Ready succeeds on an open store and leaves the data alone", func(t *testing.T) {
+		f := newFixture(t, newStore)
+		u := f.user("alice")
+		tok := f.create(newToken(u, "a"))
+		for range 2 {
+			if err := f.s.Ready(f.ctx); err != nil {
+				t.Fatalf("Ready: %v", err)
+			}
+		}
+		if got, err := f.s.GetToken(f.ctx, u.ID, tok.ID); err != nil || got.Name != "a" {
+			t.Fatalf("GetToken after Ready = %+v, %v", got, err)
+		}
+		if users, err := f.s.ListUsers(f.ctx); err != nil || len(users) != 1 {
+			t.Fatalf("ListUsers after Ready = %d users, %v", len(users), err)
+		}
+	})
 }
 
 func testExpired(t *testing.T) {
