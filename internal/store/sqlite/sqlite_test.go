@@ -217,7 +217,7 @@ func TestMigrationsAreNumberedWithoutGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || ms[0].name != "0001_init.sql" {
+	if len(ms) == 0 || ms[0].Name != "0001_init.sql" {
 		t.Fatalf("migrations = %+v", ms)
 	}
 }
