@@ -24,6 +24,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // Main runs tokenctl with the process's arguments and streams and returns
@@ -57,7 +58,7 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv fu
 	err = explain(err, f)
 	var ce *cmdutil.ExitCodeError
 	if !errors.Is(err, cmdutil.ErrSilent) && !errors.As(err, &ce) {
-		fmt.Fprintln(ios.ErrOut, "tokenctl: "+oneLine(err.Error()))
+		fmt.Fprintln(ios.ErrOut, "tokenctl: "+text.OneLine(err.Error()))
 	}
 	return cmdutil.ExitCode(err)
 }
@@ -167,7 +168,3 @@ Run 'tokenctl --help' for every command.
 	cmdargs.Harden(cmd)
 	return cmd
 }
-
-// oneLine folds an error message onto one line. (A shared copy is on its
-// way to internal/text; this one goes when it lands.)
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -133,7 +133,7 @@ func completeTokenIDs(f *cmdutil.Factory, multi bool) cobra.CompletionFunc {
 			seen[a] = true
 		}
 		var out []cobra.Completion
-		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: api.MaxPageSize}) {
+		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: client.PageSize}) {
 			if err != nil {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
@@ -166,7 +166,7 @@ func completeTokenNames(f *cmdutil.Factory) cobra.CompletionFunc {
 		defer cancel()
 		seen := make(map[string]bool)
 		var out []cobra.Completion
-		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: api.MaxPageSize}) {
+		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: client.PageSize}) {
 			if err != nil {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
