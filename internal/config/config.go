@@ -54,7 +54,7 @@ var Keys = []Key{
 		}
 		return v, nil
 	}},
-	{Name: "timeout", Default: client.DefaultTimeout.String(), Help: "time limit for each request to the server, retries included (Go duration, e.g. 30s, 2m)", validate: func(v string) (string, error) {
+	{Name: "timeout", Default: client.DefaultTimeout.String(), Help: "time limit for all of a command's requests to the server, retries included (Go duration, e.g. 30s, 2m)", validate: func(v string) (string, error) {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return "", fmt.Errorf("invalid timeout %q: want a positive duration like 30s or 2m", v)

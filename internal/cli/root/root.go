@@ -142,7 +142,7 @@ Run 'tokenctl --help' for every command.
 	pf.StringVar(&g.Profile, "profile", "", "config profile `NAME` (default: TOKENCTL_PROFILE, then current_profile)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour output")
 	pf.BoolVar(&g.Debug, "debug", false, "trace HTTP requests and responses to stderr (secrets redacted)")
-	pf.DurationVar(&g.Timeout, "timeout", 0, "time limit for each request to the server, retries included (default: TOKENCTL_TIMEOUT, then the profile's timeout, then "+client.DefaultTimeout.String()+")")
+	pf.DurationVar(&g.Timeout, "timeout", 0, "time limit for all of the command's requests to the server, retries included; time at a prompt does not count (default: TOKENCTL_TIMEOUT, then the profile's timeout, then "+client.DefaultTimeout.String()+")")
 
 	cmd.AddCommand(
 		auth.NewCmdAuth(f),
