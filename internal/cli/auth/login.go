@@ -187,7 +187,8 @@ func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.
 		tok, err = readLine(o.IO.In, "token")
 	}
 	if err != nil {
-		return nil, cmdutil.UsageErrorf("--with-token: %v", err)
+		// %w keeps Ctrl-C (iostreams.ErrInterrupted) an interrupt: exit 130.
+		return nil, cmdutil.UsageErrorf("--with-token: %w", err)
 	}
 	if _, err := secret.Parse(tok); err != nil {
 		return nil, cmdutil.UsageErrorf("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")
@@ -218,10 +219,16 @@ func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.
 func (o *LoginOptions) withPassword(ctx context.Context, host string, copts client.Options, ready func() error) (*login, error) {
 	username := o.Username
 	if username == "" {
-		fmt.Fprint(o.IO.ErrOut, "Username: ")
+		// Only on a terminal (validate): Ctrl-C must stop it at once.
 		var err error
-		if username, err = readLine(o.IO.In, "username"); err != nil {
+		username, err = o.IO.Prompt(ctx, "Username: ")
+		switch {
+		case errors.Is(err, iostreams.ErrInterrupted):
 			return nil, err
+		case err != nil:
+			return nil, cmdutil.UsageErrorf("no username given: pass --username USER")
+		case username == "":
+			return nil, cmdutil.UsageErrorf("empty username: pass --username USER")
 		}
 	}
 	password, err := o.password()

@@ -50,8 +50,9 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv fu
 	if err == nil {
 		return cmdutil.ExitOK
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		// Ctrl-C: the shell convention is 128+SIGINT.
+	if errors.Is(err, iostreams.ErrInterrupted) || errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Ctrl-C, at a prompt or during a request: the shell convention is
+		// 128+SIGINT.
 		fmt.Fprintln(ios.ErrOut, "tokenctl: interrupted")
 		return cmdutil.ExitInterrupted
 	}
