@@ -619,3 +619,19 @@ func TestCtrlCAtLoginPromptsExits130(t *testing.T) {
 		t.Errorf("%d tokens minted after ^C", n)
 	}
 }
+
+// login and refresh say when the token expires the way every other
+// command does (timespec.Stamp): date, time, zone and how far off.
+func TestLoginAndRefreshShowTheExpiryLikeEverythingElse(t *testing.T) {
+	srv := newAPIServer(t)
+	e := newTestEnv(t)
+	stamp := `expires 20\d\d-\d\d-\d\d \d\d:\d\d UTC \(in 90d\)`
+	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")
+	if r.code != 0 || !regexp.MustCompile(`with token tokenctl@\S+, `+stamp+`; stored in`).MatchString(r.stderr) {
+		t.Fatalf("login: exit %d, stderr %q", r.code, hideTokens(r.stderr))
+	}
+	r = e.run("", "auth", "refresh", "--host", srv.URL)
+	if r.code != 0 || !regexp.MustCompile(`now `+stamp+`; stored in`).MatchString(r.stderr) {
+		t.Fatalf("refresh: exit %d, stderr %q", r.code, hideTokens(r.stderr))
+	}
+}

@@ -34,6 +34,7 @@ type LoginOptions struct {
 	Config        func() (*config.Config, error)
 	Getenv        func(string) string
 	Hostname      func() (string, error)
+	Now           func() time.Time
 
 	Username        string
 	PasswordStdin   bool
@@ -55,6 +56,7 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 		Config:        f.Config,
 		Getenv:        f.Getenv,
 		Hostname:      os.Hostname,
+		Now:           nowFunc(f),
 	}
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -298,7 +300,7 @@ func (o *LoginOptions) store(ctx context.Context, svc *credential.Service, sourc
 	}
 	msg := fmt.Sprintf("Logged in to %s as %s", l.host, l.username)
 	if l.facts.TokenName != "" && !l.facts.ExpiresAt.IsZero() {
-		msg += fmt.Sprintf(" with token %s (expires %s)", l.facts.TokenName, l.facts.ExpiresAt.UTC().Format("2006-01-02"))
+		msg += fmt.Sprintf(" with token %s, expires %s", l.facts.TokenName, timespec.Stamp(l.facts.ExpiresAt, o.Now(), true))
 	}
 	msg += "; stored in " + cred.Location
 	fmt.Fprintln(o.IO.ErrOut, msg)
