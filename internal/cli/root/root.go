@@ -161,11 +161,35 @@ Run 'tokenctl --help' for every command.
 		RunE: func(c *cobra.Command, args []string) error {
 			target, rest, err := c.Root().Find(args)
 			if err != nil || target == nil || len(rest) > 0 {
-				return cmdutil.UsageErrorf("unknown help topic %q: run `tokenctl --help`", strings.Join(args, " "))
+				return unknownHelpTopic(c.Root(), args)
 			}
 			return target.Help()
 		},
 	})
 	cmdargs.Harden(cmd)
 	return cmd
+}
+
+// unknownHelpTopic says that args name no command, suggesting what the
+// first unknown word may have meant, as a mistyped command does.
+func unknownHelpTopic(root *cobra.Command, args []string) error {
+	cur := root
+	for _, word := range args {
+		next := subcommand(cur, word)
+		if next == nil {
+			return cmdutil.UsageErrorf("unknown help topic %q%s (see `%s --help`)", strings.Join(args, " "), cmdargs.DidYouMean(cur, word), cur.CommandPath())
+		}
+		cur = next
+	}
+	return cmdutil.UsageErrorf("unknown help topic %q (see `tokenctl --help`)", strings.Join(args, " "))
+}
+
+// subcommand is cmd's subcommand called word (by name or alias), or nil.
+func subcommand(cmd *cobra.Command, word string) *cobra.Command {
+	for _, c := range cmd.Commands() {
+		if c.Name() == word || c.HasAlias(word) {
+			return c
+		}
+	}
+	return nil
 }

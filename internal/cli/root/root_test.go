@@ -61,7 +61,9 @@ func TestExitCodes(t *testing.T) {
 		{"not logged in", []string{"auth", "status"}, 4, "", "tokenctl auth login --host URL"},
 		{"help", []string{"--help"}, 0, "Exit codes", ""},
 		{"help for a command", []string{"help", "auth", "login"}, 0, "--password-stdin", ""},
-		{"help for an unknown topic", []string{"help", "frobnicate"}, 2, "", `unknown help topic "frobnicate"`},
+		{"help for an unknown topic", []string{"help", "frobnicate"}, 2, "", `unknown help topic "frobnicate" (see ` + "`tokenctl --help`)"},
+		{"help for a mistyped topic", []string{"help", "tokn"}, 2, "", `unknown help topic "tokn"; did you mean token?`},
+		{"help for a mistyped subtopic", []string{"help", "token", "lst"}, 2, "", `unknown help topic "token lst"; did you mean list? (see ` + "`tokenctl token --help`)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
