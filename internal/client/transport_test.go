@@ -242,3 +242,9 @@ func TestBudgetCountsOverlappingCallsOnce(t *testing.T) {
 		t.Fatalf("left after 4s in flight: %s, want 6s", dl.Sub(later))
 	}
 }
+
+func TestExpiresInIsWholeSeconds(t *testing.T) {
+	if got := *ExpiresIn(90*time.Minute + 900*time.Millisecond); got != 5400 {
+		t.Errorf("ExpiresIn(1h30m0.9s) = %d, want 5400", got)
+	}
+}

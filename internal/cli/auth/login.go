@@ -245,11 +245,10 @@ func (o *LoginOptions) withPassword(ctx context.Context, host string, copts clie
 	if err != nil {
 		return nil, err
 	}
-	secs := int64(o.expiresIn / time.Second)
 	created, err := cl.CreateToken(ctx, api.CreateTokenRequest{
 		Name:             loginTokenName(o.Hostname),
 		Description:      "created by tokenctl auth login",
-		ExpiresInSeconds: &secs,
+		ExpiresInSeconds: client.ExpiresIn(o.expiresIn),
 	}, "")
 	if client.IsStatus(err, http.StatusUnauthorized) {
 		return nil, &cmdutil.AuthError{Err: fmt.Errorf("wrong username or password for %s", host)}

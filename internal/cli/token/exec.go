@@ -201,8 +201,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		case <-stopWatch:
 		}
 	}()
-	secs := int64(opts.lifetime / time.Second)
-	ct, err := c.CreateToken(createCtx, api.CreateTokenRequest{Name: opts.Name, Description: opts.Description, ExpiresInSeconds: &secs}, "")
+	ct, err := c.CreateToken(createCtx, api.CreateTokenRequest{Name: opts.Name, Description: opts.Description, ExpiresInSeconds: client.ExpiresIn(opts.lifetime)}, "")
 	close(stopWatch)
 	<-watchDone
 	cancelCreate()
