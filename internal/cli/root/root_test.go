@@ -307,3 +307,22 @@ func TestTimeoutIsOneBudgetForTheCommand(t *testing.T) {
 		})
 	}
 }
+
+// Listings ask for the CLI's own page size (client.PageSize), not a number
+// borrowed from the server.
+func TestListingsAskForTheCLIsPageSize(t *testing.T) {
+	var limit atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit.Store(r.URL.Query().Get("limit"))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"items":[],"next_cursor":null}`)
+	}))
+	defer srv.Close()
+	vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_HOST": srv.URL, "TOKENCTL_TOKEN": validToken(t)}
+	if r := run(t, vars, "token", "list", "-o", "json"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if got, want := limit.Load(), fmt.Sprint(client.PageSize); got != want {
+		t.Errorf("limit=%v, want %s", got, want)
+	}
+}
