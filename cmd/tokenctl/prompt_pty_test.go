@@ -303,3 +303,18 @@ func TestCtrlCAtTokendUserAddRestoresEcho(t *testing.T) {
 		t.Fatalf("user add went on after ^C:\n%s", out)
 	}
 }
+
+func TestCtrlCAtTheUsernamePrompt(t *testing.T) {
+	f := newTokend(t)
+	r := startOnPTY(t, "tokenctl", nil, "auth", "login", "--host", f.url, "--insecure-storage")
+	r.waitFor("Username: ", false)
+	if code := r.ctrlC("alice\r"); code != 130 {
+		t.Fatalf("exit %d after ^C, want 130; terminal shows:\n%s", code, r.output())
+	}
+	if !r.echo() {
+		t.Fatalf("echo is off after ^C; terminal shows:\n%s", r.output())
+	}
+	if out := r.output(); strings.Contains(out, "Password") || strings.Contains(out, "Logged in") {
+		t.Fatalf("login went on after ^C:\n%s", out)
+	}
+}

@@ -18,8 +18,9 @@ import (
 
 // Defaults of Options; each is the value used when the field is zero.
 const (
-	// DefaultTimeout bounds one API call, every attempt and retry wait
-	// included. It is also the default of --timeout and the timeout setting.
+	// DefaultTimeout is the default Budget of one command's network work,
+	// every call, attempt and retry wait included: the default of --timeout
+	// and of the timeout setting.
 	DefaultTimeout = 30 * time.Second
 	// DefaultConnectTimeout bounds the TCP connect and the TLS handshake.
 	DefaultConnectTimeout = 10 * time.Second
@@ -45,9 +46,13 @@ type Options struct {
 	// Username/Password (HTTP Basic), which only login uses.
 	Token              string
 	Username, Password string
-	// Timeout bounds each API call as a whole: every attempt and every wait
-	// between attempts (default DefaultTimeout).
+	// Timeout is the budget of the whole command (--timeout): every call,
+	// attempt and wait between attempts draws on it (default
+	// DefaultTimeout). Ignored when Budget is set.
 	Timeout time.Duration
+	// Budget, when set, is shared with every other client built from these
+	// Options, so one command's calls all draw on one --timeout.
+	Budget *Budget
 	// Debug, when set, receives a redacted trace of every request.
 	Debug io.Writer
 	// UserAgent is sent with each request.
@@ -94,9 +99,10 @@ func (w Wait) String() string {
 
 // Client talks to one token API host. Safe for concurrent use.
 type Client struct {
-	base *url.URL
-	opts Options
-	http *http.Client
+	base   *url.URL
+	opts   Options
+	http   *http.Client
+	budget *Budget
 }
 
 // New checks the host and returns a client. Plain http is refused unless the
@@ -111,6 +117,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opts.Budget != nil {
+		opts.Timeout = opts.Budget.Total()
 	}
 	opts.ConnectTimeout = min(opts.ConnectTimeout, opts.Timeout)
 	if opts.MaxAttempts <= 0 {
@@ -132,11 +141,24 @@ func New(opts Options) (*Client, error) {
 		dt.TLSHandshakeTimeout = opts.ConnectTimeout
 		tr = dt
 	}
-	c := &Client{base: base, opts: opts}
+	if opts.Budget == nil {
+		opts.Budget = NewBudget(opts.Timeout)
+	}
+	opts.Timeout = opts.Budget.Total()
+	c := &Client{base: base, opts: opts, budget: opts.Budget}
 	// No http.Client.Timeout: the deadline of the whole call (do) bounds
 	// every attempt, so retries cannot stretch --timeout.
 	c.http = &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 	return c, nil
+}
+
+// WithBudget returns a copy of c that draws on b instead of c's budget: for
+// a clean-up that must run even after the command's budget is spent.
+func (c *Client) WithBudget(b *Budget) *Client {
+	cp := *c
+	cp.budget = b
+	cp.opts.Budget = b
+	return &cp
 }
 
 // Host returns the normalised base URL.

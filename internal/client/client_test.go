@@ -475,7 +475,7 @@ func TestTimeoutEndsAHungRequest(t *testing.T) {
 	c, _ := newTestClient(t, srv.URL, func(o *Options) { o.Timeout = 50 * time.Millisecond })
 	_, err := c.User(context.Background())
 	host := strings.TrimPrefix(srv.URL, "http://")
-	if err == nil || err.Error() != host+" did not answer within 50ms (see --timeout): timed out" {
+	if err == nil || err.Error() != host+" did not answer within --timeout 50ms (one limit for all of this command's requests): timed out" {
 		t.Fatalf("err = %v, want a timeout naming the host", err)
 	}
 	if calls.Load() != 1 {

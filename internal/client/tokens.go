@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 )
@@ -30,6 +31,12 @@ func (c *Client) CreateToken(ctx context.Context, req api.CreateTokenRequest, id
 	h := http.Header{}
 	h.Set(api.IdempotencyHeader, idempotencyKey)
 	return &out, c.do(ctx, http.MethodPost, "/v1/tokens", h, req, &out)
+}
+
+// ExpiresIn is d as a create request's expires_in_seconds: whole seconds.
+func ExpiresIn(d time.Duration) *int64 {
+	secs := int64(d / time.Second)
+	return &secs
 }
 
 // GetToken returns one token's metadata.

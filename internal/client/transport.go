@@ -57,8 +57,8 @@ func retrySafe(method, path string, h http.Header) bool {
 }
 
 // do sends one API call: marshals in, sends it (again, when that is safe
-// and worth it) and decodes the answer into out. Opts.Timeout bounds the
-// call as a whole, attempts and waits included.
+// and worth it) and decodes the answer into out. The call draws on the
+// command's budget (--timeout), attempts and waits included.
 func (c *Client) do(ctx context.Context, method, path string, h http.Header, in, out any) error {
 	var payload []byte
 	if in != nil {
@@ -72,8 +72,9 @@ func (c *Client) do(ctx context.Context, method, path string, h http.Header, in,
 	if retrySafe(method, path, h) {
 		attempts = c.opts.MaxAttempts
 	}
-	callCtx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	callCtx, cancel := context.WithDeadline(ctx, c.budget.start(time.Now()))
 	defer cancel()
+	defer func() { c.budget.stop(time.Now()) }()
 	for n := 1; ; n++ {
 		wait, err := c.once(ctx, callCtx, method, path, h, payload, out)
 		var ae *APIError
@@ -90,7 +91,7 @@ func (c *Client) do(ctx context.Context, method, path string, h http.Header, in,
 		}
 		if dl, ok := callCtx.Deadline(); ok && time.Until(dl) < wait {
 			// Waiting would outlive --timeout: give up now, not later.
-			return err
+			return fmt.Errorf("%w; not retried: waiting %s would outlast --timeout %s", err, wait.Round(time.Millisecond), c.budget.Total())
 		}
 		if errors.As(err, &ae) && wait > announceAfter && c.opts.OnWait != nil {
 			c.opts.OnWait(Wait{Host: c.base.Host, Status: ae.Status, Delay: wait})
@@ -148,7 +149,7 @@ func (c *Client) once(ctx, callCtx context.Context, method, path string, h http.
 			return -1, fmt.Errorf("request to %s: %w", c.base.Host, ctx.Err())
 		}
 		if callCtx.Err() != nil {
-			return -1, fmt.Errorf("%s did not answer within %s (see --timeout): %w", c.base.Host, c.opts.Timeout, errTimeout)
+			return -1, c.timeoutError()
 		}
 		if !retryableNetErr(err) {
 			return -1, fmt.Errorf("cannot reach %s: %w", c.base.Host, err)
@@ -159,7 +160,7 @@ func (c *Client) once(ctx, callCtx context.Context, method, path string, h http.
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	c.traceResponse(resp, data, time.Since(start))
 	if err != nil && ctx.Err() == nil && callCtx.Err() != nil {
-		return -1, fmt.Errorf("%s did not answer within %s (see --timeout): %w", c.base.Host, c.opts.Timeout, errTimeout)
+		return -1, c.timeoutError()
 	}
 	if err != nil {
 		// A body cut short is a network failure: worth another try.
@@ -230,9 +231,6 @@ func retryableNetErr(err error) bool {
 	}
 	return true
 }
-
-// errTimeout replaces net/http's timeout text, which names Go internals.
-var errTimeout = errors.New("timed out")
 
 type redirectError struct{ msg string }
 

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -139,7 +140,111 @@ func TestTimeoutWhileReadingTheBody(t *testing.T) {
 	defer srv.Close()
 	c, _ := newTestClient(t, srv.URL, func(o *Options) { o.Timeout = 100 * time.Millisecond })
 	_, err := c.User(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "did not answer within 100ms (see --timeout)") {
+	if err == nil || !strings.Contains(err.Error(), "did not answer within --timeout 100ms (one limit for all of this command's requests)") {
 		t.Fatalf("err = %v, want the timeout", err)
+	}
+}
+
+// --timeout is one budget for the command: a listing whose pages each
+// answer well within it, but not all of them together, fails naming
+// --timeout.
+func TestTimeoutCoversEveryPageOfAListing(t *testing.T) {
+	var pages atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := pages.Add(1)
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		next := fmt.Sprintf("c%d", n)
+		writeJSON(w, http.StatusOK, api.TokenPage{Items: []api.Token{{ID: "tok" + next}}, NextCursor: &next})
+	}))
+	defer srv.Close()
+	c, _ := newTestClient(t, srv.URL, func(o *Options) { o.Timeout = 750 * time.Millisecond })
+	start := time.Now()
+	var got int
+	var err error
+	for _, e := range c.ListTokens(context.Background(), ListQuery{}) {
+		if e != nil {
+			err = e
+			break
+		}
+		got++
+	}
+	took := time.Since(start)
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "--timeout 750ms") {
+		t.Fatalf("after %d tokens: err = %v, want the --timeout error", got, err)
+	}
+	if got != 2 {
+		t.Errorf("got %d pages before the timeout, want 2 (3 × 300ms > 750ms)", got)
+	}
+	if took > 2*time.Second {
+		t.Errorf("took %s with --timeout 750ms", took)
+	}
+}
+
+// Time between calls (a person at a prompt, the child of token exec) does
+// not spend the budget; only time in flight does.
+func TestTimeBetweenCallsIsNotCounted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+		writeJSON(w, http.StatusOK, api.User{ID: "u1", Username: "alice"})
+	}))
+	defer srv.Close()
+	c, _ := newTestClient(t, srv.URL, func(o *Options) { o.Timeout = 300 * time.Millisecond })
+	for i := range 3 {
+		if _, err := c.User(context.Background()); err != nil {
+			t.Fatalf("call %d: %v", i+1, err)
+		}
+		time.Sleep(200 * time.Millisecond) // "at a prompt"
+	}
+}
+
+// Clients built from one Options share its Budget; WithBudget gives a
+// clean-up its own.
+func TestBudgetIsSharedAndCanBeReplaced(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(120 * time.Millisecond)
+		writeJSON(w, http.StatusOK, api.User{ID: "u1", Username: "alice"})
+	}))
+	defer srv.Close()
+	b := NewBudget(200 * time.Millisecond)
+	a, _ := newTestClient(t, srv.URL, func(o *Options) { o.Budget = b })
+	second, _ := newTestClient(t, srv.URL, func(o *Options) { o.Budget = b })
+	if _, err := a.User(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.User(context.Background()); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("second client, err = %v: want the shared budget spent", err)
+	}
+	if _, err := second.WithBudget(NewBudget(time.Second)).User(context.Background()); err != nil {
+		t.Fatalf("with a fresh budget: %v", err)
+	}
+}
+
+// Calls in flight together spend the budget once, at the rate of the wall
+// clock, not once each.
+func TestBudgetCountsOverlappingCallsOnce(t *testing.T) {
+	b := NewBudget(10 * time.Second)
+	t0 := time.Unix(1000, 0)
+	if dl := b.start(t0); !dl.Equal(t0.Add(10 * time.Second)) {
+		t.Fatalf("first deadline %s", dl.Sub(t0))
+	}
+	if dl := b.start(t0.Add(2 * time.Second)); !dl.Equal(t0.Add(10 * time.Second)) {
+		t.Fatalf("overlapping call's deadline %s, want the same as the first", dl.Sub(t0))
+	}
+	b.stop(t0.Add(3 * time.Second))
+	b.stop(t0.Add(4 * time.Second))
+	// 4s spent; an hour later 6s are left.
+	later := t0.Add(time.Hour)
+	if dl := b.start(later); dl.Sub(later) != 6*time.Second {
+		t.Fatalf("left after 4s in flight: %s, want 6s", dl.Sub(later))
+	}
+}
+
+func TestExpiresInIsWholeSeconds(t *testing.T) {
+	if got := *ExpiresIn(90*time.Minute + 900*time.Millisecond); got != 5400 {
+		t.Errorf("ExpiresIn(1h30m0.9s) = %d, want 5400", got)
 	}
 }

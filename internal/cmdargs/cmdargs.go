@@ -51,14 +51,20 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 // "did you mean …?" when cobra finds a close one.
 func Unknown(cmd *cobra.Command, word string) error {
 	path := cmd.CommandPath()
+	msg := fmt.Sprintf("unknown command %q for %q", word, path)
+	return exitcode.Usagef("%s%s (see `%s --help`)", msg, DidYouMean(cmd, word), path)
+}
+
+// DidYouMean is "; did you mean X or Y?" naming the subcommands of cmd
+// close to word, or "" when none is.
+func DidYouMean(cmd *cobra.Command, word string) string {
 	if cmd.SuggestionsMinimumDistance <= 0 {
 		cmd.SuggestionsMinimumDistance = 2 // cobra's default, applied only by its own lookup
 	}
-	msg := fmt.Sprintf("unknown command %q for %q", word, path)
 	if s := cmd.SuggestionsFor(word); len(s) > 0 {
-		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		return "; did you mean " + strings.Join(s, " or ") + "?"
 	}
-	return exitcode.Usagef("%s (see `%s --help`)", msg, path)
+	return ""
 }
 
 // Harden walks the tree under cmd so that usage mistakes anywhere exit 2: a

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/atomicfile"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -53,7 +54,7 @@ var Keys = []Key{
 		}
 		return v, nil
 	}},
-	{Name: "timeout", Default: client.DefaultTimeout.String(), Help: "time limit for each request to the server, retries included (Go duration, e.g. 30s, 2m)", validate: func(v string) (string, error) {
+	{Name: "timeout", Default: client.DefaultTimeout.String(), Help: "time limit for all of a command's requests to the server, retries included (Go duration, e.g. 30s, 2m)", validate: func(v string) (string, error) {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return "", fmt.Errorf("invalid timeout %q: want a positive duration like 30s or 2m", v)
@@ -114,7 +115,7 @@ func Load(dir string, getenv func(string) string, flags Flags) (*Config, error) 
 	if err := c.v.ReadInConfig(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		var pe *fs.PathError
 		if !errors.As(err, &pe) {
-			return nil, fmt.Errorf("config file %s is not valid YAML: fix or delete it (%s)", c.path, oneLine(err.Error()))
+			return nil, fmt.Errorf("config file %s is not valid YAML: fix or delete it (%s)", c.path, text.OneLine(err.Error()))
 		}
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -303,5 +304,3 @@ func lookupKey(key string) (Key, error) {
 	names = append(names, CurrentProfileKey)
 	return Key{}, fmt.Errorf("unknown config key %q: known keys are %s", key, strings.Join(names, ", "))
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -6,10 +6,11 @@ package credential
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // KeyringService is the keyring service name; the account is user@host (see AccountKey).
@@ -31,7 +32,7 @@ type KeyringError struct {
 
 func (e *KeyringError) Error() string {
 	return fmt.Sprintf("the OS keyring is not available (%s: %s): start or unlock a Secret Service such as gnome-keyring, or set TOKENCTL_TOKEN, or log in with --insecure-storage",
-		e.Op, oneLine(e.Err.Error()))
+		e.Op, text.OneLine(e.Err.Error()))
 }
 
 func (e *KeyringError) Unwrap() error { return e.Err }
@@ -89,8 +90,4 @@ func (k Keyring) call(op string, fn func() error) error {
 	case <-t.C:
 		return &KeyringError{Op: op, Err: fmt.Errorf("no answer within %s", timeout)}
 	}
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -191,6 +192,14 @@ func TestSwitchOnATerminalAsksWhichAccount(t *testing.T) {
 	mustContain(t, "prompt", r.stderr, "1) alice", "2) bob", "3) carol (active)", "Switched the active account for "+srv.URL+" to bob")
 	if r := e.runTTY("7\n", "auth", "switch"); r.code != 2 || !strings.Contains(r.stderr, "want a number from 1 to 3") {
 		t.Errorf("out-of-range choice: exit %d: %s", r.code, r.stderr)
+	}
+	// Ctrl-C at the chooser (a cancelled context; the pty test does the
+	// real key) stops at once and switches nothing, even with an answer
+	// typed ahead.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if r := e.runCtx(ctx, true, "1\n", "auth", "switch"); r.code != 130 || strings.Contains(r.stderr, "Switched") {
+		t.Errorf("^C at the chooser: exit %d: %s", r.code, r.stderr)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -44,6 +45,14 @@ changes which.`,
 		NewCmdSwitch(f, nil),
 	)
 	return cmd
+}
+
+// nowFunc is f's clock, or the real one when f has none (tests).
+func nowFunc(f *cmdutil.Factory) func() time.Time {
+	if f.Now != nil {
+		return f.Now
+	}
+	return time.Now
 }
 
 // readLine reads one line from r without the line ending. Its buffer is

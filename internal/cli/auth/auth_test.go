@@ -58,11 +58,17 @@ func (e *testEnv) runTTY(stdin string, args ...string) result {
 
 func (e *testEnv) runOn(tty bool, stdin string, args ...string) result {
 	e.t.Helper()
+	return e.runCtx(context.Background(), tty, stdin, args...)
+}
+
+// runCtx runs with ctx: a cancelled one is Ctrl-C at the first prompt.
+func (e *testEnv) runCtx(ctx context.Context, tty bool, stdin string, args ...string) result {
+	e.t.Helper()
 	ios, in, out, errOut := iostreams.Test()
 	ios.SetStdinTTY(tty)
 	ios.SetStderrTTY(tty)
 	in.WriteString(stdin)
-	code := root.Run(context.Background(), args, ios, func(k string) string { return e.vars[k] })
+	code := root.Run(ctx, args, ios, func(k string) string { return e.vars[k] })
 	return result{code, out.String(), errOut.String()}
 }
 
@@ -563,5 +569,69 @@ func TestLoginToAnotherHostThanTheProfileSaysSo(t *testing.T) {
 	mustContain(t, "stderr", r.stderr, `note: profile "default" uses https://tokens.example.com; pass --host `+srv.URL)
 	if r := e.run("", "config", "get", "host"); r.stdout != "https://tokens.example.com\n" {
 		t.Errorf("login changed the profile's host to %q", r.stdout)
+	}
+}
+
+// Ctrl-C at any of login's prompts exits 130 and sends nothing.
+func TestCtrlCAtLoginPromptsExits130(t *testing.T) {
+	srv := newAPIServer(t)
+	e := newTestEnv(t)
+	for _, flag := range []string{"--with-token", "--username=alice"} {
+		t.Run(flag, func(t *testing.T) {
+			ios, _, _, errOut := iostreams.Test()
+			ios.SetStdinTTY(true)
+			ios.SetStderrTTY(true)
+			// The no-echo read reports the ^C, as the terminal read does.
+			ios.ReadPassword = func() (string, error) { return "", iostreams.ErrInterrupted }
+			code := root.Run(context.Background(), []string{"auth", "login", "--host", srv.URL, "--insecure-storage", flag}, ios, func(k string) string { return e.vars[k] })
+			if code != 130 || !strings.HasSuffix(errOut.String(), "tokenctl: interrupted\n") {
+				t.Errorf("exit %d, stderr %q; want 130 and \"interrupted\"", code, errOut)
+			}
+		})
+	}
+	// The Username prompt, blocked on a terminal that sends nothing, ends
+	// as soon as the command is interrupted (the pty test types the real
+	// ^C).
+	t.Run("Username", func(t *testing.T) {
+		ios, _, _, _ := iostreams.Test()
+		ios.SetStdinTTY(true)
+		ios.SetStderrTTY(true)
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		ios.In = pr
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan int, 1)
+		go func() {
+			done <- root.Run(ctx, []string{"auth", "login", "--host", srv.URL, "--insecure-storage"}, ios, func(k string) string { return e.vars[k] })
+		}()
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+		select {
+		case code := <-done:
+			if code != 130 {
+				t.Errorf("exit %d, want 130", code)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the Username prompt is still waiting 5s after the interrupt")
+		}
+	})
+	if n := srv.tokenCount(t); n != 0 {
+		t.Errorf("%d tokens minted after ^C", n)
+	}
+}
+
+// login and refresh say when the token expires the way every other
+// command does (timespec.Stamp): date, time, zone and how far off.
+func TestLoginAndRefreshShowTheExpiryLikeEverythingElse(t *testing.T) {
+	srv := newAPIServer(t)
+	e := newTestEnv(t)
+	stamp := `expires 20\d\d-\d\d-\d\d \d\d:\d\d UTC \(in 90d\)`
+	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")
+	if r.code != 0 || !regexp.MustCompile(`with token tokenctl@\S+, `+stamp+`; stored in`).MatchString(r.stderr) {
+		t.Fatalf("login: exit %d, stderr %q", r.code, hideTokens(r.stderr))
+	}
+	r = e.run("", "auth", "refresh", "--host", srv.URL)
+	if r.code != 0 || !regexp.MustCompile(`now `+stamp+`; stored in`).MatchString(r.stderr) {
+		t.Fatalf("refresh: exit %d, stderr %q", r.code, hideTokens(r.stderr))
 	}
 }

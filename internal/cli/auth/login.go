@@ -34,6 +34,7 @@ type LoginOptions struct {
 	Config        func() (*config.Config, error)
 	Getenv        func(string) string
 	Hostname      func() (string, error)
+	Now           func() time.Time
 
 	Username        string
 	PasswordStdin   bool
@@ -55,6 +56,7 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 		Config:        f.Config,
 		Getenv:        f.Getenv,
 		Hostname:      os.Hostname,
+		Now:           nowFunc(f),
 	}
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -187,7 +189,8 @@ func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.
 		tok, err = readLine(o.IO.In, "token")
 	}
 	if err != nil {
-		return nil, cmdutil.UsageErrorf("--with-token: %v", err)
+		// %w keeps Ctrl-C (iostreams.ErrInterrupted) an interrupt: exit 130.
+		return nil, cmdutil.UsageErrorf("--with-token: %w", err)
 	}
 	if _, err := secret.Parse(tok); err != nil {
 		return nil, cmdutil.UsageErrorf("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")
@@ -218,10 +221,16 @@ func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.
 func (o *LoginOptions) withPassword(ctx context.Context, host string, copts client.Options, ready func() error) (*login, error) {
 	username := o.Username
 	if username == "" {
-		fmt.Fprint(o.IO.ErrOut, "Username: ")
+		// Only on a terminal (validate): Ctrl-C must stop it at once.
 		var err error
-		if username, err = readLine(o.IO.In, "username"); err != nil {
+		username, err = o.IO.Prompt(ctx, "Username: ")
+		switch {
+		case errors.Is(err, iostreams.ErrInterrupted):
 			return nil, err
+		case err != nil:
+			return nil, cmdutil.UsageErrorf("no username given: pass --username USER")
+		case username == "":
+			return nil, cmdutil.UsageErrorf("empty username: pass --username USER")
 		}
 	}
 	password, err := o.password()
@@ -236,11 +245,10 @@ func (o *LoginOptions) withPassword(ctx context.Context, host string, copts clie
 	if err != nil {
 		return nil, err
 	}
-	secs := int64(o.expiresIn / time.Second)
 	created, err := cl.CreateToken(ctx, api.CreateTokenRequest{
 		Name:             loginTokenName(o.Hostname),
 		Description:      "created by tokenctl auth login",
-		ExpiresInSeconds: &secs,
+		ExpiresInSeconds: client.ExpiresIn(o.expiresIn),
 	}, "")
 	if client.IsStatus(err, http.StatusUnauthorized) {
 		return nil, &cmdutil.AuthError{Err: fmt.Errorf("wrong username or password for %s", host)}
@@ -291,7 +299,7 @@ func (o *LoginOptions) store(ctx context.Context, svc *credential.Service, sourc
 	}
 	msg := fmt.Sprintf("Logged in to %s as %s", l.host, l.username)
 	if l.facts.TokenName != "" && !l.facts.ExpiresAt.IsZero() {
-		msg += fmt.Sprintf(" with token %s (expires %s)", l.facts.TokenName, l.facts.ExpiresAt.UTC().Format("2006-01-02"))
+		msg += fmt.Sprintf(" with token %s, expires %s", l.facts.TokenName, timespec.Stamp(l.facts.ExpiresAt, o.Now(), true))
 	}
 	msg += "; stored in " + cred.Location
 	fmt.Fprintln(o.IO.ErrOut, msg)

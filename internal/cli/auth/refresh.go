@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
 // RefreshOptions are the inputs of `auth refresh`.
@@ -19,11 +21,12 @@ type RefreshOptions struct {
 	SaveCredential func(*cmdutil.Credential, string) error
 	ClientOptions  func() (client.Options, error)
 	Getenv         func(string) string
+	Now            func() time.Time
 }
 
 // NewCmdRefresh returns `auth refresh`.
 func NewCmdRefresh(f *cmdutil.Factory, runF func(context.Context, *RefreshOptions) error) *cobra.Command {
-	opts := &RefreshOptions{IO: f.IOStreams, Credential: f.Credential, SaveCredential: f.SaveCredential, ClientOptions: f.ClientOptions, Getenv: f.Getenv}
+	opts := &RefreshOptions{IO: f.IOStreams, Credential: f.Credential, SaveCredential: f.SaveCredential, ClientOptions: f.ClientOptions, Getenv: f.Getenv, Now: nowFunc(f)}
 	return &cobra.Command{
 		Use:   "refresh",
 		Short: "Rotate the login token and store the new secret in its place",
@@ -68,12 +71,12 @@ func refreshRun(ctx context.Context, o *RefreshOptions) error {
 	if err != nil {
 		return fmt.Errorf("rotate token %s: %w", u.Token.ID, err)
 	}
-	expires := rotated.ExpiresAt.UTC().Format("2006-01-02")
+	expires := timespec.Stamp(rotated.ExpiresAt, o.Now(), true)
 
 	if cred.Source == cmdutil.SourceEnv {
 		cmdutil.MaskSecret(o.IO.ErrOut, o.Getenv, rotated.Secret)
 		fmt.Fprintln(o.IO.Out, rotated.Secret)
-		fmt.Fprintf(o.IO.ErrOut, "Rotated token %s (%s, expires %s). The old secret no longer works: update TOKENCTL_TOKEN with the new one printed above.\n", rotated.ID, rotated.Name, expires)
+		fmt.Fprintf(o.IO.ErrOut, "Rotated token %s (%s), expires %s. The old secret no longer works: update TOKENCTL_TOKEN with the new one printed above.\n", rotated.ID, rotated.Name, expires)
 		return nil
 	}
 	cred.Facts = &cmdutil.Facts{TokenID: rotated.ID, TokenName: rotated.Name, ExpiresAt: rotated.ExpiresAt}

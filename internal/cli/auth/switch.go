@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,14 +47,14 @@ TOKENCTL_TOKEN, when set, still takes precedence over every stored account.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return switchRun(opts)
+			return switchRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.User, "user", "u", "", "make `USER`'s account the active one")
 	return cmd
 }
 
-func switchRun(o *SwitchOptions) error {
+func switchRun(ctx context.Context, o *SwitchOptions) error {
 	host, err := o.Host()
 	if err != nil {
 		return err
@@ -75,7 +76,7 @@ func switchRun(o *SwitchOptions) error {
 	case len(accounts) == 1:
 		return fmt.Errorf("%s is the only account logged in to %s: log in as another user first (`tokenctl auth login --username USER`)", accounts[0].Username, host)
 	case o.IO.CanPrompt():
-		if user, err = o.choose(host, accounts); err != nil {
+		if user, err = o.choose(ctx, host, accounts); err != nil {
 			return err
 		}
 	case len(accounts) == 2:
@@ -99,7 +100,7 @@ func switchRun(o *SwitchOptions) error {
 }
 
 // choose asks which account to make active, by number.
-func (o *SwitchOptions) choose(host string, accounts []credential.Account) (string, error) {
+func (o *SwitchOptions) choose(ctx context.Context, host string, accounts []credential.Account) (string, error) {
 	fmt.Fprintf(o.IO.ErrOut, "Accounts logged in to %s:\n", host)
 	for i, a := range accounts {
 		mark := ""
@@ -108,10 +109,12 @@ func (o *SwitchOptions) choose(host string, accounts []credential.Account) (stri
 		}
 		fmt.Fprintf(o.IO.ErrOut, "  %d) %s%s\n", i+1, a.Username, mark)
 	}
-	fmt.Fprintf(o.IO.ErrOut, "Switch to [1-%d]: ", len(accounts))
-	line, err := readLine(o.IO.In, "choice")
-	if err != nil {
-		return "", cmdutil.UsageErrorf("%v", err)
+	line, err := o.IO.Prompt(ctx, fmt.Sprintf("Switch to [1-%d]: ", len(accounts)))
+	switch {
+	case errors.Is(err, iostreams.ErrInterrupted):
+		return "", err
+	case err != nil:
+		return "", cmdutil.UsageErrorf("no choice given: pass --user USER")
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(line))
 	if err != nil || n < 1 || n > len(accounts) {

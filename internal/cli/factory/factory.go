@@ -69,6 +69,11 @@ type builder struct {
 
 	warnOnce sync.Once
 
+	// budget is this command's --timeout, shared by every client the
+	// factory builds, so all of the command's requests draw on one clock.
+	budgetOnce sync.Once
+	budget     *client.Budget
+
 	// cred caches the resolved credential: each lookup may be a D-Bus round
 	// trip, and a command often asks more than once (Client, then
 	// Credential). Saving or removing resets it.
@@ -128,9 +133,10 @@ func (b *builder) clientOptions() (client.Options, error) {
 	if err != nil {
 		return client.Options{}, err
 	}
+	b.budgetOnce.Do(func() { b.budget = client.NewBudget(timeout) })
 	opts := client.Options{
 		Host:      host,
-		Timeout:   timeout,
+		Budget:    b.budget,
 		UserAgent: "tokenctl/" + version.String(),
 		OnWait:    func(w client.Wait) { fmt.Fprintln(b.ios.ErrOut, w) },
 	}

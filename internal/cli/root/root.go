@@ -24,6 +24,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // Main runs tokenctl with the process's arguments and streams and returns
@@ -49,15 +50,16 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv fu
 	if err == nil {
 		return cmdutil.ExitOK
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		// Ctrl-C: the shell convention is 128+SIGINT.
+	if errors.Is(err, iostreams.ErrInterrupted) || errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Ctrl-C, at a prompt or during a request: the shell convention is
+		// 128+SIGINT.
 		fmt.Fprintln(ios.ErrOut, "tokenctl: interrupted")
 		return cmdutil.ExitInterrupted
 	}
 	err = explain(err, f)
 	var ce *cmdutil.ExitCodeError
 	if !errors.Is(err, cmdutil.ErrSilent) && !errors.As(err, &ce) {
-		fmt.Fprintln(ios.ErrOut, "tokenctl: "+oneLine(err.Error()))
+		fmt.Fprintln(ios.ErrOut, "tokenctl: "+text.OneLine(err.Error()))
 	}
 	return cmdutil.ExitCode(err)
 }
@@ -141,7 +143,7 @@ Run 'tokenctl --help' for every command.
 	pf.StringVar(&g.Profile, "profile", "", "config profile `NAME` (default: TOKENCTL_PROFILE, then current_profile)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour output")
 	pf.BoolVar(&g.Debug, "debug", false, "trace HTTP requests and responses to stderr (secrets redacted)")
-	pf.DurationVar(&g.Timeout, "timeout", 0, "time limit for each request to the server, retries included (default: TOKENCTL_TIMEOUT, then the profile's timeout, then "+client.DefaultTimeout.String()+")")
+	pf.DurationVar(&g.Timeout, "timeout", 0, "time limit for all of the command's requests to the server, retries included; time at a prompt does not count (default: TOKENCTL_TIMEOUT, then the profile's timeout, then "+client.DefaultTimeout.String()+")")
 
 	cmd.AddCommand(
 		auth.NewCmdAuth(f),
@@ -159,7 +161,7 @@ Run 'tokenctl --help' for every command.
 		RunE: func(c *cobra.Command, args []string) error {
 			target, rest, err := c.Root().Find(args)
 			if err != nil || target == nil || len(rest) > 0 {
-				return cmdutil.UsageErrorf("unknown help topic %q: run `tokenctl --help`", strings.Join(args, " "))
+				return unknownHelpTopic(c.Root(), args)
 			}
 			return target.Help()
 		},
@@ -168,6 +170,26 @@ Run 'tokenctl --help' for every command.
 	return cmd
 }
 
-// oneLine folds an error message onto one line. (A shared copy is on its
-// way to internal/text; this one goes when it lands.)
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// unknownHelpTopic says that args name no command, suggesting what the
+// first unknown word may have meant, as a mistyped command does.
+func unknownHelpTopic(root *cobra.Command, args []string) error {
+	cur := root
+	for _, word := range args {
+		next := subcommand(cur, word)
+		if next == nil {
+			return cmdutil.UsageErrorf("unknown help topic %q%s (see `%s --help`)", strings.Join(args, " "), cmdargs.DidYouMean(cur, word), cur.CommandPath())
+		}
+		cur = next
+	}
+	return cmdutil.UsageErrorf("unknown help topic %q (see `tokenctl --help`)", strings.Join(args, " "))
+}
+
+// subcommand is cmd's subcommand called word (by name or alias), or nil.
+func subcommand(cmd *cobra.Command, word string) *cobra.Command {
+	for _, c := range cmd.Commands() {
+		if c.Name() == word || c.HasAlias(word) {
+			return c
+		}
+	}
+	return nil
+}

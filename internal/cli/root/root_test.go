@@ -61,7 +61,9 @@ func TestExitCodes(t *testing.T) {
 		{"not logged in", []string{"auth", "status"}, 4, "", "tokenctl auth login --host URL"},
 		{"help", []string{"--help"}, 0, "Exit codes", ""},
 		{"help for a command", []string{"help", "auth", "login"}, 0, "--password-stdin", ""},
-		{"help for an unknown topic", []string{"help", "frobnicate"}, 2, "", `unknown help topic "frobnicate"`},
+		{"help for an unknown topic", []string{"help", "frobnicate"}, 2, "", `unknown help topic "frobnicate" (see ` + "`tokenctl --help`)"},
+		{"help for a mistyped topic", []string{"help", "tokn"}, 2, "", `unknown help topic "tokn"; did you mean token?`},
+		{"help for a mistyped subtopic", []string{"help", "token", "lst"}, 2, "", `unknown help topic "token lst"; did you mean list? (see ` + "`tokenctl token --help`)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,4 +246,83 @@ func wellFormedToken(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return tok.String()
+}
+
+// --timeout is one deadline for all of a command's network work, every
+// request, retry and Retry-After wait included (issue 10 item 10). The
+// bounds are generous: they tell one budget from several, not speed.
+func TestTimeoutIsOneBudgetForTheCommand(t *testing.T) {
+	pageSleep := func(d time.Duration, r *http.Request) bool {
+		select {
+		case <-time.After(d):
+			return true
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		stderr  string
+	}{
+		{"busy server with Retry-After", func(w http.ResponseWriter, r *http.Request) {
+			pageSleep(400*time.Millisecond, r)
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"status":503,"title":"Service Unavailable"}`)
+		}, "--timeout 2s"},
+		{"server that never answers", func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		}, "did not answer within --timeout 2s"},
+		{"three pages of 0.8s each", func(w http.ResponseWriter, r *http.Request) {
+			if !pageSleep(800*time.Millisecond, r) {
+				return
+			}
+			n := len(r.URL.Query().Get("cursor")) // "", "c", "cc", ...
+			w.Header().Set("Content-Type", "application/json")
+			if n >= 2 {
+				fmt.Fprint(w, `{"items":[],"next_cursor":null}`)
+				return
+			}
+			fmt.Fprintf(w, `{"items":[],"next_cursor":%q}`, strings.Repeat("c", n+1))
+		}, "did not answer within --timeout 2s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_HOST": srv.URL, "TOKENCTL_TOKEN": validToken(t)}
+			start := time.Now()
+			r := run(t, vars, "--timeout", "2s", "token", "list", "-o", "json")
+			took := time.Since(start)
+			if r.code == 0 || !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("exit %d, stderr %q; want a failure naming %q", r.code, r.stderr, tt.stderr)
+
+			}
+			if took > 4*time.Second {
+				t.Errorf("--timeout 2s took %s", took)
+			}
+		})
+	}
+}
+
+// Listings ask for the CLI's own page size (client.PageSize), not a number
+// borrowed from the server.
+func TestListingsAskForTheCLIsPageSize(t *testing.T) {
+	var limit atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit.Store(r.URL.Query().Get("limit"))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"items":[],"next_cursor":null}`)
+	}))
+	defer srv.Close()
+	vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_HOST": srv.URL, "TOKENCTL_TOKEN": validToken(t)}
+	if r := run(t, vars, "token", "list", "-o", "json"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if got, want := limit.Load(), fmt.Sprint(client.PageSize); got != want {
+		t.Errorf("limit=%v, want %s", got, want)
+	}
 }

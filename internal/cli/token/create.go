@@ -113,8 +113,7 @@ func (o *CreateOptions) validate() error {
 		if err != nil {
 			return cmdutil.UsageErrorf("--expires-in: %s", err)
 		}
-		secs := int64(d / time.Second)
-		o.req.ExpiresInSeconds = &secs
+		o.req.ExpiresInSeconds = client.ExpiresIn(d)
 	}
 	if o.ExpiresAt != "" {
 		t, err := timespec.ParseDate(o.ExpiresAt)

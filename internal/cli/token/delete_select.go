@@ -127,7 +127,7 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 		}
 		return out, nil
 	}
-	q := client.ListQuery{Status: api.StatusAll, Name: o.Name, PageSize: api.MaxPageSize}
+	q := client.ListQuery{Status: api.StatusAll, Name: o.Name, PageSize: client.PageSize}
 	if o.Expired {
 		q.Status = api.StatusExpired
 	}

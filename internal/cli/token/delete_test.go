@@ -2,9 +2,12 @@ package token
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenctl/tokenctl/internal/client"
 )
 
 func TestDeleteByID(t *testing.T) {
@@ -280,5 +283,29 @@ func TestDeleteHasNoProgressBarOffATerminal(t *testing.T) {
 	_, errOut := e.mustRun(0, "delete", "--name", "x", "--yes")
 	if strings.Contains(errOut, "\r") || strings.Contains(errOut, "1/1") {
 		t.Fatalf("progress output off a terminal: %q", errOut)
+	}
+}
+
+// --timeout is spent only on the network: a person who takes longer than
+// it to answer the confirmation still gets the delete.
+func TestTimeAtTheConfirmationIsNotSpentFromTimeout(t *testing.T) {
+	e := newTestEnv(t)
+	e.mintDirect("tmp", time.Hour)
+	e.mintDirect("tmp", time.Hour)
+	budget := client.NewBudget(500 * time.Millisecond) // --timeout 500ms
+	e.f.Client = func() (*client.Client, error) {
+		return client.New(client.Options{Host: e.srv.URL, Token: e.cred.Token, Budget: budget})
+	}
+	e.ios.SetStdinTTY(true)
+	e.ios.SetStderrTTY(true)
+	pr, pw := io.Pipe()
+	e.ios.In = pr
+	go func() {
+		time.Sleep(800 * time.Millisecond) // thinking it over
+		_, _ = pw.Write([]byte("y\n"))
+	}()
+	e.mustRun(0, "delete", "--name", "tmp")
+	if left := len(e.tokens()) - 1; left != 0 {
+		t.Fatalf("%d tmp tokens left", left)
 	}
 }

@@ -201,8 +201,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		case <-stopWatch:
 		}
 	}()
-	secs := int64(opts.lifetime / time.Second)
-	ct, err := c.CreateToken(createCtx, api.CreateTokenRequest{Name: opts.Name, Description: opts.Description, ExpiresInSeconds: &secs}, "")
+	ct, err := c.CreateToken(createCtx, api.CreateTokenRequest{Name: opts.Name, Description: opts.Description, ExpiresInSeconds: client.ExpiresIn(opts.lifetime)}, "")
 	close(stopWatch)
 	<-watchDone
 	cancelCreate()
@@ -268,12 +267,16 @@ func runChild(opts *ExecOptions, secret string, sigs <-chan os.Signal, pending o
 	}
 }
 
+// execDeleteTimeout is the budget of the delete after the child ends. It
+// is its own, not what is left of --timeout: the child's run does not
+// spend --timeout, but a create that used most of it must not leave the
+// clean-up too little.
+const execDeleteTimeout = 30 * time.Second
+
 // deleteExecToken deletes the minted token even when ctx was cancelled by
 // the interrupt that ended the child; a missing token counts as deleted.
 func deleteExecToken(ctx context.Context, c *client.Client, ct *api.CreatedToken) error {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	err := c.DeleteToken(dctx, ct.ID)
+	err := c.WithBudget(client.NewBudget(execDeleteTimeout)).DeleteToken(context.WithoutCancel(ctx), ct.ID)
 	if err != nil && client.IsStatus(err, 404) {
 		return nil
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -351,5 +354,34 @@ func TestExecDefaultNameAndLifetime(t *testing.T) {
 	}
 	if life != DefaultExecLifetime {
 		t.Errorf("lifetime %v, want %v", life, DefaultExecLifetime)
+	}
+}
+
+// The delete after the child ends has a budget of its own: a create that
+// spent most of --timeout must not leave the token alive.
+func TestExecCleanupHasItsOwnTimeout(t *testing.T) {
+	e := newTestEnv(t)
+	target, _ := url.Parse(e.srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodPost:
+			time.Sleep(700 * time.Millisecond)
+		case http.MethodDelete:
+			time.Sleep(400 * time.Millisecond)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	budget := client.NewBudget(time.Second) // --timeout 1s for the command
+	e.f.Client = func() (*client.Client, error) {
+		return client.New(client.Options{Host: slow.URL, Token: e.cred.Token, Budget: budget})
+	}
+	_, errOut := e.mustRun(0, "exec", "--", testBinary(t), "exec-child", "exit", "0", DefaultExecEnv)
+	if errOut != "" {
+		t.Errorf("stderr %q", errOut)
+	}
+	if n := e.execTokens(); n != 0 {
+		t.Fatalf("%d exec tokens left behind", n)
 	}
 }

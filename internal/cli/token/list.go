@@ -39,7 +39,7 @@ var CSVHeader = []string{"id", "name", "description", "key_hint", "created_at", 
 
 // NewCmdList builds `token list`.
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams, Client: f.Client, Now: now(f), PageSize: api.MaxPageSize}
+	opts := &ListOptions{IO: f.IOStreams, Client: f.Client, Now: now(f), PageSize: client.PageSize}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},

@@ -111,41 +111,22 @@ func currentTokenID(ctx context.Context, c *client.Client) (string, error) {
 }
 
 // completeTokenIDs offers the caller's token ids, with names as
-// descriptions, for show, delete and rotate. Any failure (not logged in,
-// server down) quietly offers nothing: completion must never print errors
-// into the user's command line.
+// descriptions, for show, delete and rotate.
 func completeTokenIDs(f *cmdutil.Factory, multi bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if !multi && len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		if f.Client == nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		c, err := f.Client()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
 		seen := make(map[string]bool, len(args))
 		for _, a := range args {
 			seen[a] = true
 		}
-		var out []cobra.Completion
-		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: api.MaxPageSize}) {
-			if err != nil {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
+		return completeFromTokens(f, func(t api.Token) (cobra.Completion, bool) {
 			if seen[t.ID] || !strings.HasPrefix(t.ID, toComplete) {
-				continue
+				return "", false
 			}
-			out = append(out, cobra.CompletionWithDesc(t.ID, completionDesc(t)))
-			if len(out) >= 1000 {
-				break
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+			return cobra.CompletionWithDesc(t.ID, completionDesc(t)), true
+		})
 	}
 }
 
@@ -155,32 +136,51 @@ func completeTokenIDs(f *cmdutil.Factory, multi bool) cobra.CompletionFunc {
 // completion protocol's lines.
 func completeTokenNames(f *cmdutil.Factory) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if f.Client == nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		c, err := f.Client()
+		seen := make(map[string]bool)
+		return completeFromTokens(f, func(t api.Token) (cobra.Completion, bool) {
+			if seen[t.Name] || !strings.HasPrefix(t.Name, toComplete) || strings.ContainsFunc(t.Name, unicode.IsControl) {
+				return "", false
+			}
+			seen[t.Name] = true
+			return t.Name, true
+		})
+	}
+}
+
+// completionTimeout bounds the listing behind a completion: the shell
+// waits on it. maxCompletions caps what one offers.
+const (
+	completionTimeout = 5 * time.Second
+	maxCompletions    = 1000
+)
+
+// completeFromTokens lists the caller's tokens and offers what pick makes
+// of each it accepts. Any failure (not logged in, server down) quietly
+// offers nothing: completion must never print errors into the user's
+// command line.
+func completeFromTokens(f *cmdutil.Factory, pick func(api.Token) (cobra.Completion, bool)) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if f.Client == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	c, err := f.Client()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+	defer cancel()
+	var out []cobra.Completion
+	for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: client.PageSize}) {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		seen := make(map[string]bool)
-		var out []cobra.Completion
-		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: api.StatusAll, PageSize: api.MaxPageSize}) {
-			if err != nil {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			if seen[t.Name] || !strings.HasPrefix(t.Name, toComplete) || strings.ContainsFunc(t.Name, unicode.IsControl) {
-				continue
-			}
-			seen[t.Name] = true
-			out = append(out, t.Name)
-			if len(out) >= 1000 {
-				break
-			}
+		if comp, ok := pick(t); ok {
+			out = append(out, comp)
 		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+		if len(out) >= maxCompletions {
+			break
+		}
 	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 func completionDesc(t api.Token) string {
