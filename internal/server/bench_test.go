@@ -153,7 +153,8 @@ func TestListing100kTokensKeepsHeapFlat(t *testing.T) {
 		t.Skip("seeds 100,000 tokens")
 	}
 	const n = 100_000
-	e := newTestEnv(t)
+	// Past the default ceiling of live tokens, so the login may be made.
+	e := newTestEnv(t, func(c *Config) { c.MaxTokensPerUser = 2 * n })
 	e.validate = false
 	u := e.addUser("alice", "pw")
 	ids := bulkSeed(t, e.dbPath, u, "page", n)
