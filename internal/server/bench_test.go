@@ -85,6 +85,19 @@ func BenchmarkAuthenticateBearer(b *testing.B) {
 	}
 }
 
+// BenchmarkAuthCheck is the forward-auth hot path; it must cost what
+// BenchmarkAuthenticateBearer (GET /v1/user) costs.
+func BenchmarkAuthCheck(b *testing.B) {
+	e := newTestEnv(b)
+	u := e.addUser("alice", "pw")
+	e.addScope("deploy:write")
+	bulkSeed(b, e.dbPath, u, "bench", 10_000)
+	auth := bearer(e.create(basic("alice", "pw"), map[string]any{"name": "proxy", "scopes": []string{"deploy:write"}}).Secret)
+	for b.Loop() {
+		benchRequest(b, e.h, "GET", "/v1/auth/check?scope=deploy:write", auth, "", 204)
+	}
+}
+
 func BenchmarkCreate(b *testing.B) {
 	e := newTestEnv(b)
 	e.addUser("alice", "pw")
