@@ -21,6 +21,9 @@ var builtinScopes = []api.Scope{
 	{Name: api.ScopeTokensWrite, Description: "create, rotate and delete your tokens", Builtin: true},
 }
 
+// BuiltinScopes returns tokend's own scopes, sorted by name.
+func BuiltinScopes() []api.Scope { return slices.Clone(builtinScopes) }
+
 func isBuiltinScope(name string) bool {
 	return name == api.ScopeTokensRead || name == api.ScopeTokensWrite
 }

@@ -39,6 +39,7 @@ type serveOptions struct {
 	dev         bool
 	trustProxy  bool
 	logFormat   string
+	maxTokens   int
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -83,11 +84,15 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.BoolVar(&o.dev, "dev", false, "development mode: database under ./"+devDir+", a 'dev' user with a fresh random password")
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry (only behind one proxy that adds it)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
 	return cmd
 }
 
 func (o *serveOptions) validate() (server.Config, error) {
-	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, TrustProxy: o.trustProxy}
+	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens}
+	if o.maxTokens < 1 {
+		return cfg, usageErrorf("--max-tokens-per-user must be at least 1, got %d", o.maxTokens)
+	}
 	if err := secret.ValidPrefix(o.tokenPrefix); err != nil {
 		return cfg, &usageError{err: fmt.Errorf("--token-prefix: %w", err)}
 	}

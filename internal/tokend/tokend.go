@@ -100,6 +100,7 @@ and delete personal access tokens over HTTP. Its users are managed here with
 		return &usageError{err: err}
 	})
 	root.AddCommand(newServeCmd(e), newUserCmd(e))
+	root.AddCommand(newScopeCmd(e))
 	root.AddCommand(newMigrateCmd(e))
 	return root
 }
