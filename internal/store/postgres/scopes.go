@@ -13,48 +13,51 @@ import (
 )
 
 // ScanTokens returns one bounded page of the user's tokens; see
-// store.Store. The filters are checked on a window of at most MaxScan rows
-// of the (user_id, id) index, read in one REPEATABLE READ transaction with
-// the count that tells whether the window was full.
+// store.Store. With a filter, the filters are checked on a window of at
+// most MaxScan rows of the (user_id, id) index, read in one REPEATABLE
+// READ transaction with the count that tells whether the window was full.
+// Without one every examined row matches, so the page is read straight off
+// the index.
 func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
 	if opts.Limit < 1 || opts.Limit > MaxListLimit {
 		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, MaxListLimit)
 	}
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0
+	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
+
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	var window strings.Builder
-	window.WriteString(`FROM tokens WHERE user_id = ` + arg(opts.UserID))
+	var rows strings.Builder // the user's rows, newest first
+	rows.WriteString(`FROM tokens WHERE user_id = ` + arg(opts.UserID))
 	if opts.BeforeID != "" {
-		window.WriteString(` AND id < ` + arg(opts.BeforeID))
+		rows.WriteString(` AND id < ` + arg(opts.BeforeID))
 	}
-	if opts.MaxScan > 0 {
-		window.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.MaxScan))
+	var q strings.Builder
+	window := ""
+	if windowed {
+		window = rows.String() + ` ORDER BY id DESC LIMIT ` + arg(opts.MaxScan)
+		q.WriteString(`SELECT ` + tokenColumns + ` FROM (SELECT * ` + window + `) w WHERE true`)
+	} else {
+		q.WriteString(`SELECT ` + tokenColumns + ` ` + rows.String())
 	}
 	nWindowArgs := len(args)
-	var q strings.Builder
-	q.WriteString(`SELECT ` + tokenColumns + ` FROM (SELECT * ` + window.String() + `) w WHERE true`)
-	filtered := false
 	switch opts.Status {
 	case store.StatusAll:
 	case store.StatusActive:
 		q.WriteString(` AND expires_at > ` + arg(toDB(opts.Now)))
-		filtered = true
 	case store.StatusExpired:
 		q.WriteString(` AND expires_at <= ` + arg(toDB(opts.Now)))
-		filtered = true
 	default:
 		return nil, "", fmt.Errorf("list tokens: unknown status %d", opts.Status)
 	}
 	if opts.NameGlob != "" {
 		q.WriteString(` AND name LIKE ` + arg(likePattern(opts.NameGlob)) + ` ESCAPE '\'`)
-		filtered = true
 	}
 	if len(opts.Scopes) > 0 {
 		q.WriteString(` AND scopes @> ` + arg(opts.Scopes) + `::text[]`)
-		filtered = true
 	}
 	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit+1))
@@ -86,14 +89,12 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 			next = toks[opts.Limit-1].ID
 			return nil
 		}
-		// Without filters every row in the window matched, so a short page
-		// means the window was not full. Otherwise ask.
-		if opts.MaxScan <= 0 || (!filtered && opts.MaxScan > opts.Limit) {
+		if !windowed {
 			return nil
 		}
 		var n int
 		var last *string
-		if err := tx.QueryRow(ctx, `SELECT count(*), min(id) FROM (SELECT id `+window.String()+`) w`,
+		if err := tx.QueryRow(ctx, `SELECT count(*), min(id) FROM (SELECT id `+window+`) w`,
 			args[:nWindowArgs]...).Scan(&n, &last); err != nil {
 			return err
 		}

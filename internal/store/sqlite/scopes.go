@@ -33,50 +33,53 @@ func appendScopeFilter(q *strings.Builder, args []any, scopes []string) []any {
 }
 
 // ScanTokens returns one bounded page of the user's tokens; see
-// store.Store. The filters are checked on a window of at most MaxScan rows
-// of the (user_id, id) index, read in one read transaction with the count
-// that tells whether the window was full.
+// store.Store. With a filter, the filters are checked on a window of at
+// most MaxScan rows of the (user_id, id) index, read in one read
+// transaction with the count that tells whether the window was full.
+// Without one every examined row matches, so the page is read straight off
+// the index.
 func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
 	if opts.Limit < 1 || opts.Limit > MaxListLimit {
 		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, MaxListLimit)
 	}
-	var window strings.Builder
-	window.WriteString(`SELECT * FROM tokens WHERE user_id = ?`)
-	wargs := []any{opts.UserID}
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0
+	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
+
+	var rows strings.Builder // the user's rows, newest first
+	rows.WriteString(`FROM tokens WHERE user_id = ?`)
+	rargs := []any{opts.UserID}
 	if opts.BeforeID != "" {
-		window.WriteString(` AND id < ?`)
-		wargs = append(wargs, opts.BeforeID)
+		rows.WriteString(` AND id < ?`)
+		rargs = append(rargs, opts.BeforeID)
 	}
-	if opts.MaxScan > 0 {
-		window.WriteString(` ORDER BY id DESC LIMIT ?`)
-		wargs = append(wargs, opts.MaxScan)
-	}
+	window := rows.String() + ` ORDER BY id DESC LIMIT ?`
+	wargs := append(append([]any{}, rargs...), opts.MaxScan)
+
 	var q strings.Builder
-	q.WriteString(`SELECT ` + tokenColumns + ` FROM (` + window.String() + `) WHERE 1 = 1`)
-	args := append([]any{}, wargs...)
-	filtered := false
+	var args []any
+	if windowed {
+		q.WriteString(`SELECT ` + tokenColumns + ` FROM (SELECT * ` + window + `) WHERE 1 = 1`)
+		args = append(args, wargs...)
+	} else {
+		q.WriteString(`SELECT ` + tokenColumns + ` ` + rows.String())
+		args = append(args, rargs...)
+	}
 	switch opts.Status {
 	case store.StatusAll:
 	case store.StatusActive:
 		q.WriteString(` AND expires_at > ?`)
 		args = append(args, toDB(opts.Now))
-		filtered = true
 	case store.StatusExpired:
 		q.WriteString(` AND expires_at <= ?`)
 		args = append(args, toDB(opts.Now))
-		filtered = true
 	default:
 		return nil, "", fmt.Errorf("list tokens: unknown status %d", opts.Status)
 	}
 	if opts.NameGlob != "" {
 		q.WriteString(` AND name GLOB ?`)
 		args = append(args, sqliteGlob(opts.NameGlob))
-		filtered = true
 	}
-	if len(opts.Scopes) > 0 {
-		args = appendScopeFilter(&q, args, opts.Scopes)
-		filtered = true
-	}
+	args = appendScopeFilter(&q, args, opts.Scopes)
 	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, opts.Limit+1)
@@ -108,17 +111,12 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if len(toks) > opts.Limit {
 		return toks[:opts.Limit], toks[opts.Limit-1].ID, nil
 	}
-	// Without filters every row in the window matched, so a short page
-	// means the window was not full. Otherwise ask.
-	if opts.MaxScan <= 0 || (!filtered && opts.MaxScan > opts.Limit) {
+	if !windowed {
 		return toks, "", nil
 	}
 	var n int
 	var last sql.NullString
-	err = tx.QueryRowContext(ctx,
-		`SELECT count(*), min(id) FROM (`+strings.Replace(window.String(), "SELECT *", "SELECT id", 1)+`)`, wargs...).
-		Scan(&n, &last)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(id) FROM (SELECT id `+window+`)`, wargs...).Scan(&n, &last); err != nil {
 		return nil, "", fmt.Errorf("list tokens: %w", err)
 	}
 	if n < opts.MaxScan {
