@@ -32,6 +32,10 @@ func appendScopeFilter(q *strings.Builder, args []any, scopes []string) []any {
 	return args
 }
 
+// maxScanLimit is the largest page ScanTokens returns (the API's largest);
+// it reads one row more to know whether the page ended the matches.
+const maxScanLimit = 1000
+
 // ScanTokens returns one bounded page of the user's tokens; see
 // store.Store. With a filter, the filters are checked on a window of at
 // most MaxScan rows of the (user_id, id) index, read in one read
@@ -39,8 +43,8 @@ func appendScopeFilter(q *strings.Builder, args []any, scopes []string) []any {
 // Without one every examined row matches, so the page is read straight off
 // the index.
 func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
-	if opts.Limit < 1 || opts.Limit > MaxListLimit {
-		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, MaxListLimit)
+	if opts.Limit < 1 || opts.Limit > maxScanLimit {
+		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, maxScanLimit)
 	}
 	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0
 	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
