@@ -31,7 +31,7 @@ and may run while tokend serves it.`,
 		Example: `  tokend scope add deploy:write --description "deploy to production"
   tokend scope list
   tokend scope delete deploy:write`,
-		Args: noArgs,
+		Args: scopeArgs(0, "tokend scope add|list|delete"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv), databaseUsage)
@@ -47,11 +47,11 @@ separated by ':' (deploy:write, registry.push, app:*:read). A token made
 with a password from now on carries it by default; tokens made earlier do
 not gain it.`,
 		Example: `  tokend scope add deploy:write --description "deploy to production"`,
-		Args:    exactArgs(1, "one scope name"),
+		Args:    scopeArgs(1, "one scope name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := server.ValidScopeName(name); err != nil {
-				return &usageError{err: err}
+				return usageErrorf("%s", err)
 			}
 			if server.IsBuiltinScope(name) {
 				return usageErrorf("%s is built in; it needs no adding", name)
@@ -88,7 +88,7 @@ On a terminal this is a table; piped, one name per line; -o json gives
 name, description and builtin for each, like GET /v1/scopes.`,
 		Example: `  tokend scope list
   tokend scope list -o json`,
-		Args: noArgs,
+		Args: scopeArgs(0, "tokend scope list"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "" && output != "table" && output != "json" {
 				return usageErrorf("-o must be table or json, got %q", output)
@@ -149,7 +149,7 @@ While unexpired tokens carry the scope it is refused, naming how many:
 delete those tokens (or let them expire) first. Deleting a scope never
 changes a token.`,
 		Example: `  tokend scope delete deploy:write`,
-		Args:    exactArgs(1, "one scope name"),
+		Args:    scopeArgs(1, "one scope name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if server.IsBuiltinScope(name) {
@@ -176,4 +176,14 @@ changes a token.`,
 	}
 	cmd.AddCommand(add, list, del)
 	return cmd
+}
+
+// scopeArgs wants exactly n arguments, else a usage error naming what.
+func scopeArgs(n int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("expected %d argument(s), got %d: %s", n, len(args), what)
+		}
+		return nil
+	}
 }
