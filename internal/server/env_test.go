@@ -57,6 +57,11 @@ func (c *countingStore) ListTokens(ctx context.Context, opts store.ListOptions) 
 	return c.Store.ListTokens(ctx, opts)
 }
 
+func (c *countingStore) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
+	c.listQueries.Add(1)
+	return c.Store.ScanTokens(ctx, opts)
+}
+
 func (c *countingStore) TokenByDigest(ctx context.Context, d [32]byte) (store.Token, store.User, error) {
 	c.digestLookups.Add(1)
 	return c.Store.TokenByDigest(ctx, d)

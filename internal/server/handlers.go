@@ -69,6 +69,15 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		s.fail(w, r, prob)
 		return
 	}
+	scopes, expires, prob, err := s.createScopes(r.Context(), p, req.Scopes, expires, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
+	if err != nil {
+		s.internalError(w, r, "create token", err)
+		return
+	}
+	if prob != nil {
+		s.fail(w, r, prob)
+		return
+	}
 	sec, err := secret.Generate(s.cfg.TokenPrefix)
 	if err != nil {
 		s.internalError(w, r, "generate token", err)
@@ -83,10 +92,12 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		Digest:      sec.Digest(),
 		CreatedAt:   now,
 		ExpiresAt:   expires,
+		Scopes:      scopes,
+		MaxLive:     s.cfg.MaxTokensPerUser,
 	}
 	if key != "" {
 		nt.IdempotencyKey = key
-		nt.RequestHash = requestHash(req)
+		nt.RequestHash = requestHash(req, p)
 	}
 	tok, replayed, err := s.store.CreateToken(r.Context(), nt)
 	if err != nil {
@@ -130,7 +141,7 @@ func validIdempotencyKey(key string, all []string) *problem {
 
 // requestHash fingerprints what a create asked for, as given, so a replay
 // with the same key can be told apart from a different request.
-func requestHash(req api.CreateTokenRequest) [32]byte {
+func requestHash(req api.CreateTokenRequest, p *principal) [32]byte {
 	h := sha256.New()
 	field := func(s string) {
 		var n [8]byte
@@ -149,6 +160,14 @@ func requestHash(req api.CreateTokenRequest) [32]byte {
 		field("at:" + req.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	} else {
 		field("")
+	}
+	// Scopes and the parent token change what a create makes; hashed only
+	// when present, so keys from before scopes still replay.
+	if req.Scopes != nil {
+		field("scopes:" + strings.Join(store.NormalizeScopes(req.Scopes), " "))
+	}
+	if p != nil && p.token != nil {
+		field("by:" + p.token.ID)
 	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
@@ -267,9 +286,9 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *pri
 		}
 		limit = n
 	}
-	// One row past the page says whether another follows, so next_cursor
-	// is null exactly on the last page, in one query.
-	opts := store.ListOptions{UserID: p.user.ID, Now: s.cfg.Now(), Limit: limit + 1}
+	// The store reads one row past the page, so next_cursor is null exactly
+	// on the last unfiltered page, in one query.
+	opts := store.ListOptions{UserID: p.user.ID, Now: s.cfg.Now(), Limit: limit}
 	switch v := q.Get("status"); v {
 	case "", api.StatusAll:
 		opts.Status = store.StatusAll
@@ -296,23 +315,35 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *pri
 		}
 		opts.BeforeID = id
 	}
-	toks, err := s.store.ListTokens(r.Context(), opts)
+	scopes, prob := queryScopes(q["scope"])
+	if prob != nil {
+		s.fail(w, r, prob)
+		return
+	}
+	opts.Scopes = scopes
+	// A page examines a bounded number of rows whatever the filters, so a
+	// filter that matches little cannot read every token per page: the
+	// page may then hold fewer than limit items while next_cursor, the
+	// last id examined, says where to go on.
+	opts.MaxScan = max(10*limit, minScan)
+	toks, next, err := s.store.ScanTokens(r.Context(), opts)
 	if err != nil {
 		s.storeError(w, r, "list tokens", "", err)
 		return
 	}
-	more := len(toks) > limit
-	toks = toks[:min(len(toks), limit)]
 	page := api.TokenPage{Items: make([]api.Token, 0, len(toks))}
 	for _, t := range toks {
 		page.Items = append(page.Items, s.wireToken(t))
 	}
-	if more {
-		c := encodeCursor(toks[len(toks)-1].ID)
+	if next != "" {
+		c := encodeCursor(next)
 		page.NextCursor = &c
 	}
 	encode(w, http.StatusOK, page)
 }
+
+// minScan is the fewest rows a filtered page examines.
+const minScan = 1000
 
 // Cursors are opaque to clients; today they carry the last id of a page.
 const cursorVersion = "v1:"
@@ -353,6 +384,13 @@ func (s *server) storeError(w http.ResponseWriter, r *http.Request, op, id strin
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		s.fail(w, r, newProblem(http.StatusUnprocessableEntity, api.CodeIdempotencyMismatch,
 			"this Idempotency-Key was already used with a different request body; use a new key for a new token"))
+	case errors.Is(err, store.ErrLimit):
+		s.fail(w, r, newProblem(http.StatusConflict, api.CodeTokenLimitReached,
+			fmt.Sprintf("you already have %d live tokens, the most this server allows; delete some (tokenctl token delete --expired, or by name) and try again",
+				s.cfg.MaxTokensPerUser)))
+	case errors.Is(err, store.ErrExpired) && id != "":
+		s.fail(w, r, newProblem(http.StatusConflict, api.CodeTokenExpired,
+			"token "+id+" has expired and cannot be rotated; create a new token instead"))
 	default:
 		s.internalError(w, r, op, err)
 	}
@@ -418,12 +456,16 @@ func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *pr
 	if !ok {
 		return
 	}
+	now := s.cfg.Now().UTC().Truncate(time.Second)
+	if p.token != nil && !s.rotateWithinBounds(w, r, p, id, now) {
+		return
+	}
 	sec, err := secret.Generate(s.cfg.TokenPrefix)
 	if err != nil {
 		s.internalError(w, r, "generate token", err)
 		return
 	}
-	t, err := s.store.RotateToken(r.Context(), p.user.ID, id, sec.Digest(), sec.Hint(), s.cfg.Now().UTC().Truncate(time.Second))
+	t, err := s.store.RotateToken(r.Context(), p.user.ID, id, sec.Digest(), sec.Hint(), now)
 	if err != nil {
 		s.storeError(w, r, "rotate token", id, err)
 		return
@@ -444,6 +486,10 @@ func (s *server) wireToken(t store.Token) api.Token {
 		CreatedAt:   t.CreatedAt.UTC(),
 		ExpiresAt:   t.ExpiresAt.UTC(),
 		Status:      status,
+		Scopes:      t.Scopes,
+	}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
 	}
 	if t.LastUsedAt != nil {
 		lu := t.LastUsedAt.UTC()

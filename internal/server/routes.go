@@ -12,22 +12,27 @@ type handlerFunc func(s *server, w http.ResponseWriter, r *http.Request, p *prin
 
 type route struct {
 	pattern string
-	auth    bool // needs an authenticated principal
+	auth    bool   // needs an authenticated principal
+	scope   string // a token needs this scope; "" for none
 	handle  handlerFunc
 }
 
 // routeTable is every route tokend serves, in one place. docs/openapi.yaml
 // documents exactly these; TestOpenAPIMatchesRoutes fails when they drift.
 var routeTable = []route{
-	{"GET /healthz", false, (*server).handleHealthz},
-	{"GET /readyz", false, (*server).handleReadyz},
-	{"GET /v1/user", true, (*server).handleUser},
-	{"POST /v1/tokens", true, (*server).handleCreateToken},
-	{"GET /v1/tokens", true, (*server).handleListTokens},
-	{"GET /v1/tokens/{id}", true, (*server).handleGetToken},
-	{"DELETE /v1/tokens/{id}", true, (*server).handleDeleteToken},
-	{"POST /v1/tokens/delete", true, (*server).handleBulkDelete},
-	{"POST /v1/tokens/{id}/rotate", true, (*server).handleRotateToken},
+	{"GET /healthz", false, "", (*server).handleHealthz},
+	{"GET /readyz", false, "", (*server).handleReadyz},
+	{"GET /v1/user", true, "", (*server).handleUser},
+	{"POST /v1/tokens", true, api.ScopeTokensWrite, (*server).handleCreateToken},
+	{"GET /v1/tokens", true, api.ScopeTokensRead, (*server).handleListTokens},
+	{"GET /v1/tokens/current", true, "", (*server).handleCurrentToken},
+	{"GET /v1/tokens/{id}", true, api.ScopeTokensRead, (*server).handleGetToken},
+	{"DELETE /v1/tokens/{id}", true, api.ScopeTokensWrite, (*server).handleDeleteToken},
+	{"POST /v1/tokens/delete", true, api.ScopeTokensWrite, (*server).handleBulkDelete},
+	{"POST /v1/tokens/{id}/rotate", true, api.ScopeTokensWrite, (*server).handleRotateToken},
+	{"GET /v1/scopes", true, "", (*server).handleListScopes},
+	// auth/check authenticates itself: tokens only, and its own 403.
+	{"GET /v1/auth/check", false, "", (*server).handleAuthCheck},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.
@@ -58,6 +63,10 @@ func (s *server) bind(rt route) http.Handler {
 		if rt.auth {
 			var ok bool
 			if p, ok = s.authenticate(w, r); !ok {
+				return
+			}
+			if rt.scope != "" && p.token != nil && !hasScopes(p.token.Scopes, rt.scope) {
+				s.insufficientScope(w, r, []string{rt.scope}, p.token.Scopes)
 				return
 			}
 		}

@@ -16,13 +16,14 @@ import (
 
 // Defaults for Config fields left zero.
 const (
-	DefaultMaxLifetime     = 8784 * time.Hour // 366 days
-	DefaultTokenLifetime   = 30 * 24 * time.Hour
-	DefaultMaxBodyBytes    = 1 << 20
-	DefaultAuthFailures    = 10
-	DefaultAuthFailWindow  = time.Minute
-	DefaultLimiterCapacity = 100_000
-	touchInterval          = time.Minute
+	DefaultMaxLifetime      = 8784 * time.Hour // 366 days
+	DefaultTokenLifetime    = 30 * 24 * time.Hour
+	DefaultMaxBodyBytes     = 1 << 20
+	DefaultAuthFailures     = 10
+	DefaultAuthFailWindow   = time.Minute
+	DefaultLimiterCapacity  = 100_000
+	DefaultMaxTokensPerUser = 10_000
+	touchInterval           = time.Minute
 )
 
 // Config tunes a server. The zero value is usable: every zero field takes
@@ -49,6 +50,9 @@ type Config struct {
 	// entry, the one the proxy in front of tokend added. Only set it behind
 	// exactly one such proxy, or every client can name its own address.
 	TrustProxy bool
+	// MaxTokensPerUser caps a user's live (unexpired) tokens; the next
+	// create is 409 token_limit_reached. Default 10,000.
+	MaxTokensPerUser int
 	// Now is the clock; tests inject one to exercise expiry.
 	Now func() time.Time
 }
@@ -77,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LimiterCapacity <= 0 {
 		c.LimiterCapacity = DefaultLimiterCapacity
+	}
+	if c.MaxTokensPerUser <= 0 {
+		c.MaxTokensPerUser = DefaultMaxTokensPerUser
 	}
 	if c.Now == nil {
 		c.Now = time.Now

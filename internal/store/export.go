@@ -23,6 +23,7 @@ type ExportedToken struct {
 type Snapshot struct {
 	Users  []User
 	Tokens []ExportedToken
+	Scopes []Scope // application scopes
 }
 
 // Exporter is a store that can read all of its rows in one consistent pass

@@ -6,6 +6,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -14,6 +16,11 @@ var (
 	ErrNotFound            = errors.New("not found")
 	ErrConflict            = errors.New("already exists")
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	// ErrLimit: CreateToken would take the user past NewToken.MaxLive
+	// live tokens.
+	ErrLimit = errors.New("live token limit reached")
+	// ErrExpired: RotateToken on a token already expired at now.
+	ErrExpired = errors.New("token expired")
 )
 
 // User is an account that can log in with a password and own tokens.
@@ -35,6 +42,7 @@ type Token struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	LastUsedAt  *time.Time
+	Scopes      []string // sorted, unique, never nil
 }
 
 // Expired reports whether t is expired at now.
@@ -60,6 +68,14 @@ type NewToken struct {
 	// fails with ErrIdempotencyMismatch.
 	IdempotencyKey string
 	RequestHash    [32]byte
+
+	// Scopes the token carries; stored sorted and unique.
+	Scopes []string
+	// MaxLive, when positive, refuses the create with ErrLimit if the user
+	// already has MaxLive tokens unexpired at CreatedAt. The count and the
+	// insert are one atomic step, so concurrent creates (on any replica)
+	// cannot overshoot. A replayed idempotent create is never refused.
+	MaxLive int
 }
 
 // Status filters a listing.
@@ -92,6 +108,41 @@ type ListOptions struct {
 	// (keyset pagination: pass the last ID of the previous page).
 	BeforeID string
 	Limit    int // 1..MaxListLimit
+	// Scopes, when not empty, keeps tokens that carry every one of them.
+	Scopes []string
+	// MaxScan, when positive, bounds how many of the user's tokens (after
+	// BeforeID, newest first) one ScanTokens call examines, whatever the
+	// filters, so a filter that matches little cannot make a page read
+	// every token the user has.
+	MaxScan int
+}
+
+// Scope is an application scope defined by the operator. The built-in
+// scopes (tokens:read, tokens:write) are not stored.
+type Scope struct {
+	Name        string
+	Description string
+	CreatedAt   time.Time
+}
+
+// ScopeInUseError refuses to delete a scope live tokens still carry.
+type ScopeInUseError struct {
+	Scope string
+	Live  int // how many unexpired tokens carry it
+}
+
+func (e *ScopeInUseError) Error() string {
+	return fmt.Sprintf("scope %s is carried by %d unexpired token(s); delete them or let them expire first", e.Scope, e.Live)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ScopeInUseError) Is(target error) bool { return target == ErrConflict }
+
+// NormalizeScopes returns scopes sorted, without duplicates, never nil.
+func NormalizeScopes(scopes []string) []string {
+	out := append([]string{}, scopes...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Store is tokend's persistence. Every method is safe for concurrent use.
@@ -121,6 +172,23 @@ type Store interface {
 	GetToken(ctx context.Context, userID, id string) (Token, error)
 	// ListTokens returns up to opts.Limit tokens, newest first.
 	ListTokens(ctx context.Context, opts ListOptions) ([]Token, error)
+	// ScanTokens is ListTokens with a resume point: it examines the user's
+	// tokens newest first after opts.BeforeID, at most opts.MaxScan of them
+	// when MaxScan is positive, and returns the first opts.Limit that pass
+	// the filters. next is "" when the scan reached the user's oldest
+	// token; otherwise it is the last id examined, to pass as BeforeID for
+	// the rest. A page may hold fewer than Limit tokens (even none) while
+	// next is not "".
+	ScanTokens(ctx context.Context, opts ListOptions) (toks []Token, next string, err error)
+
+	// CreateScope adds an application scope; ErrConflict when it exists.
+	CreateScope(ctx context.Context, sc Scope) error
+	// ListScopes returns the application scopes ordered by name.
+	ListScopes(ctx context.Context) ([]Scope, error)
+	// DeleteScope removes an application scope. ErrNotFound when unknown;
+	// a *ScopeInUseError (which is ErrConflict) while tokens unexpired at
+	// now carry it.
+	DeleteScope(ctx context.Context, name string, now time.Time) error
 	// DeleteToken removes one of the user's tokens or returns ErrNotFound.
 	DeleteToken(ctx context.Context, userID, id string) error
 	// DeleteTokens removes the listed tokens of the user in one transaction
@@ -131,7 +199,8 @@ type Store interface {
 	// sets CreatedAt to now and ExpiresAt to now plus the token's previous
 	// lifetime (ExpiresAt-CreatedAt), keeping id, name and description.
 	// The old digest stops matching in the same transaction. LastUsedAt is
-	// cleared: the new secret has not been used yet.
+	// cleared: the new secret has not been used yet. A token expired at
+	// now is not rotated: ErrExpired (nothing comes back from the dead).
 	RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (Token, error)
 
 	// Ping checks the store can serve reads.

@@ -48,6 +48,7 @@ type serveOptions struct {
 	dev            bool
 	trustProxy     bool
 	logFormat      string
+	maxTokens      int
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -101,11 +102,12 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.BoolVar(&o.dev, "dev", false, "development mode: database under ./"+devDir+", a 'dev' user with a fresh random password")
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry (only behind one proxy that adds it)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
 	return cmd
 }
 
 func (o *serveOptions) validate() (server.Config, error) {
-	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife, TrustProxy: o.trustProxy}
+	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens}
 	// The server's own checks, with their messages; a zero or negative
 	// duration would otherwise quietly become the default.
 	if o.maxLifetime <= 0 || o.defaultLife <= 0 {
@@ -121,6 +123,9 @@ func (o *serveOptions) validate() (server.Config, error) {
 			return cfg, usageErrorf("%s: %w", flag[ce.Field], ce.Err)
 		}
 		return cfg, &exitcode.UsageError{Err: err}
+	}
+	if o.maxTokens < 1 {
+		return cfg, usageErrorf("--max-tokens-per-user must be at least 1, got %d", o.maxTokens)
 	}
 	if o.drain <= 0 {
 		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)

@@ -84,6 +84,7 @@ and delete personal access tokens over HTTP. Its users are managed here with
 		return &exitcode.UsageError{Err: err}
 	})
 	root.AddCommand(newServeCmd(e), newUserCmd(e))
+	root.AddCommand(newScopeCmd(e))
 	root.AddCommand(newMigrateCmd(e))
 	cmdargs.Harden(root) // a mistyped command at any level: "did you mean …?", exit 2
 	return root

@@ -118,6 +118,7 @@ func (e *testEnv) mintDirect(name string, life time.Duration) string {
 	_, _, err = e.st.CreateToken(context.Background(), store.NewToken{
 		ID: store.NewID(now), UserID: e.userID, Name: name, KeyHint: sec.Hint(),
 		Digest: sec.Digest(), CreatedAt: now, ExpiresAt: now.Add(life),
+		Scopes: []string{"tokens:read", "tokens:write"}, // what a login token has
 	})
 	if err != nil {
 		e.t.Fatalf("create token: %v", err)

@@ -24,6 +24,9 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		if snap.Users, err = queryUsers(ctx, tx); err != nil {
 			return err
 		}
+		if snap.Scopes, err = queryScopes(ctx, tx); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `SELECT `+tokenColumns+`, digest, idempotency_key, request_hash FROM tokens ORDER BY id`)
 		if err != nil {
 			return err
@@ -61,7 +64,7 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.ImportOptions) (store.ImportResult, error) {
 	var res store.ImportResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		users0, tokens0, err := counts(ctx, tx)
@@ -80,7 +83,7 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 			return fmt.Errorf("copy users: %w", err)
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"tokens"},
-			[]string{"id", "user_id", "name", "description", "key_hint", "digest", "created_at", "expires_at", "last_used_at", "idempotency_key", "request_hash"},
+			[]string{"id", "user_id", "name", "description", "key_hint", "digest", "created_at", "expires_at", "last_used_at", "idempotency_key", "request_hash", "scopes"},
 			pgx.CopyFromSlice(len(snap.Tokens), func(i int) ([]any, error) {
 				t := snap.Tokens[i]
 				var lastUsed *time.Time
@@ -93,10 +96,18 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 					key, hash = t.IdempotencyKey, t.RequestHash[:]
 				}
 				return []any{t.ID, t.UserID, t.Name, t.Description, t.KeyHint, t.Digest[:],
-					toDB(t.CreatedAt), toDB(t.ExpiresAt), lastUsed, key, hash}, nil
+					toDB(t.CreatedAt), toDB(t.ExpiresAt), lastUsed, key, hash, store.NormalizeScopes(t.Scopes)}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy tokens: %w", err)
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"scopes"}, []string{"name", "description", "created_at"},
+			pgx.CopyFromSlice(len(snap.Scopes), func(i int) ([]any, error) {
+				sc := snap.Scopes[i]
+				return []any{sc.Name, sc.Description, toDB(sc.CreatedAt)}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("copy scopes: %w", err)
 		}
 		users1, tokens1, err := counts(ctx, tx)
 		if err != nil {

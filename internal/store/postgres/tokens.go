@@ -14,17 +14,19 @@ import (
 )
 
 // tokenColumns is what scanToken reads, in order.
-const tokenColumns = `id, user_id, name, description, key_hint, created_at, expires_at, last_used_at`
+const tokenColumns = `id, user_id, name, description, key_hint, created_at, expires_at, last_used_at, scopes`
 
 // scanToken reads tokenColumns, plus any extra destinations after them.
 func scanToken(row pgx.Row, extra ...any) (store.Token, error) {
 	var t store.Token
 	var created, expires time.Time
 	var lastUsed *time.Time
-	dest := append([]any{&t.ID, &t.UserID, &t.Name, &t.Description, &t.KeyHint, &created, &expires, &lastUsed}, extra...)
+	var scopes []string
+	dest := append([]any{&t.ID, &t.UserID, &t.Name, &t.Description, &t.KeyHint, &created, &expires, &lastUsed, &scopes}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return store.Token{}, err
 	}
+	t.Scopes = store.NormalizeScopes(scopes)
 	t.CreatedAt = fromDB(created)
 	t.ExpiresAt = fromDB(expires)
 	if lastUsed != nil {
@@ -58,6 +60,8 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 		}
 	}
 	switch {
+	case errors.Is(err, store.ErrLimit):
+		return store.Token{}, false, fmt.Errorf("create token: %d live tokens: %w", nt.MaxLive, err)
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return store.Token{}, false, fmt.Errorf("create token: %w", err)
 	case isUniqueViolation(err):
@@ -74,54 +78,96 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 // INSERT that saw it and the SELECT that came for it.
 var errRaced = errors.New("idempotency key holder deleted concurrently")
 
-const insertToken = `INSERT INTO tokens (id, user_id, name, description, key_hint, digest, created_at, expires_at, idempotency_key, request_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+const insertToken = `INSERT INTO tokens (id, user_id, name, description, key_hint, digest, created_at, expires_at, idempotency_key, request_hash, scopes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.Token, replayed bool, err error) {
 	args := []any{nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
-		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil}
-	if nt.IdempotencyKey == "" {
+		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil, store.NormalizeScopes(nt.Scopes)}
+	if nt.IdempotencyKey == "" && nt.MaxLive <= 0 {
 		// One statement, its own transaction.
 		tok, err = scanToken(s.pool.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
 		return tok, false, err
 	}
-	args[8], args[9] = nt.IdempotencyKey, nt.RequestHash[:]
+	if nt.IdempotencyKey != "" {
+		args[8], args[9] = nt.IdempotencyKey, nt.RequestHash[:]
+	}
 	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if nt.MaxLive > 0 {
+			// The user's row lock serialises this user's creates on every
+			// replica, so the count below and the insert are one step.
+			// (No row: the insert fails on the foreign key.)
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, nt.UserID); err != nil {
+				return err
+			}
+			if nt.IdempotencyKey != "" {
+				// A replay is never refused by the ceiling: look for the
+				// holder of the key before counting.
+				var held bool
+				if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tokens WHERE user_id = $1 AND idempotency_key = $2)`,
+					nt.UserID, nt.IdempotencyKey).Scan(&held); err != nil {
+					return err
+				}
+				if held {
+					return s.replay(ctx, tx, nt, &tok, &replayed)
+				}
+			}
+			var live int
+			if err := tx.QueryRow(ctx,
+				`SELECT count(*) FROM (SELECT 1 FROM tokens WHERE user_id = $1 AND expires_at > $2 LIMIT $3) l`,
+				nt.UserID, toDB(nt.CreatedAt), nt.MaxLive).Scan(&live); err != nil {
+				return err
+			}
+			if live >= nt.MaxLive {
+				return store.ErrLimit
+			}
+		}
+		if nt.IdempotencyKey == "" {
+			var err error
+			tok, err = scanToken(tx.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
+			return err
+		}
 		var err error
 		tok, err = scanToken(tx.QueryRow(ctx,
 			insertToken+` ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING `+tokenColumns, args...))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err // inserted, or failed
 		}
-		// The key is taken. At READ COMMITTED this statement sees the
-		// committed holder; FOR UPDATE keeps a concurrent replay or delete
-		// out until this transaction ends.
-		var id string
-		var prevHash []byte
-		err = tx.QueryRow(ctx,
-			`SELECT id, request_hash FROM tokens WHERE user_id = $1 AND idempotency_key = $2 FOR UPDATE`,
-			nt.UserID, nt.IdempotencyKey).Scan(&id, &prevHash)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return errRaced
-		case err != nil:
-			return err
-		case !bytes.Equal(prevHash, nt.RequestHash[:]):
-			return store.ErrIdempotencyMismatch
-		}
-		// The caller never saw the first secret (or lost it), so it is
-		// replaced: exactly one working secret per token.
-		tok, err = scanToken(tx.QueryRow(ctx,
-			`UPDATE tokens SET digest = $1, key_hint = $2 WHERE id = $3 RETURNING `+tokenColumns,
-			nt.Digest[:], nt.KeyHint, id))
-		replayed = true
-		return err
+		return s.replay(ctx, tx, nt, &tok, &replayed)
 	})
 	return tok, replayed, err
 }
 
+// replay answers a create whose idempotency key is taken: it locks the
+// holder and gives it nt's digest, or fails with ErrIdempotencyMismatch.
+func (s *Store) replay(ctx context.Context, tx pgx.Tx, nt store.NewToken, tok *store.Token, replayed *bool) error {
+	// At READ COMMITTED this statement sees the committed holder; FOR
+	// UPDATE keeps a concurrent replay or delete out until the
+	// transaction ends.
+	var id string
+	var prevHash []byte
+	err := tx.QueryRow(ctx,
+		`SELECT id, request_hash FROM tokens WHERE user_id = $1 AND idempotency_key = $2 FOR UPDATE`,
+		nt.UserID, nt.IdempotencyKey).Scan(&id, &prevHash)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return errRaced
+	case err != nil:
+		return err
+	case !bytes.Equal(prevHash, nt.RequestHash[:]):
+		return store.ErrIdempotencyMismatch
+	}
+	// The caller never saw the first secret (or lost it), so it is
+	// replaced: exactly one working secret per token.
+	*tok, err = scanToken(tx.QueryRow(ctx,
+		`UPDATE tokens SET digest = $1, key_hint = $2 WHERE id = $3 RETURNING `+tokenColumns,
+		nt.Digest[:], nt.KeyHint, id))
+	*replayed = err == nil
+	return err
+}
+
 const byDigestQuery = `
-SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at,
+SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at, t.scopes,
        u.id, u.username, u.password_hash, u.created_at
   FROM tokens t JOIN users u ON u.id = t.user_id
  WHERE t.digest = $1`
@@ -183,15 +229,13 @@ func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, e
 	return t, nil
 }
 
-// MaxListLimit is the largest page ListTokens returns.
-const MaxListLimit = 1000
 
 // ListTokens returns one page of the user's tokens, newest first: a
 // backwards scan of the (user_id, id) index, with the status and name
 // filters checked on the rows it visits.
 func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, error) {
-	if opts.Limit < 1 || opts.Limit > MaxListLimit {
-		return nil, fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, MaxListLimit)
+	if opts.Limit < 1 || opts.Limit > store.MaxListLimit {
+		return nil, fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxListLimit)
 	}
 	var q strings.Builder
 	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = $1`)
@@ -214,6 +258,9 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 	}
 	if opts.NameGlob != "" {
 		q.WriteString(` AND name LIKE ` + arg(likePattern(opts.NameGlob)) + ` ESCAPE '\'`)
+	}
+	if len(opts.Scopes) > 0 {
+		q.WriteString(` AND scopes @> ` + arg(opts.Scopes) + `::text[]`)
 	}
 	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit))
 
@@ -318,6 +365,9 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 		if err != nil {
 			return err
 		}
+		if !now.Before(expires) {
+			return store.ErrExpired
+		}
 		newExpiry := now.Add(expires.Sub(created))
 		tok, err = scanToken(tx.QueryRow(ctx,
 			`UPDATE tokens SET digest = $1, key_hint = $2, created_at = $3, expires_at = $4, last_used_at = NULL
@@ -328,6 +378,8 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, store.ErrNotFound)
+	case errors.Is(err, store.ErrExpired):
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, err)
 	case isUniqueViolation(err):
 		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, store.ErrConflict)
 	case err != nil:

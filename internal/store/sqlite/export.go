@@ -67,5 +67,25 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 	}(); err != nil {
 		return store.Snapshot{}, fmt.Errorf("export sqlite database: tokens: %w", err)
 	}
+
+	if err := func() error {
+		rows, err := tx.QueryContext(ctx, `SELECT name, description, created_at FROM scopes ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sc store.Scope
+			var created int64
+			if err := rows.Scan(&sc.Name, &sc.Description, &created); err != nil {
+				return err
+			}
+			sc.CreatedAt = fromDB(created)
+			snap.Scopes = append(snap.Scopes, sc)
+		}
+		return rows.Err()
+	}(); err != nil {
+		return store.Snapshot{}, fmt.Errorf("export sqlite database: scopes: %w", err)
+	}
 	return snap, nil
 }

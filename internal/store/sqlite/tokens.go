@@ -14,7 +14,7 @@ import (
 )
 
 // tokenColumns is what scanToken reads, in order.
-const tokenColumns = `id, user_id, name, description, key_hint, created_at, expires_at, last_used_at`
+const tokenColumns = `id, user_id, name, description, key_hint, created_at, expires_at, last_used_at, scopes`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -23,10 +23,12 @@ func scanToken(row scanner, extra ...any) (store.Token, error) {
 	var t store.Token
 	var created, expires int64
 	var lastUsed sql.NullInt64
-	dest := append([]any{&t.ID, &t.UserID, &t.Name, &t.Description, &t.KeyHint, &created, &expires, &lastUsed}, extra...)
+	var scopes string
+	dest := append([]any{&t.ID, &t.UserID, &t.Name, &t.Description, &t.KeyHint, &created, &expires, &lastUsed, &scopes}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return store.Token{}, err
 	}
+	t.Scopes = splitScopes(scopes)
 	t.CreatedAt = fromDB(created)
 	t.ExpiresAt = fromDB(expires)
 	if lastUsed.Valid {
@@ -80,15 +82,30 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 				return err
 			}
 		}
+		// Writes are serialised on one connection in BEGIN IMMEDIATE
+		// transactions, so this count and the insert below are atomic.
+		if nt.MaxLive > 0 {
+			var live int
+			if err := tx.QueryRowContext(ctx,
+				`SELECT count(*) FROM (SELECT 1 FROM tokens WHERE user_id = ? AND expires_at > ? LIMIT ?)`,
+				nt.UserID, toDB(nt.CreatedAt), nt.MaxLive).Scan(&live); err != nil {
+				return err
+			}
+			if live >= nt.MaxLive {
+				return store.ErrLimit
+			}
+		}
 		var err error
 		tok, err = scanToken(tx.QueryRowContext(ctx,
-			`INSERT INTO tokens (id, user_id, name, description, key_hint, digest, created_at, expires_at, idempotency_key, request_hash)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+tokenColumns,
+			`INSERT INTO tokens (id, user_id, name, description, key_hint, digest, created_at, expires_at, idempotency_key, request_hash, scopes)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+tokenColumns,
 			nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
-			toDB(nt.CreatedAt), toDB(nt.ExpiresAt), key, hash))
+			toDB(nt.CreatedAt), toDB(nt.ExpiresAt), key, hash, joinScopes(nt.Scopes)))
 		return err
 	})
 	switch {
+	case errors.Is(err, store.ErrLimit):
+		return store.Token{}, false, fmt.Errorf("create token: %d live tokens: %w", nt.MaxLive, err)
 	case errors.Is(err, store.ErrIdempotencyMismatch):
 		return store.Token{}, false, fmt.Errorf("create token: %w", err)
 	case isUniqueViolation(err):
@@ -102,7 +119,7 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 }
 
 const byDigestQuery = `
-SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at,
+SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at, t.scopes,
        u.id, u.username, u.password_hash, u.created_at
   FROM tokens t JOIN users u ON u.id = t.user_id
  WHERE t.digest = ?`
@@ -198,6 +215,7 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 		q.WriteString(` AND name GLOB ?`)
 		args = append(args, sqliteGlob(opts.NameGlob))
 	}
+	args = appendScopeFilter(&q, args, opts.Scopes)
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, opts.Limit)
 
@@ -298,6 +316,9 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 		if err != nil {
 			return err
 		}
+		if toDB(now) >= expires {
+			return store.ErrExpired
+		}
 		newExpiry := now.Add(time.Duration(expires - created))
 		if err := checkTime("expires_at", newExpiry); err != nil {
 			return err
@@ -311,6 +332,8 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, store.ErrNotFound)
+	case errors.Is(err, store.ErrExpired):
+		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, err)
 	case isUniqueViolation(err):
 		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, store.ErrConflict)
 	case err != nil:

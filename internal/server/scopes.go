@@ -1,0 +1,265 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// builtinScopes are the scopes of tokend's own API, with what they allow.
+var builtinScopes = []api.Scope{
+	{Name: api.ScopeTokensRead, Description: "list and show your tokens", Builtin: true},
+	{Name: api.ScopeTokensWrite, Description: "create, rotate and delete your tokens", Builtin: true},
+}
+
+// BuiltinScopes returns tokend's own scopes, sorted by name.
+func BuiltinScopes() []api.Scope { return slices.Clone(builtinScopes) }
+
+func isBuiltinScope(name string) bool {
+	return name == api.ScopeTokensRead || name == api.ScopeTokensWrite
+}
+
+// MaxScopeLen bounds a scope name.
+const MaxScopeLen = 64
+
+// scopeName: a lower-case word, then ":"-separated parts that may also
+// hold '*' (deploy:write, app.read, registry:push:team-*). No spaces, so a
+// list travels space-separated in headers and the SQLite column.
+var scopeName = regexp.MustCompile(`^[a-z][a-z0-9_.-]*(:[a-z0-9_.*-]+)*$`)
+
+// ValidScopeName says what is wrong with a scope name, or nil.
+func ValidScopeName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("a scope name must not be empty")
+	case len(name) > MaxScopeLen:
+		return fmt.Errorf("scope name %q is %d characters long; the maximum is %d", truncate(name, MaxScopeLen), len(name), MaxScopeLen)
+	case !scopeName.MatchString(name):
+		return fmt.Errorf("scope name %q is malformed: use lower-case letters, digits and . _ - in parts separated by ':' (like deploy:write)", truncate(name, MaxScopeLen))
+	}
+	return nil
+}
+
+// IsBuiltinScope reports whether name is one of tokend's own scopes,
+// which the operator cannot add or delete.
+func IsBuiltinScope(name string) bool { return isBuiltinScope(name) }
+
+// hasScopes reports whether have (sorted) holds every scope of want.
+func hasScopes(have []string, want ...string) bool {
+	for _, w := range want {
+		if _, ok := slices.BinarySearch(have, w); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// missingScopes returns the scopes of want not in have (sorted).
+func missingScopes(have, want []string) []string {
+	var out []string
+	for _, w := range want {
+		if _, ok := slices.BinarySearch(have, w); !ok {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// scopeProblem is a problem with RFC 6750's insufficient_scope members;
+// both lists are always present, [] when empty.
+type scopeProblem struct {
+	api.Problem
+	RequiredScopes []string `json:"required_scopes"`
+	TokenScopes    []string `json:"token_scopes"`
+}
+
+// insufficientScope answers 403 insufficient_scope with the RFC 6750
+// challenge naming the scopes the operation needs.
+func (s *server) insufficientScope(w http.ResponseWriter, r *http.Request, required, have []string) {
+	if have == nil {
+		have = []string{}
+	}
+	missing := missingScopes(have, required)
+	held := "no scopes"
+	if len(have) > 0 {
+		held = strings.Join(have, " ")
+	}
+	status := http.StatusForbidden
+	body := scopeProblem{
+		Problem: api.Problem{
+			Type:   ProblemTypeBase + api.CodeInsufficientScope,
+			Title:  http.StatusText(status),
+			Status: status,
+			Detail: fmt.Sprintf("this token lacks %s (it was made with: %s); use a token that has it, or create one with that scope",
+				strings.Join(missing, " "), held),
+			Code: api.CodeInsufficientScope,
+		},
+		RequiredScopes: required,
+		TokenScopes:    have,
+	}
+	if info := infoFrom(r.Context()); info != nil {
+		body.RequestID = info.id
+		info.problemCode = api.CodeInsufficientScope
+	}
+	h := w.Header()
+	h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, strings.Join(required, " ")))
+	h.Set("Content-Type", api.ProblemContentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (s *server) handleListScopes(w http.ResponseWriter, r *http.Request, _ *principal) {
+	app, err := s.store.ListScopes(r.Context())
+	if err != nil {
+		s.internalError(w, r, "list scopes", err)
+		return
+	}
+	out := api.ScopeList{Items: append([]api.Scope{}, builtinScopes...)}
+	for _, sc := range app {
+		out.Items = append(out.Items, api.Scope{Name: sc.Name, Description: sc.Description})
+	}
+	slices.SortFunc(out.Items, func(a, b api.Scope) int { return strings.Compare(a.Name, b.Name) })
+	encode(w, http.StatusOK, out)
+}
+
+// createScopes decides the scopes and checks the expiry of a new token.
+// asked is the request's scopes (nil: the default); explicit says whether
+// the request named its expiry. A token may create only within its own
+// scopes and lifetime: a default expiry is cut to the parent's, an
+// explicit one past it is refused.
+// err is a store failure (answer 500); prob a refusal.
+func (s *server) createScopes(ctx context.Context, p *principal, asked []string, expires time.Time, explicit bool) (_ []string, _ time.Time, prob *problem, err error) {
+	var scopes []string
+	switch {
+	case asked == nil && p.token != nil:
+		scopes = store.NormalizeScopes(p.token.Scopes)
+	case asked == nil:
+		// A password acts with all of the user's power: written out, so
+		// the token does not grow when scopes are added later.
+		app, err := s.store.ListScopes(ctx)
+		if err != nil {
+			return nil, time.Time{}, nil, err
+		}
+		scopes = []string{api.ScopeTokensRead, api.ScopeTokensWrite}
+		for _, sc := range app {
+			scopes = append(scopes, sc.Name)
+		}
+		scopes = store.NormalizeScopes(scopes)
+	default:
+		scopes = store.NormalizeScopes(asked)
+		if prob, err := s.checkKnownScopes(ctx, scopes); prob != nil || err != nil {
+			return nil, time.Time{}, prob, err
+		}
+	}
+	if p.token == nil {
+		return scopes, expires, nil, nil
+	}
+	if extra := missingScopes(p.token.Scopes, scopes); len(extra) > 0 {
+		return nil, time.Time{}, newProblem(http.StatusForbidden, api.CodeExceedsParent,
+			fmt.Sprintf("a token can only create tokens within its own scopes; this one lacks %s (it has: %s)",
+				strings.Join(extra, " "), scopeList(p.token.Scopes))), nil
+	}
+	if limit := p.token.ExpiresAt.UTC(); expires.After(limit) {
+		if explicit {
+			return nil, time.Time{}, newProblem(http.StatusForbidden, api.CodeExceedsParent,
+				fmt.Sprintf("a token can only create tokens that expire no later than itself, %s; ask for an earlier expiry",
+					limit.Format(time.RFC3339))), nil
+		}
+		expires = limit
+	}
+	return scopes, expires, nil, nil
+}
+
+// checkKnownScopes refuses malformed or undefined scope names, naming them.
+func (s *server) checkKnownScopes(ctx context.Context, scopes []string) (*problem, error) {
+	var app map[string]bool
+	var unknown []string
+	for _, sc := range scopes {
+		if err := ValidScopeName(sc); err != nil {
+			return newProblem(http.StatusBadRequest, api.CodeValidation, err.Error()), nil
+		}
+		if isBuiltinScope(sc) {
+			continue
+		}
+		if app == nil {
+			list, err := s.store.ListScopes(ctx)
+			if err != nil {
+				return nil, err
+			}
+			app = make(map[string]bool, len(list))
+			for _, d := range list {
+				app[d.Name] = true
+			}
+		}
+		if !app[sc] {
+			unknown = append(unknown, sc)
+		}
+	}
+	if len(unknown) > 0 {
+		return newProblem(http.StatusBadRequest, api.CodeValidation,
+			fmt.Sprintf("unknown scope(s): %s; GET /v1/scopes lists the ones this server defines", strings.Join(unknown, " "))), nil
+	}
+	return nil, nil
+}
+
+func scopeList(scopes []string) string {
+	if len(scopes) == 0 {
+		return "no scopes"
+	}
+	return strings.Join(scopes, " ")
+}
+
+// queryScopes reads every scope= parameter, each one scope or a
+// space-separated list, and checks the names.
+func queryScopes(values []string) ([]string, *problem) {
+	var out []string
+	for _, v := range values {
+		for _, sc := range strings.Fields(v) {
+			if err := ValidScopeName(sc); err != nil {
+				return nil, newProblem(http.StatusBadRequest, api.CodeBadRequest, err.Error())
+			}
+			out = append(out, sc)
+		}
+	}
+	if len(out) > 32 {
+		return nil, newProblem(http.StatusBadRequest, api.CodeBadRequest, "ask for at most 32 scopes")
+	}
+	return store.NormalizeScopes(out), nil
+}
+
+// rotateWithinBounds keeps a token from getting, by rotation, a secret it
+// could not have created: the rotated token must fit the caller's scopes,
+// and its new expiry (now plus its lifetime) the caller's expiry. It
+// answers the request and reports false when not.
+func (s *server) rotateWithinBounds(w http.ResponseWriter, r *http.Request, p *principal, id string, now time.Time) bool {
+	t, err := s.store.GetToken(r.Context(), p.user.ID, id)
+	if err != nil {
+		s.storeError(w, r, "rotate token", id, err)
+		return false
+	}
+	if t.ID == p.token.ID {
+		return true // a token renewing itself gains no scope; its lifetime length stays
+	}
+	if extra := missingScopes(p.token.Scopes, t.Scopes); len(extra) > 0 {
+		s.fail(w, r, newProblem(http.StatusForbidden, api.CodeExceedsParent,
+			fmt.Sprintf("token %s carries %s, which this token lacks (it has: %s); rotate it with a broader credential", id, strings.Join(extra, " "), scopeList(p.token.Scopes))))
+		return false
+	}
+	if newExpiry := now.Add(t.ExpiresAt.Sub(t.CreatedAt)); newExpiry.After(p.token.ExpiresAt) {
+		s.fail(w, r, newProblem(http.StatusForbidden, api.CodeExceedsParent,
+			fmt.Sprintf("rotating token %s would make it live until %s, past this token's own expiry %s; rotate it with a longer-lived credential",
+				id, newExpiry.UTC().Format(time.RFC3339), p.token.ExpiresAt.UTC().Format(time.RFC3339))))
+		return false
+	}
+	return true
+}

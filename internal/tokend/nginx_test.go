@@ -1,0 +1,281 @@
+package tokend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+)
+
+// nginxConf is the configuration docs/proxy.md shows, with the paths and
+// ports of a test: one internal location per scope asks tokend's
+// auth/check, and the protected location passes the token's user on.
+const nginxConf = `{{user}}
+daemon off;
+worker_processes 1;
+pid {{dir}}/nginx.pid;
+error_log {{dir}}/error.log info;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path {{dir}}/client_body;
+    proxy_temp_path {{dir}}/proxy;
+    fastcgi_temp_path {{dir}}/fastcgi;
+    uwsgi_temp_path {{dir}}/uwsgi;
+    scgi_temp_path {{dir}}/scgi;
+
+    server {
+        listen {{listen}};
+
+        location = /_tokend/deploy-write {
+            internal;
+            proxy_pass {{tokend}}/v1/auth/check?scope=deploy:write;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Authorization $http_authorization;
+            proxy_set_header X-Forwarded-For $remote_addr;
+        }
+
+        location / {
+            auth_request /_tokend/deploy-write;
+            auth_request_set $token_user $upstream_http_x_token_user;
+            auth_request_set $token_id $upstream_http_x_token_id;
+            proxy_set_header X-Token-User $token_user;
+            proxy_set_header X-Token-Id $token_id;
+            proxy_set_header Authorization "";
+            proxy_pass {{upstream}};
+        }
+    }
+}
+`
+
+// TestNginxAuthRequest runs Debian's real nginx in front of a tiny
+// upstream, with tokend as its auth_request: exactly the tokens with
+// deploy:write get through, and a deleted one is refused on the very next
+// request.
+func TestNginxAuthRequest(t *testing.T) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err2 := os.Stat("/usr/sbin/nginx"); err2 == nil {
+			nginx, err = "/usr/sbin/nginx", nil
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("nginx not found (CI must install the nginx package): %v", err)
+		}
+		t.Skipf("nginx not found: %v", err)
+	}
+
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tokend.db")
+	if _, _, err := run(t, "pw\n", nil, "user", "add", "alice", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, "", nil, "scope", "add", "deploy:write", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	tokendURL := serveInProcess(t, db, "--trust-proxy")
+
+	var mu sync.Mutex
+	var seen []http.Header
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		mu.Unlock()
+		fmt.Fprintln(w, "deployed")
+	}))
+	t.Cleanup(upstream.Close)
+
+	listen := freeAddr(t)
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;" // the workers must reach the temp dir
+	}
+	conf := strings.NewReplacer("{{user}}", user, "{{dir}}", dir, "{{listen}}", listen,
+		"{{tokend}}", tokendURL, "{{upstream}}", upstream.URL).Replace(nginxConf)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
+	var nginxOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &nginxOut, &nginxOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	waitListening(t, listen, exited, func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return nginxOut.String() + string(b)
+	})
+
+	// Tokens: one with deploy:write, one without.
+	login := nginxBasic("alice", "pw")
+	deployer := mustCreate(t, tokendURL, login, `{"name":"deployer","scopes":["deploy:write"]}`)
+	reader := mustCreate(t, tokendURL, login, `{"name":"reader","scopes":["tokens:read"]}`)
+
+	get := func(auth string) (int, string, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+listen+"/deploy?env=prod", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		req.Header.Set("X-Token-User", "mallory") // a client cannot name itself
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b), res.Header
+	}
+
+	status, body, _ := get("Bearer " + deployer.Secret)
+	if status != 200 || body != "deployed\n" {
+		t.Fatalf("deploy:write token through nginx: %d %q", status, body)
+	}
+	mu.Lock()
+	h := seen[len(seen)-1]
+	mu.Unlock()
+	if h.Get("X-Token-User") != "alice" || h.Get("X-Token-Id") != deployer.ID || h.Get("Authorization") != "" {
+		t.Fatalf("upstream saw X-Token-User %q, X-Token-Id %q, Authorization %q", h.Get("X-Token-User"), h.Get("X-Token-Id"), h.Get("Authorization"))
+	}
+	if status, _, _ := get("Bearer " + reader.Secret); status != 403 {
+		t.Fatalf("token without deploy:write through nginx: %d, want 403", status)
+	}
+	if status, _, hdr := get(""); status != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("no token through nginx: %d (WWW-Authenticate %q), want 401 with a challenge", status, hdr.Get("WWW-Authenticate"))
+	}
+	if status, _, _ := get(nginxBasic("alice", "pw")); status != 401 {
+		t.Fatalf("a password through nginx: %d, want 401", status)
+	}
+
+	// Deleted: refused on the very next request.
+	req, _ := http.NewRequest("DELETE", tokendURL+"/v1/tokens/"+deployer.ID, nil)
+	req.Header.Set("Authorization", login)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 204 {
+		t.Fatalf("delete: %d", res.StatusCode)
+	}
+	if status, _, _ := get("Bearer " + deployer.Secret); status != 401 {
+		t.Fatalf("deleted token through nginx: %d, want 401", status)
+	}
+	mu.Lock()
+	n := len(seen)
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("upstream was reached %d times, want once", n)
+	}
+}
+
+// serveInProcess runs "tokend serve" on a free loopback port until the
+// test ends and returns its URL.
+func serveInProcess(t *testing.T, db string, extra ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrFile := filepath.Join(t.TempDir(), "url")
+	done := make(chan error, 1)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--database", db}, extra...)
+	go func() {
+		done <- Run(ctx, args, func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("tokend did not stop")
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(addrFile); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			return strings.TrimSpace(string(b))
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("tokend serve exited: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatal("tokend did not start listening")
+	return ""
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func waitListening(t *testing.T, addr string, exited <-chan error, logs func() string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("nginx exited: %v\n%s", err, logs())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("nginx did not listen on %s\n%s", addr, logs())
+}
+
+func nginxBasic(user, pw string) string {
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.SetBasicAuth(user, pw)
+	return r.Header.Get("Authorization")
+}
+
+func mustCreate(t *testing.T, base, auth, body string) api.CreatedToken {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/v1/tokens", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", auth)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var ct api.CreatedToken
+	if res.StatusCode != 201 || json.NewDecoder(res.Body).Decode(&ct) != nil {
+		t.Fatalf("create %s: %d", body, res.StatusCode)
+	}
+	return ct
+}

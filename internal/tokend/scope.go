@@ -1,0 +1,189 @@
+package tokend
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+func newScopeCmd(e *env) *cobra.Command {
+	var database string
+	cmd := &cobra.Command{
+		Use:   "scope",
+		Short: "Manage the application scopes tokens may carry",
+		Long: `Add, list and delete application scopes.
+
+A scope names something a token may do. tokend's own API has two built-in
+scopes, tokens:read and tokens:write. Application scopes are yours: a
+service behind a proxy that asks tokend's GET /v1/auth/check?scope=NAME lets
+in only tokens that carry NAME (see docs/proxy.md). They are kept in the
+database, so every replica sees them; these commands work on it directly
+and may run while tokend serves it.`,
+		Example: `  tokend scope add deploy:write --description "deploy to production"
+  tokend scope list
+  tokend scope delete deploy:write`,
+		Args: scopeArgs(0, "tokend scope add|list|delete"),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv), databaseUsage)
+
+	var description string
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Define an application scope",
+		Long: `Define an application scope that tokens may then be created with.
+
+A name is 1 to 64 characters: lower-case letters, digits and . _ - in parts
+separated by ':' (deploy:write, registry.push, app:*:read). A token made
+with a password from now on carries it by default; tokens made earlier do
+not gain it.`,
+		Example: `  tokend scope add deploy:write --description "deploy to production"`,
+		Args:    scopeArgs(1, "one scope name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := server.ValidScopeName(name); err != nil {
+				return usageErrorf("%s", err)
+			}
+			if server.IsBuiltinScope(name) {
+				return usageErrorf("%s is built in; it needs no adding", name)
+			}
+			if len(description) > 1000 {
+				return usageErrorf("--description is longer than 1000 characters")
+			}
+			st, err := openStore(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			err = st.CreateScope(cmd.Context(), store.Scope{Name: name, Description: description, CreatedAt: time.Now().UTC().Truncate(time.Second)})
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("scope %s already exists; see tokend scope list", name)
+			}
+			if err != nil {
+				return fmt.Errorf("add scope %s: %w", name, err)
+			}
+			fmt.Fprintf(e.stderr, "Added scope %s.\n", name)
+			return nil
+		},
+	}
+	add.Flags().StringVarP(&description, "description", "d", "", "what the scope allows, shown by GET /v1/scopes")
+
+	var output string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List scopes (a table on a terminal, one name per line otherwise)",
+		Long: `List the scopes tokens may carry: the built-in ones and the application
+scopes defined with tokend scope add.
+
+On a terminal this is a table; piped, one name per line; -o json gives
+name, description and builtin for each, like GET /v1/scopes.`,
+		Example: `  tokend scope list
+  tokend scope list -o json`,
+		Args: scopeArgs(0, "tokend scope list"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "" && output != "table" && output != "json" {
+				return usageErrorf("-o must be table or json, got %q", output)
+			}
+			st, err := openStore(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			app, err := st.ListScopes(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("list scopes: %w", err)
+			}
+			type row struct {
+				Name        string `json:"name"`
+				Description string `json:"description"`
+				Builtin     bool   `json:"builtin"`
+			}
+			var rows []row
+			for _, sc := range server.BuiltinScopes() {
+				rows = append(rows, row{sc.Name, sc.Description, true})
+			}
+			for _, sc := range app {
+				rows = append(rows, row{sc.Name, sc.Description, false})
+			}
+			slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.Name, b.Name) })
+			switch {
+			case output == "json":
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			case output == "" && !isTerminal(e.stdout):
+				for _, r := range rows {
+					fmt.Fprintln(e.stdout, r.Name)
+				}
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tBUILTIN\tDESCRIPTION")
+			for _, r := range rows {
+				b := "no"
+				if r.Builtin {
+					b = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, b, r.Description)
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVarP(&output, "output", "o", "", "output format: table or json (default: table on a terminal, names otherwise)")
+
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete an application scope no live token carries",
+		Long: `Delete an application scope.
+
+While unexpired tokens carry the scope it is refused, naming how many:
+delete those tokens (or let them expire) first. Deleting a scope never
+changes a token.`,
+		Example: `  tokend scope delete deploy:write`,
+		Args:    scopeArgs(1, "one scope name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if server.IsBuiltinScope(name) {
+				return usageErrorf("%s is built in and cannot be deleted", name)
+			}
+			st, err := openStore(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			err = st.DeleteScope(cmd.Context(), name, time.Now())
+			var inUse *store.ScopeInUseError
+			switch {
+			case errors.As(err, &inUse):
+				return inUse
+			case errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("no scope %q; see tokend scope list", name)
+			case err != nil:
+				return fmt.Errorf("delete scope %s: %w", name, err)
+			}
+			fmt.Fprintf(e.stderr, "Deleted scope %s.\n", name)
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list, del)
+	return cmd
+}
+
+// scopeArgs wants exactly n arguments, else a usage error naming what.
+func scopeArgs(n int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("expected %d argument(s), got %d: %s", n, len(args), what)
+		}
+		return nil
+	}
+}
