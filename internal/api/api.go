@@ -26,6 +26,9 @@ type Token struct {
 	ExpiresAt   time.Time  `json:"expires_at"`
 	LastUsedAt  *time.Time `json:"last_used_at"`
 	Status      string     `json:"status"`
+	// Scopes is what the token may do: always present ([] when none),
+	// sorted and unique.
+	Scopes []string `json:"scopes"`
 }
 
 // CreatedToken is a token's metadata plus its secret, returned exactly once
@@ -43,6 +46,10 @@ type CreateTokenRequest struct {
 	Description      string     `json:"description,omitempty"`
 	ExpiresInSeconds *int64     `json:"expires_in_seconds,omitempty"`
 	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
+	// Scopes asked for. Nil (absent) gets the server's default: all of a
+	// password user's power, or exactly the parent token's scopes; an
+	// empty, non-nil slice asks for a token with no scopes.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // TokenPage is one page of GET /v1/tokens, newest first. NextCursor is nil
@@ -78,6 +85,38 @@ const (
 	AuthPassword = "password"
 )
 
+// Built-in scopes of tokend's own API. Every other scope is an
+// application scope the operator defined.
+const (
+	ScopeTokensRead  = "tokens:read"  // list and show tokens
+	ScopeTokensWrite = "tokens:write" // create, rotate and delete tokens
+)
+
+// Scope is one scope a token may be given (GET /v1/scopes).
+type Scope struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Builtin     bool   `json:"builtin"`
+}
+
+// ScopeList is the answer to GET /v1/scopes, sorted by name.
+type ScopeList struct {
+	Items []Scope `json:"items"`
+}
+
+// UserRef names the user a token belongs to.
+type UserRef struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+}
+
+// CurrentToken is the answer to GET /v1/tokens/current: the presented
+// token's own record and its user.
+type CurrentToken struct {
+	Token
+	User UserRef `json:"user"`
+}
+
 // Health is the body of GET /healthz and GET /readyz.
 type Health struct {
 	Status string `json:"status"` // "ok" or "unavailable"
@@ -91,6 +130,11 @@ type Problem struct {
 	Detail    string `json:"detail"`
 	Code      string `json:"code"`
 	RequestID string `json:"request_id,omitempty"`
+
+	// RequiredScopes and TokenScopes come with insufficient_scope: what
+	// the operation needs and what the presented token carries.
+	RequiredScopes []string `json:"required_scopes,omitempty"`
+	TokenScopes    []string `json:"token_scopes,omitempty"`
 }
 
 // ProblemContentType is the media type of every error response.
@@ -106,6 +150,11 @@ const (
 	CodeMethodNotAllowed    = "method_not_allowed"     // 405
 	CodeBodyTooLarge        = "body_too_large"         // 413
 	CodeUnsupportedMedia    = "unsupported_media_type" // 415
+	CodeInsufficientScope   = "insufficient_scope"     // 403 the token lacks the operation's scope
+	CodeExceedsParent       = "exceeds_parent"         // 403 a child asked for more than its parent has
+	CodeTokenExpired        = "token_expired"          // 409 rotating an expired token
+	CodeTokenLimitReached   = "token_limit_reached"    // 409 the user has the most live tokens allowed
+	CodeNotAToken           = "not_a_token"            // 400 GET /v1/tokens/current with a password
 	CodeIdempotencyMismatch = "idempotency_key_reused" // 422 same key, different body
 	CodeRateLimited         = "rate_limited"           // 429
 	CodeInternal            = "internal_error"         // 500
