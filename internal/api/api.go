@@ -48,8 +48,9 @@ type CreateTokenRequest struct {
 	ExpiresAt        *time.Time `json:"expires_at,omitempty"`
 	// Scopes asked for. Nil (absent) gets the server's default: all of a
 	// password user's power, or exactly the parent token's scopes; an
-	// empty, non-nil slice asks for a token with no scopes.
-	Scopes []string `json:"scopes,omitempty"`
+	// empty, non-nil slice is sent as [] and asks for a token with no
+	// scopes (omitzero, not omitempty, which would drop [] too).
+	Scopes []string `json:"scopes,omitzero"`
 }
 
 // TokenPage is one page of GET /v1/tokens, newest first. NextCursor is nil

@@ -31,7 +31,7 @@ func NewCmdToken(f *cmdutil.Factory) *cobra.Command {
 
 A token's secret is shown exactly once, when it is created or rotated. Lists
 show only its key hint (prefix, first and last four characters).`,
-		Example: `  tokenctl token create ci-deploy --expires-in 30d
+		Example: `  tokenctl token create ci-deploy --expires-in 30d --scope deploy:write
   tokenctl token list --status active
   tokenctl token delete --expired --yes
   tokenctl token exec --expires-in 10m -- ./deploy.sh`,
@@ -44,6 +44,7 @@ show only its key hint (prefix, first and last four characters).`,
 		NewCmdRotate(f, nil),
 		NewCmdExec(f, nil),
 	)
+	explainScopes(cmd)
 	return cmd
 }
 
