@@ -198,8 +198,13 @@ func completionDesc(t api.Token) string {
 }
 
 // isAuthOrCancel reports errors after which further requests are
-// pointless: a rejected credential or an interrupted command.
+// pointless: a rejected credential, one that lacks the scope, or an
+// interrupted command.
 func isAuthOrCancel(err error) bool {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Code() == api.CodeInsufficientScope {
+		return true
+	}
 	return client.IsStatus(err, 401) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
