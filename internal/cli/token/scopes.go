@@ -140,7 +140,12 @@ func explainScopeError(err error) error {
 		}
 		return &cmdutil.AuthError{Err: fmt.Errorf("this token lacks %s (it was made with: %s); log in with a broader one or ask for --scope %s", need, made, ask)}
 	case api.CodeExceedsParent:
-		return &cmdutil.AuthError{Err: fmt.Errorf("%s refused: %s; a token can only mint tokens with its own scopes and lifetime or less", ae.Host, detail(ae))}
+		// The server's detail names the extra scopes or the expiry.
+		why := "a token can only mint tokens with its own scopes that expire no later than itself"
+		if ae.Problem.Detail != "" {
+			why = text.OneLine(ae.Problem.Detail)
+		}
+		return &cmdutil.AuthError{Err: fmt.Errorf("%s refused: %s", ae.Host, why)}
 	case api.CodeTokenLimitReached:
 		return fmt.Errorf("%s refused: %s; delete tokens you no longer need (tokenctl token delete --expired)", ae.Host, detail(ae))
 	case api.CodeTokenExpired:
