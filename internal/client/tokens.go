@@ -64,13 +64,17 @@ func (c *Client) RotateToken(ctx context.Context, id string) (*api.CreatedToken,
 
 // ListQuery filters a listing.
 type ListQuery struct {
-	Status   string // active, expired or all ("" = server default)
-	Name     string // glob
-	PageSize int    // 0 = server default; the CLI passes PageSize
+	Status   string   // active, expired or all ("" = server default)
+	Name     string   // glob
+	Scopes   []string // only tokens that carry every one of these
+	PageSize int      // 0 = server default; the CLI passes PageSize
 }
 
 // ListTokens iterates over the caller's tokens, newest first, one page in
 // memory at a time. Iteration stops at the first error, which is yielded.
+// It follows next_cursor until the server sends null: a filtered page may
+// hold fewer items than asked for, even none, when the server examined its
+// bounded share of rows without a match.
 func (c *Client) ListTokens(ctx context.Context, q ListQuery) iter.Seq2[api.Token, error] {
 	return func(yield func(api.Token, error) bool) {
 		cursor := ""
@@ -81,6 +85,9 @@ func (c *Client) ListTokens(ctx context.Context, q ListQuery) iter.Seq2[api.Toke
 			}
 			if q.Name != "" {
 				v.Set("name", q.Name)
+			}
+			for _, sc := range q.Scopes {
+				v.Add("scope", sc)
 			}
 			if q.PageSize > 0 {
 				v.Set("limit", strconv.Itoa(q.PageSize))

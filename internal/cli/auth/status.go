@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/output"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
@@ -51,6 +53,7 @@ type StatusTokenJSON struct {
 	KeyHint   string    `json:"key_hint"`
 	ExpiresAt time.Time `json:"expires_at"`
 	DaysLeft  int       `json:"days_left"`
+	Scopes    []string  `json:"scopes"` // what the token may do; [] when none
 }
 
 // StatusAccountJSON is one stored account in StatusJSON.
@@ -78,9 +81,9 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 		Use:   "status",
 		Short: "Show who you are logged in as and where the credential lives",
 		Long: `Show the host, the user, where the credential lives (OS keyring, environment
-or plain file) and when it expires, for the credential in use and for every
-other account logged in to the host (the active one is marked). Each
-credential is checked with the server.
+or plain file), when it expires and its scopes (what it may do), for the
+credential in use and for every other account logged in to the host (the
+active one is marked). Each credential is checked with the server.
 
 Exit codes describe the credential in use:
   0  valid (and, with --fail-within, not expiring within D)
@@ -217,7 +220,11 @@ func tokenJSON(t *api.Token, now time.Time) *StatusTokenJSON {
 	if t == nil {
 		return nil
 	}
-	return &StatusTokenJSON{ID: t.ID, Name: t.Name, KeyHint: t.KeyHint, ExpiresAt: t.ExpiresAt.UTC(), DaysLeft: daysLeft(t.ExpiresAt, now)}
+	scopes := t.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return &StatusTokenJSON{ID: t.ID, Name: t.Name, KeyHint: t.KeyHint, ExpiresAt: t.ExpiresAt.UTC(), DaysLeft: daysLeft(t.ExpiresAt, now), Scopes: scopes}
 }
 
 func (o *StatusOptions) printJSON(inUse accountStatus, others []accountStatus, now time.Time) error {
@@ -266,6 +273,11 @@ func printAccount(out io.Writer, a accountStatus, mark bool, now time.Time) {
 	if t := a.user.Token; t != nil {
 		fmt.Fprintf(out, "  Token:         %s (%s, id %s)\n", t.Name, t.KeyHint, t.ID)
 		fmt.Fprintf(out, "  Expires:       %s\n", timespec.Stamp(t.ExpiresAt, now, true))
+		scopes := "none: it can only say who it is"
+		if len(t.Scopes) > 0 {
+			scopes = output.Sanitize(strings.Join(t.Scopes, " "))
+		}
+		fmt.Fprintf(out, "  Scopes:        %s\n", scopes)
 	}
 }
 

@@ -27,6 +27,8 @@ type CreateOptions struct {
 	Description string
 	ExpiresIn   string
 	ExpiresAt   string
+	Scopes      []string
+	scopesSet   bool // --scope was given, even as ''
 	secretOutput
 
 	req api.CreateTokenRequest
@@ -50,6 +52,15 @@ TOKEN unless --env-name says otherwise, and only the secret is written).
 TOKEN is not a variable tokenctl reads, so after eval the next tokenctl
 command still runs as you.
 
+--scope (repeatable, or comma-separated) limits what the token may do:
+tokens:read lists and shows tokens, tokens:write creates, rotates and
+deletes them, and the server's operator defines scopes for other services
+(completion offers what the server knows). Without --scope a token made
+with your password carries all your power, and one made with a token
+carries exactly that token's scopes; --scope '' makes a token with none.
+A token can only mint tokens with a subset of its own scopes that expire
+no later than itself; the server refuses more.
+
 Lifetimes take m, h, d and w units and combinations such as 1d12h; dates take
 YYYY-MM-DD (midnight UTC) or RFC 3339. Without either the server's default
 lifetime applies. On a terminal with no NAME, tokenctl asks for the name,
@@ -57,7 +68,8 @@ description and lifetime.
 
 With GITHUB_ACTIONS=true a ::add-mask:: line for the secret goes to stderr
 before the secret is printed.`,
-		Example: `  tokenctl token create deploy-bot -d "deploys prod" --expires-in 30d
+		Example: `  tokenctl token create deploy-bot -d "deploys prod" --expires-in 30d --scope deploy:write
+  tokenctl token create reader --scope tokens:read
   SECRET=$(tokenctl token create ci-job --expires-in 1h -q)
   eval "$(tokenctl token create ci --expires-in 10m -o env)"
   tokenctl token create ci --expires-in 10m -o dotenv --env-name API_TOKEN >> "$GITHUB_ENV"`,
@@ -68,6 +80,7 @@ before the secret is printed.`,
 			} else if !opts.IO.CanPrompt() {
 				return cmdutil.UsageErrorf("a token name is required: tokenctl token create NAME")
 			}
+			opts.scopesSet = cmd.Flags().Changed("scope")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -77,6 +90,7 @@ before the secret is printed.`,
 	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "what the token is for, as `TEXT`")
 	cmd.Flags().StringVar(&opts.ExpiresIn, "expires-in", "", "lifetime as a `DURATION` of m, h, d, w (e.g. 30d, 1d12h)")
 	cmd.Flags().StringVar(&opts.ExpiresAt, "expires-at", "", "expiry `DATE`: YYYY-MM-DD or RFC 3339")
+	addScopeFlag(cmd, f, &opts.Scopes, "limit the token to `SCOPE` (repeatable, or a,b; '' for none)")
 	addSecretFlags(cmd, &opts.secretOutput, f)
 	return cmd
 }
@@ -108,6 +122,14 @@ func (o *CreateOptions) validate() error {
 		return cmdutil.UsageErrorf("the description is too long: at most %d characters", api.MaxDescriptionLen)
 	}
 	o.req = api.CreateTokenRequest{Name: name, Description: o.Description}
+	if o.scopesSet || len(o.Scopes) > 0 {
+		// Given, even empty: the server must not apply its default.
+		sc, err := cleanScopes(o.Scopes)
+		if err != nil {
+			return err
+		}
+		o.req.Scopes = sc
+	}
 	if o.ExpiresIn != "" {
 		d, err := timespec.ParseDuration(o.ExpiresIn)
 		if err != nil {

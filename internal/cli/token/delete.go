@@ -29,6 +29,7 @@ type DeleteOptions struct {
 	FromStdin      bool
 	Expired        bool
 	Name           string
+	Scopes         []string
 	CreatedBefore  string
 	All            bool
 	DryRun         bool
@@ -58,7 +59,8 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Co
 
 Select tokens by id (arguments, or - to read them from stdin: the first field
 of each line, skipping blank lines and # comments), or with filters, which
-combine: --expired, --name GLOB, --created-before DATE, or --all.
+combine: --expired, --name GLOB, --scope SCOPE (tokens that carry it),
+--created-before DATE, or --all.
 
 tokenctl resolves the selection first and shows it. On a terminal it asks for
 confirmation (for more than 10 tokens or --all you type the count); without a
@@ -74,6 +76,7 @@ The token tokenctl is logged in with is skipped unless you name its id or pass
 		Example: `  tokenctl token delete 01jd8k2m4n5p6q7r8s9t0v1w2x
   tokenctl token delete --expired --yes
   tokenctl token delete --name 'ci-*' --dry-run
+  tokenctl token delete --scope deploy:write --expired --yes
   tokenctl token list --status expired --jq '.[].id' | tokenctl token delete - --yes`,
 		ValidArgsFunction: completeTokenIDs(f, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -97,6 +100,7 @@ The token tokenctl is logged in with is skipped unless you name its id or pass
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.Expired, "expired", false, "select expired tokens")
 	fl.StringVar(&opts.Name, "name", "", "select tokens whose name matches a `GLOB` (* and ?)")
+	addScopeFlag(cmd, f, &opts.Scopes, "select tokens that carry `SCOPE` (repeatable, or a,b: all of them)")
 	fl.StringVar(&opts.CreatedBefore, "created-before", "", "select tokens created before a `DATE` (YYYY-MM-DD or RFC 3339)")
 	fl.BoolVar(&opts.All, "all", false, "select every token")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "show what would be deleted and delete nothing")

@@ -20,21 +20,28 @@ import (
 )
 
 func (o *DeleteOptions) hasFilter() bool {
-	return o.Expired || o.Name != "" || o.CreatedBefore != "" || o.All
+	return o.Expired || o.Name != "" || len(o.Scopes) > 0 || o.CreatedBefore != "" || o.All
 }
 
 // validate checks everything that can be checked without the server,
 // including reading and checking ids from stdin.
 func (o *DeleteOptions) validate() error {
+	// Clean first: --scope ' ' must not count as a filter and then
+	// select everything.
+	sc, err := cleanScopes(o.Scopes)
+	if err != nil {
+		return err
+	}
+	o.Scopes = sc
 	byID := len(o.IDs) > 0 || o.FromStdin
 	switch {
 	case byID && o.All:
 		return cmdutil.UsageErrorf("--all cannot be combined with token ids")
 	case byID && o.hasFilter():
-		return cmdutil.UsageErrorf("give token ids or filters (--expired, --name, --created-before), not both")
+		return cmdutil.UsageErrorf("give token ids or filters (--expired, --name, --scope, --created-before), not both")
 	case !byID && !o.hasFilter():
-		return cmdutil.UsageErrorf("nothing selected: give token ids, - to read ids from stdin, or a filter (--expired, --name GLOB, --created-before DATE, --all)")
-	case o.All && (o.Expired || o.Name != "" || o.CreatedBefore != ""):
+		return cmdutil.UsageErrorf("nothing selected: give token ids, - to read ids from stdin, or a filter (--expired, --name GLOB, --scope SCOPE, --created-before DATE, --all)")
+	case o.All && (o.Expired || o.Name != "" || len(o.Scopes) > 0 || o.CreatedBefore != ""):
 		return cmdutil.UsageErrorf("--all selects every token and cannot be combined with other filters")
 	}
 	if o.BatchSize <= 0 || o.BatchSize > api.MaxBulkDelete {
@@ -118,7 +125,7 @@ type target struct{ id, name string }
 
 // resolve turns the selection into the list of tokens to delete. Ids are
 // taken as given (the server reports unknown ones); filters walk the full
-// listing, which the server narrows by status and name.
+// listing, which the server narrows by status, name and scope.
 func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target, error) {
 	if len(o.IDs) > 0 {
 		out := make([]target, len(o.IDs))
@@ -127,7 +134,7 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 		}
 		return out, nil
 	}
-	q := client.ListQuery{Status: api.StatusAll, Name: o.Name, PageSize: client.PageSize}
+	q := client.ListQuery{Status: api.StatusAll, Name: o.Name, Scopes: o.Scopes, PageSize: client.PageSize}
 	if o.Expired {
 		q.Status = api.StatusExpired
 	}
@@ -145,6 +152,9 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 			if ok, _ := path.Match(o.Name, t.Name); !ok {
 				continue
 			}
+		}
+		if !hasScopes(t, o.Scopes) {
+			continue
 		}
 		out = append(out, target{id: t.ID, name: t.Name})
 	}

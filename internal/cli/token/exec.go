@@ -45,9 +45,12 @@ type ExecOptions struct {
 	Name        string
 	Description string
 	Env         string
+	Scopes      []string
 	Command     []string
 
-	lifetime time.Duration
+	lifetime     time.Duration
+	scopesSet    bool // --scope was given, even as ''
+	expiresInSet bool // --expires-in was given
 }
 
 // NewCmdExec builds `token exec`.
@@ -71,12 +74,24 @@ If the token cannot be deleted, tokenctl says so on stderr with the token's
 id and expiry, and exits non-zero even when COMMAND succeeded. The lifetime
 (default 15m) is the backstop when the server cannot be reached.
 
+The token cannot mint, list or delete tokens unless asked: without --scope
+it gets the scopes of tokenctl's own credential minus tokens:read and
+tokens:write (with a password credential, every scope the server defines
+except those two). --scope gives it exactly the scopes named (repeatable,
+or a,b; '' for none), e.g. --scope deploy:write,tokens:write. A token never
+outlives the credential that made it: the default lifetime is cut to the
+credential's expiry when that comes sooner, and an explicit --expires-in
+beyond it is refused by the server.
+
 With GITHUB_ACTIONS=true the secret is masked in the job log, in case
 COMMAND prints it.`,
 		Example: `  tokenctl token exec -- ./deploy.sh production
-  tokenctl token exec --expires-in 1h --env API_TOKEN -- make release`,
+  tokenctl token exec --expires-in 1h --env API_TOKEN -- make release
+  tokenctl token exec --scope deploy:write -- ./deploy.sh`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Command = args
+			opts.scopesSet = cmd.Flags().Changed("scope")
+			opts.expiresInSet = cmd.Flags().Changed("expires-in")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -89,6 +104,7 @@ COMMAND prints it.`,
 	cmd.Flags().StringVar(&opts.Name, "name", "", "token `NAME` (default exec-COMMAND-RANDOM)")
 	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "what the token is for, as `TEXT`")
 	cmd.Flags().StringVar(&opts.Env, "env", DefaultExecEnv, "environment variable `NAME` that carries the secret")
+	addScopeFlag(cmd, f, &opts.Scopes, "give the token `SCOPE` (repeatable, or a,b; default: the credential's own minus tokens:*)")
 	return cmd
 }
 
@@ -107,6 +123,11 @@ func (o *ExecOptions) validate() error {
 		return cmdutil.UsageErrorf("--expires-in: %s", err)
 	}
 	o.lifetime = d
+	sc, err := cleanScopes(o.Scopes)
+	if err != nil {
+		return err
+	}
+	o.Scopes = sc
 	if o.Name == "" {
 		o.Name = execTokenName(o.Command[0])
 	}
@@ -201,7 +222,11 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		case <-stopWatch:
 		}
 	}()
-	ct, err := c.CreateToken(createCtx, api.CreateTokenRequest{Name: opts.Name, Description: opts.Description, ExpiresInSeconds: client.ExpiresIn(opts.lifetime)}, "")
+	req, err := opts.request(createCtx, c)
+	var ct *api.CreatedToken
+	if err == nil {
+		ct, err = c.CreateToken(createCtx, req, "")
+	}
 	close(stopWatch)
 	<-watchDone
 	cancelCreate()
@@ -228,6 +253,71 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		return cmdutil.ErrSilent
 	}
 	return nil
+}
+
+// request is the create for the exec token. What --scope and --expires-in
+// leave open comes from tokenctl's own credential (GET /v1/user): its
+// scopes minus tokens:*, and the default lifetime cut to its expiry.
+func (o *ExecOptions) request(ctx context.Context, c *client.Client) (api.CreateTokenRequest, error) {
+	req := api.CreateTokenRequest{Name: o.Name, Description: o.Description, ExpiresInSeconds: client.ExpiresIn(o.lifetime)}
+	if o.scopesSet {
+		req.Scopes = o.Scopes
+	}
+	if o.scopesSet && o.expiresInSet {
+		return req, nil
+	}
+	u, err := c.User(ctx)
+	if err != nil {
+		return req, err
+	}
+	parent := u.Token
+	switch {
+	case o.scopesSet:
+	case parent != nil && parent.Scopes == nil:
+		// A server without scopes: nothing to narrow, and it would
+		// refuse the unknown field.
+	case parent != nil:
+		req.Scopes = withoutTokenScopes(parent.Scopes)
+	default:
+		// A password credential holds every scope; ask which exist.
+		all, err := c.Scopes(ctx)
+		if err != nil {
+			return req, err
+		}
+		var own []string
+		for _, s := range all {
+			own = append(own, s.Name)
+		}
+		req.Scopes = withoutTokenScopes(own)
+	}
+	if !o.expiresInSet && parent != nil {
+		now := o.Now()
+		left := parent.ExpiresAt.Sub(now)
+		if left < api.MinLifetime {
+			return req, fmt.Errorf("tokenctl's credential expires %s, too soon to mint a token from it: run `tokenctl auth refresh` or log in again", timespec.Relative(parent.ExpiresAt, now, true))
+		}
+		// A minute of margin for clock skew: the server measures the
+		// lifetime from its own clock. The parent's exact expiry is
+		// always allowed.
+		if left < o.lifetime+time.Minute {
+			at := parent.ExpiresAt
+			req.ExpiresInSeconds, req.ExpiresAt = nil, &at
+		}
+	}
+	return req, nil
+}
+
+// withoutTokenScopes drops tokens:read and tokens:write, so an exec token
+// cannot list, mint or delete tokens unless --scope asks for it. Never nil:
+// an empty list must reach the server as [] (no scopes), not as "default".
+func withoutTokenScopes(in []string) []string {
+	out := []string{}
+	for _, s := range in {
+		if s != api.ScopeTokensRead && s != api.ScopeTokensWrite {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // runChild runs the command with the secret in its environment and returns

@@ -24,6 +24,7 @@ type ListOptions struct {
 
 	Status         string
 	Name           string
+	Scopes         []string
 	ExpiringWithin string
 	Export         output.Exporter
 
@@ -35,7 +36,8 @@ type ListOptions struct {
 
 // CSVHeader is the header row of `token list -o csv`; the columns are the
 // JSON fields in the same order.
-var CSVHeader = []string{"id", "name", "description", "key_hint", "created_at", "expires_at", "last_used_at", "status"}
+// scopes is space-separated in CSV.
+var CSVHeader = []string{"id", "name", "description", "key_hint", "created_at", "expires_at", "last_used_at", "status", "scopes"}
 
 // NewCmdList builds `token list`.
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
@@ -44,15 +46,16 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List your tokens",
-		Long: `List your tokens, newest first: id, name, key hint, creation date, expiry and
-last use. Expired tokens are shown in red on a terminal, and the table fits
-the terminal's width: names longer than 40 columns are cut with "…", CREATED
-goes, EXPIRES shows only the time left, LAST USED and KEY go, and only then
-are names cut further.
+		Long: `List your tokens, newest first: id, name, key hint, creation date, expiry, last
+use and scopes. Expired tokens are shown in red on a terminal, and the table
+fits the terminal's width: names longer than 40 columns are cut with "…",
+SCOPES goes, then CREATED, EXPIRES shows only the time left, LAST USED and KEY
+go, and only then are names cut further.
 Piped, the table keeps every column and whole names.
 
---status and --name are applied by the server; --expiring-within keeps active
-tokens that expire within the given time.
+--status, --name and --scope are applied by the server (--scope keeps tokens
+that carry every scope given); --expiring-within keeps active tokens that
+expire within the given time.
 
 -o json prints a flat array of token objects (see docs/json-schema.md); it is
 streamed page by page, so any number of tokens lists in constant memory, as
@@ -63,6 +66,7 @@ empty (or "[]" for -o json).`,
 		Example: `  tokenctl token list
   tokenctl token list --status expired
   tokenctl token list --name 'ci-*' -o json
+  tokenctl token list --scope tokens:write
   tokenctl token list --expiring-within 7d --jq '.[].name'
   tokenctl token list --template '{{range .}}{{.id}} {{.name}}{{"\n"}}{{end}}'`,
 		Args: maxArgs(0, "tokenctl token list [flags]"),
@@ -75,6 +79,7 @@ empty (or "[]" for -o json).`,
 	}
 	cmd.Flags().StringVar(&opts.Status, "status", api.StatusAll, "show tokens in this `STATUS`: active, expired or all")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a `GLOB` (* and ?)")
+	addScopeFlag(cmd, f, &opts.Scopes, "only tokens that carry `SCOPE` (repeatable, or a,b: all of them)")
 	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this `DURATION` (e.g. 7d)")
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
 	_ = cmd.RegisterFlagCompletionFunc("name", completeTokenNames(f))
@@ -96,6 +101,11 @@ func (o *ListOptions) validate() error {
 	if err := checkGlob("--name", o.Name); err != nil {
 		return err
 	}
+	sc, err := cleanScopes(o.Scopes)
+	if err != nil {
+		return err
+	}
+	o.Scopes = sc
 	if o.ExpiringWithin != "" {
 		d, err := timespec.ParseDuration(o.ExpiringWithin)
 		if err != nil {
@@ -124,7 +134,7 @@ func (o *ListOptions) tokens(ctx context.Context, c *client.Client) func(yield f
 	now := o.Now()
 	deadline := now.Add(o.within)
 	return func(yield func(api.Token, error) bool) {
-		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: o.Status, Name: o.Name, PageSize: o.PageSize}) {
+		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: o.Status, Name: o.Name, Scopes: o.Scopes, PageSize: o.PageSize}) {
 			if err == nil && o.within > 0 && (!t.ExpiresAt.After(now) || !t.ExpiresAt.Before(deadline)) {
 				continue
 			}
@@ -186,7 +196,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			}
 		}
 	case output.KindDefault:
-		tbl := output.NewTable("ID", "NAME", "KEY", "CREATED", "EXPIRES", "LAST USED")
+		tbl := output.NewTable("ID", "NAME", "KEY", "CREATED", "EXPIRES", "LAST USED", "SCOPES")
 		now := opts.Now()
 		for t, err := range opts.tokens(ctx, c) {
 			if err != nil {
@@ -233,7 +243,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 }
 
 func emptyMessage(o *ListOptions) string {
-	if o.Name != "" || o.within > 0 || o.Status != api.StatusAll {
+	if o.Name != "" || len(o.Scopes) > 0 || o.within > 0 || o.Status != api.StatusAll {
 		return "No tokens match the filters."
 	}
 	return "You have no tokens. Create one with: tokenctl token create NAME"
@@ -247,12 +257,15 @@ const (
 )
 
 // fitTable narrows the list table to a terminal of the given width: long
-// names are cut to 40 columns, CREATED goes (the id already encodes it and
-// `token show` has it), EXPIRES keeps only its relative part, LAST USED and
-// KEY go, and only then are names cut further. ID and NAME always stay.
+// names are cut to 40 columns, SCOPES goes (a long list would cost every
+// other column; `token show` and --scope have them), CREATED goes (the id
+// already encodes it and `token show` has it), EXPIRES keeps only its
+// relative part, LAST USED and KEY go, and only then are names cut
+// further. ID and NAME always stay.
 func fitTable(tbl *output.Table, width int) {
 	tbl.Fit(width, "NAME", minNameWidth,
 		output.Cut("NAME", nameWidth),
+		output.Drop("SCOPES"),
 		output.Drop("CREATED"),
 		output.Shorten("EXPIRES", relativePart),
 		output.Drop("LAST USED"),
@@ -281,6 +294,7 @@ func tableRow(t api.Token, now time.Time) []string {
 		timespec.Date(t.CreatedAt),
 		timespec.Stamp(t.ExpiresAt, now, true),
 		lastUsed,
+		scopeList(t.Scopes),
 	}
 }
 
@@ -294,13 +308,17 @@ func csvRecord(t api.Token) []string {
 		t.CreatedAt.UTC().Format(time.RFC3339),
 		t.ExpiresAt.UTC().Format(time.RFC3339),
 		lastUsed, t.Status,
+		strings.Join(t.Scopes, " "),
 	}
 }
 
 // utc normalises a token's times to whole seconds in UTC, as the JSON
 // schema promises ("2026-11-23T15:04:05Z"), whatever offset or precision
-// the server wrote them with.
+// the server wrote them with. Scopes is never null.
 func utc(t api.Token) api.Token {
+	if t.Scopes == nil {
+		t.Scopes = []string{} // always an array in JSON, never null
+	}
 	t.CreatedAt = t.CreatedAt.UTC().Truncate(time.Second)
 	t.ExpiresAt = t.ExpiresAt.UTC().Truncate(time.Second)
 	if t.LastUsedAt != nil {

@@ -68,7 +68,7 @@ func TestListTableOffATerminal(t *testing.T) {
 	if len(lines) != 6 {
 		t.Fatalf("%d lines, want header + 5:\n%s", len(lines), out)
 	}
-	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "ID NAME KEY CREATED EXPIRES LAST USED" {
+	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "ID NAME KEY CREATED EXPIRES LAST USED SCOPES" {
 		t.Errorf("header = %q", lines[0])
 	}
 	old := e.token("old")
@@ -286,7 +286,8 @@ func TestListJSONSchemaGolden(t *testing.T) {
 	used := time.Date(2026, 11, 20, 17, 45, 12, 0, time.FixedZone("CET", 3600))
 	toks := []api.Token{
 		{ID: "01jd8k2m4n5p6q7r8s9t0v1w2x", Name: "deploy", Description: "prod deploys", KeyHint: "tkn_a1B2…x9Z0",
-			CreatedAt: created, ExpiresAt: created.Add(30 * 24 * time.Hour), LastUsedAt: &used, Status: api.StatusActive},
+			CreatedAt: created, ExpiresAt: created.Add(30 * 24 * time.Hour), LastUsedAt: &used, Status: api.StatusActive,
+			Scopes: []string{"deploy:write", "tokens:read"}},
 		{ID: "01jd8k2m4n5p6q7r8s9t0v1w2y", Name: "old", KeyHint: "tkn_c3D4…y8W7",
 			CreatedAt: created, ExpiresAt: created.Add(time.Hour), Status: api.StatusExpired},
 	}
@@ -334,7 +335,9 @@ func TestListTableFitsTheTerminal(t *testing.T) {
 		wholeLong bool
 	}{
 		// Wide enough for every column and the whole name.
-		{200, "ID NAME KEY CREATED EXPIRES LAST USED", true},
+		{260, "ID NAME KEY CREATED EXPIRES LAST USED SCOPES", true},
+		// SCOPES is the first column to go once names are cut.
+		{150, "ID NAME KEY CREATED EXPIRES LAST USED", false},
 		// One long name is cut to 40 columns before any column goes, so
 		// the other rows keep their KEY and LAST USED.
 		{120, "ID NAME KEY EXPIRES LAST USED", false},

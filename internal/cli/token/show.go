@@ -32,8 +32,8 @@ func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Comman
 		Use:     "show ID",
 		Aliases: []string{"view", "get"},
 		Short:   "Show one token's details",
-		Long: `Show one token's metadata: name, description, key hint, status, creation,
-expiry and last use. The secret is never shown again after create or rotate.
+		Long: `Show one token's metadata: name, description, key hint, scopes, status,
+creation, expiry and last use. The secret is never shown again after create or rotate.
 
 -o json prints the same object as one element of ` + "`token list -o json`" + `.`,
 		Example: `  tokenctl token show 01jd8k2m4n5p6q7r8s9t0v1w2x
@@ -105,6 +105,7 @@ func printTokenBlock(ios *iostreams.IOStreams, t api.Token, now time.Time) error
 	row("Name", output.Sanitize(t.Name))
 	row("Description", output.Sanitize(desc))
 	row("Key", t.KeyHint)
+	row("Scopes", output.Sanitize(scopeList(t.Scopes)))
 	row("Status", status)
 	row("Created", timespec.Stamp(t.CreatedAt, now, false))
 	row("Expires", timespec.Stamp(t.ExpiresAt, now, true))

@@ -31,7 +31,7 @@ func NewCmdToken(f *cmdutil.Factory) *cobra.Command {
 
 A token's secret is shown exactly once, when it is created or rotated. Lists
 show only its key hint (prefix, first and last four characters).`,
-		Example: `  tokenctl token create ci-deploy --expires-in 30d
+		Example: `  tokenctl token create ci-deploy --expires-in 30d --scope deploy:write
   tokenctl token list --status active
   tokenctl token delete --expired --yes
   tokenctl token exec --expires-in 10m -- ./deploy.sh`,
@@ -44,6 +44,7 @@ show only its key hint (prefix, first and last four characters).`,
 		NewCmdRotate(f, nil),
 		NewCmdExec(f, nil),
 	)
+	explainScopes(cmd)
 	return cmd
 }
 
@@ -197,8 +198,13 @@ func completionDesc(t api.Token) string {
 }
 
 // isAuthOrCancel reports errors after which further requests are
-// pointless: a rejected credential or an interrupted command.
+// pointless: a rejected credential, one that lacks the scope, or an
+// interrupted command.
 func isAuthOrCancel(err error) bool {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Code() == api.CodeInsufficientScope {
+		return true
+	}
 	return client.IsStatus(err, 401) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
