@@ -98,6 +98,8 @@ type ListOptions struct {
 // Methods that take a userID only ever see or touch that user's rows: another
 // user's token is ErrNotFound, never a permission error.
 type Store interface {
+	EventStore // the audit trail and leak revocation: events.go
+
 	// CreateUser adds a user; ErrConflict when the username is taken.
 	CreateUser(ctx context.Context, u User) error
 	// UserByName returns a user by username or ErrNotFound.

@@ -23,7 +23,10 @@ type migration struct {
 }
 
 // migrations returns the embedded migrations in version order. File names
-// are NNNN_what.sql with versions 1, 2, 3... and no gaps.
+// are NNNN_what.sql with distinct, increasing versions. Gaps are allowed:
+// branches number their migrations apart and are renumbered when merged,
+// and migrate applies every version not yet recorded, not just the ones
+// above the highest.
 func migrations() ([]migration, error) {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -44,21 +47,22 @@ func migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: base, sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
 		}
 	}
 	return ms, nil
 }
 
-// SchemaVersion is the schema version this binary migrates databases to.
+// SchemaVersion is the schema version this binary migrates databases to:
+// the highest migration version.
 func SchemaVersion() int {
 	ms, err := migrations()
-	if err != nil {
+	if err != nil || len(ms) == 0 {
 		return 0
 	}
-	return len(ms)
+	return ms[len(ms)-1].version
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serialises
@@ -88,14 +92,27 @@ func (s *Store) migrate(ctx context.Context) error {
 			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return fmt.Errorf("create the migrations table: %w", err)
 		}
-		var current int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM tokend_schema_migrations`).Scan(&current); err != nil {
+		rows, err := tx.Query(ctx, `SELECT version FROM tokend_schema_migrations`)
+		if err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		if current > len(ms) {
-			return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, len(ms))
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
 		}
-		for _, m := range ms[current:] {
+		done := map[int]bool{}
+		newest := 0
+		for _, v := range applied {
+			done[v] = true
+			newest = max(newest, v)
+		}
+		if supported := ms[len(ms)-1].version; newest > supported {
+			return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", newest, supported)
+		}
+		for _, m := range ms {
+			if done[m.version] {
+				continue
+			}
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return fmt.Errorf("apply migration %s: %w", m.name, err)
 			}

@@ -80,9 +80,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.Token, replayed bool, err error) {
 	args := []any{nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
 		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil}
-	if nt.IdempotencyKey == "" {
+	if _, audited := store.AuditFrom(ctx); nt.IdempotencyKey == "" && !audited {
 		// One statement, its own transaction.
 		tok, err = scanToken(s.pool.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
+		return tok, false, err
+	}
+	if nt.IdempotencyKey == "" {
+		// With its event, in one transaction.
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			var err error
+			if tok, err = scanToken(tx.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...)); err != nil {
+				return err
+			}
+			return audit(ctx, tx, store.EventTokenCreated, tok)
+		})
 		return tok, false, err
 	}
 	args[8], args[9] = nt.IdempotencyKey, nt.RequestHash[:]
@@ -90,8 +101,11 @@ func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.To
 		var err error
 		tok, err = scanToken(tx.QueryRow(ctx,
 			insertToken+` ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING `+tokenColumns, args...))
+		if err == nil {
+			return audit(ctx, tx, store.EventTokenCreated, tok)
+		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return err // inserted, or failed
+			return err
 		}
 		// The key is taken. At READ COMMITTED this statement sees the
 		// committed holder; FOR UPDATE keeps a concurrent replay or delete
@@ -260,7 +274,18 @@ func likePattern(glob string) string {
 
 // DeleteToken removes one of the user's tokens or returns store.ErrNotFound.
 func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
-	if err := s.deleteOne(ctx, `DELETE FROM tokens WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		t, err := scanToken(tx.QueryRow(ctx,
+			`DELETE FROM tokens WHERE user_id = $1 AND id = $2 RETURNING `+tokenColumns, userID, id))
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenDeleted, t)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("delete token %s: %w", id, err)
 	}
 	return nil
@@ -274,22 +299,23 @@ func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (
 	if len(ids) == 0 {
 		return deleted, notFound, nil
 	}
-	rows, err := s.pool.Query(ctx,
-		`DELETE FROM tokens WHERE user_id = $1 AND id = ANY($2::text[]) RETURNING id`, userID, ids)
-	if err != nil {
-		return nil, nil, fmt.Errorf("delete tokens: %w", err)
-	}
 	gone := make(map[string]bool, len(ids))
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("delete tokens: %w", err)
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx,
+			`DELETE FROM tokens WHERE user_id = $1 AND id = ANY($2::text[]) RETURNING `+tokenColumns, userID, ids)
+		if err != nil {
+			return err
 		}
-		gone[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		toks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Token, error) { return scanToken(row) })
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			gone[t.ID] = true
+		}
+		return audit(ctx, tx, store.EventTokenDeleted, toks...)
+	})
+	if err != nil {
 		return nil, nil, fmt.Errorf("delete tokens: %w", err)
 	}
 	// Report in input order; an id listed twice was deleted by its first
@@ -323,7 +349,10 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 			`UPDATE tokens SET digest = $1, key_hint = $2, created_at = $3, expires_at = $4, last_used_at = NULL
 			  WHERE id = $5 RETURNING `+tokenColumns,
 			digest[:], keyHint, toDB(now), toDB(newExpiry), id))
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenRotated, tok)
 	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

@@ -22,9 +22,10 @@ type migration struct {
 }
 
 // migrations returns the embedded migrations in version order. File names
-// are NNNN_what.sql with versions 1, 2, 3... and no gaps, so that the schema
-// version recorded in PRAGMA user_version is also the number of migrations
-// applied.
+// are NNNN_what.sql with distinct, increasing versions; PRAGMA user_version
+// records the highest one applied. Gaps are tolerated so that a branch can
+// number its migration apart from others in flight (they are renumbered
+// into one sequence when merged).
 func migrations() ([]migration, error) {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -45,21 +46,22 @@ func migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: base, sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
 		}
 	}
 	return ms, nil
 }
 
-// SchemaVersion is the schema version this binary migrates databases to.
+// SchemaVersion is the schema version this binary migrates databases to:
+// the highest migration version.
 func SchemaVersion() int {
 	ms, err := migrations()
-	if err != nil {
+	if err != nil || len(ms) == 0 {
 		return 0
 	}
-	return len(ms)
+	return ms[len(ms)-1].version
 }
 
 // migrate brings the database to the newest schema in one BEGIN IMMEDIATE
@@ -77,10 +79,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		if current > len(ms) {
-			return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, len(ms))
+		if supported := ms[len(ms)-1].version; current > supported {
+			return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, supported)
 		}
-		for _, m := range ms[current:] {
+		for _, m := range ms {
+			if m.version <= current {
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("apply migration %s: %w", m.name, err)
 			}
