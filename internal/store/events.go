@@ -2,7 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 )
 
 // Event types of the audit trail (the same strings as on the wire).
@@ -97,7 +102,7 @@ func AuditFrom(ctx context.Context) (Audit, bool) {
 // Event returns the event of type typ about t, acted by a.
 func (a Audit) Event(typ string, t Token) Event {
 	return Event{
-		ID:             NewID(a.At),
+		ID:             NewEventID(a.At),
 		UserID:         t.UserID,
 		Time:           a.At,
 		Type:           typ,
@@ -125,4 +130,22 @@ func AuditEvents(ctx context.Context, typ string, toks ...Token) []Event {
 		evs[i] = a.Event(typ, t)
 	}
 	return evs
+}
+
+var (
+	eventIDMu      sync.Mutex
+	eventIDEntropy = ulid.Monotonic(rand.Reader, 0)
+)
+
+// NewEventID is NewID for events: ids made by one process in the same
+// millisecond still sort in the order they were made, so a create and the
+// rotate right after it list in that order.
+func NewEventID(at time.Time) string {
+	eventIDMu.Lock()
+	id, err := ulid.New(ulid.Timestamp(at), eventIDEntropy)
+	eventIDMu.Unlock()
+	if err != nil { // the millisecond's sequence overflowed: astronomically rare
+		return NewID(at)
+	}
+	return strings.ToLower(id.String())
 }
