@@ -28,6 +28,8 @@ var routeTable = []route{
 	{"DELETE /v1/tokens/{id}", true, (*server).handleDeleteToken},
 	{"POST /v1/tokens/delete", true, (*server).handleBulkDelete},
 	{"POST /v1/tokens/{id}/rotate", true, (*server).handleRotateToken},
+	{"GET /v1/events", true, (*server).handleListEvents},
+	{"POST /v1/tokens/revoke", false, (*server).handleRevoke},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.
