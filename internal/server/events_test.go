@@ -266,3 +266,40 @@ func TestRevokeLimitsAndValidation(t *testing.T) {
 		t.Errorf("after the window: %d", res.status)
 	}
 }
+
+// TestListUnusedSince: GET /v1/tokens?unused_since= keeps tokens never used
+// or last used before the time, on a clock-controlled server.
+func TestListUnusedSince(t *testing.T) {
+	e := newTestEnv(t)
+	e.addUser("alice", "pw")
+	auth := bearer(e.login("alice", "pw"))
+	e.create(auth, map[string]any{"name": "never"})
+	used := e.create(auth, map[string]any{"name": "used"})
+	t0 := e.clock.Now()
+	if res := e.do(req{method: "GET", path: "/v1/user", auth: bearer(used.Secret)}); res.status != http.StatusOK {
+		t.Fatalf("use: %d", res.status)
+	}
+	e.clock.Advance(2 * time.Hour)
+	list := func(since time.Time) []string {
+		res := e.do(req{method: "GET", path: "/v1/tokens?unused_since=" + url.QueryEscape(since.Format(time.RFC3339)), auth: auth})
+		var page api.TokenPage
+		res.decode(t, &page)
+		var names []string
+		for _, it := range page.Items {
+			names = append(names, it.Name)
+		}
+		return names
+	}
+	// "login" authenticates this very request, so it counts as used now.
+	if got := strings.Join(list(t0.Add(time.Hour)), ","); got != "used,never" {
+		t.Errorf("unused since t0+1h = %s, want used,never", got)
+	}
+	if got := strings.Join(list(t0.Add(-time.Hour)), ","); got != "never" {
+		t.Errorf("unused since t0-1h = %s, want never", got)
+	}
+	res := e.do(req{method: "GET", path: "/v1/tokens?unused_since=90d", auth: auth})
+	if res.status != http.StatusBadRequest {
+		t.Fatalf("unused_since=90d: %d, want 400", res.status)
+	}
+	res.problem(t)
+}

@@ -288,6 +288,14 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *pri
 		}
 		opts.NameGlob = v
 	}
+	if v := q.Get("unused_since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			bad("unused_since must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+			return
+		}
+		opts.UnusedBefore = t.UTC()
+	}
 	if v := q.Get("cursor"); v != "" {
 		id, ok := decodeCursor(v)
 		if !ok {

@@ -92,6 +92,9 @@ type ListOptions struct {
 	// (keyset pagination: pass the last ID of the previous page).
 	BeforeID string
 	Limit    int // 1..MaxListLimit
+	// UnusedBefore, when not zero, keeps tokens never used or last used
+	// before it (GET /v1/tokens?unused_since=).
+	UnusedBefore time.Time
 }
 
 // Store is tokend's persistence. Every method is safe for concurrent use.

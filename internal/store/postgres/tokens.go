@@ -229,6 +229,9 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if opts.NameGlob != "" {
 		q.WriteString(` AND name LIKE ` + arg(likePattern(opts.NameGlob)) + ` ESCAPE '\'`)
 	}
+	if !opts.UnusedBefore.IsZero() {
+		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ` + arg(toDB(opts.UnusedBefore)) + `)`)
+	}
 	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit))
 
 	rows, err := s.pool.Query(ctx, q.String(), args...)

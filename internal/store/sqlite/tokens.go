@@ -201,6 +201,10 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 		q.WriteString(` AND name GLOB ?`)
 		args = append(args, sqliteGlob(opts.NameGlob))
 	}
+	if !opts.UnusedBefore.IsZero() {
+		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ?)`)
+		args = append(args, clampDB(opts.UnusedBefore))
+	}
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, opts.Limit)
 

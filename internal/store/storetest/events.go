@@ -264,3 +264,28 @@ func (f *fixture) eventsWith(opts store.EventListOptions) []store.Event {
 		opts.BeforeID = page[len(page)-1].ID
 	}
 }
+
+// testUnusedSince: ListOptions.UnusedBefore keeps tokens never used or last
+// used before it, with the other filters and paging.
+func testUnusedSince(t *testing.T, newStore func(t *testing.T) store.Store) {
+	f := newFixture(t, newStore)
+	alice := f.user("alice")
+	never, _ := f.token(alice, "never")
+	old, _ := f.token(alice, "old")
+	recent, _ := f.token(alice, "recent")
+	edge, _ := f.token(alice, "edge")
+	cut := epoch.Add(90 * 24 * time.Hour)
+	for id, at := range map[string]time.Time{old.ID: epoch.Add(time.Hour), recent.ID: cut.Add(time.Hour), edge.ID: cut} {
+		if err := f.s.TouchToken(f.ctx, id, at, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := store.ListOptions{UserID: alice.ID, Now: cut, Limit: 1, UnusedBefore: cut}
+	if got, want := f.listAll(opts), sortedDesc([]string{never.ID, old.ID}); !equalIDs(got, want) {
+		t.Errorf("unused before %s = %v, want never and old %v", cut, got, want)
+	}
+	opts.NameGlob = "n*"
+	if got := f.listAll(opts); !equalIDs(got, []string{never.ID}) {
+		t.Errorf("unused and named n* = %v, want %v", got, []string{never.ID})
+	}
+}
