@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,26 +17,41 @@ actor_token_id, actor_token_name, client_address, user_agent, source, reason`
 
 const insertEvent = `INSERT INTO events (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// addEvents inserts events inside tx with one prepared statement.
+// insertEventsJSON inserts many events with one statement: they travel as
+// one JSON array of arrays, which json_each turns into rows. Preparing and
+// running one INSERT per event costs about 5x more for a bulk delete of 1000.
+const insertEventsJSON = `INSERT INTO events (` + eventColumns + `)
+SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,
+       value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13
+  FROM json_each(?)`
+
+// addEvents inserts events inside tx.
 func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, insertEvent)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
 	for _, e := range evs {
 		if err := checkTime("event time", e.Time); err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(ctx, e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint,
-			e.ActorKind, e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason); err != nil {
-			return err
-		}
 	}
-	return nil
+	switch len(evs) {
+	case 0:
+		return nil
+	case 1:
+		e := evs[0]
+		_, err := tx.ExecContext(ctx, insertEvent, e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint,
+			e.ActorKind, e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason)
+		return err
+	}
+	rows := make([][]any, len(evs))
+	for i, e := range evs {
+		rows[i] = []any{e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint,
+			e.ActorKind, e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason}
+	}
+	list, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, insertEventsJSON, string(list))
+	return err
 }
 
 // audit records, inside tx, the events of type typ for toks when ctx
