@@ -140,12 +140,18 @@ var (
 // NewEventID is NewID for events: ids made by one process in the same
 // millisecond still sort in the order they were made, so a create and the
 // rotate right after it list in that order.
+// A time a ULID cannot hold (before 1970) takes the nearest one rather than
+// panic; the store then refuses the event time itself.
 func NewEventID(at time.Time) string {
+	ms := uint64(0)
+	if at.UnixMilli() > 0 {
+		ms = min(uint64(at.UnixMilli()), ulid.MaxTime())
+	}
 	eventIDMu.Lock()
-	id, err := ulid.New(ulid.Timestamp(at), eventIDEntropy)
+	id, err := ulid.New(ms, eventIDEntropy)
 	eventIDMu.Unlock()
 	if err != nil { // the millisecond's sequence overflowed: astronomically rare
-		return NewID(at)
+		id = ulid.MustNew(ms, rand.Reader)
 	}
 	return strings.ToLower(id.String())
 }
