@@ -70,6 +70,7 @@ func (s *server) authBearer(w http.ResponseWriter, r *http.Request, cred string)
 	}
 	now := s.cfg.Now()
 	if st.Expired(now) {
+		s.authFailed(r, user, &st, reasonExpiredToken)
 		s.unauthorized(w, r, true, "the bearer token expired at "+st.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")+"; create a new one")
 		return nil, false
 	}
@@ -132,6 +133,7 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	}
 	if !match {
 		wrong = true
+		s.authFailed(r, user, nil, reasonWrongPassword)
 		s.unauthorized(w, r, false, "wrong username or password")
 		return nil, false
 	}

@@ -99,7 +99,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		nt.IdempotencyKey = key
 		nt.RequestHash = requestHash(req, p)
 	}
-	tok, replayed, err := s.store.CreateToken(r.Context(), nt)
+	tok, replayed, err := s.store.CreateToken(s.audited(r, p), nt)
 	if err != nil {
 		s.storeError(w, r, "create token", "", err)
 		return
@@ -307,6 +307,14 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *pri
 		}
 		opts.NameGlob = v
 	}
+	if v := q.Get("unused_since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			bad("unused_since must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+			return
+		}
+		opts.UnusedBefore = t.UTC()
+	}
 	if v := q.Get("cursor"); v != "" {
 		id, ok := decodeCursor(v)
 		if !ok {
@@ -417,7 +425,7 @@ func (s *server) handleDeleteToken(w http.ResponseWriter, r *http.Request, p *pr
 	if !ok {
 		return
 	}
-	if err := s.store.DeleteToken(r.Context(), p.user.ID, id); err != nil {
+	if err := s.store.DeleteToken(s.audited(r, p), p.user.ID, id); err != nil {
 		s.storeError(w, r, "delete token", id, err)
 		return
 	}
@@ -438,7 +446,7 @@ func (s *server) handleBulkDelete(w http.ResponseWriter, r *http.Request, p *pri
 	// A malformed id names no row, so the store reports it under
 	// not_found (with unknown, other users' and repeated ids) rather than
 	// the whole batch failing.
-	deleted, notFound, err := s.store.DeleteTokens(r.Context(), p.user.ID, req.IDs)
+	deleted, notFound, err := s.store.DeleteTokens(s.audited(r, p), p.user.ID, req.IDs)
 	if err != nil {
 		s.storeError(w, r, "delete tokens", "", err)
 		return
@@ -465,7 +473,7 @@ func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *pr
 		s.internalError(w, r, "generate token", err)
 		return
 	}
-	t, err := s.store.RotateToken(r.Context(), p.user.ID, id, sec.Digest(), sec.Hint(), now)
+	t, err := s.store.RotateToken(s.audited(r, p), p.user.ID, id, sec.Digest(), sec.Hint(), now)
 	if err != nil {
 		s.storeError(w, r, "rotate token", id, err)
 		return

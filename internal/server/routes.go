@@ -33,6 +33,9 @@ var routeTable = []route{
 	{"GET /v1/scopes", true, "", (*server).handleListScopes},
 	// auth/check authenticates itself: tokens only, and its own 403.
 	{"GET /v1/auth/check", false, "", (*server).handleAuthCheck},
+	{"GET /v1/events", true, api.ScopeTokensRead, (*server).handleListEvents},
+	// revoke needs no credential: the leaked secret is the proof.
+	{"POST /v1/tokens/revoke", false, "", (*server).handleRevoke},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.

@@ -133,6 +133,7 @@ type server struct {
 	// hashing bounds concurrent password checks: each argon2id check takes
 	// 19 MiB, so a burst of Basic requests must queue, not exhaust memory.
 	hashing chan struct{}
+	audit   auditState // events.go, revoke.go
 }
 
 // New returns the API v1 handler over st. Call Config.Validate first: New

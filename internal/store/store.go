@@ -115,6 +115,9 @@ type ListOptions struct {
 	// filters, so a filter that matches little cannot make a page read
 	// every token the user has.
 	MaxScan int
+	// UnusedBefore, when not zero, keeps tokens never used or last used
+	// before it (GET /v1/tokens?unused_since=).
+	UnusedBefore time.Time
 }
 
 // Scope is an application scope defined by the operator. The built-in
@@ -149,6 +152,8 @@ func NormalizeScopes(scopes []string) []string {
 // Methods that take a userID only ever see or touch that user's rows: another
 // user's token is ErrNotFound, never a permission error.
 type Store interface {
+	EventStore // the audit trail and leak revocation: events.go
+
 	// CreateUser adds a user; ErrConflict when the username is taken.
 	CreateUser(ctx context.Context, u User) error
 	// UserByName returns a user by username or ErrNotFound.

@@ -49,6 +49,7 @@ type serveOptions struct {
 	trustProxy     bool
 	logFormat      string
 	maxTokens      int
+	auditRetention time.Duration
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -71,6 +72,10 @@ minute up to --max-lifetime; a create that names no lifetime gets
 Failed logins are rate limited per client address; behind a reverse proxy
 that sets X-Forwarded-For, pass --trust-proxy so each client is counted on
 its own. One log line per request goes to stderr, never with a secret.
+
+Every token created, rotated, deleted or revoked as leaked, and every
+failed sign-in to an account, is kept as an audit event (GET /v1/events)
+for --audit-retention; older events are pruned hourly in small batches.
 SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests
 finish for up to --drain-timeout, then closes the connections still open
 (a client still sending its body gets cut off) and exits 0.
@@ -103,6 +108,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry (only behind one proxy that adds it)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
+	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
 	return cmd
 }
 
@@ -129,6 +135,9 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.drain <= 0 {
 		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)
+	}
+	if o.auditRetention < time.Hour {
+		return cfg, usageErrorf("--audit-retention must be at least 1h, such as 9600h (400 days), got %s", o.auditRetention)
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return cfg, usageErrorf("--tls-cert and --tls-key go together; give both or neither")
@@ -226,6 +235,15 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		fmt.Fprintf(e.stderr, "\ntokend dev mode: user %q has a new random password (earlier dev tokens were removed).\nLog in with:\n\n  printf '%%s\\n' '%s' | tokenctl auth login --host %s --username dev --password-stdin\n\n",
 			"dev", devPassword, url)
 	}
+
+	// The pruner stops, and is waited for, before the store closes.
+	pctx, stopPruner := context.WithCancel(ctx)
+	pruned := make(chan struct{})
+	go func() {
+		defer close(pruned)
+		runPruner(pctx, st, o.auditRetention, pruneInterval, time.Now, logger)
+	}()
+	defer func() { stopPruner(); <-pruned }()
 
 	errc := make(chan error, 1)
 	go func() {

@@ -85,6 +85,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"bad token prefix", "", []string{"serve", "--database", db, "--token-prefix", "no-underscore"}, true, "--token-prefix"},
 		{"max lifetime too short", "", []string{"serve", "--database", db, "--max-lifetime", "30s"}, true, "at least 1m"},
 		{"bad log format", "", []string{"serve", "--database", db, "--log-format", "xml"}, true, "text or json"},
+		{"audit retention too short", "", []string{"serve", "--database", db, "--audit-retention", "10m"}, true, "--audit-retention must be at least 1h"},
 		{"unknown flag", "", []string{"serve", "--nope"}, true, "unknown flag"},
 		{"unknown command", "", []string{"srve"}, true, "unknown command"},
 		{"serve with arguments", "", []string{"serve", "extra"}, true, `unknown command "extra" for "tokend serve"`},

@@ -25,7 +25,7 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if opts.Limit < 1 || opts.Limit > store.MaxPageSize {
 		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxPageSize)
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
 	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
 
 	var args []any
@@ -61,6 +61,9 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	}
 	if len(opts.Scopes) > 0 {
 		q.WriteString(` AND scopes @> ` + arg(opts.Scopes) + `::text[]`)
+	}
+	if !opts.UnusedBefore.IsZero() {
+		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ` + arg(toDB(opts.UnusedBefore)) + `)`)
 	}
 	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit+1))

@@ -84,7 +84,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.Token, replayed bool, err error) {
 	args := []any{nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
 		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil, store.NormalizeScopes(nt.Scopes)}
-	if nt.IdempotencyKey == "" && nt.MaxLive <= 0 {
+	if _, audited := store.AuditFrom(ctx); nt.IdempotencyKey == "" && nt.MaxLive <= 0 && !audited {
 		// One statement, its own transaction.
 		tok, err = scanToken(s.pool.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
 		return tok, false, err
@@ -122,18 +122,22 @@ func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.To
 				return store.ErrLimit
 			}
 		}
+		var err error
 		if nt.IdempotencyKey == "" {
-			var err error
 			tok, err = scanToken(tx.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
+		} else {
+			tok, err = scanToken(tx.QueryRow(ctx,
+				insertToken+` ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING `+tokenColumns, args...))
+			if errors.Is(err, pgx.ErrNoRows) {
+				// A replay re-issues the secret and records no second event.
+				return s.replay(ctx, tx, nt, &tok, &replayed)
+			}
+		}
+		if err != nil {
 			return err
 		}
-		var err error
-		tok, err = scanToken(tx.QueryRow(ctx,
-			insertToken+` ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING `+tokenColumns, args...))
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return err // inserted, or failed
-		}
-		return s.replay(ctx, tx, nt, &tok, &replayed)
+		// The event commits with the token or not at all.
+		return audit(ctx, tx, store.EventTokenCreated, tok)
 	})
 	return tok, replayed, err
 }
@@ -229,7 +233,6 @@ func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, e
 	return t, nil
 }
 
-
 // ListTokens returns one page of the user's tokens, newest first: a
 // backwards scan of the (user_id, id) index, with the status and name
 // filters checked on the rows it visits.
@@ -261,6 +264,9 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 	}
 	if len(opts.Scopes) > 0 {
 		q.WriteString(` AND scopes @> ` + arg(opts.Scopes) + `::text[]`)
+	}
+	if !opts.UnusedBefore.IsZero() {
+		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ` + arg(toDB(opts.UnusedBefore)) + `)`)
 	}
 	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit))
 
@@ -307,7 +313,18 @@ func likePattern(glob string) string {
 
 // DeleteToken removes one of the user's tokens or returns store.ErrNotFound.
 func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
-	if err := s.deleteOne(ctx, `DELETE FROM tokens WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		t, err := scanToken(tx.QueryRow(ctx,
+			`DELETE FROM tokens WHERE user_id = $1 AND id = $2 RETURNING `+tokenColumns, userID, id))
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenDeleted, t)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("delete token %s: %w", id, err)
 	}
 	return nil
@@ -321,22 +338,23 @@ func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (
 	if len(ids) == 0 {
 		return deleted, notFound, nil
 	}
-	rows, err := s.pool.Query(ctx,
-		`DELETE FROM tokens WHERE user_id = $1 AND id = ANY($2::text[]) RETURNING id`, userID, ids)
-	if err != nil {
-		return nil, nil, fmt.Errorf("delete tokens: %w", err)
-	}
 	gone := make(map[string]bool, len(ids))
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("delete tokens: %w", err)
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx,
+			`DELETE FROM tokens WHERE user_id = $1 AND id = ANY($2::text[]) RETURNING `+tokenColumns, userID, ids)
+		if err != nil {
+			return err
 		}
-		gone[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		toks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Token, error) { return scanToken(row) })
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			gone[t.ID] = true
+		}
+		return audit(ctx, tx, store.EventTokenDeleted, toks...)
+	})
+	if err != nil {
 		return nil, nil, fmt.Errorf("delete tokens: %w", err)
 	}
 	// Report in input order; an id listed twice was deleted by its first
@@ -373,7 +391,10 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 			`UPDATE tokens SET digest = $1, key_hint = $2, created_at = $3, expires_at = $4, last_used_at = NULL
 			  WHERE id = $5 RETURNING `+tokenColumns,
 			digest[:], keyHint, toDB(now), toDB(newExpiry), id))
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenRotated, tok)
 	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

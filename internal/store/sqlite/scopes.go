@@ -45,7 +45,7 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if opts.Limit < 1 || opts.Limit > store.MaxPageSize {
 		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxPageSize)
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
 	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
 
 	var rows strings.Builder // the user's rows, newest first
@@ -83,6 +83,10 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 		args = append(args, sqliteGlob(opts.NameGlob))
 	}
 	args = appendScopeFilter(&q, args, opts.Scopes)
+	if !opts.UnusedBefore.IsZero() {
+		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ?)`)
+		args = append(args, clampDB(opts.UnusedBefore))
+	}
 	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, opts.Limit+1)

@@ -101,7 +101,10 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+tokenColumns,
 			nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
 			toDB(nt.CreatedAt), toDB(nt.ExpiresAt), key, hash, joinScopes(nt.Scopes)))
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenCreated, tok)
 	})
 	switch {
 	case errors.Is(err, store.ErrLimit):
@@ -216,6 +219,10 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 		args = append(args, sqliteGlob(opts.NameGlob))
 	}
 	args = appendScopeFilter(&q, args, opts.Scopes)
+	if !opts.UnusedBefore.IsZero() {
+		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ?)`)
+		args = append(args, clampDB(opts.UnusedBefore))
+	}
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, opts.Limit)
 
@@ -248,7 +255,18 @@ func sqliteGlob(glob string) string {
 
 // DeleteToken removes one of the user's tokens or returns store.ErrNotFound.
 func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
-	if err := s.deleteOne(ctx, `DELETE FROM tokens WHERE user_id = ? AND id = ?`, userID, id); err != nil {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		t, err := scanToken(tx.QueryRowContext(ctx,
+			`DELETE FROM tokens WHERE user_id = ? AND id = ? RETURNING `+tokenColumns, userID, id))
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenDeleted, t)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("delete token %s: %w", id, err)
 	}
 	return nil
@@ -269,20 +287,25 @@ func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (
 	gone := make(map[string]bool, len(ids))
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx,
-			`DELETE FROM tokens WHERE user_id = ? AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+			`DELETE FROM tokens WHERE user_id = ? AND id IN (SELECT value FROM json_each(?)) RETURNING `+tokenColumns,
 			userID, string(list))
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		var toks []store.Token
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			t, err := scanToken(rows)
+			if err != nil {
+				rows.Close()
 				return err
 			}
-			gone[id] = true
+			gone[t.ID] = true
+			toks = append(toks, t)
 		}
-		return rows.Err()
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenDeleted, toks...)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("delete tokens: %w", err)
@@ -327,7 +350,10 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 			`UPDATE tokens SET digest = ?, key_hint = ?, created_at = ?, expires_at = ?, last_used_at = NULL
 			  WHERE id = ? RETURNING `+tokenColumns,
 			digest[:], keyHint, toDB(now), toDB(newExpiry), id))
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenRotated, tok)
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

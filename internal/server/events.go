@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// maxUserAgent bounds the user agent an event keeps.
+const maxUserAgent = 200
+
+// client returns the client part of an event: the address as logged and
+// the user agent, cut short and with anything secret-shaped redacted (it is
+// the client's to write, and a pasted secret must not land in the trail).
+func (s *server) client(r *http.Request) (addr, userAgent string) {
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+		for !utf8.ValidString(ua) {
+			ua = ua[:len(ua)-1]
+		}
+	}
+	return s.clientAddr(r), redact(ua)
+}
+
+// audited returns the request's context carrying who acts, so the store
+// records each token created, rotated or deleted in the same transaction.
+func (s *server) audited(r *http.Request, p *principal) context.Context {
+	a := store.Audit{At: s.eventTime(), ActorKind: store.ActorPassword}
+	if p.token != nil {
+		a.ActorKind, a.ActorTokenID, a.ActorTokenName = store.ActorToken, p.token.ID, p.token.Name
+	}
+	a.ClientAddress, a.UserAgent = s.client(r)
+	return store.WithAudit(r.Context(), a)
+}
+
+// eventTime is now in milliseconds, the precision of event ids, so the
+// time of an event and its place in the list agree on every store.
+func (s *server) eventTime() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// Reasons of auth.failed events.
+const (
+	reasonWrongPassword = "wrong password"
+	reasonExpiredToken  = "expired token"
+)
+
+// authFailed records a failed sign-in to u's account. tok is the expired
+// token presented, or nil for a wrong password. A failure to record is
+// logged; the answer is a 401 either way.
+func (s *server) authFailed(r *http.Request, u store.User, tok *store.Token, reason string) {
+	at := s.eventTime()
+	e := store.Event{ID: store.NewEventID(at), UserID: u.ID, Time: at, Type: store.EventAuthFailed,
+		ActorKind: store.ActorPassword, Reason: reason}
+	if tok != nil {
+		e.TokenID, e.TokenName, e.TokenKeyHint = tok.ID, tok.Name, tok.KeyHint
+		e.ActorKind, e.ActorTokenID, e.ActorTokenName = store.ActorToken, tok.ID, tok.Name
+	}
+	e.ClientAddress, e.UserAgent = s.client(r)
+	// The request's context may be cancelled as soon as the 401 is out.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.store.AddEvents(ctx, []store.Event{e}); err != nil {
+		s.log.WarnContext(r.Context(), "record failed sign-in", "request_id", requestID(r), "error", err.Error())
+	}
+}
+
+func (s *server) handleListEvents(w http.ResponseWriter, r *http.Request, p *principal) {
+	bad := func(format string, a ...any) {
+		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...)))
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		bad("the query string is malformed: %s", truncate(err.Error(), 100))
+		return
+	}
+	limit := api.DefaultPageSize
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > api.MaxPageSize {
+			bad("limit must be an integer from 1 to %d", api.MaxPageSize)
+			return
+		}
+		limit = n
+	}
+	opts := store.EventListOptions{UserID: p.user.ID, Limit: limit + 1}
+	if v := q.Get("cursor"); v != "" {
+		id, ok := decodeCursor(v)
+		if !ok {
+			bad("cursor is malformed; pass next_cursor from the previous page unchanged")
+			return
+		}
+		opts.BeforeID = id
+	}
+	if v := q.Get("token_id"); v != "" {
+		if !api.ValidID(v) {
+			bad("token_id %s is not a token id", quote(v, 40))
+			return
+		}
+		opts.TokenID = v
+	}
+	for _, v := range q["type"] {
+		if !slices.Contains(api.EventTypes, v) {
+			bad("type %s is not an event type; use one of token.created, token.rotated, token.deleted, token.revoked_leaked, auth.failed", quote(v, 40))
+			return
+		}
+		if !slices.Contains(opts.Types, v) {
+			opts.Types = append(opts.Types, v)
+		}
+	}
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &opts.Since}, {"until", &opts.Until}} {
+		v := q.Get(b.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			bad("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", b.name)
+			return
+		}
+		*b.dst = t.UTC()
+	}
+	if !opts.Since.IsZero() && !opts.Until.IsZero() && !opts.Since.Before(opts.Until) {
+		bad("since must be before until")
+		return
+	}
+	evs, err := s.store.ListEvents(r.Context(), opts)
+	if err != nil {
+		s.storeError(w, r, "list events", "", err)
+		return
+	}
+	more := len(evs) > limit
+	evs = evs[:min(len(evs), limit)]
+	page := api.EventPage{Items: make([]api.Event, 0, len(evs))}
+	for _, e := range evs {
+		page.Items = append(page.Items, wireEvent(e))
+	}
+	if more {
+		c := encodeCursor(evs[len(evs)-1].ID)
+		page.NextCursor = &c
+	}
+	encode(w, http.StatusOK, page)
+}
+
+func wireEvent(e store.Event) api.Event {
+	out := api.Event{
+		ID:     e.ID,
+		Time:   e.Time.UTC(),
+		Type:   e.Type,
+		Actor:  api.EventActor{Kind: e.ActorKind},
+		Client: api.EventClient{Address: e.ClientAddress, UserAgent: e.UserAgent},
+		Source: e.Source,
+		Reason: e.Reason,
+	}
+	if e.TokenID != "" {
+		out.Token = &api.EventToken{ID: e.TokenID, Name: e.TokenName, KeyHint: e.TokenKeyHint}
+	}
+	if e.ActorKind == store.ActorToken {
+		out.Actor.TokenID, out.Actor.TokenName = e.ActorTokenID, e.ActorTokenName
+	}
+	return out
+}

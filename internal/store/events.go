@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Event types of the audit trail (the same strings as on the wire).
+const (
+	EventTokenCreated       = "token.created"
+	EventTokenRotated       = "token.rotated"
+	EventTokenDeleted       = "token.deleted"
+	EventTokenRevokedLeaked = "token.revoked_leaked"
+	EventAuthFailed         = "auth.failed"
+)
+
+// Actor kinds: who caused an event.
+const (
+	ActorPassword   = "password"
+	ActorToken      = "token"
+	ActorLeakReport = "leak_report"
+	ActorOperator   = "operator"
+)
+
+// MaxEventListLimit is the largest EventListOptions.Limit (a page plus one).
+const MaxEventListLimit = MaxListLimit
+
+// Event is one entry of a user's audit trail. It never holds a secret or a
+// password; it outlives the token it describes and goes with its user.
+type Event struct {
+	ID     string // time-sortable like token ids; newest sorts last
+	UserID string // whose trail it is in
+	Time   time.Time
+	Type   string
+	// The token the event is about; TokenID is empty when there is none
+	// (a failed password sign-in).
+	TokenID, TokenName, TokenKeyHint string
+	// ActorTokenID and ActorTokenName are set when ActorKind is ActorToken.
+	ActorKind, ActorTokenID, ActorTokenName string
+	ClientAddress, UserAgent                string
+	Source                                  string // leak reports' optional source
+	Reason                                  string // auth.failed only
+}
+
+// EventListOptions selects one page of a user's events, newest first.
+type EventListOptions struct {
+	UserID  string
+	TokenID string   // when not empty, only events about this token
+	Types   []string // when not empty, only events of these types
+	Since   time.Time
+	Until   time.Time // zero: no bound; Since is inclusive, Until exclusive
+	// BeforeID, when not empty, returns only events whose ID sorts before it.
+	BeforeID string
+	Limit    int // 1..MaxEventListLimit
+}
+
+// EventStore is the part of Store that keeps the audit trail.
+type EventStore interface {
+	// AddEvents stores events in one transaction.
+	AddEvents(ctx context.Context, events []Event) error
+	// ListEvents returns up to opts.Limit of the user's events, newest first.
+	ListEvents(ctx context.Context, opts EventListOptions) ([]Event, error)
+	// PruneEvents deletes up to limit events older than before (oldest
+	// first) in one short transaction and returns how many it deleted.
+	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
+	// RevokeByDigests deletes every token whose digest is listed, whoever
+	// owns it, in one transaction, and returns the deleted tokens (UserID
+	// says whose). Digests matching nothing are skipped.
+	RevokeByDigests(ctx context.Context, digests [][32]byte) ([]Token, error)
+}
+
+// Audit says who is acting and from where. Attached to a context with
+// WithAudit, it makes CreateToken (not a replay), RotateToken, DeleteToken,
+// DeleteTokens and RevokeByDigests record one event per token they touch,
+// in the same transaction as the change: a token never changes without its
+// event, nor an event appear for a change that rolled back.
+type Audit struct {
+	At                                      time.Time
+	ActorKind, ActorTokenID, ActorTokenName string
+	ClientAddress, UserAgent                string
+	Source                                  string
+}
+
+type auditKey struct{}
+
+// WithAudit returns ctx carrying a.
+func WithAudit(ctx context.Context, a Audit) context.Context {
+	return context.WithValue(ctx, auditKey{}, a)
+}
+
+// AuditFrom returns the Audit attached to ctx, if any.
+func AuditFrom(ctx context.Context) (Audit, bool) {
+	a, ok := ctx.Value(auditKey{}).(Audit)
+	return a, ok
+}
+
+// Event returns the event of type typ about t, acted by a.
+func (a Audit) Event(typ string, t Token) Event {
+	return Event{
+		ID:             NewEventID(a.At),
+		UserID:         t.UserID,
+		Time:           a.At,
+		Type:           typ,
+		TokenID:        t.ID,
+		TokenName:      t.Name,
+		TokenKeyHint:   t.KeyHint,
+		ActorKind:      a.ActorKind,
+		ActorTokenID:   a.ActorTokenID,
+		ActorTokenName: a.ActorTokenName,
+		ClientAddress:  a.ClientAddress,
+		UserAgent:      a.UserAgent,
+		Source:         a.Source,
+	}
+}
+
+// AuditEvents returns the events of type typ for toks if ctx carries an
+// Audit, else nil. Backends call it inside the mutating transaction.
+func AuditEvents(ctx context.Context, typ string, toks ...Token) []Event {
+	a, ok := AuditFrom(ctx)
+	if !ok || len(toks) == 0 {
+		return nil
+	}
+	evs := make([]Event, len(toks))
+	for i, t := range toks {
+		evs[i] = a.Event(typ, t)
+	}
+	return evs
+}
+
+var (
+	eventIDMu      sync.Mutex
+	eventIDEntropy = ulid.Monotonic(rand.Reader, 0)
+)
+
+// NewEventID is NewID for events: ids made by one process in the same
+// millisecond still sort in the order they were made, so a create and the
+// rotate right after it list in that order.
+// A time a ULID cannot hold (before 1970) takes the nearest one rather than
+// panic; the store then refuses the event time itself.
+func NewEventID(at time.Time) string {
+	ms := uint64(0)
+	if at.UnixMilli() > 0 {
+		ms = min(uint64(at.UnixMilli()), ulid.MaxTime())
+	}
+	eventIDMu.Lock()
+	id, err := ulid.New(ms, eventIDEntropy)
+	eventIDMu.Unlock()
+	if err != nil { // the millisecond's sequence overflowed: astronomically rare
+		id = ulid.MustNew(ms, rand.Reader)
+	}
+	return strings.ToLower(id.String())
+}

@@ -1,0 +1,64 @@
+package tokend
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// DefaultAuditRetention is how long audit events are kept: 400 days, so a
+// yearly review still sees the whole previous year.
+const DefaultAuditRetention = 9600 * time.Hour
+
+const (
+	// pruneInterval is how often expired events are looked for.
+	pruneInterval = time.Hour
+	// pruneBatch events are deleted per transaction, and pruneRest is the
+	// pause between batches: each write holds SQLite's one write lock only
+	// briefly, so requests never wait behind a prune of a year's events.
+	pruneBatch = 500
+	pruneRest  = 20 * time.Millisecond
+)
+
+// pruneEvents deletes every event older than cutoff, pruneBatch at a time,
+// and returns how many it deleted. It stops early when ctx ends.
+func pruneEvents(ctx context.Context, st store.EventStore, cutoff time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := st.PruneEvents(ctx, cutoff, pruneBatch)
+		total += n
+		if err != nil || n < pruneBatch {
+			return total, err
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(pruneRest):
+		}
+	}
+}
+
+// runPruner prunes events older than retention now and then every interval
+// until ctx ends. Failures are logged and retried at the next interval.
+func runPruner(ctx context.Context, st store.EventStore, retention, interval time.Duration, now func() time.Time, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := pruneEvents(ctx, st, now().Add(-retention))
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Warn("prune audit events", "error", err.Error(), "deleted", n)
+		case n > 0:
+			logger.Info("pruned audit events", "deleted", n, "retention", retention.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
