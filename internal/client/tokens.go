@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 )
@@ -60,6 +61,9 @@ type ListQuery struct {
 	Status   string // active, expired or all ("" = server default)
 	Name     string // glob
 	PageSize int    // 0 = server default; the CLI passes PageSize
+	// UnusedSince keeps tokens never used or last used before it. A
+	// server that predates the filter ignores it, so callers filter too.
+	UnusedSince time.Time
 }
 
 // ListTokens iterates over the caller's tokens, newest first, one page in
@@ -77,6 +81,9 @@ func (c *Client) ListTokens(ctx context.Context, q ListQuery) iter.Seq2[api.Toke
 			}
 			if q.PageSize > 0 {
 				v.Set("limit", strconv.Itoa(q.PageSize))
+			}
+			if !q.UnusedSince.IsZero() {
+				v.Set("unused_since", q.UnusedSince.UTC().Format(time.RFC3339))
 			}
 			if cursor != "" {
 				v.Set("cursor", cursor)

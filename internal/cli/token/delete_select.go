@@ -20,7 +20,7 @@ import (
 )
 
 func (o *DeleteOptions) hasFilter() bool {
-	return o.Expired || o.Name != "" || o.CreatedBefore != "" || o.All
+	return o.Expired || o.Name != "" || o.CreatedBefore != "" || o.UnusedSince != "" || o.All
 }
 
 // validate checks everything that can be checked without the server,
@@ -31,10 +31,10 @@ func (o *DeleteOptions) validate() error {
 	case byID && o.All:
 		return cmdutil.UsageErrorf("--all cannot be combined with token ids")
 	case byID && o.hasFilter():
-		return cmdutil.UsageErrorf("give token ids or filters (--expired, --name, --created-before), not both")
+		return cmdutil.UsageErrorf("give token ids or filters (--expired, --name, --created-before, --unused-since), not both")
 	case !byID && !o.hasFilter():
-		return cmdutil.UsageErrorf("nothing selected: give token ids, - to read ids from stdin, or a filter (--expired, --name GLOB, --created-before DATE, --all)")
-	case o.All && (o.Expired || o.Name != "" || o.CreatedBefore != ""):
+		return cmdutil.UsageErrorf("nothing selected: give token ids, - to read ids from stdin, or a filter (--expired, --name GLOB, --created-before DATE, --unused-since AGE, --all)")
+	case o.All && (o.Expired || o.Name != "" || o.CreatedBefore != "" || o.UnusedSince != ""):
 		return cmdutil.UsageErrorf("--all selects every token and cannot be combined with other filters")
 	}
 	if o.BatchSize <= 0 || o.BatchSize > api.MaxBulkDelete {
@@ -44,11 +44,18 @@ func (o *DeleteOptions) validate() error {
 		return err
 	}
 	if o.CreatedBefore != "" {
-		t, err := timespec.ParseDate(o.CreatedBefore)
+		t, err := timespec.ParsePoint(o.CreatedBefore, o.Now(), false)
 		if err != nil {
 			return cmdutil.UsageErrorf("--created-before: %s", err)
 		}
 		o.createdBefore = t
+	}
+	if o.UnusedSince != "" {
+		t, err := timespec.ParsePoint(o.UnusedSince, o.Now(), false)
+		if err != nil {
+			return cmdutil.UsageErrorf("--unused-since: %s", err)
+		}
+		o.unusedSince = t
 	}
 	for i, id := range o.IDs {
 		o.IDs[i] = strings.ToLower(id)
@@ -127,7 +134,7 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 		}
 		return out, nil
 	}
-	q := client.ListQuery{Status: api.StatusAll, Name: o.Name, PageSize: api.MaxPageSize}
+	q := client.ListQuery{Status: api.StatusAll, Name: o.Name, PageSize: api.MaxPageSize, UnusedSince: o.unusedSince}
 	if o.Expired {
 		q.Status = api.StatusExpired
 	}
@@ -137,6 +144,9 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 			return nil, fmt.Errorf("list tokens to delete: %w", err)
 		}
 		if !o.createdBefore.IsZero() && !t.CreatedAt.Before(o.createdBefore) {
+			continue
+		}
+		if !unusedBefore(t, o.unusedSince) {
 			continue
 		}
 		// Defence in depth: the server filtered by name already, but a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,17 +26,27 @@ type ListOptions struct {
 	Status         string
 	Name           string
 	ExpiringWithin string
+	UnusedSince    string
 	Export         output.Exporter
 
 	// PageSize is how many tokens each request asks for.
 	PageSize int
 
-	within time.Duration
+	within      time.Duration
+	unusedSince time.Time
+	current     string // id of the token tokenctl is logged in with
+}
+
+// listItem is a token as `token list` prints it: the token object plus
+// whether it is the credential tokenctl is logged in with.
+type listItem struct {
+	api.Token
+	Current bool `json:"current"`
 }
 
 // CSVHeader is the header row of `token list -o csv`; the columns are the
 // JSON fields in the same order.
-var CSVHeader = []string{"id", "name", "description", "key_hint", "created_at", "expires_at", "last_used_at", "status"}
+var CSVHeader = []string{"id", "name", "description", "key_hint", "created_at", "expires_at", "last_used_at", "status", "current"}
 
 // NewCmdList builds `token list`.
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
@@ -52,7 +63,11 @@ are names cut further.
 Piped, the table keeps every column and whole names.
 
 --status and --name are applied by the server; --expiring-within keeps active
-tokens that expire within the given time.
+tokens that expire within the given time; --unused-since keeps tokens never
+used, or last used before a date or an age (90d = 90 days ago).
+
+The token tokenctl is logged in with is marked: "*" before its name in the
+table, "current": true in JSON (false on every other token).
 
 -o json prints a flat array of token objects (see docs/json-schema.md); it is
 streamed page by page, so any number of tokens lists in constant memory, as
@@ -64,6 +79,7 @@ empty (or "[]" for -o json).`,
   tokenctl token list --status expired
   tokenctl token list --name 'ci-*' -o json
   tokenctl token list --expiring-within 7d --jq '.[].name'
+  tokenctl token list --unused-since 90d
   tokenctl token list --template '{{range .}}{{.id}} {{.name}}{{"\n"}}{{end}}'`,
 		Args: maxArgs(0, "tokenctl token list [flags]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,6 +92,7 @@ empty (or "[]" for -o json).`,
 	cmd.Flags().StringVar(&opts.Status, "status", api.StatusAll, "show tokens in this `STATUS`: active, expired or all")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a `GLOB` (* and ?)")
 	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this `DURATION` (e.g. 7d)")
+	cmd.Flags().StringVar(&opts.UnusedSince, "unused-since", "", "only tokens never used or last used before a `DATE` or an age (e.g. 90d)")
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
 	_ = cmd.RegisterFlagCompletionFunc("name", completeTokenNames(f))
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{api.StatusActive, api.StatusExpired, api.StatusAll}, cobra.ShellCompDirectiveNoFileComp))
@@ -107,7 +124,20 @@ func (o *ListOptions) validate() error {
 		o.within = d
 		o.Status = api.StatusActive
 	}
+	if o.UnusedSince != "" {
+		t, err := timespec.ParsePoint(o.UnusedSince, o.Now(), false)
+		if err != nil {
+			return cmdutil.UsageErrorf("--unused-since: %s", err)
+		}
+		o.unusedSince = t
+	}
 	return nil
+}
+
+// unusedBefore reports whether t was never used or last used before cut;
+// a zero cut keeps every token.
+func unusedBefore(t api.Token, cut time.Time) bool {
+	return cut.IsZero() || t.LastUsedAt == nil || t.LastUsedAt.Before(cut)
 }
 
 // checkGlob rejects a pattern path.Match cannot read, so the server is not
@@ -120,15 +150,19 @@ func checkGlob(flag, g string) error {
 }
 
 // tokens streams the listing with the client-side filters applied.
-func (o *ListOptions) tokens(ctx context.Context, c *client.Client) func(yield func(api.Token, error) bool) {
+func (o *ListOptions) tokens(ctx context.Context, c *client.Client) func(yield func(listItem, error) bool) {
 	now := o.Now()
 	deadline := now.Add(o.within)
-	return func(yield func(api.Token, error) bool) {
-		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: o.Status, Name: o.Name, PageSize: o.PageSize}) {
+	return func(yield func(listItem, error) bool) {
+		q := client.ListQuery{Status: o.Status, Name: o.Name, PageSize: o.PageSize, UnusedSince: o.unusedSince}
+		for t, err := range c.ListTokens(ctx, q) {
 			if err == nil && o.within > 0 && (!t.ExpiresAt.After(now) || !t.ExpiresAt.Before(deadline)) {
 				continue
 			}
-			if !yield(utc(t), err) || err != nil {
+			if err == nil && !unusedBefore(t, o.unusedSince) {
+				continue
+			}
+			if !yield(listItem{Token: utc(t), Current: err == nil && t.ID == o.current}, err) || err != nil {
 				return
 			}
 		}
@@ -142,6 +176,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
+	}
+	if opts.current, err = currentTokenID(ctx, c); err != nil {
+		return fmt.Errorf("list tokens: %w", err)
 	}
 	ios := opts.IO
 	var n int
@@ -196,7 +233,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			if !t.ExpiresAt.After(now) {
 				st = output.StyleAlert
 			}
-			tbl.AddRow(st, tableRow(t, now)...)
+			row := tableRow(t.Token, now)
+			if t.Current {
+				row[1] = "* " + row[1]
+			}
+			tbl.AddRow(st, row...)
 		}
 		if ios.IsStdoutTTY() {
 			// Keep rows on one line for people; scripts get every column
@@ -210,7 +251,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			}
 		}
 	default:
-		all := []api.Token{}
+		all := []listItem{}
 		for t, err := range opts.tokens(ctx, c) {
 			if err != nil {
 				return fmt.Errorf("list tokens: %w", err)
@@ -233,7 +274,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 }
 
 func emptyMessage(o *ListOptions) string {
-	if o.Name != "" || o.within > 0 || o.Status != api.StatusAll {
+	if o.Name != "" || o.within > 0 || o.Status != api.StatusAll || !o.unusedSince.IsZero() {
 		return "No tokens match the filters."
 	}
 	return "You have no tokens. Create one with: tokenctl token create NAME"
@@ -284,7 +325,7 @@ func tableRow(t api.Token, now time.Time) []string {
 	}
 }
 
-func csvRecord(t api.Token) []string {
+func csvRecord(t listItem) []string {
 	lastUsed := ""
 	if t.LastUsedAt != nil {
 		lastUsed = t.LastUsedAt.UTC().Format(time.RFC3339)
@@ -293,7 +334,7 @@ func csvRecord(t api.Token) []string {
 		t.ID, t.Name, t.Description, t.KeyHint,
 		t.CreatedAt.UTC().Format(time.RFC3339),
 		t.ExpiresAt.UTC().Format(time.RFC3339),
-		lastUsed, t.Status,
+		lastUsed, t.Status, strconv.FormatBool(t.Current),
 	}
 }
 
