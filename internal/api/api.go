@@ -134,3 +134,96 @@ func ValidID(s string) bool {
 	_, err := ulid.ParseStrict(s)
 	return err == nil
 }
+
+// Audit trail (GET /v1/events) and leak revocation (POST /v1/tokens/revoke).
+
+// Event types.
+const (
+	EventTokenCreated       = "token.created"
+	EventTokenRotated       = "token.rotated"
+	EventTokenDeleted       = "token.deleted"
+	EventTokenRevokedLeaked = "token.revoked_leaked"
+	EventAuthFailed         = "auth.failed"
+)
+
+// EventTypes lists every event type, in the order the docs give them.
+var EventTypes = []string{EventTokenCreated, EventTokenRotated, EventTokenDeleted, EventTokenRevokedLeaked, EventAuthFailed}
+
+// Actor kinds: who caused an event.
+const (
+	ActorPassword   = "password"    // signed in with the user's password
+	ActorToken      = "token"       // one of the user's tokens (Actor.TokenID says which)
+	ActorLeakReport = "leak_report" // anyone, through POST /v1/tokens/revoke
+	ActorOperator   = "operator"    // the server's operator, through `tokend user …`
+)
+
+// Event is one entry of a user's audit trail. It never carries a secret or
+// a password.
+type Event struct {
+	ID     string      `json:"id"`
+	Time   time.Time   `json:"time"`
+	Type   string      `json:"type"`
+	Token  *EventToken `json:"token"` // null when no token is involved
+	Actor  EventActor  `json:"actor"`
+	Client EventClient `json:"client"`
+	Source string      `json:"source,omitempty"` // leak reports: where it was found
+	Reason string      `json:"reason,omitempty"` // auth.failed: why
+}
+
+// EventToken names the token an event is about, as it was then.
+type EventToken struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	KeyHint string `json:"key_hint"`
+}
+
+// EventActor is who caused an event.
+type EventActor struct {
+	Kind      string `json:"kind"`
+	TokenID   string `json:"token_id,omitempty"`
+	TokenName string `json:"token_name,omitempty"`
+}
+
+// EventClient is where the request came from.
+type EventClient struct {
+	Address   string `json:"address"`
+	UserAgent string `json:"user_agent"`
+}
+
+// EventPage is one page of GET /v1/events, newest first.
+type EventPage struct {
+	Items      []Event `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// RevokeRequest is the body of POST /v1/tokens/revoke.
+type RevokeRequest struct {
+	Secrets []string `json:"secrets"`
+	Source  string   `json:"source,omitempty"`
+}
+
+// RevokeResult is the answer of POST /v1/tokens/revoke. It never says which
+// secret matched which user.
+type RevokeResult struct {
+	Revoked   int               `json:"revoked"`
+	NotLive   int               `json:"not_live"`
+	Malformed []RevokeMalformed `json:"malformed"`
+}
+
+// RevokeMalformed is a request entry that is not a token.
+type RevokeMalformed struct {
+	Index  int    `json:"index"`
+	Reason string `json:"reason"` // RevokeChecksumMismatch or RevokeNotAToken
+}
+
+// RevokeMalformed reasons.
+const (
+	RevokeChecksumMismatch = "checksum mismatch"
+	RevokeNotAToken        = "not a token"
+)
+
+// Limits of POST /v1/tokens/revoke.
+const (
+	MaxRevokeSecrets = 1000
+	MaxRevokeSource  = 500
+)

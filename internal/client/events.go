@@ -68,13 +68,29 @@ func (c *Client) Events(ctx context.Context, q EventQuery) iter.Seq2[api.Event, 
 	}
 }
 
+// RevokeOutcome is the answer to a leak report: the contract's counts,
+// plus Results when the server says per secret what happened (one entry
+// per secret in request order: "revoked", "not_live" or "malformed"; an
+// extension the contract does not have yet, used when present).
+type RevokeOutcome struct {
+	api.RevokeResult
+	Results []string `json:"results,omitempty"`
+}
+
+// Per-secret outcomes in RevokeOutcome.Results.
+const (
+	RevokeRevoked   = "revoked"
+	RevokeNotLive   = "not_live"
+	RevokeMalformed = "malformed"
+)
+
 // RevokeLeaked reports up to api.MaxRevokeSecrets leaked secrets to
 // POST /v1/tokens/revoke, which deletes every live one. The call is never
 // authenticated, whatever credential c holds: the secrets are the proof,
 // and a leak reporter's own credential is none of the server's business.
-func (c *Client) RevokeLeaked(ctx context.Context, secrets []string, source string) (*api.RevokeResult, error) {
+func (c *Client) RevokeLeaked(ctx context.Context, secrets []string, source string) (*RevokeOutcome, error) {
 	anon := *c
 	anon.opts.Token, anon.opts.Username, anon.opts.Password = "", "", ""
-	var out api.RevokeResult
+	var out RevokeOutcome
 	return &out, anon.do(ctx, http.MethodPost, "/v1/tokens/revoke", nil, api.RevokeRequest{Secrets: secrets, Source: source}, &out)
 }

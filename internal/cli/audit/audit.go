@@ -39,7 +39,7 @@ type Options struct {
 }
 
 // Types are the event types, in the order --type's help lists them.
-var Types = []string{api.EventTokenCreated, api.EventTokenRotated, api.EventTokenDeleted, api.EventTokenRevokedLeak, api.EventAuthFailed}
+var Types = api.EventTypes
 
 // CSVHeader is the header row of `audit -o csv`: the JSON fields, nested
 // objects flattened with "_".
@@ -201,7 +201,7 @@ func run(ctx context.Context, opts *Options) error {
 				return fmt.Errorf("list events: %w", err)
 			}
 			st := output.StylePlain
-			if ev.Type == api.EventAuthFailed || ev.Type == api.EventTokenRevokedLeak {
+			if ev.Type == api.EventAuthFailed || ev.Type == api.EventTokenRevokedLeaked {
 				st = output.StyleAlert
 			}
 			tbl.AddRow(st, tableRow(ev, now)...)

@@ -115,7 +115,7 @@ func newEnv(t *testing.T) *env {
 		{Time: at(40*day - time.Hour), Type: api.EventTokenDeleted, Token: tok("old", at(40*day)), Actor: api.EventActor{Kind: api.ActorOperator}, Client: web},
 		{Time: at(10 * day), Type: api.EventTokenCreated, Token: tok("deploy", at(10*day)), Actor: api.EventActor{Kind: api.ActorPassword}, Client: web},
 		{Time: at(5 * day), Type: api.EventTokenRotated, Token: tok("deploy", at(10*day)), Actor: api.EventActor{Kind: api.ActorToken, TokenID: e.ids["deploy"], TokenName: "deploy"}, Client: web},
-		{Time: at(2 * day), Type: api.EventTokenRevokedLeak, Token: tok("deploy", at(10*day)), Actor: api.EventActor{Kind: api.ActorLeakReport}, Client: api.EventClient{Address: "198.51.100.9", UserAgent: "scanner"}, Source: "https://paste.example/x"},
+		{Time: at(2 * day), Type: api.EventTokenRevokedLeaked, Token: tok("deploy", at(10*day)), Actor: api.EventActor{Kind: api.ActorLeakReport}, Client: api.EventClient{Address: "198.51.100.9", UserAgent: "scanner"}, Source: "https://paste.example/x"},
 		{Time: at(1 * day), Type: api.EventAuthFailed, Actor: api.EventActor{Kind: api.ActorPassword}, Client: api.EventClient{Address: "192.0.2.1", UserAgent: "curl"}, Reason: "wrong password"},
 	}
 	for i := range trail {

@@ -93,15 +93,12 @@ was found), 3 when some could not be checked (network error, rate limit).`,
 	return cmd
 }
 
-// maxSource is the longest --source the server takes.
-const maxSource = 500
-
 func (o *RevokeLeakedOptions) validate() error {
 	if err := secret.ValidPrefix(o.Prefix); err != nil {
 		return cmdutil.UsageErrorf("--prefix: %s", err)
 	}
-	if n := len([]rune(o.Source)); n > maxSource {
-		return cmdutil.UsageErrorf("--source is %d characters long; the server takes at most %d", n, maxSource)
+	if n := len([]rune(o.Source)); n > api.MaxRevokeSource {
+		return cmdutil.UsageErrorf("--source is %d characters long; the server takes at most %d", n, api.MaxRevokeSource)
 	}
 	if findsSecret(o.Source, o.Prefix) {
 		return cmdutil.UsageErrorf("--source holds a token secret: say where it was found, not what")
@@ -241,14 +238,14 @@ func markUnchecked(batch []*found, err error) {
 // per-secret results array that is exact; a server that sends only counts
 // still says enough when all valid secrets share one outcome, and
 // otherwise each is "revoked or not live": dead either way.
-func applyRevokeResult(batch []*found, res *api.RevokeResult) {
+func applyRevokeResult(batch []*found, res *client.RevokeOutcome) {
 	if len(res.Results) == len(batch) {
 		for i, f := range batch {
 			f.dead = true
 			switch res.Results[i] {
-			case api.RevokeRevoked:
+			case client.RevokeRevoked:
 				f.status = "revoked"
-			case api.RevokeNotLive:
+			case client.RevokeNotLive:
 				f.status = "not live"
 			default:
 				f.status = "malformed"

@@ -57,16 +57,16 @@ func (s *leakServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sources = append(s.sources, req.Source)
 	s.sent += len(req.Secrets)
-	res := api.RevokeResult{Malformed: []api.MalformedSecret{}}
+	res := client.RevokeOutcome{RevokeResult: api.RevokeResult{Malformed: []api.RevokeMalformed{}}}
 	for i, sec := range req.Secrets {
-		out := api.RevokeNotLive
+		out := client.RevokeNotLive
 		switch _, err := secret.Parse(sec); {
 		case err != nil:
-			out = api.RevokeMalformed
-			res.Malformed = append(res.Malformed, api.MalformedSecret{Index: i, Reason: "not a token"})
+			out = client.RevokeMalformed
+			res.Malformed = append(res.Malformed, api.RevokeMalformed{Index: i, Reason: api.RevokeNotAToken})
 		case s.live[sec]:
 			delete(s.live, sec)
-			out = api.RevokeRevoked
+			out = client.RevokeRevoked
 			res.Revoked++
 		default:
 			res.NotLive++
