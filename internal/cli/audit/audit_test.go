@@ -257,4 +257,3 @@ func TestAuditBadInput(t *testing.T) {
 		}
 	}
 }
-
