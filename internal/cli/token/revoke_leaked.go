@@ -148,6 +148,7 @@ func revokeLeakedRun(ctx context.Context, opts *RevokeLeakedOptions) error {
 	}
 
 	var all []*found
+	var localBad int
 	seen := map[string]bool{}
 	err = scanSecrets(in, opts.Prefix, func(s string) {
 		if seen[s] {
@@ -163,6 +164,7 @@ func revokeLeakedRun(ctx context.Context, opts *RevokeLeakedOptions) error {
 			r := s[len(opts.Prefix) : len(s)-secret.ChecksumLen]
 			f.hint = opts.Prefix + r[:4] + "…" + r[len(r)-4:]
 			f.status, f.dead = "malformed (checksum mismatch)", true
+			localBad++
 		}
 		all = append(all, f)
 	})
@@ -180,6 +182,9 @@ func revokeLeakedRun(ctx context.Context, opts *RevokeLeakedOptions) error {
 			send = append(send, f)
 		}
 	}
+	// The summary counts what the server said, which is exact even when a
+	// mixed batch leaves the lines "revoked or not live".
+	revoked, notLive, malformed, unchecked := 0, 0, localBad, 0
 	var firstErr error
 	for batch := range slices.Chunk(send, opts.BatchSize) {
 		if firstErr != nil && isAuthOrCancel(firstErr) {
@@ -199,20 +204,15 @@ func revokeLeakedRun(ctx context.Context, opts *RevokeLeakedOptions) error {
 			continue
 		}
 		applyRevokeResult(batch, res)
+		revoked += res.Revoked
+		notLive += res.NotLive
+		malformed += len(res.Malformed)
 	}
 
-	var revoked, notLive, malformed, unchecked int
 	for _, f := range all {
 		fmt.Fprintf(opts.IO.Out, "%s\t%s\n", f.hint, f.status)
-		switch {
-		case !f.dead:
+		if !f.dead {
 			unchecked++
-		case f.status == "revoked":
-			revoked++
-		case strings.HasPrefix(f.status, "malformed"):
-			malformed++
-		default:
-			notLive++
 		}
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Found %s: revoked %d, not live %d, malformed %d, not checked %d\n",

@@ -166,7 +166,7 @@ func TestRevokeLeakedFindsASecretInA1MBLogWithoutLogin(t *testing.T) {
 			if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 				t.Errorf("stdout:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
 			}
-			if !strings.Contains(errOut, "Found 3 secrets:") || !strings.Contains(errOut, "not checked 0") {
+			if !strings.Contains(errOut, "Found 3 secrets: revoked 1, not live 1, malformed 1, not checked 0") {
 				t.Errorf("stderr: %q", errOut)
 			}
 
