@@ -31,6 +31,7 @@ type DeleteOptions struct {
 	Name           string
 	CreatedBefore  string
 	UnusedSince    string
+	ExpiresBefore  string
 	All            bool
 	DryRun         bool
 	Yes            bool
@@ -42,6 +43,7 @@ type DeleteOptions struct {
 
 	createdBefore time.Time
 	unusedSince   time.Time
+	expBefore     time.Time
 	named         map[string]bool // ids the user typed or piped
 }
 
@@ -61,8 +63,10 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Co
 Select tokens by id (arguments, or - to read them from stdin: the first field
 of each line, skipping blank lines and # comments), or with filters, which
 combine: --expired, --name GLOB, --created-before DATE|AGE, --unused-since
-DATE|AGE (never used, or last used before then), or --all. An age counts
-back from now: --unused-since 90d is 90 days ago.
+DATE|AGE (never used, or last used before then), --expires-before DATE|IN
+(expired ones included), or --all. An age counts back from now
+(--unused-since 90d is 90 days ago); in --expires-before a duration counts
+forward (7d is 7 days from now).
 
 tokenctl resolves the selection first and shows it. On a terminal it asks for
 confirmation (for more than 10 tokens or --all you type the count); without a
@@ -103,6 +107,7 @@ The token tokenctl is logged in with is skipped unless you name its id or pass
 	fl.BoolVar(&opts.Expired, "expired", false, "select expired tokens")
 	fl.StringVar(&opts.Name, "name", "", "select tokens whose name matches a `GLOB` (* and ?)")
 	fl.StringVar(&opts.CreatedBefore, "created-before", "", "select tokens created before a `DATE` (YYYY-MM-DD or RFC 3339) or an age (30d = 30 days ago)")
+	fl.StringVar(&opts.ExpiresBefore, "expires-before", "", "select tokens expiring before a `DATE` or a time from now (e.g. 7d), expired ones included")
 	fl.StringVar(&opts.UnusedSince, "unused-since", "", "select tokens never used or last used before a `DATE` or an age (e.g. 90d)")
 	fl.BoolVar(&opts.All, "all", false, "select every token")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "show what would be deleted and delete nothing")

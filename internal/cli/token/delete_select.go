@@ -20,7 +20,7 @@ import (
 )
 
 func (o *DeleteOptions) hasFilter() bool {
-	return o.Expired || o.Name != "" || o.CreatedBefore != "" || o.UnusedSince != "" || o.All
+	return o.Expired || o.Name != "" || o.CreatedBefore != "" || o.UnusedSince != "" || o.ExpiresBefore != "" || o.All
 }
 
 // validate checks everything that can be checked without the server,
@@ -34,7 +34,7 @@ func (o *DeleteOptions) validate() error {
 		return cmdutil.UsageErrorf("give token ids or filters (--expired, --name, --created-before, --unused-since), not both")
 	case !byID && !o.hasFilter():
 		return cmdutil.UsageErrorf("nothing selected: give token ids, - to read ids from stdin, or a filter (--expired, --name GLOB, --created-before DATE, --unused-since AGE, --all)")
-	case o.All && (o.Expired || o.Name != "" || o.CreatedBefore != "" || o.UnusedSince != ""):
+	case o.All && (o.Expired || o.Name != "" || o.CreatedBefore != "" || o.UnusedSince != "" || o.ExpiresBefore != ""):
 		return cmdutil.UsageErrorf("--all selects every token and cannot be combined with other filters")
 	}
 	if o.BatchSize <= 0 || o.BatchSize > api.MaxBulkDelete {
@@ -56,6 +56,13 @@ func (o *DeleteOptions) validate() error {
 			return cmdutil.UsageErrorf("--unused-since: %s", err)
 		}
 		o.unusedSince = t
+	}
+	if o.ExpiresBefore != "" {
+		t, err := timespec.ParsePoint(o.ExpiresBefore, o.Now(), true)
+		if err != nil {
+			return cmdutil.UsageErrorf("--expires-before: %s", err)
+		}
+		o.expBefore = t
 	}
 	for i, id := range o.IDs {
 		o.IDs[i] = strings.ToLower(id)
@@ -147,6 +154,9 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 			continue
 		}
 		if !unusedBefore(t, o.unusedSince) {
+			continue
+		}
+		if !o.expBefore.IsZero() && !t.ExpiresAt.Before(o.expBefore) {
 			continue
 		}
 		// Defence in depth: the server filtered by name already, but a

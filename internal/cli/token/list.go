@@ -27,6 +27,7 @@ type ListOptions struct {
 	Name           string
 	ExpiringWithin string
 	UnusedSince    string
+	ExpiresBefore  string
 	Export         output.Exporter
 
 	// PageSize is how many tokens each request asks for.
@@ -34,6 +35,7 @@ type ListOptions struct {
 
 	within      time.Duration
 	unusedSince time.Time
+	expBefore   time.Time
 	current     string // id of the token tokenctl is logged in with
 }
 
@@ -64,7 +66,9 @@ Piped, the table keeps every column and whole names.
 
 --status and --name are applied by the server; --expiring-within keeps active
 tokens that expire within the given time; --unused-since keeps tokens never
-used, or last used before a date or an age (90d = 90 days ago).
+used, or last used before a date or an age (90d = 90 days ago);
+--expires-before keeps tokens (expired ones too) whose expiry is before a
+date or a time from now (7d = 7 days from now).
 
 The token tokenctl is logged in with is marked: "*" before its name in the
 table, "current": true in JSON (false on every other token).
@@ -92,6 +96,7 @@ empty (or "[]" for -o json).`,
 	cmd.Flags().StringVar(&opts.Status, "status", api.StatusAll, "show tokens in this `STATUS`: active, expired or all")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a `GLOB` (* and ?)")
 	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this `DURATION` (e.g. 7d)")
+	cmd.Flags().StringVar(&opts.ExpiresBefore, "expires-before", "", "only tokens expiring before a `DATE` or a time from now (e.g. 7d), expired ones included")
 	cmd.Flags().StringVar(&opts.UnusedSince, "unused-since", "", "only tokens never used or last used before a `DATE` or an age (e.g. 90d)")
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
 	_ = cmd.RegisterFlagCompletionFunc("name", completeTokenNames(f))
@@ -131,6 +136,13 @@ func (o *ListOptions) validate() error {
 		}
 		o.unusedSince = t
 	}
+	if o.ExpiresBefore != "" {
+		t, err := timespec.ParsePoint(o.ExpiresBefore, o.Now(), true)
+		if err != nil {
+			return cmdutil.UsageErrorf("--expires-before: %s", err)
+		}
+		o.expBefore = t
+	}
 	return nil
 }
 
@@ -159,7 +171,7 @@ func (o *ListOptions) tokens(ctx context.Context, c *client.Client) func(yield f
 			if err == nil && o.within > 0 && (!t.ExpiresAt.After(now) || !t.ExpiresAt.Before(deadline)) {
 				continue
 			}
-			if err == nil && !unusedBefore(t, o.unusedSince) {
+			if err == nil && (!unusedBefore(t, o.unusedSince) || !o.expBefore.IsZero() && !t.ExpiresAt.Before(o.expBefore)) {
 				continue
 			}
 			if !yield(listItem{Token: utc(t), Current: err == nil && t.ID == o.current}, err) || err != nil {
@@ -274,7 +286,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 }
 
 func emptyMessage(o *ListOptions) string {
-	if o.Name != "" || o.within > 0 || o.Status != api.StatusAll || !o.unusedSince.IsZero() {
+	if o.Name != "" || o.within > 0 || o.Status != api.StatusAll || !o.unusedSince.IsZero() || !o.expBefore.IsZero() {
 		return "No tokens match the filters."
 	}
 	return "You have no tokens. Create one with: tokenctl token create NAME"

@@ -164,3 +164,27 @@ func TestDeleteCreatedBeforeAge(t *testing.T) {
 		t.Fatalf("left %v", got)
 	}
 }
+
+func TestExpiresBefore(t *testing.T) {
+	e := longLivedEnv(t)
+	e.create("gone", time.Hour)
+	e.create("soon", 5*24*time.Hour)
+	e.create("later", 30*24*time.Hour)
+	e.clock.Advance(2 * time.Hour)
+	// 7d counts forward: the expired token and the one due in 5 days.
+	if got := names(listJSON(t, e, "--expires-before", "7d")); !slices.Equal(got, []string{"gone", "soon"}) {
+		t.Fatalf("list --expires-before 7d: %v", got)
+	}
+	date := e.clock.Now().Add(24 * time.Hour).Format(time.DateOnly)
+	if got := names(listJSON(t, e, "--expires-before", date+"T23:59:59Z")); !slices.Equal(got, []string{"gone"}) {
+		t.Fatalf("list --expires-before a date: %v", got)
+	}
+	e.mustRun(0, "delete", "--expires-before", "7d", "--yes")
+	if got := e.tokenNames(); got["gone"] || got["soon"] || !got["later"] || !got["tokenctl@test"] {
+		t.Fatalf("left %v", got)
+	}
+	_, errOut, code := e.run("delete", "--expires-before", "soon", "--yes")
+	if code != 2 || !strings.Contains(errOut, "--expires-before: invalid date") {
+		t.Fatalf("exit %d %q", code, errOut)
+	}
+}
