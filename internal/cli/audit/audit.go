@@ -207,10 +207,14 @@ func run(ctx context.Context, opts *Options) error {
 			tbl.AddRow(st, tableRow(ev, now)...)
 		}
 		if ios.IsStdoutTTY() {
+			// Narrower, step by step: long names, absolute times, key
+			// hints, failure reasons, long actors; then names are cut.
 			tbl.Fit(ios.TerminalWidth(), "TOKEN", 10,
 				output.Cut("TOKEN", 40),
 				output.Shorten("WHEN", relativePart),
-				output.Cut("BY", 24),
+				output.Shorten("TOKEN", beforeLastSpace),
+				output.Shorten("WHAT", withoutReason),
+				output.Cut("BY", 16),
 			)
 		}
 		n = tbl.Len()
@@ -253,6 +257,23 @@ func relativePart(s string) string {
 		return s
 	}
 	return s[i+2 : len(s)-1]
+}
+
+// withoutReason drops the "(wrong password)" after an event type.
+func withoutReason(s string) string {
+	if i := strings.Index(s, " ("); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// beforeLastSpace drops the key hint after a token's name (hints hold no
+// space).
+func beforeLastSpace(s string) string {
+	if i := strings.LastIndexByte(s, ' '); i > 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func tableRow(ev api.Event, now time.Time) []string {

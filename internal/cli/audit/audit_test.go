@@ -225,6 +225,20 @@ func TestAuditTableAndCSV(t *testing.T) {
 		}
 	}
 
+	// On a narrow terminal every line fits; WHEN keeps its relative part.
+	e.ios.SetStdoutTTY(true)
+	e.ios.SetTerminalWidth(80)
+	out, _, _ = e.run()
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if n := len([]rune(l)); n > 80 {
+			t.Errorf("line of %d columns: %q", n, l)
+		}
+	}
+	if !strings.Contains(out, "2d ago") || strings.Contains(out, "2026-11-29") {
+		t.Errorf("narrow table:\n%s", out)
+	}
+	e.ios.SetStdoutTTY(false)
+
 	out, _, _ = e.run("-o", "csv", "--type", "token.revoked_leaked")
 	rows := strings.Split(strings.TrimSpace(out), "\n")
 	if len(rows) != 2 || rows[0] != strings.Join(CSVHeader, ",") ||

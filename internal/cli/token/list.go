@@ -189,7 +189,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.current, err = currentTokenID(ctx, c); err != nil {
+	// The marker is a courtesy: only errors the listing would meet too
+	// (a rejected credential, an interrupt) stop it.
+	if opts.current, err = currentTokenID(ctx, c); err != nil && isAuthOrCancel(err) {
 		return fmt.Errorf("list tokens: %w", err)
 	}
 	ios := opts.IO
