@@ -146,6 +146,9 @@ func revokeLeakedRun(ctx context.Context, opts *RevokeLeakedOptions) error {
 	if err != nil {
 		return err
 	}
+	if name == "stdin" && opts.IO.IsStdinTTY() {
+		fmt.Fprintln(opts.IO.ErrOut, "Paste the text to search, then press Ctrl-D on a line of its own.")
+	}
 
 	var all []*found
 	var localBad int

@@ -278,3 +278,19 @@ func TestScanSecretsAcrossChunks(t *testing.T) {
 		}
 	}
 }
+
+// On a terminal, stdin waits for a paste: say so instead of hanging
+// silently.
+func TestRevokeLeakedPromptsForAPasteOnATerminal(t *testing.T) {
+	e := leakEnv(t, &leakServer{})
+	e.ios.SetStdinTTY(true)
+	e.in.WriteString("nothing here\n")
+	_, errOut := e.mustRun(0, "revoke-leaked")
+	if !strings.HasPrefix(errOut, "Paste the text to search, then press Ctrl-D") {
+		t.Fatalf("stderr %q", errOut)
+	}
+	e.ios.SetStdinTTY(false)
+	if _, errOut = e.mustRun(0, "revoke-leaked"); strings.Contains(errOut, "Paste") {
+		t.Fatalf("prompt off a terminal: %q", errOut)
+	}
+}
