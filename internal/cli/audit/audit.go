@@ -6,6 +6,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -159,7 +160,7 @@ func run(ctx context.Context, opts *Options) error {
 		for ev, err := range opts.events(ctx, c) {
 			if err != nil {
 				arr.Close()
-				return fmt.Errorf("list events: %w", err)
+				return listError(err)
 			}
 			if err := arr.Add(ev); err != nil {
 				return err
@@ -176,7 +177,7 @@ func run(ctx context.Context, opts *Options) error {
 				if w != nil {
 					w.Flush()
 				}
-				return fmt.Errorf("list events: %w", err)
+				return listError(err)
 			}
 			if w == nil {
 				if w, err = output.NewCSV(ios.Out, CSVHeader...); err != nil {
@@ -198,7 +199,7 @@ func run(ctx context.Context, opts *Options) error {
 		now := opts.Now()
 		for ev, err := range opts.events(ctx, c) {
 			if err != nil {
-				return fmt.Errorf("list events: %w", err)
+				return listError(err)
 			}
 			st := output.StylePlain
 			if ev.Type == api.EventAuthFailed || ev.Type == api.EventTokenRevokedLeaked {
@@ -227,7 +228,7 @@ func run(ctx context.Context, opts *Options) error {
 		all := []api.Event{}
 		for ev, err := range opts.events(ctx, c) {
 			if err != nil {
-				return fmt.Errorf("list events: %w", err)
+				return listError(err)
 			}
 			all = append(all, ev)
 		}
@@ -248,6 +249,15 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 	return nil
+}
+
+// listError says what a 404 from /v1/events means: a server from before
+// the audit trail.
+func listError(err error) error {
+	if client.IsStatus(err, http.StatusNotFound) {
+		return fmt.Errorf("list events: %w; this server has no audit trail yet (tokend before issue 13): upgrade it", err)
+	}
+	return fmt.Errorf("list events: %w", err)
 }
 
 // relativePart turns "2026-12-23 15:04 UTC (3d ago)" into "3d ago".

@@ -271,3 +271,18 @@ func TestAuditBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditOldServer(t *testing.T) {
+	e := newEnv(t)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", api.ProblemContentType)
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(api.Problem{Status: 404, Detail: "no such endpoint: /v1/events", Code: api.CodeNotFound})
+	}))
+	defer hs.Close()
+	e.f.Client = func() (*client.Client, error) { return client.New(client.Options{Host: hs.URL, Token: "good"}) }
+	out, errOut, code := e.run("-o", "json")
+	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "no audit trail yet") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -221,6 +222,10 @@ func revokeLeakedRun(ctx context.Context, opts *RevokeLeakedOptions) error {
 	fmt.Fprintf(opts.IO.ErrOut, "Found %s: revoked %d, not live %d, malformed %d, not checked %d\n",
 		plural(len(all), "secret", "secrets"), revoked, notLive, malformed, unchecked)
 	if unchecked > 0 {
+		// An older tokend routes the path to /v1/tokens/{id}: 405, or 404.
+		if client.IsStatus(firstErr, http.StatusNotFound) || client.IsStatus(firstErr, http.StatusMethodNotAllowed) {
+			firstErr = fmt.Errorf("%w; this server takes no leak reports yet (tokend before issue 13): upgrade it", firstErr)
+		}
 		return &cmdutil.PartialError{Err: fmt.Errorf("%s could not be checked: %w", plural(unchecked, "secret", "secrets"), firstErr)}
 	}
 	return nil

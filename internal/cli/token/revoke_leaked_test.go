@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
@@ -292,5 +293,21 @@ func TestRevokeLeakedPromptsForAPasteOnATerminal(t *testing.T) {
 	e.ios.SetStdinTTY(false)
 	if _, errOut = e.mustRun(0, "revoke-leaked"); strings.Contains(errOut, "Paste") {
 		t.Fatalf("prompt off a terminal: %q", errOut)
+	}
+}
+
+// Against a tokend without the endpoint (this tree's, before the server
+// side of issue 13), the report fails with exit 3 and says why.
+func TestRevokeLeakedOldServer(t *testing.T) {
+	e := newTestEnv(t)
+	e.f.ClientOptions = func() (client.Options, error) { return client.Options{Host: e.srv.URL}, nil }
+	sec := e.create("leaky", time.Hour)
+	e.in.WriteString("log: " + sec.Secret + "\n")
+	out, errOut, code := e.run("revoke-leaked")
+	if code != cmdutil.ExitPartial || out != sec.KeyHint+"\tnot checked (HTTP 405)\n" || !strings.Contains(errOut, "1 secret could not be checked") || !strings.Contains(errOut, "takes no leak reports yet") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, sec.Secret) {
+		t.Fatal("secret printed")
 	}
 }
