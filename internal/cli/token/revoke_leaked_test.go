@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -310,4 +311,34 @@ func TestRevokeLeakedOldServer(t *testing.T) {
 	if strings.Contains(out+errOut, sec.Secret) {
 		t.Fatal("secret printed")
 	}
+}
+
+// A long input is read in chunks: scanning 32 MiB (one line, no newline)
+// allocates a small fraction of it.
+func TestScanSecretsStreams(t *testing.T) {
+	sec := newSecret(t).String()
+	const size = 32 << 20
+	r := io.MultiReader(io.LimitReader(repeatByte('x'), size), strings.NewReader(sec))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var got []string
+	if err := scanSecrets(r, secret.DefaultPrefix, func(s string) { got = append(got, s) }); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if len(got) != 1 || got[0] != sec {
+		t.Fatalf("found %d candidates", len(got))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+		t.Fatalf("scanning %d MiB allocated %d KiB", size>>20, alloc>>10)
+	}
+}
+
+type repeatByte byte
+
+func (b repeatByte) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
 }
