@@ -68,6 +68,9 @@ type ListQuery struct {
 	Name     string   // glob
 	Scopes   []string // only tokens that carry every one of these
 	PageSize int      // 0 = server default; the CLI passes PageSize
+	// UnusedSince keeps tokens never used or last used before it. A
+	// server that predates the filter ignores it, so callers filter too.
+	UnusedSince time.Time
 }
 
 // ListTokens iterates over the caller's tokens, newest first, one page in
@@ -91,6 +94,9 @@ func (c *Client) ListTokens(ctx context.Context, q ListQuery) iter.Seq2[api.Toke
 			}
 			if q.PageSize > 0 {
 				v.Set("limit", strconv.Itoa(q.PageSize))
+			}
+			if !q.UnusedSince.IsZero() {
+				v.Set("unused_since", q.UnusedSince.UTC().Format(time.RFC3339))
 			}
 			if cursor != "" {
 				v.Set("cursor", cursor)

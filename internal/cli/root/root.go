@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/cli/audit"
 	"github.com/tokenctl/tokenctl/internal/cli/auth"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	configcmd "github.com/tokenctl/tokenctl/internal/cli/config"
@@ -148,6 +149,7 @@ Run 'tokenctl --help' for every command.
 	cmd.AddCommand(
 		auth.NewCmdAuth(f),
 		token.NewCmdToken(f),
+		audit.NewCmdAudit(f, nil),
 		configcmd.NewCmdConfig(f),
 		versioncmd.NewCmdVersion(f),
 	)

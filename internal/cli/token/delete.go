@@ -31,6 +31,8 @@ type DeleteOptions struct {
 	Name           string
 	Scopes         []string
 	CreatedBefore  string
+	UnusedSince    string
+	ExpiresBefore  string
 	All            bool
 	DryRun         bool
 	Yes            bool
@@ -41,6 +43,8 @@ type DeleteOptions struct {
 	BatchSize int
 
 	createdBefore time.Time
+	unusedSince   time.Time
+	expBefore     time.Time
 	named         map[string]bool // ids the user typed or piped
 }
 
@@ -60,7 +64,10 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Co
 Select tokens by id (arguments, or - to read them from stdin: the first field
 of each line, skipping blank lines and # comments), or with filters, which
 combine: --expired, --name GLOB, --scope SCOPE (tokens that carry it),
---created-before DATE, or --all.
+--created-before DATE|AGE, --unused-since DATE|AGE (never used, or last used
+before then), --expires-before DATE|IN (expired ones included), or --all. An
+age counts back from now (--unused-since 90d is 90 days ago); in
+--expires-before a duration counts forward (7d is 7 days from now).
 
 tokenctl resolves the selection first and shows it. On a terminal it asks for
 confirmation (for more than 10 tokens or --all you type the count); without a
@@ -75,6 +82,7 @@ The token tokenctl is logged in with is skipped unless you name its id or pass
 --include-current; deleting it logs you out.`,
 		Example: `  tokenctl token delete 01jd8k2m4n5p6q7r8s9t0v1w2x
   tokenctl token delete --expired --yes
+  tokenctl token delete --expired --unused-since 90d --yes
   tokenctl token delete --name 'ci-*' --dry-run
   tokenctl token delete --scope deploy:write --expired --yes
   tokenctl token list --status expired --jq '.[].id' | tokenctl token delete - --yes`,
@@ -101,7 +109,9 @@ The token tokenctl is logged in with is skipped unless you name its id or pass
 	fl.BoolVar(&opts.Expired, "expired", false, "select expired tokens")
 	fl.StringVar(&opts.Name, "name", "", "select tokens whose name matches a `GLOB` (* and ?)")
 	addScopeFlag(cmd, f, &opts.Scopes, "select tokens that carry `SCOPE` (repeatable, or a,b: all of them)")
-	fl.StringVar(&opts.CreatedBefore, "created-before", "", "select tokens created before a `DATE` (YYYY-MM-DD or RFC 3339)")
+	fl.StringVar(&opts.CreatedBefore, "created-before", "", "select tokens created before a `DATE` (YYYY-MM-DD or RFC 3339) or an age (30d = 30 days ago)")
+	fl.StringVar(&opts.ExpiresBefore, "expires-before", "", "select tokens expiring before a `DATE` or a time from now (e.g. 7d), expired ones included")
+	fl.StringVar(&opts.UnusedSince, "unused-since", "", "select tokens never used or last used before a `DATE` or an age (e.g. 90d)")
 	fl.BoolVar(&opts.All, "all", false, "select every token")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "show what would be deleted and delete nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")

@@ -20,7 +20,7 @@ import (
 )
 
 func (o *DeleteOptions) hasFilter() bool {
-	return o.Expired || o.Name != "" || len(o.Scopes) > 0 || o.CreatedBefore != "" || o.All
+	return o.Expired || o.Name != "" || len(o.Scopes) > 0 || o.CreatedBefore != "" || o.UnusedSince != "" || o.ExpiresBefore != "" || o.All
 }
 
 // validate checks everything that can be checked without the server,
@@ -38,10 +38,10 @@ func (o *DeleteOptions) validate() error {
 	case byID && o.All:
 		return cmdutil.UsageErrorf("--all cannot be combined with token ids")
 	case byID && o.hasFilter():
-		return cmdutil.UsageErrorf("give token ids or filters (--expired, --name, --scope, --created-before), not both")
+		return cmdutil.UsageErrorf("give token ids or filters (--expired, --name, --scope, --created-before, --unused-since, --expires-before), not both")
 	case !byID && !o.hasFilter():
-		return cmdutil.UsageErrorf("nothing selected: give token ids, - to read ids from stdin, or a filter (--expired, --name GLOB, --scope SCOPE, --created-before DATE, --all)")
-	case o.All && (o.Expired || o.Name != "" || len(o.Scopes) > 0 || o.CreatedBefore != ""):
+		return cmdutil.UsageErrorf("nothing selected: give token ids, - to read ids from stdin, or a filter (--expired, --name GLOB, --scope SCOPE, --created-before DATE, --unused-since AGE, --expires-before DATE, --all)")
+	case o.All && (o.Expired || o.Name != "" || len(o.Scopes) > 0 || o.CreatedBefore != "" || o.UnusedSince != "" || o.ExpiresBefore != ""):
 		return cmdutil.UsageErrorf("--all selects every token and cannot be combined with other filters")
 	}
 	if o.BatchSize <= 0 || o.BatchSize > api.MaxBulkDelete {
@@ -51,11 +51,25 @@ func (o *DeleteOptions) validate() error {
 		return err
 	}
 	if o.CreatedBefore != "" {
-		t, err := timespec.ParseDate(o.CreatedBefore)
+		t, err := timespec.ParsePoint(o.CreatedBefore, o.Now(), false)
 		if err != nil {
 			return cmdutil.UsageErrorf("--created-before: %s", err)
 		}
 		o.createdBefore = t
+	}
+	if o.UnusedSince != "" {
+		t, err := timespec.ParsePoint(o.UnusedSince, o.Now(), false)
+		if err != nil {
+			return cmdutil.UsageErrorf("--unused-since: %s", err)
+		}
+		o.unusedSince = t
+	}
+	if o.ExpiresBefore != "" {
+		t, err := timespec.ParsePoint(o.ExpiresBefore, o.Now(), true)
+		if err != nil {
+			return cmdutil.UsageErrorf("--expires-before: %s", err)
+		}
+		o.expBefore = t
 	}
 	for i, id := range o.IDs {
 		o.IDs[i] = strings.ToLower(id)
@@ -134,7 +148,7 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 		}
 		return out, nil
 	}
-	q := client.ListQuery{Status: api.StatusAll, Name: o.Name, Scopes: o.Scopes, PageSize: client.PageSize}
+	q := client.ListQuery{Status: api.StatusAll, Name: o.Name, Scopes: o.Scopes, PageSize: client.PageSize, UnusedSince: o.unusedSince}
 	if o.Expired {
 		q.Status = api.StatusExpired
 	}
@@ -144,6 +158,12 @@ func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target
 			return nil, fmt.Errorf("list tokens to delete: %w", err)
 		}
 		if !o.createdBefore.IsZero() && !t.CreatedAt.Before(o.createdBefore) {
+			continue
+		}
+		if !unusedBefore(t, o.unusedSince) {
+			continue
+		}
+		if !o.expBefore.IsZero() && !t.ExpiresAt.Before(o.expBefore) {
 			continue
 		}
 		// Defence in depth: the server filtered by name already, but a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,18 +27,30 @@ type ListOptions struct {
 	Name           string
 	Scopes         []string
 	ExpiringWithin string
+	UnusedSince    string
+	ExpiresBefore  string
 	Export         output.Exporter
 
 	// PageSize is how many tokens each request asks for.
 	PageSize int
 
-	within time.Duration
+	within      time.Duration
+	unusedSince time.Time
+	expBefore   time.Time
+	current     string // id of the token tokenctl is logged in with
+}
+
+// listItem is a token as `token list` prints it: the token object plus
+// whether it is the credential tokenctl is logged in with.
+type listItem struct {
+	api.Token
+	Current bool `json:"current"`
 }
 
 // CSVHeader is the header row of `token list -o csv`; the columns are the
 // JSON fields in the same order.
-// scopes is space-separated in CSV.
-var CSVHeader = []string{"id", "name", "description", "key_hint", "created_at", "expires_at", "last_used_at", "status", "scopes"}
+// scopes is space-separated in CSV; current stays the last column.
+var CSVHeader = []string{"id", "name", "description", "key_hint", "created_at", "expires_at", "last_used_at", "status", "scopes", "current"}
 
 // NewCmdList builds `token list`.
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
@@ -55,7 +68,13 @@ Piped, the table keeps every column and whole names.
 
 --status, --name and --scope are applied by the server (--scope keeps tokens
 that carry every scope given); --expiring-within keeps active tokens that
-expire within the given time.
+expire within the given time; --unused-since keeps tokens never used, or last
+used before a date or an age (90d = 90 days ago); --expires-before keeps
+tokens (expired ones too) whose expiry is before a date or a time from now
+(7d = 7 days from now).
+
+The token tokenctl is logged in with is marked: "*" before its name in the
+table, "current": true in JSON (false on every other token).
 
 -o json prints a flat array of token objects (see docs/json-schema.md); it is
 streamed page by page, so any number of tokens lists in constant memory, as
@@ -68,6 +87,7 @@ empty (or "[]" for -o json).`,
   tokenctl token list --name 'ci-*' -o json
   tokenctl token list --scope tokens:write
   tokenctl token list --expiring-within 7d --jq '.[].name'
+  tokenctl token list --unused-since 90d
   tokenctl token list --template '{{range .}}{{.id}} {{.name}}{{"\n"}}{{end}}'`,
 		Args: maxArgs(0, "tokenctl token list [flags]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,6 +101,8 @@ empty (or "[]" for -o json).`,
 	cmd.Flags().StringVar(&opts.Name, "name", "", "only names matching a `GLOB` (* and ?)")
 	addScopeFlag(cmd, f, &opts.Scopes, "only tokens that carry `SCOPE` (repeatable, or a,b: all of them)")
 	cmd.Flags().StringVar(&opts.ExpiringWithin, "expiring-within", "", "only active tokens expiring within this `DURATION` (e.g. 7d)")
+	cmd.Flags().StringVar(&opts.ExpiresBefore, "expires-before", "", "only tokens expiring before a `DATE` or a time from now (e.g. 7d), expired ones included")
+	cmd.Flags().StringVar(&opts.UnusedSince, "unused-since", "", "only tokens never used or last used before a `DATE` or an age (e.g. 90d)")
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
 	_ = cmd.RegisterFlagCompletionFunc("name", completeTokenNames(f))
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{api.StatusActive, api.StatusExpired, api.StatusAll}, cobra.ShellCompDirectiveNoFileComp))
@@ -117,7 +139,27 @@ func (o *ListOptions) validate() error {
 		o.within = d
 		o.Status = api.StatusActive
 	}
+	if o.UnusedSince != "" {
+		t, err := timespec.ParsePoint(o.UnusedSince, o.Now(), false)
+		if err != nil {
+			return cmdutil.UsageErrorf("--unused-since: %s", err)
+		}
+		o.unusedSince = t
+	}
+	if o.ExpiresBefore != "" {
+		t, err := timespec.ParsePoint(o.ExpiresBefore, o.Now(), true)
+		if err != nil {
+			return cmdutil.UsageErrorf("--expires-before: %s", err)
+		}
+		o.expBefore = t
+	}
 	return nil
+}
+
+// unusedBefore reports whether t was never used or last used before cut;
+// a zero cut keeps every token.
+func unusedBefore(t api.Token, cut time.Time) bool {
+	return cut.IsZero() || t.LastUsedAt == nil || t.LastUsedAt.Before(cut)
 }
 
 // checkGlob rejects a pattern path.Match cannot read, so the server is not
@@ -130,15 +172,19 @@ func checkGlob(flag, g string) error {
 }
 
 // tokens streams the listing with the client-side filters applied.
-func (o *ListOptions) tokens(ctx context.Context, c *client.Client) func(yield func(api.Token, error) bool) {
+func (o *ListOptions) tokens(ctx context.Context, c *client.Client) func(yield func(listItem, error) bool) {
 	now := o.Now()
 	deadline := now.Add(o.within)
-	return func(yield func(api.Token, error) bool) {
-		for t, err := range c.ListTokens(ctx, client.ListQuery{Status: o.Status, Name: o.Name, Scopes: o.Scopes, PageSize: o.PageSize}) {
+	return func(yield func(listItem, error) bool) {
+		q := client.ListQuery{Status: o.Status, Name: o.Name, Scopes: o.Scopes, PageSize: o.PageSize, UnusedSince: o.unusedSince}
+		for t, err := range c.ListTokens(ctx, q) {
 			if err == nil && o.within > 0 && (!t.ExpiresAt.After(now) || !t.ExpiresAt.Before(deadline)) {
 				continue
 			}
-			if !yield(utc(t), err) || err != nil {
+			if err == nil && (!unusedBefore(t, o.unusedSince) || !o.expBefore.IsZero() && !t.ExpiresAt.Before(o.expBefore)) {
+				continue
+			}
+			if !yield(listItem{Token: utc(t), Current: err == nil && t.ID == o.current}, err) || err != nil {
 				return
 			}
 		}
@@ -152,6 +198,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	c, err := opts.Client()
 	if err != nil {
 		return err
+	}
+	// The marker is a courtesy: only errors the listing would meet too
+	// (a rejected credential, an interrupt) stop it.
+	if opts.current, err = currentTokenID(ctx, c); err != nil && isAuthOrCancel(err) {
+		return fmt.Errorf("list tokens: %w", err)
 	}
 	ios := opts.IO
 	var n int
@@ -206,7 +257,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			if !t.ExpiresAt.After(now) {
 				st = output.StyleAlert
 			}
-			tbl.AddRow(st, tableRow(t, now)...)
+			row := tableRow(t.Token, now)
+			if t.Current {
+				row[1] = "* " + row[1]
+			}
+			tbl.AddRow(st, row...)
 		}
 		if ios.IsStdoutTTY() {
 			// Keep rows on one line for people; scripts get every column
@@ -220,7 +275,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			}
 		}
 	default:
-		all := []api.Token{}
+		all := []listItem{}
 		for t, err := range opts.tokens(ctx, c) {
 			if err != nil {
 				return fmt.Errorf("list tokens: %w", err)
@@ -243,7 +298,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 }
 
 func emptyMessage(o *ListOptions) string {
-	if o.Name != "" || len(o.Scopes) > 0 || o.within > 0 || o.Status != api.StatusAll {
+	if o.Name != "" || len(o.Scopes) > 0 || o.within > 0 || o.Status != api.StatusAll || !o.unusedSince.IsZero() || !o.expBefore.IsZero() {
 		return "No tokens match the filters."
 	}
 	return "You have no tokens. Create one with: tokenctl token create NAME"
@@ -298,7 +353,7 @@ func tableRow(t api.Token, now time.Time) []string {
 	}
 }
 
-func csvRecord(t api.Token) []string {
+func csvRecord(t listItem) []string {
 	lastUsed := ""
 	if t.LastUsedAt != nil {
 		lastUsed = t.LastUsedAt.UTC().Format(time.RFC3339)
@@ -309,6 +364,7 @@ func csvRecord(t api.Token) []string {
 		t.ExpiresAt.UTC().Format(time.RFC3339),
 		lastUsed, t.Status,
 		strings.Join(t.Scopes, " "),
+		strconv.FormatBool(t.Current),
 	}
 }
 

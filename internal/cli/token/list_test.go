@@ -280,7 +280,7 @@ func TestListAliases(t *testing.T) {
 
 // TestListJSONSchemaGolden pins the documented JSON shape of a token in
 // `token list -o json` (docs/json-schema.md): field names, order, time
-// format and the null for a token never used.
+// format, the null for a token never used and "current" on every token.
 func TestListJSONSchemaGolden(t *testing.T) {
 	created := time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)
 	used := time.Date(2026, 11, 20, 17, 45, 12, 0, time.FixedZone("CET", 3600))
@@ -293,8 +293,8 @@ func TestListJSONSchemaGolden(t *testing.T) {
 	}
 	var b strings.Builder
 	arr := output.NewJSONArray(&b)
-	for _, tok := range toks {
-		if err := arr.Add(utc(tok)); err != nil {
+	for i, tok := range toks {
+		if err := arr.Add(listItem{Token: utc(tok), Current: i == 0}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -309,7 +309,7 @@ func TestScopesAreShown(t *testing.T) {
 		t.Errorf("show:\n%s", out)
 	}
 	out, _ = e.mustRun(0, "list", "-o", "csv")
-	if !strings.HasPrefix(out, "id,name,description,key_hint,created_at,expires_at,last_used_at,status,scopes\n") || !strings.Contains(out, ",active,deploy:write tokens:read tokens:write\n") {
+	if !strings.HasPrefix(out, "id,name,description,key_hint,created_at,expires_at,last_used_at,status,scopes,current\n") || !strings.Contains(out, ",active,deploy:write tokens:read tokens:write,true\n") {
 		t.Errorf("csv:\n%s", out)
 	}
 	out, _ = e.mustRun(0, "list")

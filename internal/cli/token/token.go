@@ -43,6 +43,7 @@ show only its key hint (prefix, first and last four characters).`,
 		NewCmdDelete(f, nil),
 		NewCmdRotate(f, nil),
 		NewCmdExec(f, nil),
+		NewCmdRevokeLeaked(f, nil),
 	)
 	explainScopes(cmd)
 	return cmd

@@ -1,0 +1,96 @@
+package client
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+)
+
+// EventQuery filters the audit trail. Zero fields do not filter.
+type EventQuery struct {
+	TokenID  string
+	Types    []string
+	Since    time.Time
+	Until    time.Time
+	PageSize int
+}
+
+// Events iterates over the caller's audit events, newest first, one page
+// in memory at a time. Iteration stops at the first error, which is
+// yielded.
+func (c *Client) Events(ctx context.Context, q EventQuery) iter.Seq2[api.Event, error] {
+	return func(yield func(api.Event, error) bool) {
+		cursor := ""
+		for {
+			v := url.Values{}
+			if q.TokenID != "" {
+				v.Set("token_id", q.TokenID)
+			}
+			for _, t := range q.Types {
+				v.Add("type", t)
+			}
+			if !q.Since.IsZero() {
+				v.Set("since", q.Since.UTC().Format(time.RFC3339))
+			}
+			if !q.Until.IsZero() {
+				v.Set("until", q.Until.UTC().Format(time.RFC3339))
+			}
+			if q.PageSize > 0 {
+				v.Set("limit", strconv.Itoa(q.PageSize))
+			}
+			if cursor != "" {
+				v.Set("cursor", cursor)
+			}
+			path := "/v1/events"
+			if len(v) > 0 {
+				path += "?" + v.Encode()
+			}
+			var page api.EventPage
+			if err := c.do(ctx, http.MethodGet, path, nil, nil, &page); err != nil {
+				yield(api.Event{}, err)
+				return
+			}
+			for _, e := range page.Items {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if page.NextCursor == nil || *page.NextCursor == "" {
+				return
+			}
+			cursor = *page.NextCursor
+		}
+	}
+}
+
+// RevokeOutcome is the answer to a leak report: the contract's counts,
+// plus Results when the server says per secret what happened (one entry
+// per secret in request order: "revoked", "not_live" or "malformed"; an
+// extension the contract does not have yet, used when present).
+type RevokeOutcome struct {
+	api.RevokeResult
+	Results []string `json:"results,omitempty"`
+}
+
+// Per-secret outcomes in RevokeOutcome.Results.
+const (
+	RevokeRevoked   = "revoked"
+	RevokeNotLive   = "not_live"
+	RevokeMalformed = "malformed"
+)
+
+// RevokeLeaked reports up to api.MaxRevokeSecrets leaked secrets to
+// POST /v1/tokens/revoke, which deletes every live one. The call is never
+// authenticated, whatever credential c holds: the secrets are the proof,
+// and a leak reporter's own credential is none of the server's business.
+func (c *Client) RevokeLeaked(ctx context.Context, secrets []string, source string) (*RevokeOutcome, error) {
+	anon := *c
+	anon.opts.Token, anon.opts.Username, anon.opts.Password = "", "", ""
+	var out RevokeOutcome
+	return &out, anon.do(ctx, http.MethodPost, "/v1/tokens/revoke", nil, api.RevokeRequest{Secrets: secrets, Source: source}, &out)
+}
