@@ -183,15 +183,12 @@ func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, e
 	return t, nil
 }
 
-// MaxListLimit is the largest page ListTokens returns.
-const MaxListLimit = 1000
-
 // ListTokens returns one page of the user's tokens, newest first: a
 // backwards scan of the (user_id, id) index, with the status and name
 // filters checked on the rows it visits.
 func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, error) {
-	if opts.Limit < 1 || opts.Limit > MaxListLimit {
-		return nil, fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, MaxListLimit)
+	if opts.Limit < 1 || opts.Limit > store.MaxListLimit {
+		return nil, fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxListLimit)
 	}
 	var q strings.Builder
 	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = $1`)
