@@ -19,9 +19,10 @@
 # on, as in production).
 #
 # What it prints, per backend:
-#   auth 1 replica    requests/s of one wrk client against replica A
-#   auth 2 replicas   requests/s of two wrk clients at once, one per replica
-#                     (the sum), and the ratio to one replica
+#   auth              requests/s of one wrk client against replica A; of two
+#                     clients at once against A (the sum); of two clients,
+#                     one per replica (the sum); and the ratio of the last
+#                     two: what the second replica adds under the same load
 #   creates/s         POST /v1/tokens against replica A
 #   paging            walking TOKENS seeded tokens in pages of 1000
 #
@@ -129,6 +130,16 @@ rps() {
 	awk '/Requests\/sec/ {print $2}' "$1"
 }
 
+# pair URL1 URL2: two wrk clients at once, one per URL; prints the summed
+# requests/s.
+pair() {
+	wrk -t"$threads" -c"$conns" -d"$dur"s -s "$work/auth.lua" "$1$path" >"$work/pair1.txt" &
+	local w=$!
+	wrk -t"$threads" -c"$conns" -d"$dur"s -s "$work/auth.lua" "$2$path" >"$work/pair2.txt"
+	wait $w
+	awk -v x="$(rps "$work/pair1.txt")" -v y="$(rps "$work/pair2.txt")" 'BEGIN {printf "%.0f", x + y}'
+}
+
 bench_backend() {
 	local backend=$1 db
 	case $backend in
@@ -153,11 +164,11 @@ bench_backend() {
 
 	wrk -t"$threads" -c"$conns" -d"$dur"s -s "$work/auth.lua" "$a$path" >"$work/one.txt"
 	local one; one=$(rps "$work/one.txt")
-	wrk -t"$threads" -c"$conns" -d"$dur"s -s "$work/auth.lua" "$a$path" >"$work/twoA.txt" &
-	local w1=$!
-	wrk -t"$threads" -c"$conns" -d"$dur"s -s "$work/auth.lua" "$b$path" >"$work/twoB.txt"
-	wait $w1
-	local two; two=$(awk -v x="$(rps "$work/twoA.txt")" -v y="$(rps "$work/twoB.txt")" 'BEGIN {printf "%.0f", x + y}')
+	# The same load (two clients) on one replica, then spread over two: the
+	# ratio of these is what a second replica adds on this machine.
+	local same two
+	same=$(pair "$a" "$a")
+	two=$(pair "$a" "$b")
 	wrk -t"$threads" -c"$conns" -d"$dur"s -s "$work/create.lua" "$a/v1/tokens" >"$work/create.txt"
 	local creates; creates=$(rps "$work/create.txt")
 
@@ -200,8 +211,8 @@ EOF
 		[[ -z $cursor ]] && break
 	done
 	stop_replicas
-	printf '%-8s auth 1 replica %8.0f req/s   auth 2 replicas %8.0f req/s (x%s)   creates %6.0f/s   paging %d tokens in %d pages: %.2f s (%.1f ms/page)\n' \
-		"$backend" "$one" "$two" "$(awk -v a="$one" -v b="$two" 'BEGIN {printf "%.2f", b / a}')" "$creates" \
+	printf '%-8s auth: 1 client/1 replica %6.0f/s, 2 clients/1 replica %6.0f/s, 2 clients/2 replicas %6.0f/s (x%s); creates %4.0f/s; paging %d tokens in %d pages: %.2f s (%.1f ms/page)\n' \
+		"$backend" "$one" "$same" "$two" "$(awk -v a="$same" -v b="$two" 'BEGIN {printf "%.2f", b / a}')" "$creates" \
 		"$seen" "$pages" "$took" "$(awk -v a="$took" -v p="$pages" 'BEGIN {print a * 1000 / p}')"
 }
 
