@@ -148,7 +148,7 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 		store:   st,
 		log:     logger,
 		mux:     http.NewServeMux(),
-		limiter: newFailLimiter(cfg.AuthFailures, cfg.AuthFailWindow, cfg.LimiterCapacity),
+		limiter: newFailLimiter(cfg.AuthFailures, cfg.AuthFailWindow, cfg.LimiterCapacity).sharing(st, logger),
 		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}
 	s.addRoutes()

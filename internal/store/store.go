@@ -218,3 +218,39 @@ type Store interface {
 	// Close releases the store.
 	Close() error
 }
+
+// LoginWindow is one client key's failed-login window as a LoginThrottle
+// holds it.
+type LoginWindow struct {
+	Key      string
+	Start    time.Time // when the window opened; it ends at Start+window
+	Failures int       // failed checks counted in the window
+	Pending  int       // checks admitted and not yet settled
+}
+
+// LoginThrottle is an optional Store capability: a failed-login budget kept
+// in the store, so every server process sharing the store spends the same
+// budget. The server uses it when its store implements it; a store used by
+// one process (SQLite) leaves it out and the server counts in memory.
+//
+// A key's window opens at the first call that finds none open (or only one
+// that ended: Start+window <= now) and lasts window; every method reads and
+// changes a window atomically with respect to every other caller of the
+// same store, in this process or another.
+type LoginThrottle interface {
+	// ReserveLogin admits one password check for key when the window's
+	// failures plus pending checks are fewer than limit, counting it as
+	// pending, and reports the window as it stands afterwards.
+	ReserveLogin(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (w LoginWindow, admitted bool, err error)
+	// SettleLogin ends a check admitted by ReserveLogin in the window that
+	// started at start: it is no longer pending, and when failed it counts
+	// as a failure, in that window if it is still open at now and otherwise
+	// in key's current one.
+	SettleLogin(ctx context.Context, key string, start time.Time, failed bool, now time.Time, window time.Duration) error
+	// CountLoginFailure adds one failure to key's current window and
+	// returns that window.
+	CountLoginFailure(ctx context.Context, key string, now time.Time, window time.Duration) (LoginWindow, error)
+	// BlockedLogins returns up to max windows still open at now whose
+	// failures reached limit.
+	BlockedLogins(ctx context.Context, now time.Time, window time.Duration, limit, max int) ([]LoginWindow, error)
+}

@@ -159,6 +159,8 @@ func isExec(p string) bool {
 // Cluster is a running throw-away PostgreSQL cluster.
 type Cluster struct {
 	dir  string // holds data/, the socket and postgres.log
+	bin  string
+	cred *syscall.Credential
 	cmd  *exec.Cmd
 	done chan error // postgres exited
 }
@@ -175,7 +177,7 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, done: make(chan error, 1)}
+	c := &Cluster{dir: dir}
 	cred, err := credential(dir)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -192,13 +194,28 @@ func Start() (*Cluster, error) {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 
-	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
-	if err != nil {
+	c.bin, c.cred = bin, cred
+	if err := c.run(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	if err := c.waitReady(30 * time.Second); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// run starts postgres on the cluster's data dir, appending to its log.
+func (c *Cluster) run() error {
+	dir := c.dir
+	logf, err := os.OpenFile(filepath.Join(dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
 	defer logf.Close()
-	c.cmd = exec.Command(filepath.Join(bin, "postgres"),
+	c.done = make(chan error, 1)
+	c.cmd = exec.Command(filepath.Join(c.bin, "postgres"),
 		"-D", filepath.Join(dir, "data"),
 		"-k", dir, // the socket lives in the temp dir
 		"-c", "listen_addresses=", // and nowhere else: no TCP port
@@ -213,8 +230,9 @@ func Start() (*Cluster, error) {
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	// If the test binary dies without calling Main, the kernel stops
 	// postgres (SIGQUIT: immediate shutdown) rather than leaving it running.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGQUIT}
 	started := make(chan error, 1)
+	done := c.done
 	go func() {
 		// Pdeathsig fires when the thread that started the child exits, so
 		// that thread must stay alive as long as postgres runs.
@@ -224,17 +242,12 @@ func Start() (*Cluster, error) {
 			return
 		}
 		started <- nil
-		c.done <- c.cmd.Wait()
+		done <- c.cmd.Wait()
 	}()
 	if err := <-started; err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start postgres: %w", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
-	if err := c.waitReady(30 * time.Second); err != nil {
-		_ = c.Stop()
-		return nil, err
-	}
-	return c, nil
+	return nil
 }
 
 // tempBase is where the cluster's dir goes: $TMPDIR, unless we are root and
@@ -304,16 +317,68 @@ func (c *Cluster) log() string {
 
 // Stop shuts postgres down (fast shutdown: SIGINT) and removes the dir.
 func (c *Cluster) Stop() error {
-	var err error
-	if c.cmd != nil && c.cmd.Process != nil {
-		_ = c.cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-c.done:
-		case <-time.After(20 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.done
-			err = errors.New("postgres did not stop within 20s of SIGINT; killed it")
-		}
+	return errors.Join(c.Halt(), os.RemoveAll(c.dir))
+}
+
+// Halt shuts postgres down as "pg_ctl stop -m fast" does (SIGINT: sessions
+// are ended, the data is checkpointed) and keeps the data, so Resume can
+// bring the same databases back. Halting a halted cluster does nothing.
+func (c *Cluster) Halt() error {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return nil
 	}
-	return errors.Join(err, os.RemoveAll(c.dir))
+	defer func() { c.cmd = nil }()
+	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-c.done:
+		return nil
+	case <-time.After(20 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		return errors.New("postgres did not stop within 20s of SIGINT; killed it")
+	}
+}
+
+// Resume starts a halted cluster again on the same data and socket, and
+// waits until it takes connections.
+func (c *Cluster) Resume() error {
+	if c.cmd != nil {
+		return errors.New("pgtest: Resume of a cluster that is running")
+	}
+	if err := c.run(); err != nil {
+		return err
+	}
+	return c.waitReady(30 * time.Second)
+}
+
+// Own starts a cluster for t alone, stopped and removed when t ends: for a
+// test that halts and resumes PostgreSQL under a server. Without the
+// binaries it skips t, or fails it with CI=true. It ignores EnvURL: a test
+// cannot stop someone else's server.
+func Own(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := Start()
+	if errors.Is(err, errNoBinaries) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pgtest: %v (CI=true: install the postgresql package)", err)
+		}
+		t.Skipf("pgtest: %v; install the postgresql package", err)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return c
+}
+
+// CreateDB creates an empty database on the cluster and returns its URL.
+func (c *Cluster) CreateDB(name string) (string, error) {
+	if err := adminExec(c.URL("postgres"), `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", err
+	}
+	return c.URL(name), nil
 }

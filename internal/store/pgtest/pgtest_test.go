@@ -94,3 +94,36 @@ func TestURLUsesTheGivenServer(t *testing.T) {
 		t.Fatalf("database %q still exists after its test (%d)", name, n)
 	}
 }
+
+// Halt stops the server (connections fail) and Resume brings the same data
+// back on the same URL.
+func TestHaltAndResumeKeepTheData(t *testing.T) {
+	c := Own(t)
+	u, err := c.CreateDB("kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := adminExec(u, `CREATE TABLE t (x int); INSERT INTO t VALUES (42)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if conn, err := pgx.Connect(ctx, u); err == nil {
+		conn.Close(ctx)
+		t.Fatal("connected to a halted cluster")
+	}
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var x int
+	if err := conn.QueryRow(ctx, `SELECT x FROM t`).Scan(&x); err != nil || x != 42 {
+		t.Fatalf("after Resume: %d, %v; want 42", x, err)
+	}
+}

@@ -37,6 +37,8 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	name string // the URL without its password, for messages
+
+	pruned pruneClock // last prune of tokend_login_failures
 }
 
 var _ store.Store = (*Store)(nil)
