@@ -57,7 +57,11 @@ func (s *server) internalError(w http.ResponseWriter, r *http.Request, op string
 
 // encode writes v as JSON with status.
 func encode[T any](w http.ResponseWriter, status int, v T) {
-	writeJSON(w, status, jsonContentType, &v)
+	if u, ok := any(&v).(*api.User); ok && writeUser(w, status, u) {
+		return
+	}
+	slow := v // only this copy escapes to the heap
+	writeJSON(w, status, jsonContentType, &slow)
 }
 
 // Header values shared by every response: net/http only reads them, and
