@@ -37,8 +37,8 @@ func TestAppendUserMatchesEncodingJSON(t *testing.T) {
 				if withToken {
 					u.AuthMethod = api.AuthToken
 					u.Token = &api.Token{ID: s, Name: s, Description: s, KeyHint: s,
-						CreatedAt: time.Date(2026, 12, 2, 4, 56, 22, 0, time.UTC),
-						ExpiresAt: time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+						CreatedAt:  time.Date(2026, 12, 2, 4, 56, 22, 0, time.UTC),
+						ExpiresAt:  time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
 						LastUsedAt: lastUsed, Status: api.StatusActive}
 				}
 				got, ok := appendUser(nil, &u)
