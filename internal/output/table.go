@@ -2,17 +2,13 @@ package output
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/pkg/twwidth"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/mattn/go-runewidth"
 )
 
 // Style marks a table row or a piece of text for colour on a terminal.
@@ -80,10 +76,10 @@ func Cut(col string, width int) FitStep {
 }
 
 func cutWidth(s string, width int) string {
-	if twwidth.Width(s) <= width {
+	if displayWidth(s) <= width {
 		return s
 	}
-	return twwidth.Truncate(s, width-1) + "…"
+	return runewidth.Truncate(s, width-1, "") + "…"
 }
 
 // Fit makes Render keep lines within width display columns, the way gh
@@ -114,59 +110,37 @@ func (t *Table) Len() int { return len(t.rows) }
 // are coloured; without it the output carries no escape sequence at all.
 func (t *Table) Render(w io.Writer, color bool) error {
 	headers, rows := t.fitted()
-	var buf bytes.Buffer
-	tbl := tablewriter.NewTable(&buf,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off, ShowHeader: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off, ShowTop: tw.Off, ShowBottom: tw.Off},
-			},
-		})),
-		tablewriter.WithConfig(tablewriter.Config{
-			Header: tw.CellConfig{
-				Formatting: tw.CellFormatting{AutoFormat: tw.Off, AutoWrap: tw.WrapNone},
-				Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
-			},
-			Row: tw.CellConfig{
-				Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone},
-				Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
-			},
-		}),
-		tablewriter.WithPadding(tw.Padding{Right: "  ", Overwrite: true}),
-		tablewriter.WithTrimSpace(tw.Off),
-	)
-	hdr := make([]any, len(headers))
-	for i, h := range headers {
-		hdr[i] = Colorize(color, StyleBold, h)
+	if len(headers) == 0 {
+		return nil
 	}
-	tbl.Header(hdr...)
-	for i, row := range rows {
-		cells := make([]string, len(row))
-		for j, c := range row {
-			cells[j] = Colorize(color, t.styles[i], c)
-		}
-		if err := tbl.Append(cells); err != nil {
-			return fmt.Errorf("render table: %w", err)
-		}
-	}
-	if err := tbl.Render(); err != nil {
-		return fmt.Errorf("render table: %w", err)
-	}
-	// The renderer pads the last column too; drop that trailing space so
-	// output diffs and copies cleanly.
-	sc := bufio.NewScanner(&buf)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	widths := colWidths(headers, rows)
 	bw := bufio.NewWriter(w)
-	for sc.Scan() {
-		bw.WriteString(trimRightSpace(sc.Text()))
+	line := func(st Style, cells []string) {
+		var l strings.Builder
+		for i, c := range cells {
+			l.WriteString(Colorize(color, st, c))
+			if i < len(cells)-1 {
+				// Pad by the text's display width; colour codes take none.
+				l.WriteString(strings.Repeat(" ", max(widths[i]-displayWidth(c), 0)+colGap))
+			}
+		}
+		// No trailing space, so output diffs and copies cleanly.
+		bw.WriteString(trimRightSpace(l.String()))
 		bw.WriteByte('\n')
+	}
+	line(StyleBold, headers)
+	for i, row := range rows {
+		line(t.styles[i], row)
 	}
 	return bw.Flush()
 }
 
-// colGap is the space between columns (the renderer's right padding).
+// displayWidth is how many terminal columns s takes. Tables are drawn
+// here rather than with tablewriter: its package init alone (a width cache
+// of 660 KB) cost every tokenctl start, tables or not.
+func displayWidth(s string) int { return runewidth.StringWidth(s) }
+
+// colGap is the space between columns.
 const colGap = 2
 
 // fitted returns the headers and sanitized rows to print, narrowed by the
@@ -211,7 +185,7 @@ func (t *Table) fitted() ([]string, [][]string) {
 	if c := slices.Index(headers, shrink); c >= 0 {
 		if over := tableWidth(headers, rows) - t.maxWidth; over > 0 {
 			widths := colWidths(headers, rows)
-			limit := max(widths[c]-over, t.shrinkMin, twwidth.Width(headers[c]))
+			limit := max(widths[c]-over, t.shrinkMin, displayWidth(headers[c]))
 			for _, row := range rows {
 				row[c] = cutWidth(row[c], limit)
 			}
@@ -223,12 +197,12 @@ func (t *Table) fitted() ([]string, [][]string) {
 func colWidths(headers []string, rows [][]string) []int {
 	w := make([]int, len(headers))
 	for i, h := range headers {
-		w[i] = twwidth.Width(h)
+		w[i] = displayWidth(h)
 	}
 	for _, row := range rows {
 		for i, c := range row {
 			if i < len(w) {
-				w[i] = max(w[i], twwidth.Width(c))
+				w[i] = max(w[i], displayWidth(c))
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"runtime/debug"
 	"strconv"
@@ -26,11 +27,16 @@ type requestInfo struct {
 	problemCode string
 }
 
-type infoKey struct{}
-
 func infoFrom(ctx context.Context) *requestInfo {
-	info, _ := ctx.Value(infoKey{}).(*requestInfo)
-	return info
+	if st := stateFrom(ctx); st != nil {
+		return &st.info
+	}
+	return nil
+}
+
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey{}).(*requestState)
+	return st
 }
 
 func requestID(r *http.Request) string {
@@ -39,6 +45,16 @@ func requestID(r *http.Request) string {
 	}
 	return ""
 }
+
+// requestState is everything the middleware keeps for one request, in one
+// allocation: the access log's facts and its response writer wrapper.
+type requestState struct {
+	info  requestInfo
+	rec   statusRecorder
+	idHdr [1]string // the X-Request-Id header value, without its own slice
+}
+
+type stateKey struct{}
 
 // withRequestID accepts a sane incoming X-Request-Id (so a request can be
 // followed through a proxy) or makes one, and echoes it in the response.
@@ -49,9 +65,11 @@ func (s *server) withRequestID(next http.Handler) http.Handler {
 		if !validRequestID(id) || redact(id) != id {
 			id = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
-		info := &requestInfo{id: id}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+		st := &requestState{info: requestInfo{id: id}}
+		st.idHdr[0] = id
+		w.Header()["X-Request-Id"] = st.idHdr[:]
+		ctx := context.WithValue(r.Context(), stateKey{}, st)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -104,21 +122,34 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func (s *server) withAccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		info := infoFrom(r.Context())
+		st := stateFrom(r.Context())
+		st.rec = statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(&st.rec, r)
+		info := &st.info
 		route := info.route
 		if route == "" {
 			route = s.routeOf(r)
 		}
-		status := rec.status
+		status := st.rec.status
 		switch {
 		case status == 0 && r.Context().Err() != nil:
 			status = 499 // nginx's "client closed request": nothing was sent
 		case status == 0:
 			status = http.StatusOK
 		}
-		attrs := []slog.Attr{
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		ctx := r.Context()
+		h := s.log.Handler()
+		if !h.Enabled(ctx, level) {
+			return
+		}
+		// The record goes straight to the handler: Logger.LogAttrs would
+		// also walk the stack for a source position nobody prints.
+		rec := slog.NewRecord(time.Now(), level, "request", 0)
+		rec.AddAttrs(
 			slog.String("request_id", info.id),
 			slog.String("method", r.Method),
 			slog.String("route", route),
@@ -126,16 +157,12 @@ func (s *server) withAccessLog(next http.Handler) http.Handler {
 			slog.Duration("duration", time.Since(start)),
 			slog.String("user", info.user),
 			slog.String("remote", s.clientAddr(r)),
-			slog.Int64("bytes", rec.bytes),
-		}
+			slog.Int64("bytes", st.rec.bytes),
+		)
 		if info.problemCode != "" {
-			attrs = append(attrs, slog.String("code", info.problemCode))
+			rec.AddAttrs(slog.String("code", info.problemCode))
 		}
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
-		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+		_ = h.Handle(ctx, rec)
 	})
 }
 
@@ -206,7 +233,9 @@ func (s *server) withBodyLimit(next http.Handler) http.Handler {
 				fmt.Sprintf("request body is larger than %d bytes", s.cfg.MaxBodyBytes))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -216,11 +245,13 @@ func (s *server) withBodyLimit(next http.Handler) http.Handler {
 // owns a whole /64 and could otherwise take a fresh address per guess.
 func (s *server) limitKey(r *http.Request) string {
 	addr := s.clientAddr(r)
-	ip := net.ParseIP(addr)
-	if ip == nil || ip.To4() != nil {
-		return addr
+	// netip parses without allocating; this runs on every request.
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Is4() || ip.Is4In6() || ip.Zone() != "" {
+		return addr // net.ParseIP, used before, refused zones: keep them whole
 	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	prefix, _ := ip.Prefix(64)
+	return net.IP(prefix.Addr().AsSlice()).String() + "/64"
 }
 
 // clientAddr is the address of the client, as logged.

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"sync"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 )
@@ -39,12 +41,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, deta
 		body.RequestID = info.id
 		info.problemCode = code
 	}
-	h := w.Header()
-	h.Set("Content-Type", api.ProblemContentType)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	writeJSON(w, status, problemContentType, &body)
 }
 
 func (s *server) fail(w http.ResponseWriter, r *http.Request, p *problem) {
@@ -60,10 +57,53 @@ func (s *server) internalError(w http.ResponseWriter, r *http.Request, op string
 
 // encode writes v as JSON with status.
 func encode[T any](w http.ResponseWriter, status int, v T) {
+	if u, ok := any(&v).(*api.User); ok && writeUser(w, status, u) {
+		return
+	}
+	slow := v // only this copy escapes to the heap
+	writeJSON(w, status, jsonContentType, &slow)
+}
+
+// Header values shared by every response: net/http only reads them, and
+// Header().Set would allocate a fresh slice for each on every request.
+var (
+	jsonContentType    = []string{"application/json"}
+	problemContentType = []string{api.ProblemContentType}
+	noStore            = []string{"no-store"}
+	noSniff            = []string{"nosniff"}
+)
+
+// jsonBuffer is an encoder over its own buffer, pooled: a response body is
+// built in it and written in one Write.
+type jsonBuffer struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonBuffers = sync.Pool{New: func() any {
+	b := &jsonBuffer{}
+	b.enc = json.NewEncoder(&b.buf)
+	return b
+}}
+
+// writeJSON answers status with v encoded as JSON (one line, like
+// json.Encoder) and the headers every tokend body carries.
+func writeJSON(w http.ResponseWriter, status int, contentType []string, v any) {
+	b := jsonBuffers.Get().(*jsonBuffer)
+	defer func() {
+		// A huge page would pin its buffer in the pool for good.
+		if b.buf.Cap() <= 64<<10 {
+			b.buf.Reset()
+			jsonBuffers.Put(b)
+		}
+	}()
+	err := b.enc.Encode(v)
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = contentType
+	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = noSniff
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	if err == nil {
+		_, _ = w.Write(b.buf.Bytes())
+	}
 }

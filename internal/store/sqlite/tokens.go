@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,19 +122,29 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 	return tok, replayed, nil
 }
 
+// byDigestQuery answers the whole row as one text value: a header of
+// byte lengths and integers, then the strings back to back. Through
+// database/sql and the driver every result column costs allocations (its
+// name, its declared type, its value) on every query; one column instead of
+// twelve makes this read, the authentication hot path, about thirty
+// allocations cheaper. The byte lengths make the packing unambiguous
+// whatever the strings hold, and unpackRow checks them against the total.
+// u.id is t.user_id by the join, so it is not sent twice.
 const byDigestQuery = `
-SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at, t.scopes,
-       u.id, u.username, u.password_hash, u.created_at
+SELECT printf('%d %d %d %d %d %d %d %d %d %d %s %d|',
+              octet_length(t.id), octet_length(t.user_id), octet_length(t.name),
+              octet_length(t.description), octet_length(t.key_hint),
+              octet_length(u.username), octet_length(u.password_hash), octet_length(t.scopes),
+              t.created_at, t.expires_at, ifnull(t.last_used_at, '-'), u.created_at)
+       || t.id || t.user_id || t.name || t.description || t.key_hint || u.username || u.password_hash || t.scopes
   FROM tokens t JOIN users u ON u.id = t.user_id
  WHERE t.digest = ?`
 
 // TokenByDigest is the authentication hot path: one read on the unique
 // digest index joined to the owner by primary key.
 func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token, store.User, error) {
-	var u store.User
-	var userCreated int64
-	t, err := scanToken(s.queryRow(ctx, byDigestQuery, digest[:]),
-		&u.ID, &u.Username, &u.PasswordHash, &userCreated)
+	var row string
+	err := s.queryRow(ctx, byDigestQuery, digest[:]).Scan(&row)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		// No digest in the message: it identifies a secret.
@@ -141,8 +152,63 @@ func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token
 	case err != nil:
 		return store.Token{}, store.User{}, fmt.Errorf("token by digest: %w", err)
 	}
-	u.CreatedAt = fromDB(userCreated)
+	t, u, ok := unpackRow(row)
+	if !ok {
+		// Never the row itself: it holds a password hash.
+		return store.Token{}, store.User{}, errors.New("token by digest: malformed packed row")
+	}
 	return t, u, nil
+}
+
+// unpackRow splits what byDigestQuery returns. The strings it returns share
+// row's memory.
+func unpackRow(row string) (t store.Token, u store.User, ok bool) {
+	head, rest, ok := strings.Cut(row, "|")
+	if !ok {
+		return t, u, false
+	}
+	// Eight byte lengths, then created, expires, last used ("-" for NULL)
+	// and the user's created.
+	var n [12]int64
+	lastUsedNull := false
+	for i := range n {
+		var f string
+		if i < len(n)-1 {
+			if f, head, ok = strings.Cut(head, " "); !ok {
+				return t, u, false
+			}
+		} else {
+			f, head = head, ""
+		}
+		if i == 10 && f == "-" {
+			lastUsedNull = true
+			continue
+		}
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || (i < 8 && v < 0) {
+			return t, u, false
+		}
+		n[i] = v
+	}
+	var total int64
+	for _, l := range n[:8] {
+		total += l
+	}
+	if total != int64(len(rest)) {
+		return t, u, false
+	}
+	var strs [8]string
+	for i := range strs {
+		strs[i], rest = rest[:n[i]], rest[n[i]:]
+	}
+	t = store.Token{ID: strs[0], UserID: strs[1], Name: strs[2], Description: strs[3], KeyHint: strs[4],
+		CreatedAt: fromDB(n[8]), ExpiresAt: fromDB(n[9]), Scopes: splitScopes(strs[7])}
+	if !lastUsedNull {
+		at := fromDB(n[10])
+		t.LastUsedAt = &at
+	}
+	u = store.User{ID: strs[1], Username: strs[5], PasswordHash: strs[6], CreatedAt: fromDB(n[11])}
+	return t, u, true
 }
 
 // TouchToken records a use of the token. It reads first, so that the common
