@@ -2,13 +2,17 @@ package output
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
-	"github.com/mattn/go-runewidth"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 )
 
 // Style marks a table row or a piece of text for colour on a terminal.
@@ -76,10 +80,10 @@ func Cut(col string, width int) FitStep {
 }
 
 func cutWidth(s string, width int) string {
-	if displayWidth(s) <= width {
+	if twwidth.Width(s) <= width {
 		return s
 	}
-	return runewidth.Truncate(s, width-1, "") + "…"
+	return twwidth.Truncate(s, width-1) + "…"
 }
 
 // Fit makes Render keep lines within width display columns, the way gh
@@ -110,37 +114,59 @@ func (t *Table) Len() int { return len(t.rows) }
 // are coloured; without it the output carries no escape sequence at all.
 func (t *Table) Render(w io.Writer, color bool) error {
 	headers, rows := t.fitted()
-	if len(headers) == 0 {
-		return nil
+	var buf bytes.Buffer
+	tbl := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off, ShowHeader: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off, ShowTop: tw.Off, ShowBottom: tw.Off},
+			},
+		})),
+		tablewriter.WithConfig(tablewriter.Config{
+			Header: tw.CellConfig{
+				Formatting: tw.CellFormatting{AutoFormat: tw.Off, AutoWrap: tw.WrapNone},
+				Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
+			},
+			Row: tw.CellConfig{
+				Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone},
+				Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
+			},
+		}),
+		tablewriter.WithPadding(tw.Padding{Right: "  ", Overwrite: true}),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	hdr := make([]any, len(headers))
+	for i, h := range headers {
+		hdr[i] = Colorize(color, StyleBold, h)
 	}
-	widths := colWidths(headers, rows)
-	bw := bufio.NewWriter(w)
-	line := func(st Style, cells []string) {
-		var l strings.Builder
-		for i, c := range cells {
-			l.WriteString(Colorize(color, st, c))
-			if i < len(cells)-1 {
-				// Pad by the text's display width; colour codes take none.
-				l.WriteString(strings.Repeat(" ", max(widths[i]-displayWidth(c), 0)+colGap))
-			}
-		}
-		// No trailing space, so output diffs and copies cleanly.
-		bw.WriteString(trimRightSpace(l.String()))
-		bw.WriteByte('\n')
-	}
-	line(StyleBold, headers)
+	tbl.Header(hdr...)
 	for i, row := range rows {
-		line(t.styles[i], row)
+		cells := make([]string, len(row))
+		for j, c := range row {
+			cells[j] = Colorize(color, t.styles[i], c)
+		}
+		if err := tbl.Append(cells); err != nil {
+			return fmt.Errorf("render table: %w", err)
+		}
+	}
+	if err := tbl.Render(); err != nil {
+		return fmt.Errorf("render table: %w", err)
+	}
+	// The renderer pads the last column too; drop that trailing space so
+	// output diffs and copies cleanly.
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	bw := bufio.NewWriter(w)
+	for sc.Scan() {
+		bw.WriteString(trimRightSpace(sc.Text()))
+		bw.WriteByte('\n')
 	}
 	return bw.Flush()
 }
 
-// displayWidth is how many terminal columns s takes. Tables are drawn
-// here rather than with tablewriter: its package init alone (a width cache
-// of 660 KB) cost every tokenctl start, tables or not.
-func displayWidth(s string) int { return runewidth.StringWidth(s) }
-
-// colGap is the space between columns.
+// colGap is the space between columns (the renderer's right padding).
 const colGap = 2
 
 // fitted returns the headers and sanitized rows to print, narrowed by the
@@ -185,7 +211,7 @@ func (t *Table) fitted() ([]string, [][]string) {
 	if c := slices.Index(headers, shrink); c >= 0 {
 		if over := tableWidth(headers, rows) - t.maxWidth; over > 0 {
 			widths := colWidths(headers, rows)
-			limit := max(widths[c]-over, t.shrinkMin, displayWidth(headers[c]))
+			limit := max(widths[c]-over, t.shrinkMin, twwidth.Width(headers[c]))
 			for _, row := range rows {
 				row[c] = cutWidth(row[c], limit)
 			}
@@ -197,12 +223,12 @@ func (t *Table) fitted() ([]string, [][]string) {
 func colWidths(headers []string, rows [][]string) []int {
 	w := make([]int, len(headers))
 	for i, h := range headers {
-		w[i] = displayWidth(h)
+		w[i] = twwidth.Width(h)
 	}
 	for _, row := range rows {
 		for i, c := range row {
 			if i < len(w) {
-				w[i] = max(w[i], displayWidth(c))
+				w[i] = max(w[i], twwidth.Width(c))
 			}
 		}
 	}
