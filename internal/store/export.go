@@ -24,6 +24,7 @@ type Snapshot struct {
 	Users  []User
 	Tokens []ExportedToken
 	Scopes []Scope // application scopes
+	Events []Event // the audit trail, oldest first (by id)
 }
 
 // Exporter is a store that can read all of its rows in one consistent pass
@@ -45,6 +46,8 @@ type ImportOptions struct {
 type ImportResult struct {
 	Users  int
 	Tokens int
+	Scopes int
+	Events int
 }
 
 // Importer is a store that can write a Snapshot in one transaction: either

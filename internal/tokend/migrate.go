@@ -22,10 +22,12 @@ func newMigrateCmd(e *env) *cobra.Command {
 	o := &migrateOptions{}
 	cmd := &cobra.Command{
 		Use:   "migrate --from SOURCE --to postgres://URL",
-		Short: "Copy all users and tokens from one database to a PostgreSQL database",
-		Long: `Copy every user (with its password hash) and every token (its digest, never
-a secret, and its idempotency record) from --from to the PostgreSQL database
---to, so that passwords and tokens keep working unchanged on the new server.
+		Short: "Copy all users, tokens, scopes and audit events from one database to a PostgreSQL database",
+		Long: `Copy every user (with its password hash), every token (its digest, never
+a secret, its scopes and its idempotency record), every application scope and
+the whole audit trail from --from to the PostgreSQL database --to, so that
+passwords and tokens keep working unchanged on the new server and GET
+/v1/events shows the same history.
 
 The source is read in one read transaction and the target written in one
 transaction: either everything is copied and the row counts in the target
@@ -34,7 +36,7 @@ they write after the copy started stays behind.
 
 The target is created and migrated if needed and must be empty unless
 --into-non-empty is given; even then rows are only added, and a username,
-token id or digest already there aborts the whole copy.`,
+token id, digest, scope or event id already there aborts the whole copy.`,
 		Example: `  tokend migrate --from sqlite:///var/lib/tokend/tokend.db \
     --to 'postgres://tokend@db.internal/tokend?sslmode=verify-full'`,
 		Args: cmdargs.NoArgs,
@@ -103,7 +105,7 @@ func migrate(cmd *cobra.Command, e *env, o *migrateOptions) error {
 			keyed++
 		}
 	}
-	fmt.Fprintf(e.stdout, "copied %d users and %d tokens (%d with idempotency keys) from %s to %s; counts verified in the target\n",
-		res.Users, res.Tokens, keyed, databaseName(o.from), databaseName(o.to))
+	fmt.Fprintf(e.stdout, "copied %d users, %d tokens (%d with idempotency keys), %d application scopes and %d audit events from %s to %s; counts verified in the target\n",
+		res.Users, res.Tokens, keyed, res.Scopes, res.Events, databaseName(o.from), databaseName(o.to))
 	return nil
 }

@@ -7,8 +7,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/store/pgtest"
@@ -91,20 +94,65 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, _, err := run(t, "", nil, "scope", "add", "deploy:write", "--description", "ship it", "--database", lite); err != nil {
+		t.Fatal(err)
+	}
 	base, _, stop := startServe(t, "--database", lite)
-	var secrets []string
+	// Every live secret with the scopes it must still carry after the move.
+	scopes := map[string][]string{}
+	var ids []string
 	for _, u := range []string{"alice", "bob"} {
 		for i := range 5 {
 			ct, status, err := createToken(http.DefaultClient, base, basicAuth(u, u+"-pw"), u+string(rune('0'+i)))
 			if err != nil || status != http.StatusCreated {
 				t.Fatalf("create on sqlite: %d, %v", status, err)
 			}
-			secrets = append(secrets, ct.Secret)
+			scopes[ct.Secret] = ct.Scopes
+			ids = append(ids, ct.ID)
 		}
 	}
+	narrow := mustCreate(t, base, basicAuth("bob", "bob-pw"), `{"name":"narrow","scopes":["tokens:read"]}`)
+	scopes[narrow.Secret] = narrow.Scopes
 	keyed, status := createIdempotent(t, base, basicAuth("alice", "alice-pw"), "key-1", `{"name":"keyed"}`)
 	if status != http.StatusCreated {
 		t.Fatalf("idempotent create on sqlite: %d", status)
+	}
+	scopes[keyed.Secret] = keyed.Scopes
+	// The audit trail gets a rotation, a deletion and a failed password.
+	var rotated api.CreatedToken
+	if status := call(t, "POST", base+"/v1/tokens/"+ids[5]+"/rotate", basicAuth("bob", "bob-pw"), &rotated); status != http.StatusOK {
+		t.Fatalf("rotate on sqlite: %d", status)
+	}
+	for secret := range scopes {
+		if authStatus(t, base, secret) != http.StatusOK {
+			delete(scopes, secret) // the rotated-away secret
+		}
+	}
+	scopes[rotated.Secret] = rotated.Scopes
+	if status := call(t, "DELETE", base+"/v1/tokens/"+ids[4], basicAuth("alice", "alice-pw"), nil); status != http.StatusNoContent {
+		t.Fatalf("delete on sqlite: %d", status)
+	}
+	for secret := range scopes {
+		if authStatus(t, base, secret) != http.StatusOK {
+			delete(scopes, secret) // the deleted token's
+		}
+	}
+	if status := get(t, base, "/v1/user", basicAuth("bob", "wrong"), ""); status != http.StatusUnauthorized {
+		t.Fatalf("wrong password on sqlite: %d", status)
+	}
+	if len(scopes) != 11 {
+		t.Fatalf("%d live tokens before the move, want 11", len(scopes))
+	}
+	eventsBefore := map[string][]api.Event{}
+	types := map[string]int{}
+	for _, u := range []string{"alice", "bob"} {
+		eventsBefore[u] = listEvents(t, base, basicAuth(u, u+"-pw"))
+		for _, e := range eventsBefore[u] {
+			types[e.Type]++
+		}
+	}
+	if types["token.created"] != 12 || types["token.rotated"] != 1 || types["token.deleted"] != 1 || types["auth.failed"] != 1 {
+		t.Fatalf("events on sqlite by type: %v", types)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -115,15 +163,34 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if !strings.Contains(out, "copied 2 users and 11 tokens (1 with idempotency keys)") || !strings.Contains(out, "verified") {
+	if !strings.Contains(out, "copied 2 users, 11 tokens (1 with idempotency keys), 1 application scopes and 15 audit events") || !strings.Contains(out, "verified") {
 		t.Fatalf("migrate said %q", out)
 	}
 
 	base, _, _ = startServe(t, "--database", pg)
-	for i, s := range append(secrets, keyed.Secret) {
-		if got := authStatus(t, base, s); got != http.StatusOK {
-			t.Fatalf("token %d after migration: GET /v1/user = %d, want 200", i, got)
+	// The same trail, event for event, before anything new happens.
+	for _, u := range []string{"alice", "bob"} {
+		after := listEvents(t, base, basicAuth(u, u+"-pw"))
+		if !sameEvents(after, eventsBefore[u]) {
+			t.Fatalf("%s's events after migration:\n got %+v\nwant %+v", u, after, eventsBefore[u])
 		}
+	}
+	var sl api.ScopeList
+	if status := call(t, "GET", base+"/v1/scopes", basicAuth("alice", "alice-pw"), &sl); status != http.StatusOK {
+		t.Fatalf("GET /v1/scopes after migration: %d", status)
+	}
+	if !slices.Contains(sl.Items, api.Scope{Name: "deploy:write", Description: "ship it"}) {
+		t.Fatalf("scopes after migration: %+v", sl.Items)
+	}
+	for secret, want := range scopes {
+		var cur api.CurrentToken
+		if status := call(t, "GET", base+"/v1/tokens/current", "Bearer "+secret, &cur); status != http.StatusOK || !slices.Equal(cur.Scopes, want) {
+			t.Fatalf("token %s after migration: %d with scopes %v, want 200 with %v", cur.ID, status, cur.Scopes, want)
+		}
+	}
+	if !slices.Contains(scopes[keyed.Secret], "deploy:write") || slices.Contains(scopes[narrow.Secret], "deploy:write") {
+		t.Fatalf("scopes on sqlite: keyed %v, narrow %v; the test needs one with the app scope and one without",
+			scopes[keyed.Secret], scopes[narrow.Secret])
 	}
 	if _, status, err := createToken(http.DefaultClient, base, basicAuth("bob", "bob-pw"), "after"); err != nil || status != http.StatusCreated {
 		t.Fatalf("bob's password after migration: create = %d, %v", status, err)
@@ -178,6 +245,48 @@ func TestMigrateBadCommandLines(t *testing.T) {
 	if _, err := os.Stat(lite); err == nil {
 		t.Fatal("a refused migrate created the source file")
 	}
+}
+
+// call sends a request without a body and decodes a 2xx JSON answer into
+// out (when not nil).
+func call(t *testing.T, method, url, auth string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	req.Header.Set("Authorization", auth)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil && res.StatusCode/100 == 2 {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res.StatusCode
+}
+
+// listEvents returns the user's whole audit trail, newest first (one page).
+func listEvents(t *testing.T, base, auth string) []api.Event {
+	t.Helper()
+	var page api.EventPage
+	if status := call(t, "GET", base+"/v1/events?limit=1000", auth, &page); status != http.StatusOK || page.NextCursor != nil {
+		t.Fatalf("GET /v1/events = %d (next cursor %v)", status, page.NextCursor)
+	}
+	return page.Items
+}
+
+// sameEvents compares two trails field by field, times to the microsecond
+// PostgreSQL keeps (SQLite keeps nanoseconds).
+func sameEvents(a, b []api.Event) bool {
+	trunc := func(evs []api.Event) []api.Event {
+		out := slices.Clone(evs)
+		for i := range out {
+			out[i].Time = out[i].Time.Truncate(time.Microsecond)
+		}
+		return out
+	}
+	return reflect.DeepEqual(trunc(a), trunc(b))
 }
 
 func createIdempotent(t *testing.T, base, auth, key, body string) (api.CreatedToken, int) {

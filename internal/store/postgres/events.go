@@ -100,13 +100,7 @@ func (s *Store) ListEvents(ctx context.Context, opts store.EventListOptions) ([]
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Event, error) {
-		var e store.Event
-		err := row.Scan(&e.ID, &e.UserID, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
-			&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason)
-		e.Time = fromDB(e.Time)
-		return e, err
-	})
+	evs, err := pgx.CollectRows(rows, scanEvent)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -114,6 +108,15 @@ func (s *Store) ListEvents(ctx context.Context, opts store.EventListOptions) ([]
 		evs = []store.Event{}
 	}
 	return evs, nil
+}
+
+// scanEvent reads a row of eventColumns.
+func scanEvent(row pgx.CollectableRow) (store.Event, error) {
+	var e store.Event
+	err := row.Scan(&e.ID, &e.UserID, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
+		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason)
+	e.Time = fromDB(e.Time)
+	return e, err
 }
 
 // PruneEvents deletes up to limit of the oldest events before the cut-off.

@@ -15,8 +15,9 @@ var (
 	_ store.Importer = (*Store)(nil)
 )
 
-// Export reads every user and token in one REPEATABLE READ, read-only
-// transaction: one snapshot, however many replicas write meanwhile.
+// Export reads every user, token, scope and event in one REPEATABLE READ,
+// read-only transaction: one snapshot, however many replicas write
+// meanwhile.
 func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 	var snap store.Snapshot
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -27,7 +28,14 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		if snap.Scopes, err = queryScopes(ctx, tx); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT `+tokenColumns+`, digest, idempotency_key, request_hash FROM tokens ORDER BY id`)
+		rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM events ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		if snap.Events, err = pgx.CollectRows(rows, scanEvent); err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		rows, err = tx.Query(ctx, `SELECT `+tokenColumns+`, digest, idempotency_key, request_hash FROM tokens ORDER BY id`)
 		if err != nil {
 			return err
 		}
@@ -57,22 +65,22 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 	return snap, nil
 }
 
-// Import writes snap in one transaction with COPY. It first locks both
+// Import writes snap in one transaction with COPY. It first locks the
 // tables against writers (readers go on), so the emptiness check and the
 // count check afterwards are exact even if a replica is already running on
 // the target; it commits only if both hold.
 func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.ImportOptions) (store.ImportResult, error) {
 	var res store.ImportResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
-		users0, tokens0, err := counts(ctx, tx)
+		before, err := counts(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if !opts.IntoNonEmpty && users0+tokens0 > 0 {
-			return fmt.Errorf("%w: it has %d users and %d tokens", store.ErrNotEmpty, users0, tokens0)
+		if !opts.IntoNonEmpty && before.Users+before.Tokens > 0 {
+			return fmt.Errorf("%w: it has %d users and %d tokens", store.ErrNotEmpty, before.Users, before.Tokens)
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "username", "password_hash", "created_at"},
 			pgx.CopyFromSlice(len(snap.Users), func(i int) ([]any, error) {
@@ -109,27 +117,43 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if err != nil {
 			return fmt.Errorf("copy scopes: %w", err)
 		}
-		users1, tokens1, err := counts(ctx, tx)
+		// Events go last: they reference their users.
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"id", "user_id", "time", "type", "token_id", "token_name",
+			"token_key_hint", "actor_kind", "actor_token_id", "actor_token_name", "client_address", "user_agent", "source", "reason"},
+			pgx.CopyFromSlice(len(snap.Events), func(i int) ([]any, error) {
+				e := snap.Events[i]
+				return []any{e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
+					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("copy events: %w", err)
+		}
+		after, err := counts(ctx, tx)
 		if err != nil {
 			return err
 		}
-		res = store.ImportResult{Users: users1 - users0, Tokens: tokens1 - tokens0}
-		if res.Users != len(snap.Users) || res.Tokens != len(snap.Tokens) {
-			return fmt.Errorf("count check failed: %d users and %d tokens written, want %d and %d; nothing was committed",
-				res.Users, res.Tokens, len(snap.Users), len(snap.Tokens))
+		res = store.ImportResult{Users: after.Users - before.Users, Tokens: after.Tokens - before.Tokens,
+			Scopes: after.Scopes - before.Scopes, Events: after.Events - before.Events}
+		want := store.ImportResult{Users: len(snap.Users), Tokens: len(snap.Tokens), Scopes: len(snap.Scopes), Events: len(snap.Events)}
+		if res != want {
+			return fmt.Errorf("count check failed: %d users, %d tokens, %d scopes and %d events written, want %d, %d, %d and %d; nothing was committed",
+				res.Users, res.Tokens, res.Scopes, res.Events, want.Users, want.Tokens, want.Scopes, want.Events)
 		}
 		return nil
 	})
 	switch {
 	case isUniqueViolation(err):
-		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id or digest is already there (%w); nothing was imported", store.ErrConflict)
+		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope or event id is already there (%w); nothing was imported", store.ErrConflict)
 	case err != nil:
 		return store.ImportResult{}, fmt.Errorf("import into postgres database: %w", err)
 	}
 	return res, nil
 }
 
-func counts(ctx context.Context, tx pgx.Tx) (users, tokens int, err error) {
-	err = tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens)`).Scan(&users, &tokens)
-	return users, tokens, err
+// counts returns how many rows each imported table holds.
+func counts(ctx context.Context, tx pgx.Tx) (store.ImportResult, error) {
+	var c store.ImportResult
+	err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens),
+		(SELECT count(*) FROM scopes), (SELECT count(*) FROM events)`).Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events)
+	return c, err
 }

@@ -220,16 +220,24 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 		}
 		users = append(users, u)
 	}
+	if err := src.CreateScope(ctx, store.Scope{Name: "deploy:write", Description: "ship it", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	// Creating with an Audit records a token.created event per token.
+	actx := store.WithAudit(ctx, store.Audit{At: now, ActorKind: store.ActorPassword, ClientAddress: "192.0.2.7", UserAgent: "ua/1"})
 	for i := range 10 {
 		nt := store.NewToken{
 			ID: store.NewID(now.Add(time.Duration(i) * time.Millisecond)), UserID: users[i%2].ID,
 			Name: fmt.Sprint("t", i), Description: "d", KeyHint: "h", Digest: sha256.Sum256(fmt.Append(nil, i)),
-			CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+			CreatedAt: now, ExpiresAt: now.Add(time.Hour), Scopes: []string{"tokens:read"},
 		}
 		if i%3 == 0 {
 			nt.IdempotencyKey, nt.RequestHash = fmt.Sprint("k", i), sha256.Sum256([]byte("body"))
 		}
-		if _, _, err := src.CreateToken(ctx, nt); err != nil {
+		if i%4 == 0 {
+			nt.Scopes = []string{"deploy:write", "tokens:read"}
+		}
+		if _, _, err := src.CreateToken(actx, nt); err != nil {
 			t.Fatal(err)
 		}
 		if i%2 == 0 {
@@ -238,17 +246,31 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	// An event with every field the store keeps set.
+	full := store.Event{
+		ID: store.NewEventID(now.Add(time.Second)), UserID: users[1].ID, Time: now.Add(time.Second),
+		Type: store.EventTokenRevokedLeaked, TokenID: "tid", TokenName: "tname", TokenKeyHint: "thint",
+		ActorKind: store.ActorToken, ActorTokenID: "aid", ActorTokenName: "aname",
+		ClientAddress: "198.51.100.1", UserAgent: "ua/2", Source: "github", Reason: "why",
+	}
+	if err := src.AddEvents(ctx, []store.Event{full}); err != nil {
+		t.Fatal(err)
+	}
 	snap, err := src.Export(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Users) != 2 || len(snap.Tokens) != 10 {
-		t.Fatalf("exported %d users and %d tokens, want 2 and 10", len(snap.Users), len(snap.Tokens))
+	if len(snap.Users) != 2 || len(snap.Tokens) != 10 || len(snap.Scopes) != 1 || len(snap.Events) != 11 {
+		t.Fatalf("exported %d users, %d tokens, %d scopes and %d events, want 2, 10, 1 and 11",
+			len(snap.Users), len(snap.Tokens), len(snap.Scopes), len(snap.Events))
+	}
+	if got := snap.Events[10]; got != full {
+		t.Fatalf("exported event %+v, want %+v", got, full)
 	}
 	dst, _ := openTemp(t)
 	res, err := dst.Import(ctx, snap, store.ImportOptions{})
-	if err != nil || res.Users != 2 || res.Tokens != 10 {
-		t.Fatalf("Import = %+v, %v; want 2 users and 10 tokens", res, err)
+	if want := (store.ImportResult{Users: 2, Tokens: 10, Scopes: 1, Events: 11}); err != nil || res != want {
+		t.Fatalf("Import = %+v, %v; want %+v", res, err, want)
 	}
 	back, err := dst.Export(ctx)
 	if err != nil {
