@@ -164,7 +164,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{path: abs, file: file, w: w, stmts: map[string]*sql.Stmt{}}
 	// The first connection sets WAL mode (a persistent, file-level change)
 	// and migrates, before any reader connects.
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateFirstOpen(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
@@ -184,6 +184,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// migrateFirstOpen is migrate, tried again for up to busyTimeout when SQLite
+// answers SQLITE_BUSY at once: several processes opening a new file together
+// all switch it to WAL, and SQLite refuses that switch without waiting out
+// busy_timeout while another connection is making it. A failed first
+// connection is not kept by the pool, so the next try starts clean.
+func (s *Store) migrateFirstOpen(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := s.migrate(ctx)
+		if err == nil || sqliteCode(err)&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // createPrivate creates the database file with mode 0600 if it does not
