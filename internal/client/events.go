@@ -24,48 +24,23 @@ type EventQuery struct {
 // in memory at a time. Iteration stops at the first error, which is
 // yielded.
 func (c *Client) Events(ctx context.Context, q EventQuery) iter.Seq2[api.Event, error] {
-	return func(yield func(api.Event, error) bool) {
-		cursor := ""
-		for {
-			v := url.Values{}
-			if q.TokenID != "" {
-				v.Set("token_id", q.TokenID)
-			}
-			for _, t := range q.Types {
-				v.Add("type", t)
-			}
-			if !q.Since.IsZero() {
-				v.Set("since", q.Since.UTC().Format(time.RFC3339))
-			}
-			if !q.Until.IsZero() {
-				v.Set("until", q.Until.UTC().Format(time.RFC3339))
-			}
-			if q.PageSize > 0 {
-				v.Set("limit", strconv.Itoa(q.PageSize))
-			}
-			if cursor != "" {
-				v.Set("cursor", cursor)
-			}
-			path := "/v1/events"
-			if len(v) > 0 {
-				path += "?" + v.Encode()
-			}
-			var page api.EventPage
-			if err := c.do(ctx, http.MethodGet, path, nil, nil, &page); err != nil {
-				yield(api.Event{}, err)
-				return
-			}
-			for _, e := range page.Items {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if page.NextCursor == nil || *page.NextCursor == "" {
-				return
-			}
-			cursor = *page.NextCursor
-		}
+	v := url.Values{}
+	if q.TokenID != "" {
+		v.Set("token_id", q.TokenID)
 	}
+	for _, t := range q.Types {
+		v.Add("type", t)
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339))
+	}
+	if q.PageSize > 0 {
+		v.Set("limit", strconv.Itoa(q.PageSize))
+	}
+	return paged[api.Event](ctx, c, "/v1/events", v)
 }
 
 // RevokeOutcome is the answer to a leak report: the contract's counts,

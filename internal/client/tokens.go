@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,46 +80,54 @@ type ListQuery struct {
 // hold fewer items than asked for, even none, when the server examined its
 // bounded share of rows without a match.
 func (c *Client) ListTokens(ctx context.Context, q ListQuery) iter.Seq2[api.Token, error] {
-	return func(yield func(api.Token, error) bool) {
-		cursor := ""
+	v := url.Values{}
+	if q.Status != "" {
+		v.Set("status", q.Status)
+	}
+	if q.Name != "" {
+		v.Set("name", q.Name)
+	}
+	for _, sc := range q.Scopes {
+		v.Add("scope", sc)
+	}
+	if q.PageSize > 0 {
+		v.Set("limit", strconv.Itoa(q.PageSize))
+	}
+	if !q.UnusedSince.IsZero() {
+		v.Set("unused_since", q.UnusedSince.UTC().Format(time.RFC3339))
+	}
+	return paged[api.Token](ctx, c, "/v1/tokens", v)
+}
+
+// paged walks a cursor-paged listing (GET path?v, then &cursor=… until the
+// server sends a null next_cursor), one page in memory at a time. Iteration
+// stops at the first error, which is yielded.
+func paged[T any](ctx context.Context, c *Client, path string, v url.Values) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		v := maps.Clone(v) // the cursor is per iteration; callers pass a non-nil map
 		for {
-			v := url.Values{}
-			if q.Status != "" {
-				v.Set("status", q.Status)
-			}
-			if q.Name != "" {
-				v.Set("name", q.Name)
-			}
-			for _, sc := range q.Scopes {
-				v.Add("scope", sc)
-			}
-			if q.PageSize > 0 {
-				v.Set("limit", strconv.Itoa(q.PageSize))
-			}
-			if !q.UnusedSince.IsZero() {
-				v.Set("unused_since", q.UnusedSince.UTC().Format(time.RFC3339))
-			}
-			if cursor != "" {
-				v.Set("cursor", cursor)
-			}
-			path := "/v1/tokens"
+			p := path
 			if len(v) > 0 {
-				path += "?" + v.Encode()
+				p += "?" + v.Encode()
 			}
-			var page api.TokenPage
-			if err := c.do(ctx, http.MethodGet, path, nil, nil, &page); err != nil {
-				yield(api.Token{}, err)
+			var page struct {
+				Items      []T     `json:"items"`
+				NextCursor *string `json:"next_cursor"`
+			}
+			if err := c.do(ctx, http.MethodGet, p, nil, nil, &page); err != nil {
+				var zero T
+				yield(zero, err)
 				return
 			}
-			for _, t := range page.Items {
-				if !yield(t, nil) {
+			for _, it := range page.Items {
+				if !yield(it, nil) {
 					return
 				}
 			}
 			if page.NextCursor == nil || *page.NextCursor == "" {
 				return
 			}
-			cursor = *page.NextCursor
+			v.Set("cursor", *page.NextCursor)
 		}
 	}
 }
