@@ -16,7 +16,6 @@ import (
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
-	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
 func (o *DeleteOptions) hasFilter() bool {
@@ -50,26 +49,14 @@ func (o *DeleteOptions) validate() error {
 	if err := checkGlob("--name", o.Name); err != nil {
 		return err
 	}
-	if o.CreatedBefore != "" {
-		t, err := timespec.ParsePoint(o.CreatedBefore, o.Now(), false)
-		if err != nil {
-			return cmdutil.UsageErrorf("--created-before: %s", err)
-		}
-		o.createdBefore = t
+	if o.createdBefore, err = pointFlag("--created-before", o.CreatedBefore, o.Now(), false); err != nil {
+		return err
 	}
-	if o.UnusedSince != "" {
-		t, err := timespec.ParsePoint(o.UnusedSince, o.Now(), false)
-		if err != nil {
-			return cmdutil.UsageErrorf("--unused-since: %s", err)
-		}
-		o.unusedSince = t
+	if o.unusedSince, err = pointFlag("--unused-since", o.UnusedSince, o.Now(), false); err != nil {
+		return err
 	}
-	if o.ExpiresBefore != "" {
-		t, err := timespec.ParsePoint(o.ExpiresBefore, o.Now(), true)
-		if err != nil {
-			return cmdutil.UsageErrorf("--expires-before: %s", err)
-		}
-		o.expBefore = t
+	if o.expBefore, err = pointFlag("--expires-before", o.ExpiresBefore, o.Now(), true); err != nil {
+		return err
 	}
 	for i, id := range o.IDs {
 		o.IDs[i] = strings.ToLower(id)

@@ -139,21 +139,26 @@ func (o *ListOptions) validate() error {
 		o.within = d
 		o.Status = api.StatusActive
 	}
-	if o.UnusedSince != "" {
-		t, err := timespec.ParsePoint(o.UnusedSince, o.Now(), false)
-		if err != nil {
-			return cmdutil.UsageErrorf("--unused-since: %s", err)
-		}
-		o.unusedSince = t
+	if o.unusedSince, err = pointFlag("--unused-since", o.UnusedSince, o.Now(), false); err != nil {
+		return err
 	}
-	if o.ExpiresBefore != "" {
-		t, err := timespec.ParsePoint(o.ExpiresBefore, o.Now(), true)
-		if err != nil {
-			return cmdutil.UsageErrorf("--expires-before: %s", err)
-		}
-		o.expBefore = t
+	if o.expBefore, err = pointFlag("--expires-before", o.ExpiresBefore, o.Now(), true); err != nil {
+		return err
 	}
 	return nil
+}
+
+// pointFlag parses a date flag that also takes an age (or, forward, a time
+// from now); an empty value is the zero time (no filter).
+func pointFlag(flag, value string, now time.Time, forward bool) (time.Time, error) {
+	if value == "" {
+		return time.Time{}, nil
+	}
+	t, err := timespec.ParsePoint(value, now, forward)
+	if err != nil {
+		return time.Time{}, cmdutil.UsageErrorf("%s: %s", flag, err)
+	}
+	return t, nil
 }
 
 // unusedBefore reports whether t was never used or last used before cut;
