@@ -136,6 +136,9 @@ type Problem struct {
 	// the operation needs and what the presented token carries.
 	RequiredScopes []string `json:"required_scopes,omitempty"`
 	TokenScopes    []string `json:"token_scopes,omitempty"`
+
+	// Reason comes with subject_token_rejected: which check failed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ProblemContentType is the media type of every error response.
@@ -197,7 +200,7 @@ const (
 )
 
 // EventTypes lists every event type, in the order the docs give them.
-var EventTypes = []string{EventTokenCreated, EventTokenRotated, EventTokenDeleted, EventTokenRevokedLeaked, EventAuthFailed}
+var EventTypes = []string{EventTokenCreated, EventTokenRotated, EventTokenDeleted, EventTokenRevokedLeaked, EventAuthFailed, EventTokenExchanged}
 
 // Actor kinds: who caused an event.
 const (
@@ -232,6 +235,11 @@ type EventActor struct {
 	Kind      string `json:"kind"`
 	TokenID   string `json:"token_id,omitempty"`
 	TokenName string `json:"token_name,omitempty"`
+	// TrustPolicy and Claims come with kind oidc: the policy that allowed
+	// the exchange and the identity's identifying claims (iss, sub, jti and
+	// those the policy matched on, such as repository, ref and run_id).
+	TrustPolicy string            `json:"trust_policy,omitempty"`
+	Claims      map[string]string `json:"claims,omitempty"`
 }
 
 // EventClient is where the request came from.

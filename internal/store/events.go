@@ -17,6 +17,9 @@ const (
 	EventTokenDeleted       = "token.deleted"
 	EventTokenRevokedLeaked = "token.revoked_leaked"
 	EventAuthFailed         = "auth.failed"
+	// EventTokenExchanged replaces token.created for a token minted by
+	// POST /v1/tokens/exchange (Audit.ActorKind == ActorOIDC).
+	EventTokenExchanged = "token.exchanged"
 )
 
 // Actor kinds: who caused an event.
@@ -25,6 +28,7 @@ const (
 	ActorToken      = "token"
 	ActorLeakReport = "leak_report"
 	ActorOperator   = "operator"
+	ActorOIDC       = "oidc"
 )
 
 // MaxEventListLimit is the largest EventListOptions.Limit (a page plus one).
@@ -45,6 +49,10 @@ type Event struct {
 	ClientAddress, UserAgent                string
 	Source                                  string // leak reports' optional source
 	Reason                                  string // auth.failed only
+	// TrustPolicy and Claims are set when ActorKind is ActorOIDC: the
+	// policy that allowed the exchange and the identifying claims.
+	TrustPolicy string
+	Claims      map[string]string
 }
 
 // EventListOptions selects one page of a user's events, newest first.
@@ -84,6 +92,9 @@ type Audit struct {
 	ActorKind, ActorTokenID, ActorTokenName string
 	ClientAddress, UserAgent                string
 	Source                                  string
+	// TrustPolicy and Claims: see Event (ActorKind ActorOIDC).
+	TrustPolicy string
+	Claims      map[string]string
 }
 
 type auditKey struct{}
@@ -115,6 +126,8 @@ func (a Audit) Event(typ string, t Token) Event {
 		ClientAddress:  a.ClientAddress,
 		UserAgent:      a.UserAgent,
 		Source:         a.Source,
+		TrustPolicy:    a.TrustPolicy,
+		Claims:         a.Claims,
 	}
 }
 

@@ -76,6 +76,12 @@ type NewToken struct {
 	// insert are one atomic step, so concurrent creates (on any replica)
 	// cannot overshoot. A replayed idempotent create is never refused.
 	MaxLive int
+
+	// SubjectTokenUse, when not nil, is recorded in the same transaction
+	// as the insert; CreateToken fails with ErrReplayed (inserting nothing)
+	// when the same (Issuer, ID) is recorded with ExpiresAt still after
+	// CreatedAt. Records whose ExpiresAt passed may be deleted by any call.
+	SubjectTokenUse *SubjectTokenUse
 }
 
 // Status filters a listing.
