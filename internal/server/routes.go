@@ -26,6 +26,8 @@ var routeTable = []route{
 	{"POST /v1/tokens", true, api.ScopeTokensWrite, (*server).handleCreateToken},
 	{"GET /v1/tokens", true, api.ScopeTokensRead, (*server).handleListTokens},
 	{"GET /v1/tokens/current", true, "", (*server).handleCurrentToken},
+	// A token may always revoke itself: giving up power needs no scope.
+	{"DELETE /v1/tokens/current", true, "", (*server).handleDeleteCurrentToken},
 	{"GET /v1/tokens/{id}", true, api.ScopeTokensRead, (*server).handleGetToken},
 	{"DELETE /v1/tokens/{id}", true, api.ScopeTokensWrite, (*server).handleDeleteToken},
 	{"POST /v1/tokens/delete", true, api.ScopeTokensWrite, (*server).handleBulkDelete},

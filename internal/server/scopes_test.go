@@ -202,6 +202,33 @@ func TestCurrentToken(t *testing.T) {
 	}
 }
 
+func TestDeleteCurrentToken(t *testing.T) {
+	e := newTestEnv(t)
+	e.addScope("deploy:write")
+	e.addUser("alice", "pw")
+	// No tokens:write: the token may still end itself.
+	tok := e.create(basic("alice", "pw"), map[string]any{"name": "ci", "scopes": []string{"deploy:write"}})
+	other := e.create(basic("alice", "pw"), map[string]any{"name": "other"})
+	res := e.do(req{method: "DELETE", path: "/v1/tokens/current", auth: bearer(tok.Secret)})
+	if res.status != 204 {
+		t.Fatalf("self-delete: %d %s", res.status, res.body)
+	}
+	if res = e.do(req{method: "GET", path: "/v1/tokens/current", auth: bearer(tok.Secret)}); res.status != 401 {
+		t.Fatalf("deleted token still authenticates: %d", res.status)
+	}
+	if res = e.do(req{method: "GET", path: "/v1/tokens/" + other.ID, auth: bearer(other.Secret)}); res.status != 200 {
+		t.Fatalf("self-delete touched another token: %d %s", res.status, res.body)
+	}
+	res = e.do(req{method: "DELETE", path: "/v1/tokens/current", auth: basic("alice", "pw")})
+	if p := res.problem(t); res.status != 400 || p.Code != api.CodeNotAToken {
+		t.Fatalf("self-delete with a password: %d %+v", res.status, p)
+	}
+	evs, _ := e.events(bearer(other.Secret), "&token_id="+tok.ID, 10)
+	if len(evs) != 2 || evs[0].Type != api.EventTokenDeleted || evs[0].Actor.TokenID != tok.ID {
+		t.Fatalf("self-delete event: %+v", evs)
+	}
+}
+
 func TestAuthCheck(t *testing.T) {
 	e := newTestEnv(t)
 	e.addUser("alice", "pw")
