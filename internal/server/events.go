@@ -165,8 +165,11 @@ func wireEvent(e store.Event) api.Event {
 	if e.TokenID != "" {
 		out.Token = &api.EventToken{ID: e.TokenID, Name: e.TokenName, KeyHint: e.TokenKeyHint}
 	}
-	if e.ActorKind == store.ActorToken {
+	switch e.ActorKind {
+	case store.ActorToken:
 		out.Actor.TokenID, out.Actor.TokenName = e.ActorTokenID, e.ActorTokenName
+	case store.ActorOIDC:
+		out.Actor.TrustPolicy, out.Actor.Claims = e.TrustPolicy, e.Claims
 	}
 	return out
 }

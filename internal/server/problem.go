@@ -27,6 +27,12 @@ func newProblem(status int, code, detail string) *problem {
 
 // writeProblem is the one way any error leaves the server.
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	writeProblemReason(w, r, status, code, "", detail)
+}
+
+// writeProblemReason is writeProblem with the reason member set (for
+// subject_token_rejected).
+func writeProblemReason(w http.ResponseWriter, r *http.Request, status int, code, reason, detail string) {
 	info := infoFrom(r.Context())
 	body := api.Problem{
 		Type:   ProblemTypeBase + code,
@@ -36,6 +42,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, deta
 		// goes out as its key hint at most.
 		Detail: redact(detail),
 		Code:   code,
+		Reason: reason,
 	}
 	if info != nil {
 		body.RequestID = info.id

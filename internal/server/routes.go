@@ -38,6 +38,8 @@ var routeTable = []route{
 	{"GET /v1/events", true, api.ScopeTokensRead, (*server).handleListEvents},
 	// revoke needs no credential: the leaked secret is the proof.
 	{"POST /v1/tokens/revoke", false, "", (*server).handleRevoke},
+	// exchange needs no credential: the CI identity token is the proof.
+	{"POST /v1/tokens/exchange", false, "", (*server).handleExchange},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.

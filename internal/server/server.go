@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/oidcverify"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
@@ -55,6 +56,9 @@ type Config struct {
 	MaxTokensPerUser int
 	// Now is the clock; tests inject one to exercise expiry.
 	Now func() time.Time
+	// Verifier checks identity tokens for POST /v1/tokens/exchange; nil
+	// makes one with oidcverify's defaults on Now.
+	Verifier *oidcverify.Verifier
 }
 
 func (c Config) withDefaults() Config {
@@ -134,6 +138,8 @@ type server struct {
 	// 19 MiB, so a burst of Basic requests must queue, not exhaust memory.
 	hashing chan struct{}
 	audit   auditState // events.go, revoke.go
+	// verifier checks identity tokens for the exchange (exchange.go).
+	verifier *oidcverify.Verifier
 }
 
 // New returns the API v1 handler over st. Call Config.Validate first: New
@@ -150,6 +156,11 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 		mux:     http.NewServeMux(),
 		limiter: newFailLimiter(cfg.AuthFailures, cfg.AuthFailWindow, cfg.LimiterCapacity).sharing(st, logger),
 		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+
+		verifier: cfg.Verifier,
+	}
+	if s.verifier == nil {
+		s.verifier = oidcverify.New(oidcverify.Options{Now: cfg.Now})
 	}
 	s.addRoutes()
 	// Outermost first: the request id exists before anything logs, the
