@@ -184,7 +184,7 @@ func (o *ExecOptions) validateOIDC() error {
 	return nil
 }
 
-// oidcScopes refuses --scope '' with --oidc: an exchange without a scope
+// oidcScopes refuses --scope ” with --oidc: an exchange without a scope
 // asks for everything the trust policy grants, the opposite of "none".
 func oidcScopes(set bool, scopes []string) error {
 	if set && len(scopes) == 0 {
