@@ -243,6 +243,10 @@ func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.
 // given with --with-token, but nobody else holds it, so a later login
 // revokes it as it does a password login's token.
 func (o *LoginOptions) withOIDC(ctx context.Context, host string, copts client.Options, ready func() error) (*login, error) {
+	id, err := o.OIDC.IdentityToken(ctx, copts, o.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	if err := ready(); err != nil {
 		return nil, err
 	}
@@ -250,7 +254,7 @@ func (o *LoginOptions) withOIDC(ctx context.Context, host string, copts client.O
 	if o.expiresInSet {
 		req.ExpiresInSeconds = client.ExpiresIn(o.expiresIn)
 	}
-	et, err := o.OIDC.Exchange(ctx, copts, o.Getenv, req)
+	et, err := cmdutil.Trade(ctx, copts, id, req)
 	if err != nil {
 		return nil, err
 	}

@@ -54,26 +54,42 @@ func (o *OIDC) source(getenv func(string) string, host string) oidctoken.Source 
 }
 
 // Exchange finds the identity token and trades it for a token on copts'
-// host (copts carries no credential; the identity token is the
-// credential). Getting the identity token and the exchange both draw on
-// copts' budget (--timeout). Refusals come back as *AuthError (exit 4)
-// with the server's reason and what to do.
+// host (see IdentityToken and Trade).
 func (o *OIDC) Exchange(ctx context.Context, copts client.Options, getenv func(string) string, req api.ExchangeRequest) (*api.ExchangedToken, error) {
-	copts.Token, copts.Username, copts.Password = "", "", ""
-	c, err := client.New(copts)
+	id, err := o.IdentityToken(ctx, copts, getenv)
 	if err != nil {
 		return nil, err
 	}
-	budget := copts.Budget
-	if budget == nil {
-		budget = client.NewBudget(copts.Timeout)
+	return Trade(ctx, copts, id, req)
+}
+
+// IdentityToken finds the CI job's identity token; asking the Actions
+// runner draws on copts' budget (--timeout). Its errors never contain a
+// token.
+func (o *OIDC) IdentityToken(ctx context.Context, copts client.Options, getenv func(string) string) (oidctoken.Token, error) {
+	base, err := client.NormalizeHost(copts.Host)
+	if err != nil {
+		return oidctoken.Token{}, &UsageError{Err: err}
 	}
-	if budget.Total() <= 0 {
-		budget = client.NewBudget(client.DefaultTimeout)
+	budget := copts.Budget
+	if budget == nil || budget.Total() <= 0 {
+		t := copts.Timeout
+		if t <= 0 {
+			t = client.DefaultTimeout
+		}
+		budget = client.NewBudget(t)
 	}
 	tctx, done := budget.Within(ctx)
-	id, err := o.source(getenv, c.Host()).Get(tctx)
-	done()
+	defer done()
+	return o.source(getenv, base.String()).Get(tctx)
+}
+
+// Trade sends the exchange to copts' host with no credential (the identity
+// token is the credential). Refusals come back as *AuthError (exit 4) with
+// the server's reason and what to do.
+func Trade(ctx context.Context, copts client.Options, id oidctoken.Token, req api.ExchangeRequest) (*api.ExchangedToken, error) {
+	copts.Token, copts.Username, copts.Password = "", "", ""
+	c, err := client.New(copts)
 	if err != nil {
 		return nil, err
 	}
