@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -61,4 +62,15 @@ var ErrTimeout = errors.New("timed out")
 func (c *Client) timeoutError() error {
 	return fmt.Errorf("%s did not answer within --timeout %s (one limit for all of this command's requests): %w",
 		c.base.Host, c.budget.Total(), ErrTimeout)
+}
+
+// Within returns ctx bounded by what is left of b, with b running until
+// done is called: for network work done outside a Client (asking a CI
+// runner for an identity token) that must still fit in --timeout.
+func (b *Budget) Within(ctx context.Context) (_ context.Context, done func()) {
+	cctx, cancel := context.WithDeadline(ctx, b.start(time.Now()))
+	return cctx, func() {
+		cancel()
+		b.stop(time.Now())
+	}
 }

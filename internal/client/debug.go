@@ -123,12 +123,19 @@ func RedactJSON(v any) any {
 		}
 		return out
 	case string:
-		if _, err := secret.Parse(t); err == nil {
+		if _, err := secret.Parse(t); err == nil || looksLikeJWT(t) {
 			return redacted
 		}
 		return t
 	}
 	return v
+}
+
+// looksLikeJWT reports a compact JWS/JWT (an identity token): three
+// base64url parts whose header starts a JSON object. It is a secret
+// wherever it sits in a body, not only under subject_token.
+func looksLikeJWT(s string) bool {
+	return strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2 && !strings.ContainsAny(s, " \t\n")
 }
 
 func isSensitiveField(k string) bool {

@@ -41,8 +41,10 @@ type LoginOptions struct {
 	WithToken       bool
 	ExpiresIn       string
 	InsecureStorage bool
+	OIDC            cmdutil.OIDC
 
-	expiresIn time.Duration
+	expiresIn    time.Duration
+	expiresInSet bool
 }
 
 // NewCmdLogin returns `auth login`. runF replaces the run function in tests
@@ -78,12 +80,21 @@ Logging in again as the same user revokes the login token it replaces.
 
 The token goes to the OS keyring. When no keyring is usable, login fails and
 says what to do; --insecure-storage stores it in a plain file (mode 0600)
-instead. No flag takes a secret as its value.`,
+instead. No flag takes a secret as its value.
+
+With --oidc (or --oidc-token-file PATH / --oidc-token-env NAME) the CI
+job's or workload's OIDC identity token is traded for a token, which is
+stored as with --with-token. The server's trust policy decides its user,
+scopes and longest lifetime (--expires-in, when given, asks for less). In
+a CI job prefer ` + "`token exec --oidc`" + `, which needs no storage and deletes
+the token when the command ends.`,
 		Example: `  $ tokenctl auth login --host https://tokens.example.com --username alice
   $ printf '%s\n' "$PASSWORD" | tokenctl auth login --host https://tokens.example.com --username ci --password-stdin
-  $ tokenctl auth login --host https://tokens.example.com --with-token < token.txt`,
+  $ tokenctl auth login --host https://tokens.example.com --with-token < token.txt
+  $ tokenctl auth login --host https://tokens.example.com --oidc-token-file /var/run/secrets/tokens/tokend --insecure-storage`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.expiresInSet = cmd.Flags().Changed("expires-in")
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -99,11 +110,19 @@ instead. No flag takes a secret as its value.`,
 	fl.BoolVar(&opts.WithToken, "with-token", false, "read a personal access token from stdin")
 	fl.StringVar(&opts.ExpiresIn, "expires-in", DefaultLoginLifetime, "lifetime of the login token as a `DURATION` of m, h, d, w (e.g. 90d)")
 	fl.BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the token in a plain file instead of the OS keyring")
+	cmdutil.AddOIDCFlags(cmd, &opts.OIDC)
 	return cmd
 }
 
 func (o *LoginOptions) validate() error {
+	oidc := o.OIDC.Active() || o.OIDC.Audience != ""
 	switch {
+	case oidc && (o.WithToken || o.Username != "" || o.PasswordStdin):
+		return cmdutil.UsageErrorf("--oidc cannot be used with --with-token, --username or --password-stdin: it is a way to log in of its own")
+	case oidc:
+		if err := o.OIDC.Validate(); err != nil {
+			return err
+		}
 	case o.WithToken && o.Username != "":
 		return cmdutil.UsageErrorf("--with-token and --username cannot be used together")
 	case o.WithToken && o.PasswordStdin:
@@ -159,9 +178,12 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 	// minted that could not be stored.
 	ready := func() error { return svc.Usable(source) }
 	var l *login
-	if o.WithToken {
+	switch {
+	case o.OIDC.Active():
+		l, err = o.withOIDC(ctx, host, copts, ready)
+	case o.WithToken:
 		l, err = o.withToken(ctx, host, copts, ready)
-	} else {
+	default:
 		l, err = o.withPassword(ctx, host, copts, ready)
 	}
 	if err != nil {
@@ -215,6 +237,38 @@ func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.
 		l.facts = credential.Facts{TokenID: u.Token.ID, TokenName: u.Token.Name, ExpiresAt: u.Token.ExpiresAt}
 	}
 	return l, nil
+}
+
+// withOIDC trades the identity token for a token. It is stored like one
+// given with --with-token, but nobody else holds it, so a later login
+// revokes it as it does a password login's token.
+func (o *LoginOptions) withOIDC(ctx context.Context, host string, copts client.Options, ready func() error) (*login, error) {
+	id, err := o.OIDC.IdentityToken(ctx, copts, o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := ready(); err != nil {
+		return nil, err
+	}
+	var req api.ExchangeRequest
+	if o.expiresInSet {
+		req.ExpiresInSeconds = client.ExpiresIn(o.expiresIn)
+	}
+	et, err := cmdutil.Trade(ctx, copts, id, req)
+	if err != nil {
+		return nil, err
+	}
+	return &login{
+		host:     host,
+		token:    et.Secret,
+		username: et.User.Username,
+		facts:    credential.Facts{TokenID: et.ID, TokenName: et.Name, ExpiresAt: et.ExpiresAt, LoginToken: true},
+		discard: func() {
+			if c, err := clientWithToken(copts, et.Secret); err == nil {
+				_ = c.DeleteCurrentToken(context.WithoutCancel(ctx))
+			}
+		},
+	}, nil
 }
 
 // withPassword exchanges the user's password for a new login token.

@@ -21,7 +21,9 @@ import (
 type CreateOptions struct {
 	IO     *iostreams.IOStreams
 	Client func() (*client.Client, error)
-	Now    func() time.Time
+	// ClientOptions are the host's options without a credential (--oidc).
+	ClientOptions func() (client.Options, error)
+	Now           func() time.Time
 
 	Name        string
 	Description string
@@ -29,6 +31,7 @@ type CreateOptions struct {
 	ExpiresAt   string
 	Scopes      []string
 	scopesSet   bool // --scope was given, even as ''
+	OIDC        cmdutil.OIDC
 	secretOutput
 
 	req api.CreateTokenRequest
@@ -37,7 +40,7 @@ type CreateOptions struct {
 // NewCmdCreate builds `token create`. runF replaces the run function in
 // tests that check flag parsing alone.
 func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{IO: f.IOStreams, Client: f.Client, Now: now(f)}
+	opts := &CreateOptions{IO: f.IOStreams, Client: f.Client, ClientOptions: f.ClientOptions, Now: now(f)}
 	cmd := &cobra.Command{
 		Use:     "create [NAME]",
 		Aliases: []string{"new", "generate"},
@@ -67,22 +70,36 @@ lifetime applies. On a terminal with no NAME, tokenctl asks for the name,
 description and lifetime.
 
 With GITHUB_ACTIONS=true a ::add-mask:: line for the secret goes to stderr
-before the secret is printed.`,
+before the secret is printed.
+
+With --oidc no credential is needed, only the host (--host or
+TOKENCTL_HOST): the CI job's OIDC identity token is traded for the token
+(see ` + "`tokenctl token exec --help`" + ` for where the identity token comes from,
+--oidc-token-file, --oidc-token-env and --audience). NAME is optional (the
+server names the token after the identity), the trust policy decides the
+scopes (--scope can only narrow them) and the longest lifetime, and
+--description and --expires-at cannot be used. Nothing deletes the token:
+prefer ` + "`token exec --oidc`" + `, or keep --expires-in short.`,
 		Example: `  tokenctl token create deploy-bot -d "deploys prod" --expires-in 30d --scope deploy:write
   tokenctl token create reader --scope tokens:read
   SECRET=$(tokenctl token create ci-job --expires-in 1h -q)
   eval "$(tokenctl token create ci --expires-in 10m -o env)"
-  tokenctl token create ci --expires-in 10m -o dotenv --env-name API_TOKEN >> "$GITHUB_ENV"`,
+  tokenctl token create ci --expires-in 10m -o dotenv --env-name API_TOKEN >> "$GITHUB_ENV"
+  tokenctl token create --oidc-token-file /var/run/secrets/tokens/tokend -o env`,
 		Args: maxArgs(1, "tokenctl token create [NAME]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			oidc := opts.OIDC.Active() || opts.OIDC.Audience != ""
 			if len(args) == 1 {
 				opts.Name = args[0]
-			} else if !opts.IO.CanPrompt() {
+			} else if !opts.IO.CanPrompt() && !oidc {
 				return cmdutil.UsageErrorf("a token name is required: tokenctl token create NAME")
 			}
 			opts.scopesSet = cmd.Flags().Changed("scope")
 			if runF != nil {
 				return runF(opts)
+			}
+			if oidc {
+				return createOIDCRun(cmd.Context(), opts)
 			}
 			return createRun(cmd.Context(), opts, len(args) == 0)
 		},
@@ -92,6 +109,7 @@ before the secret is printed.`,
 	cmd.Flags().StringVar(&opts.ExpiresAt, "expires-at", "", "expiry `DATE`: YYYY-MM-DD or RFC 3339")
 	addScopeFlag(cmd, f, &opts.Scopes, "limit the token to `SCOPE` (repeatable, or a,b; '' for none)")
 	addSecretFlags(cmd, &opts.secretOutput, f)
+	cmdutil.AddOIDCFlags(cmd, &opts.OIDC)
 	return cmd
 }
 
@@ -168,6 +186,60 @@ func createRun(ctx context.Context, opts *CreateOptions, ask bool) error {
 		return fmt.Errorf("create token: %w", err)
 	}
 	return opts.print(opts.IO, ct, "Created", opts.Now())
+}
+
+// createOIDCRun trades the CI identity token for the token and prints it
+// like any create.
+func createOIDCRun(ctx context.Context, opts *CreateOptions) error {
+	if err := opts.secretOutput.validate(); err != nil {
+		return err
+	}
+	req, err := opts.exchangeRequest()
+	if err != nil {
+		return err
+	}
+	copts, err := opts.ClientOptions()
+	if err != nil {
+		return err
+	}
+	et, err := opts.OIDC.Exchange(ctx, copts, opts.getenv, req)
+	if err != nil {
+		return err
+	}
+	return opts.print(opts.IO, &et.CreatedToken, "Created", opts.Now())
+}
+
+// exchangeRequest checks the flags an exchange can carry.
+func (o *CreateOptions) exchangeRequest() (api.ExchangeRequest, error) {
+	if err := o.OIDC.Validate(); err != nil {
+		return api.ExchangeRequest{}, err
+	}
+	switch {
+	case o.Description != "":
+		return api.ExchangeRequest{}, cmdutil.UsageErrorf("--description cannot be used with --oidc: an exchanged token is described by the identity it was made for")
+	case o.ExpiresAt != "":
+		return api.ExchangeRequest{}, cmdutil.UsageErrorf("--expires-at cannot be used with --oidc: use --expires-in")
+	}
+	req := api.ExchangeRequest{Name: strings.TrimSpace(o.Name)}
+	if utf8.RuneCountInString(req.Name) > api.MaxNameLen {
+		return req, cmdutil.UsageErrorf("the token name is too long: at most %d characters", api.MaxNameLen)
+	}
+	sc, err := cleanScopes(o.Scopes)
+	if err != nil {
+		return req, err
+	}
+	if err := oidcScopes(o.scopesSet, sc); err != nil {
+		return req, err
+	}
+	req.Scope = strings.Join(sc, " ")
+	if o.ExpiresIn != "" {
+		d, err := timespec.ParseDuration(o.ExpiresIn)
+		if err != nil {
+			return req, cmdutil.UsageErrorf("--expires-in: %s", err)
+		}
+		req.ExpiresInSeconds = client.ExpiresIn(d)
+	}
+	return req, nil
 }
 
 // askCreate is the terminal form: name, description, lifetime, like the

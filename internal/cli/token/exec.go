@@ -38,8 +38,10 @@ const DefaultExecLifetime = 15 * time.Minute
 type ExecOptions struct {
 	IO     *iostreams.IOStreams
 	Client func() (*client.Client, error)
-	Now    func() time.Time
-	Getenv func(string) string
+	// ClientOptions are the host's options without a credential (--oidc).
+	ClientOptions func() (client.Options, error)
+	Now           func() time.Time
+	Getenv        func(string) string
 
 	ExpiresIn   string
 	Name        string
@@ -47,6 +49,7 @@ type ExecOptions struct {
 	Env         string
 	Scopes      []string
 	Command     []string
+	OIDC        cmdutil.OIDC
 
 	lifetime     time.Duration
 	scopesSet    bool // --scope was given, even as ''
@@ -55,7 +58,7 @@ type ExecOptions struct {
 
 // NewCmdExec builds `token exec`.
 func NewCmdExec(f *cmdutil.Factory, runF func(*ExecOptions) error) *cobra.Command {
-	opts := &ExecOptions{IO: f.IOStreams, Client: f.Client, Now: now(f), Getenv: getenv(f)}
+	opts := &ExecOptions{IO: f.IOStreams, Client: f.Client, ClientOptions: f.ClientOptions, Now: now(f), Getenv: getenv(f)}
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command with a short-lived token that is deleted when it ends",
@@ -84,10 +87,24 @@ credential's expiry when that comes sooner, and an explicit --expires-in
 beyond it is refused by the server.
 
 With GITHUB_ACTIONS=true the secret is masked in the job log, in case
-COMMAND prints it.`,
+COMMAND prints it.
+
+With --oidc no credential is needed, only the host (--host or
+TOKENCTL_HOST): the CI job's OIDC identity token is traded for the token
+(POST /v1/tokens/exchange) and the token deletes itself when COMMAND ends.
+In GitHub Actions the runner gives the identity token (the job needs
+permissions: id-token: write); elsewhere pass --oidc-token-file PATH or
+--oidc-token-env NAME (either implies --oidc; the variable is not passed
+on to COMMAND). --audience (default: the host's name, with :port when not
+443) is what the Actions runner is asked to put in the token, and must be
+what the server's trust policy expects. The server's trust policy decides
+the scopes (--scope can only narrow them), the name (unless --name) and
+the longest lifetime; without --expires-in the policy's maximum applies.`,
 		Example: `  tokenctl token exec -- ./deploy.sh production
   tokenctl token exec --expires-in 1h --env API_TOKEN -- make release
-  tokenctl token exec --scope deploy:write -- ./deploy.sh`,
+  tokenctl token exec --scope deploy:write -- ./deploy.sh
+  TOKENCTL_HOST=https://tokend.example.com tokenctl token exec --oidc -- ./deploy.sh
+  tokenctl token exec --oidc-token-env TOKENCTL_ID_TOKEN -- ./deploy.sh`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Command = args
 			opts.scopesSet = cmd.Flags().Changed("scope")
@@ -105,6 +122,7 @@ COMMAND prints it.`,
 	cmd.Flags().StringVarP(&opts.Description, "description", "d", "", "what the token is for, as `TEXT`")
 	cmd.Flags().StringVar(&opts.Env, "env", DefaultExecEnv, "environment variable `NAME` that carries the secret")
 	addScopeFlag(cmd, f, &opts.Scopes, "give the token `SCOPE` (repeatable, or a,b; default: the credential's own minus tokens:*)")
+	cmdutil.AddOIDCFlags(cmd, &opts.OIDC)
 	return cmd
 }
 
@@ -128,6 +146,9 @@ func (o *ExecOptions) validate() error {
 		return err
 	}
 	o.Scopes = sc
+	if o.OIDC.Active() || o.OIDC.Audience != "" {
+		return o.validateOIDC()
+	}
 	if o.Name == "" {
 		o.Name = execTokenName(o.Command[0])
 	}
@@ -137,6 +158,37 @@ func (o *ExecOptions) validate() error {
 	}
 	if o.Description == "" {
 		o.Description = "minted by tokenctl token exec for " + text.Truncate(filepath.Base(o.Command[0]), 200)
+	}
+	return nil
+}
+
+// validateOIDC checks what an exchange can carry: no description, and
+// scopes only when some are named (an empty scope asks for the policy's).
+func (o *ExecOptions) validateOIDC() error {
+	if err := o.OIDC.Validate(); err != nil {
+		return err
+	}
+	if o.Description != "" {
+		return cmdutil.UsageErrorf("--description cannot be used with --oidc: an exchanged token is described by the identity it was made for")
+	}
+	if err := oidcScopes(o.scopesSet, o.Scopes); err != nil {
+		return err
+	}
+	o.Name = strings.TrimSpace(o.Name)
+	if len([]rune(o.Name)) > api.MaxNameLen {
+		return cmdutil.UsageErrorf("--name must be 1 to %d characters", api.MaxNameLen)
+	}
+	if o.OIDC.TokenEnv != "" && strings.EqualFold(o.OIDC.TokenEnv, o.Env) {
+		return cmdutil.UsageErrorf("--env and --oidc-token-env name the same variable: pick another --env")
+	}
+	return nil
+}
+
+// oidcScopes refuses --scope ” with --oidc: an exchange without a scope
+// asks for everything the trust policy grants, the opposite of "none".
+func oidcScopes(set bool, scopes []string) error {
+	if set && len(scopes) == 0 {
+		return cmdutil.UsageErrorf("--scope '' cannot be used with --oidc: name the scopes, or leave --scope out for the trust policy's")
 	}
 	return nil
 }
@@ -196,7 +248,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	if _, err := exec.LookPath(opts.Command[0]); err != nil {
 		return cannotRun(opts.IO, opts.Command[0], err)
 	}
-	c, err := opts.Client()
+	mint, err := opts.minter()
 	if err != nil {
 		return err
 	}
@@ -222,11 +274,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		case <-stopWatch:
 		}
 	}()
-	req, err := opts.request(createCtx, c)
-	var ct *api.CreatedToken
-	if err == nil {
-		ct, err = c.CreateToken(createCtx, req, "")
-	}
+	ct, deleteToken, err := mint(createCtx)
 	close(stopWatch)
 	<-watchDone
 	cancelCreate()
@@ -234,12 +282,15 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		if interrupted != nil {
 			return &cmdutil.ExitCodeError{Code: signalExitCode(interrupted)}
 		}
+		if opts.OIDC.Active() {
+			return err
+		}
 		return fmt.Errorf("create token for exec: %w", err)
 	}
 	cmdutil.MaskSecret(ios.ErrOut, opts.Getenv, ct.Secret)
 
 	code, runErr := runChild(opts, ct.Secret, sigs, interrupted)
-	delErr := deleteExecToken(ctx, c, ct)
+	delErr := deleteToken(ctx)
 	if delErr != nil {
 		fmt.Fprintf(ios.ErrOut, "tokenctl: could not delete token %s (%s): %s; it expires at %s (%s)\n",
 			ct.ID, ct.Name, text.OneLine(delErr.Error()), timespec.Date(ct.ExpiresAt), timespec.Relative(ct.ExpiresAt, opts.Now(), true))
@@ -253,6 +304,52 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 		return cmdutil.ErrSilent
 	}
 	return nil
+}
+
+// minter returns how this run gets its token: a create with tokenctl's
+// credential, or an exchange of the CI identity token (--oidc). The
+// function it returns mints and gives back how to delete what it minted.
+func (o *ExecOptions) minter() (func(context.Context) (*api.CreatedToken, func(context.Context) error, error), error) {
+	if o.OIDC.Active() {
+		copts, err := o.ClientOptions()
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (*api.CreatedToken, func(context.Context) error, error) {
+			req := api.ExchangeRequest{Name: o.Name}
+			if len(o.Scopes) > 0 {
+				req.Scope = strings.Join(o.Scopes, " ")
+			}
+			if o.expiresInSet {
+				req.ExpiresInSeconds = client.ExpiresIn(o.lifetime)
+			}
+			et, err := o.OIDC.Exchange(ctx, copts, o.Getenv, req)
+			if err != nil {
+				return nil, nil, err
+			}
+			copts.Token = et.Secret
+			mc, err := client.New(copts)
+			if err != nil {
+				return nil, nil, err
+			}
+			return &et.CreatedToken, func(ctx context.Context) error { return deleteCurrentToken(ctx, mc) }, nil
+		}, nil
+	}
+	c, err := o.Client()
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (*api.CreatedToken, func(context.Context) error, error) {
+		req, err := o.request(ctx, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		ct, err := c.CreateToken(ctx, req, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		return ct, func(ctx context.Context) error { return deleteExecToken(ctx, c, ct) }, nil
+	}, nil
 }
 
 // request is the create for the exec token. What --scope and --expires-in
@@ -336,6 +433,10 @@ func runChild(opts *ExecOptions, secret string, sigs <-chan os.Signal, pending o
 	// long-lived one: least privilege (use --env TOKENCTL_TOKEN to hand it
 	// the minted token under that name).
 	env := withoutVar(withoutVar(os.Environ(), opts.Env), credentialEnv)
+	if opts.OIDC.TokenEnv != "" {
+		// The identity token was meant for tokend alone.
+		env = withoutVar(env, opts.OIDC.TokenEnv)
+	}
 	child.Env = append(env, opts.Env+"="+secret)
 	child.Stdin, child.Stdout, child.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
 	if err := child.Start(); err != nil {
@@ -368,6 +469,17 @@ const execDeleteTimeout = 30 * time.Second
 func deleteExecToken(ctx context.Context, c *client.Client, ct *api.CreatedToken) error {
 	err := c.WithBudget(client.NewBudget(execDeleteTimeout)).DeleteToken(context.WithoutCancel(ctx), ct.ID)
 	if err != nil && client.IsStatus(err, 404) {
+		return nil
+	}
+	return err
+}
+
+// deleteCurrentToken has the exchanged token delete itself (it may lack
+// tokens:write). A token that no longer authenticates (401: deleted by
+// COMMAND, or expired) or is not found counts as deleted.
+func deleteCurrentToken(ctx context.Context, mc *client.Client) error {
+	err := mc.WithBudget(client.NewBudget(execDeleteTimeout)).DeleteCurrentToken(context.WithoutCancel(ctx))
+	if err != nil && (client.IsStatus(err, 401) || client.IsStatus(err, 404)) {
 		return nil
 	}
 	return err
