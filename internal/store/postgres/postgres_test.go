@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -264,7 +265,7 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("exported %d users, %d tokens, %d scopes and %d events, want 2, 10, 1 and 11",
 			len(snap.Users), len(snap.Tokens), len(snap.Scopes), len(snap.Events))
 	}
-	if got := snap.Events[10]; got != full {
+	if got := snap.Events[10]; !reflect.DeepEqual(got, full) {
 		t.Fatalf("exported event %+v, want %+v", got, full)
 	}
 	dst, _ := openTemp(t)
