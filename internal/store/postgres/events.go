@@ -38,16 +38,9 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	claims := make([]*string, n)
 	for i, e := range evs {
 		times[i] = toDB(e.Time)
-		if e.TrustPolicy != "" {
-			policies[i] = &e.TrustPolicy
-		}
-		if len(e.Claims) > 0 {
-			b, err := json.Marshal(e.Claims)
-			if err != nil {
-				return fmt.Errorf("event claims: %w", err)
-			}
-			c := string(b)
-			claims[i] = &c
+		var err error
+		if policies[i], claims[i], err = eventTrust(e); err != nil {
+			return err
 		}
 		for j, v := range []string{e.ID, e.UserID, e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
 			e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason} {
@@ -57,6 +50,23 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	_, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
 		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims)
 	return err
+}
+
+// eventTrust is the trust_policy and claims columns of e: nil (NULL)
+// when unset, claims as a JSON object.
+func eventTrust(e store.Event) (policy, claims *string, err error) {
+	if e.TrustPolicy != "" {
+		policy = &e.TrustPolicy
+	}
+	if len(e.Claims) > 0 {
+		b, err := json.Marshal(e.Claims)
+		if err != nil {
+			return nil, nil, fmt.Errorf("event %s claims: %w", e.ID, err)
+		}
+		c := string(b)
+		claims = &c
+	}
+	return policy, claims, nil
 }
 
 // audit records, inside tx, the events of type typ for toks when ctx

@@ -123,11 +123,16 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		}
 		// Events go last: they reference their users.
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"id", "user_id", "time", "type", "token_id", "token_name",
-			"token_key_hint", "actor_kind", "actor_token_id", "actor_token_name", "client_address", "user_agent", "source", "reason"},
+			"token_key_hint", "actor_kind", "actor_token_id", "actor_token_name", "client_address", "user_agent", "source", "reason",
+			"trust_policy", "claims"},
 			pgx.CopyFromSlice(len(snap.Events), func(i int) ([]any, error) {
 				e := snap.Events[i]
+				policy, claims, err := eventTrust(e)
+				if err != nil {
+					return nil, err
+				}
 				return []any{e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
-					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason}, nil
+					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, policy, claims}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy events: %w", err)
