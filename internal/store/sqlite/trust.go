@@ -90,8 +90,10 @@ func (s *Store) CreateTrustPolicy(ctx context.Context, p store.TrustPolicy) erro
 	return nil
 }
 
-func (s *Store) trustPolicies(ctx context.Context, q querier, query string, args ...any) ([]store.TrustPolicy, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+// trustPolicies reads policies through q: s.query (the reader pool's
+// statement cache, for the exchange's per-request read) or a transaction.
+func (s *Store) trustPolicies(ctx context.Context, q queryFunc, query string, args ...any) ([]store.TrustPolicy, error) {
+	rows, err := q(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -107,14 +109,11 @@ func (s *Store) trustPolicies(ctx context.Context, q querier, query string, args
 	return out, rows.Err()
 }
 
-// querier is what both a pool and a transaction offer for reads.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
+type queryFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 
 // ListTrustPolicies returns every policy ordered by name.
 func (s *Store) ListTrustPolicies(ctx context.Context) ([]store.TrustPolicy, error) {
-	out, err := s.trustPolicies(ctx, s.r, `SELECT `+trustColumns+trustFrom+` ORDER BY p.name`)
+	out, err := s.trustPolicies(ctx, s.query, `SELECT `+trustColumns+trustFrom+` ORDER BY p.name`)
 	if err != nil {
 		return nil, fmt.Errorf("list trust policies: %w", err)
 	}
@@ -123,7 +122,7 @@ func (s *Store) ListTrustPolicies(ctx context.Context) ([]store.TrustPolicy, err
 
 // TrustPoliciesForIssuer returns the policies naming issuer, by name.
 func (s *Store) TrustPoliciesForIssuer(ctx context.Context, issuer string) ([]store.TrustPolicy, error) {
-	out, err := s.trustPolicies(ctx, s.r, `SELECT `+trustColumns+trustFrom+` WHERE p.issuer = ? ORDER BY p.name`, issuer)
+	out, err := s.trustPolicies(ctx, s.query, `SELECT `+trustColumns+trustFrom+` WHERE p.issuer = ? ORDER BY p.name`, issuer)
 	if err != nil {
 		return nil, fmt.Errorf("trust policies for %s: %w", issuer, err)
 	}
@@ -172,7 +171,7 @@ func recordSubjectTokenUse(ctx context.Context, tx *sql.Tx, u store.SubjectToken
 // exportTrust reads every policy and subject-token use inside tx.
 func (s *Store) exportTrust(ctx context.Context, tx *sql.Tx, snap *store.Snapshot) error {
 	var err error
-	if snap.TrustPolicies, err = s.trustPolicies(ctx, tx, `SELECT `+trustColumns+trustFrom+` ORDER BY p.name`); err != nil {
+	if snap.TrustPolicies, err = s.trustPolicies(ctx, tx.QueryContext, `SELECT `+trustColumns+trustFrom+` ORDER BY p.name`); err != nil {
 		return fmt.Errorf("trust policies: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT issuer, id, expires_at FROM subject_token_uses ORDER BY issuer, id`)
