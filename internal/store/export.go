@@ -25,6 +25,10 @@ type Snapshot struct {
 	Tokens []ExportedToken
 	Scopes []Scope // application scopes
 	Events []Event // the audit trail, oldest first (by id)
+	// TrustPolicies ordered by name; SubjectTokenUses by (Issuer, ID),
+	// expired ones included (the caller may drop them).
+	TrustPolicies    []TrustPolicy
+	SubjectTokenUses []SubjectTokenUse
 }
 
 // Exporter is a store that can read all of its rows in one consistent pass
@@ -48,6 +52,9 @@ type ImportResult struct {
 	Tokens int
 	Scopes int
 	Events int
+
+	TrustPolicies    int
+	SubjectTokenUses int
 }
 
 // Importer is a store that can write a Snapshot in one transaction: either

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -134,14 +135,31 @@ type Scope struct {
 	CreatedAt   time.Time
 }
 
-// ScopeInUseError refuses to delete a scope live tokens still carry.
+// ScopeInUseError refuses to delete a scope live tokens still carry or a
+// trust policy still grants.
 type ScopeInUseError struct {
-	Scope string
-	Live  int // how many unexpired tokens carry it
+	Scope    string
+	Live     int      // how many unexpired tokens carry it
+	Policies []string // trust policies granting it, by name
 }
 
 func (e *ScopeInUseError) Error() string {
-	return fmt.Sprintf("scope %s is carried by %d unexpired token(s); delete them or let them expire first", e.Scope, e.Live)
+	var why []string
+	if e.Live > 0 {
+		why = append(why, fmt.Sprintf("carried by %d unexpired token(s); delete them or let them expire", e.Live))
+	}
+	if n := len(e.Policies); n > 0 {
+		names := strings.Join(e.Policies[:min(n, 5)], ", ")
+		if n > 5 {
+			names += fmt.Sprintf(" and %d more", n-5)
+		}
+		what := "trust policy " + names + "; remove it"
+		if n > 1 {
+			what = "trust policies " + names + "; remove them"
+		}
+		why = append(why, "granted by "+what+" with tokend trust delete")
+	}
+	return fmt.Sprintf("scope %s is %s first", e.Scope, strings.Join(why, ", and "))
 }
 
 // Is makes errors.Is(err, ErrConflict) true.
@@ -159,6 +177,7 @@ func NormalizeScopes(scopes []string) []string {
 // user's token is ErrNotFound, never a permission error.
 type Store interface {
 	EventStore // the audit trail and leak revocation: events.go
+	TrustStore // trust policies for POST /v1/tokens/exchange: trust.go
 
 	// CreateUser adds a user; ErrConflict when the username is taken.
 	CreateUser(ctx context.Context, u User) error
@@ -198,7 +217,7 @@ type Store interface {
 	ListScopes(ctx context.Context) ([]Scope, error)
 	// DeleteScope removes an application scope. ErrNotFound when unknown;
 	// a *ScopeInUseError (which is ErrConflict) while tokens unexpired at
-	// now carry it.
+	// now carry it or a trust policy grants it.
 	DeleteScope(ctx context.Context, name string, now time.Time) error
 	// DeleteToken removes one of the user's tokens or returns ErrNotFound.
 	DeleteToken(ctx context.Context, userID, id string) error

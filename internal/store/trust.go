@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -57,4 +60,24 @@ type TrustStore interface {
 	TrustPoliciesForIssuer(ctx context.Context, issuer string) ([]TrustPolicy, error)
 	// DeleteTrustPolicy removes a policy or returns ErrNotFound.
 	DeleteTrustPolicy(ctx context.Context, name string) error
+}
+
+// NormalizeClaims returns claims sorted by (Claim, Glob), without
+// duplicates, never nil: the order every read gives them back in.
+func NormalizeClaims(claims []ClaimMatch) []ClaimMatch {
+	out := append([]ClaimMatch{}, claims...)
+	slices.SortFunc(out, func(a, b ClaimMatch) int {
+		return cmp.Or(strings.Compare(a.Claim, b.Claim), strings.Compare(a.Glob, b.Glob))
+	})
+	return slices.Compact(out)
+}
+
+// CreatedEventType is the event type CreateToken records under ctx's
+// Audit: token.exchanged when an OIDC identity was traded for the token,
+// token.created otherwise.
+func CreatedEventType(ctx context.Context) string {
+	if a, ok := AuditFrom(ctx); ok && a.ActorKind == ActorOIDC {
+		return EventTokenExchanged
+	}
+	return EventTokenCreated
 }

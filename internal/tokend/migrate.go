@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,12 +24,14 @@ func newMigrateCmd(e *env) *cobra.Command {
 	o := &migrateOptions{}
 	cmd := &cobra.Command{
 		Use:   "migrate --from SOURCE --to postgres://URL",
-		Short: "Copy all users, tokens, scopes and audit events from one database to a PostgreSQL database",
+		Short: "Copy all users, tokens, scopes, audit events and trust policies from one database to a PostgreSQL database",
 		Long: `Copy every user (with its password hash), every token (its digest, never
-a secret, its scopes and its idempotency record), every application scope and
-the whole audit trail from --from to the PostgreSQL database --to, so that
-passwords and tokens keep working unchanged on the new server and GET
-/v1/events shows the same history.
+a secret, its scopes and its idempotency record), every application scope,
+the whole audit trail, every trust policy and the record of identity tokens
+already exchanged (those not yet expired, so none can be exchanged twice)
+from --from to the PostgreSQL database --to, so that passwords and tokens
+keep working unchanged on the new server and GET /v1/events shows the same
+history.
 
 The source is read in one read transaction and the target written in one
 transaction: either everything is copied and the row counts in the target
@@ -36,7 +40,8 @@ they write after the copy started stays behind.
 
 The target is created and migrated if needed and must be empty unless
 --into-non-empty is given; even then rows are only added, and a username,
-token id, digest, scope or event id already there aborts the whole copy.`,
+token id, digest, scope, event id or trust policy name already there aborts
+the whole copy.`,
 		Example: `  tokend migrate --from sqlite:///var/lib/tokend/tokend.db \
     --to 'postgres://tokend@db.internal/tokend?sslmode=verify-full'`,
 		Args: cmdargs.NoArgs,
@@ -92,6 +97,10 @@ func migrate(cmd *cobra.Command, e *env, o *migrateOptions) error {
 	if err != nil {
 		return err
 	}
+	// An expired use guards nothing (its identity token is refused as
+	// expired anyway), so only live ones move.
+	now := time.Now()
+	snap.SubjectTokenUses = slices.DeleteFunc(snap.SubjectTokenUses, func(u store.SubjectTokenUse) bool { return !u.ExpiresAt.After(now) })
 	res, err := dst.Import(ctx, snap, store.ImportOptions{IntoNonEmpty: o.intoNonEmpty})
 	switch {
 	case errors.Is(err, store.ErrNotEmpty):
@@ -105,7 +114,7 @@ func migrate(cmd *cobra.Command, e *env, o *migrateOptions) error {
 			keyed++
 		}
 	}
-	fmt.Fprintf(e.stdout, "copied %d users, %d tokens (%d with idempotency keys), %d application scopes and %d audit events from %s to %s; counts verified in the target\n",
-		res.Users, res.Tokens, keyed, res.Scopes, res.Events, databaseName(o.from), databaseName(o.to))
+	fmt.Fprintf(e.stdout, "copied %d users, %d tokens (%d with idempotency keys), %d application scopes, %d audit events, %d trust policies and %d live subject-token uses from %s to %s; counts verified in the target\n",
+		res.Users, res.Tokens, keyed, res.Scopes, res.Events, res.TrustPolicies, res.SubjectTokenUses, databaseName(o.from), databaseName(o.to))
 	return nil
 }

@@ -2,7 +2,10 @@ package tokend
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/store/pgtest"
 )
 
@@ -157,15 +161,64 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+	// A trust policy, and two exchanged identity tokens: one still live
+	// (its use must move, so it cannot be exchanged again on the new
+	// database) and one expired (left behind).
+	if _, _, err := run(t, "", nil, "trust", "add", "gha", "--issuer", "https://token.actions.githubusercontent.com",
+		"--audience", "https://tokend.example", "--claim", "repository=acme/app", "--user", "bob",
+		"--scope", "deploy:write", "--database", lite); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	liveUse := store.SubjectTokenUse{Issuer: "https://token.actions.githubusercontent.com", ID: "jti-live", ExpiresAt: now.Add(time.Hour)}
+	func() {
+		st, err := openStore(context.Background(), lite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		bob, err := st.UserByName(context.Background(), "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, u := range []store.SubjectTokenUse{liveUse, {Issuer: liveUse.Issuer, ID: "jti-old", ExpiresAt: now.Add(-time.Hour)}} {
+			at := u.ExpiresAt.Add(-10 * time.Minute)
+			if _, _, err := st.CreateToken(context.Background(), store.NewToken{ID: store.NewID(at), UserID: bob.ID, Name: fmt.Sprint("gha", i),
+				KeyHint: "h", Digest: sha256.Sum256(fmt.Append(nil, "x", i)), CreatedAt: at, ExpiresAt: at.Add(5 * time.Minute),
+				SubjectTokenUse: &u}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
 
 	pg := pgtest.URL(t)
 	out, _, err := run(t, "", nil, "migrate", "--from", "sqlite://"+lite, "--to", pg)
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if !strings.Contains(out, "copied 2 users, 11 tokens (1 with idempotency keys), 1 application scopes and 15 audit events") || !strings.Contains(out, "verified") {
+	if !strings.Contains(out, "copied 2 users, 13 tokens (1 with idempotency keys), 1 application scopes, 15 audit events, 1 trust policies and 1 live subject-token uses") || !strings.Contains(out, "verified") {
 		t.Fatalf("migrate said %q", out)
 	}
+	out, _, err = run(t, "", nil, "trust", "list", "-o", "json", "--database", pg)
+	if err != nil || !strings.Contains(out, `"name": "gha"`) || !strings.Contains(out, `"user": "bob"`) || !strings.Contains(out, `"glob": "acme/app"`) {
+		t.Fatalf("trust list on postgres after migration = %s, %v", out, err)
+	}
+	func() {
+		st, err := openStore(context.Background(), pg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		bob, err := st.UserByName(context.Background(), "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = st.CreateToken(context.Background(), store.NewToken{ID: store.NewID(now), UserID: bob.ID, Name: "again", KeyHint: "h",
+			Digest: sha256.Sum256([]byte("again")), CreatedAt: now, ExpiresAt: now.Add(time.Minute), SubjectTokenUse: &liveUse})
+		if !errors.Is(err, store.ErrReplayed) {
+			t.Fatalf("exchanging the live identity token again after migration = %v, want ErrReplayed", err)
+		}
+	}()
 
 	base, _, _ = startServe(t, "--database", pg)
 	// The same trail, event for event, before anything new happens.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,13 +15,14 @@ import (
 )
 
 const eventColumns = `id, user_id, time, type, token_id, token_name, token_key_hint, actor_kind,
-actor_token_id, actor_token_name, client_address, user_agent, source, reason`
+actor_token_id, actor_token_name, client_address, user_agent, source, reason, trust_policy, claims`
 
 // insertEvents inserts any number of events in one round trip: each column
 // travels as one array and unnest zips them into rows.
 const insertEvents = `INSERT INTO events (` + eventColumns + `)
 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])`
+                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                     $15::text[], $16::text[])`
 
 func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	if len(evs) == 0 {
@@ -32,16 +34,39 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 		cols[i] = make([]string, n)
 	}
 	times := make([]time.Time, n)
+	policies := make([]*string, n) // NULL unless set
+	claims := make([]*string, n)
 	for i, e := range evs {
 		times[i] = toDB(e.Time)
+		var err error
+		if policies[i], claims[i], err = eventTrust(e); err != nil {
+			return err
+		}
 		for j, v := range []string{e.ID, e.UserID, e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
 			e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason} {
 			cols[j][i] = v
 		}
 	}
 	_, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
-		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12])
+		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims)
 	return err
+}
+
+// eventTrust is the trust_policy and claims columns of e: nil (NULL)
+// when unset, claims as a JSON object.
+func eventTrust(e store.Event) (policy, claims *string, err error) {
+	if e.TrustPolicy != "" {
+		policy = &e.TrustPolicy
+	}
+	if len(e.Claims) > 0 {
+		b, err := json.Marshal(e.Claims)
+		if err != nil {
+			return nil, nil, fmt.Errorf("event %s claims: %w", e.ID, err)
+		}
+		c := string(b)
+		claims = &c
+	}
+	return policy, claims, nil
 }
 
 // audit records, inside tx, the events of type typ for toks when ctx
@@ -113,10 +138,21 @@ func (s *Store) ListEvents(ctx context.Context, opts store.EventListOptions) ([]
 // scanEvent reads a row of eventColumns.
 func scanEvent(row pgx.CollectableRow) (store.Event, error) {
 	var e store.Event
-	err := row.Scan(&e.ID, &e.UserID, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
-		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason)
+	var policy, claims *string
+	if err := row.Scan(&e.ID, &e.UserID, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
+		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims); err != nil {
+		return store.Event{}, err
+	}
 	e.Time = fromDB(e.Time)
-	return e, err
+	if policy != nil {
+		e.TrustPolicy = *policy
+	}
+	if claims != nil {
+		if err := json.Unmarshal([]byte(*claims), &e.Claims); err != nil {
+			return store.Event{}, fmt.Errorf("event %s claims: %w", e.ID, err)
+		}
+	}
+	return e, nil
 }
 
 // PruneEvents deletes up to limit of the oldest events before the cut-off.

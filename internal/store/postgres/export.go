@@ -15,7 +15,8 @@ var (
 	_ store.Importer = (*Store)(nil)
 )
 
-// Export reads every user, token, scope and event in one REPEATABLE READ,
+// Export reads every user, token, scope, event, trust policy and
+// subject-token use in one REPEATABLE READ,
 // read-only transaction: one snapshot, however many replicas write
 // meanwhile.
 func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
@@ -34,6 +35,9 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		}
 		if snap.Events, err = pgx.CollectRows(rows, scanEvent); err != nil {
 			return fmt.Errorf("events: %w", err)
+		}
+		if err := exportTrust(ctx, tx, &snap); err != nil {
+			return err
 		}
 		rows, err = tx.Query(ctx, `SELECT `+tokenColumns+`, digest, idempotency_key, request_hash FROM tokens ORDER BY id`)
 		if err != nil {
@@ -72,7 +76,7 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.ImportOptions) (store.ImportResult, error) {
 	var res store.ImportResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events, trust_policies, subject_token_uses IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := counts(ctx, tx)
@@ -119,31 +123,43 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		}
 		// Events go last: they reference their users.
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"id", "user_id", "time", "type", "token_id", "token_name",
-			"token_key_hint", "actor_kind", "actor_token_id", "actor_token_name", "client_address", "user_agent", "source", "reason"},
+			"token_key_hint", "actor_kind", "actor_token_id", "actor_token_name", "client_address", "user_agent", "source", "reason",
+			"trust_policy", "claims"},
 			pgx.CopyFromSlice(len(snap.Events), func(i int) ([]any, error) {
 				e := snap.Events[i]
+				policy, claims, err := eventTrust(e)
+				if err != nil {
+					return nil, err
+				}
 				return []any{e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
-					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason}, nil
+					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, policy, claims}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy events: %w", err)
+		}
+		// Policies reference their users too.
+		if err := importTrust(ctx, tx, snap); err != nil {
+			return err
 		}
 		after, err := counts(ctx, tx)
 		if err != nil {
 			return err
 		}
 		res = store.ImportResult{Users: after.Users - before.Users, Tokens: after.Tokens - before.Tokens,
-			Scopes: after.Scopes - before.Scopes, Events: after.Events - before.Events}
-		want := store.ImportResult{Users: len(snap.Users), Tokens: len(snap.Tokens), Scopes: len(snap.Scopes), Events: len(snap.Events)}
+			Scopes: after.Scopes - before.Scopes, Events: after.Events - before.Events,
+			TrustPolicies: after.TrustPolicies - before.TrustPolicies, SubjectTokenUses: after.SubjectTokenUses - before.SubjectTokenUses}
+		want := store.ImportResult{Users: len(snap.Users), Tokens: len(snap.Tokens), Scopes: len(snap.Scopes), Events: len(snap.Events),
+			TrustPolicies: len(snap.TrustPolicies), SubjectTokenUses: len(snap.SubjectTokenUses)}
 		if res != want {
-			return fmt.Errorf("count check failed: %d users, %d tokens, %d scopes and %d events written, want %d, %d, %d and %d; nothing was committed",
-				res.Users, res.Tokens, res.Scopes, res.Events, want.Users, want.Tokens, want.Scopes, want.Events)
+			return fmt.Errorf("count check failed: %d users, %d tokens, %d scopes, %d events, %d trust policies and %d subject token uses written, want %d, %d, %d, %d, %d and %d; nothing was committed",
+				res.Users, res.Tokens, res.Scopes, res.Events, res.TrustPolicies, res.SubjectTokenUses,
+				want.Users, want.Tokens, want.Scopes, want.Events, want.TrustPolicies, want.SubjectTokenUses)
 		}
 		return nil
 	})
 	switch {
 	case isUniqueViolation(err):
-		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope or event id is already there (%w); nothing was imported", store.ErrConflict)
+		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope, event id, trust policy or subject token use is already there (%w); nothing was imported", store.ErrConflict)
 	case err != nil:
 		return store.ImportResult{}, fmt.Errorf("import into postgres database: %w", err)
 	}
@@ -154,6 +170,8 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 func counts(ctx context.Context, tx pgx.Tx) (store.ImportResult, error) {
 	var c store.ImportResult
 	err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens),
-		(SELECT count(*) FROM scopes), (SELECT count(*) FROM events)`).Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events)
+		(SELECT count(*) FROM scopes), (SELECT count(*) FROM events),
+		(SELECT count(*) FROM trust_policies), (SELECT count(*) FROM subject_token_uses)`).
+		Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events, &c.TrustPolicies, &c.SubjectTokenUses)
 	return c, err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -257,20 +258,41 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 	if err := src.AddEvents(ctx, []store.Event{full}); err != nil {
 		t.Fatal(err)
 	}
+	// Trust policies, and an exchange: a subject-token use and a
+	// token.exchanged event with its policy and claims.
+	for i, name := range []string{"gha", "gitlab"} {
+		p := store.TrustPolicy{Name: name, Issuer: "https://issuer.example/" + name, Audience: "aud",
+			Claims: []store.ClaimMatch{{Claim: "sub", Glob: "repo:org/*"}, {Claim: "ref", Glob: "refs/heads/main"}},
+			UserID: users[i].ID, Scopes: []string{"tokens:read", "deploy:write"}, MaxLifetime: 15 * time.Minute, CreatedAt: now}
+		if err := src.CreateTrustPolicy(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	xctx := store.WithAudit(ctx, store.Audit{At: now, ActorKind: store.ActorOIDC, TrustPolicy: "gha", Claims: map[string]string{"sub": "repo:org/app"}})
+	if _, _, err := src.CreateToken(xctx, store.NewToken{ID: store.NewID(now.Add(20 * time.Millisecond)), UserID: users[0].ID, Name: "x", KeyHint: "h",
+		Digest: sha256.Sum256([]byte("x")), CreatedAt: now, ExpiresAt: now.Add(time.Minute),
+		SubjectTokenUse: &store.SubjectTokenUse{Issuer: "https://issuer.example/gha", ID: "jti", ExpiresAt: now.Add(5 * time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
 	snap, err := src.Export(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Users) != 2 || len(snap.Tokens) != 10 || len(snap.Scopes) != 1 || len(snap.Events) != 11 {
-		t.Fatalf("exported %d users, %d tokens, %d scopes and %d events, want 2, 10, 1 and 11",
-			len(snap.Users), len(snap.Tokens), len(snap.Scopes), len(snap.Events))
+	if len(snap.Users) != 2 || len(snap.Tokens) != 11 || len(snap.Scopes) != 1 || len(snap.Events) != 12 ||
+		len(snap.TrustPolicies) != 2 || len(snap.SubjectTokenUses) != 1 {
+		t.Fatalf("exported %d users, %d tokens, %d scopes, %d events, %d policies and %d uses, want 2, 10, 1, 12, 2 and 1",
+			len(snap.Users), len(snap.Tokens), len(snap.Scopes), len(snap.Events), len(snap.TrustPolicies), len(snap.SubjectTokenUses))
 	}
-	if got := snap.Events[10]; !reflect.DeepEqual(got, full) {
+	i := slices.IndexFunc(snap.Events, func(e store.Event) bool { return e.Type == store.EventTokenExchanged })
+	if snap.TrustPolicies[0].Username != "bob" || i < 0 || snap.Events[i].TrustPolicy != "gha" || snap.Events[i].Claims["sub"] != "repo:org/app" {
+		t.Fatalf("exported policy %+v, events %+v", snap.TrustPolicies[0], snap.Events)
+	}
+	if got := snap.Events[11]; !reflect.DeepEqual(got, full) {
 		t.Fatalf("exported event %+v, want %+v", got, full)
 	}
 	dst, _ := openTemp(t)
 	res, err := dst.Import(ctx, snap, store.ImportOptions{})
-	if want := (store.ImportResult{Users: 2, Tokens: 10, Scopes: 1, Events: 11}); err != nil || res != want {
+	if want := (store.ImportResult{Users: 2, Tokens: 11, Scopes: 1, Events: 12, TrustPolicies: 2, SubjectTokenUses: 1}); err != nil || res != want {
 		t.Fatalf("Import = %+v, %v; want %+v", res, err, want)
 	}
 	back, err := dst.Export(ctx)
@@ -286,4 +308,20 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 	if _, err := dst.UserByName(ctx, "carol"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a refused import left carol behind: %v", err)
 	}
+}
+
+// Two replicas exchanging the same identity token at once make one token.
+func TestPostgresReplayAcrossReplicas(t *testing.T) {
+	a, u := openTemp(t)
+	b, err := Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	alice := store.User{ID: store.NewID(now), Username: "alice", PasswordHash: "h", CreatedAt: now}
+	if err := a.CreateUser(context.Background(), alice); err != nil {
+		t.Fatal(err)
+	}
+	storetest.ReplayRace(t, []store.Store{a, b}, alice)
 }

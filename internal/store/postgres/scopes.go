@@ -161,7 +161,7 @@ func queryScopes(ctx context.Context, q querier) ([]store.Scope, error) {
 }
 
 // DeleteScope removes an application scope unless unexpired tokens carry
-// it. The delete runs first and is rolled back when the count says no; a
+// it or a trust policy grants it. The delete runs first and is rolled back when the count says no; a
 // token created meanwhile with the scope is a race the server's check of
 // known scopes at create time narrows but does not close (documented).
 func (s *Store) DeleteScope(ctx context.Context, name string, now time.Time) error {
@@ -178,8 +178,12 @@ func (s *Store) DeleteScope(ctx context.Context, name string, now time.Time) err
 			toDB(now), name).Scan(&live); err != nil {
 			return err
 		}
-		if live > 0 {
-			return &store.ScopeInUseError{Scope: name, Live: live}
+		policies, err := policiesGranting(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if live > 0 || len(policies) > 0 {
+			return &store.ScopeInUseError{Scope: name, Live: live, Policies: policies}
 		}
 		return nil
 	})

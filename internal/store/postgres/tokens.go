@@ -60,6 +60,8 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 		}
 	}
 	switch {
+	case errors.Is(err, store.ErrReplayed):
+		return store.Token{}, false, fmt.Errorf("create token: %w", err)
 	case errors.Is(err, store.ErrLimit):
 		return store.Token{}, false, fmt.Errorf("create token: %d live tokens: %w", nt.MaxLive, err)
 	case errors.Is(err, store.ErrIdempotencyMismatch):
@@ -84,7 +86,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.Token, replayed bool, err error) {
 	args := []any{nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
 		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil, store.NormalizeScopes(nt.Scopes)}
-	if _, audited := store.AuditFrom(ctx); nt.IdempotencyKey == "" && nt.MaxLive <= 0 && !audited {
+	if _, audited := store.AuditFrom(ctx); nt.IdempotencyKey == "" && nt.MaxLive <= 0 && nt.SubjectTokenUse == nil && !audited {
 		// One statement, its own transaction.
 		tok, err = scanToken(s.pool.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
 		return tok, false, err
@@ -136,8 +138,15 @@ func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.To
 		if err != nil {
 			return err
 		}
+		// After the insert, so an idempotent replay above never meets it;
+		// a replayed identity token rolls the insert back.
+		if nt.SubjectTokenUse != nil {
+			if err := recordSubjectTokenUse(ctx, tx, *nt.SubjectTokenUse, nt.CreatedAt); err != nil {
+				return err
+			}
+		}
 		// The event commits with the token or not at all.
-		return audit(ctx, tx, store.EventTokenCreated, tok)
+		return audit(ctx, tx, store.CreatedEventType(ctx), tok)
 	})
 	return tok, replayed, err
 }

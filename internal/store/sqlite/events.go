@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,9 +13,9 @@ import (
 )
 
 const eventColumns = `id, user_id, time, type, token_id, token_name, token_key_hint, actor_kind,
-actor_token_id, actor_token_name, client_address, user_agent, source, reason`
+actor_token_id, actor_token_name, client_address, user_agent, source, reason, trust_policy, claims`
 
-// eventChunk is how many events one multi-row INSERT carries: 14 bound
+// eventChunk is how many events one multi-row INSERT carries: 16 bound
 // values each, well under SQLite's 32766. One statement per event costs
 // about 5x more for a bulk delete of 1000, and JSON through json_each
 // spends most of its time re-parsing each row.
@@ -22,7 +23,7 @@ const eventChunk = 100
 
 // insertEvents returns the INSERT for n events.
 func insertEvents(n int) string {
-	row := `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	row := `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	return `INSERT INTO events (` + eventColumns + `) VALUES ` + row + strings.Repeat(", "+row, n-1)
 }
 
@@ -33,20 +34,59 @@ func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
 			return err
 		}
 	}
-	args := make([]any, 0, 14*min(len(evs), eventChunk))
+	args := make([]any, 0, 16*min(len(evs), eventChunk))
 	for len(evs) > 0 {
 		chunk := evs[:min(len(evs), eventChunk)]
 		evs = evs[len(chunk):]
 		args = args[:0]
 		for _, e := range chunk {
+			policy, claims, err := eventTrust(e)
+			if err != nil {
+				return err
+			}
 			args = append(args, e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint,
-				e.ActorKind, e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason)
+				e.ActorKind, e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason,
+				policy, claims)
 		}
 		if _, err := tx.ExecContext(ctx, insertEvents(len(chunk)), args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// eventTrust is the trust_policy and claims columns of e: NULL when unset.
+func eventTrust(e store.Event) (policy, claims any, err error) {
+	if e.TrustPolicy != "" {
+		policy = e.TrustPolicy
+	}
+	if len(e.Claims) > 0 {
+		b, err := json.Marshal(e.Claims)
+		if err != nil {
+			return nil, nil, fmt.Errorf("event claims: %w", err)
+		}
+		claims = string(b)
+	}
+	return policy, claims, nil
+}
+
+// scanEvent reads a row of eventColumns.
+func scanEvent(row scanner) (store.Event, error) {
+	var e store.Event
+	var at int64
+	var policy, claims sql.NullString
+	if err := row.Scan(&e.ID, &e.UserID, &at, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
+		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims); err != nil {
+		return store.Event{}, err
+	}
+	e.Time = fromDB(at)
+	e.TrustPolicy = policy.String
+	if claims.Valid {
+		if err := json.Unmarshal([]byte(claims.String), &e.Claims); err != nil {
+			return store.Event{}, fmt.Errorf("event %s claims: %w", e.ID, err)
+		}
+	}
+	return e, nil
 }
 
 // audit records, inside tx, the events of type typ for toks when ctx
@@ -115,13 +155,10 @@ func (s *Store) ListEvents(ctx context.Context, opts store.EventListOptions) ([]
 	defer rows.Close()
 	evs := make([]store.Event, 0, min(opts.Limit, 100))
 	for rows.Next() {
-		var e store.Event
-		var at int64
-		if err := rows.Scan(&e.ID, &e.UserID, &at, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
-			&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list events: %w", err)
 		}
-		e.Time = fromDB(at)
 		evs = append(evs, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -10,7 +10,8 @@ import (
 
 var _ store.Exporter = (*Store)(nil)
 
-// Export reads every user, token, scope and event in one read transaction on the reader
+// Export reads every user, token, scope, event, trust policy and
+// subject-token use in one read transaction on the reader
 // pool: in WAL mode that is one snapshot, taken at the first read, that
 // writers (this server or another process) do not disturb.
 func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
@@ -95,18 +96,18 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var e store.Event
-			var at int64
-			if err := rows.Scan(&e.ID, &e.UserID, &at, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
-				&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason); err != nil {
+			e, err := scanEvent(rows)
+			if err != nil {
 				return err
 			}
-			e.Time = fromDB(at)
 			snap.Events = append(snap.Events, e)
 		}
 		return rows.Err()
 	}(); err != nil {
 		return store.Snapshot{}, fmt.Errorf("export sqlite database: events: %w", err)
+	}
+	if err := s.exportTrust(ctx, tx, &snap); err != nil {
+		return store.Snapshot{}, fmt.Errorf("export sqlite database: %w", err)
 	}
 	return snap, nil
 }

@@ -175,7 +175,7 @@ func (s *Store) ListScopes(ctx context.Context) ([]store.Scope, error) {
 }
 
 // DeleteScope removes an application scope unless unexpired tokens carry
-// it. The check and the delete share one write transaction. Counting reads
+// it or a trust policy grants it. The check and the delete share one write transaction. Counting reads
 // every live token's scopes: an operator's command, not a request path.
 func (s *Store) DeleteScope(ctx context.Context, name string, now time.Time) error {
 	var live int
@@ -191,8 +191,12 @@ func (s *Store) DeleteScope(ctx context.Context, name string, now time.Time) err
 			`SELECT count(*) FROM tokens WHERE expires_at > ?`+scopeMatch, toDB(now), " "+name+" ").Scan(&live); err != nil {
 			return err
 		}
-		if live > 0 {
-			return &store.ScopeInUseError{Scope: name, Live: live} // rolls the delete back
+		policies, err := policiesGranting(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if live > 0 || len(policies) > 0 {
+			return &store.ScopeInUseError{Scope: name, Live: live, Policies: policies} // rolls the delete back
 		}
 		return nil
 	})

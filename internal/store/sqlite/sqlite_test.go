@@ -524,3 +524,20 @@ func TestConcurrentOpensOfANewFileMigrateOnce(t *testing.T) {
 		t.Fatalf("user_version = %s, want %d", v, SchemaVersion())
 	}
 }
+
+// Two stores on one file (as tokend serve and a second process would be):
+// the same identity token exchanged through both at once makes one token.
+func TestReplayAcrossTwoOpensOfOneFile(t *testing.T) {
+	a, path := openTemp(t)
+	b, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now := time.Now().UTC()
+	u := store.User{ID: store.NewID(now), Username: "alice", PasswordHash: "h", CreatedAt: now}
+	if err := a.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	storetest.ReplayRace(t, []store.Store{a, b}, u)
+}

@@ -105,9 +105,17 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, store.EventTokenCreated, tok)
+		// After the insert, so an idempotent replay above never meets it.
+		if nt.SubjectTokenUse != nil {
+			if err := recordSubjectTokenUse(ctx, tx, *nt.SubjectTokenUse, nt.CreatedAt); err != nil {
+				return err // rolls the insert back
+			}
+		}
+		return audit(ctx, tx, store.CreatedEventType(ctx), tok)
 	})
 	switch {
+	case errors.Is(err, store.ErrReplayed):
+		return store.Token{}, false, fmt.Errorf("create token: %w", err)
 	case errors.Is(err, store.ErrLimit):
 		return store.Token{}, false, fmt.Errorf("create token: %d live tokens: %w", nt.MaxLive, err)
 	case errors.Is(err, store.ErrIdempotencyMismatch):
