@@ -37,6 +37,7 @@ const (
 	Hang                    // never answers (until the request is cancelled or the issuer closes)
 	Garbage                 // 200 with a body that is not JSON
 	ServerError             // 500
+	TooLarge                // 200 with a 2 MiB JSON body
 )
 
 // Fataler is what Mint needs to fail a test: *testing.T, *testing.B and
@@ -226,6 +227,11 @@ func (iss *Issuer) misbehave(w http.ResponseWriter, r *http.Request, m Mode) boo
 		_, _ = w.Write([]byte("<html>502 Bad Gateway</html>\x00\xff"))
 	case ServerError:
 		http.Error(w, "internal error", http.StatusInternalServerError)
+	case TooLarge:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"keys":[],"padding":"`))
+		_, _ = w.Write([]byte(strings.Repeat("x", 2<<20)))
+		_, _ = w.Write([]byte(`"}`))
 	default:
 		return false
 	}
@@ -300,10 +306,33 @@ func (iss *Issuer) Mint(t Fataler, claims map[string]any, opts ...MintOption) st
 
 // Sign is Mint returning its error, for callers without a test.
 func (iss *Issuer) Sign(claims map[string]any, opts ...MintOption) (string, error) {
+	c := iss.config(opts)
+	payload, err := json.Marshal(iss.fill(claims, c))
+	if err != nil {
+		return "", fmt.Errorf("claims: %w", err)
+	}
+	return iss.signBytes(payload, c)
+}
+
+// MintRaw signs payload exactly as given (duplicate keys, odd types...),
+// with nothing filled in.
+func (iss *Issuer) MintRaw(t Fataler, payload []byte, opts ...MintOption) string {
+	tok, err := iss.signBytes(payload, iss.config(opts))
+	if err != nil {
+		t.Fatalf("oidctest: mint: %v", err)
+	}
+	return tok
+}
+
+func (iss *Issuer) config(opts []MintOption) mintConfig {
 	c := mintConfig{key: "rsa", lifetime: 10 * time.Minute, headers: map[string]any{}}
 	for _, o := range opts {
 		o(&c)
 	}
+	return c
+}
+
+func (iss *Issuer) signBytes(payload []byte, c mintConfig) (string, error) {
 	iss.mu.Lock()
 	var k signingKey
 	switch c.key {
@@ -323,7 +352,6 @@ func (iss *Issuer) Sign(claims map[string]any, opts ...MintOption) (string, erro
 	if c.kid != nil {
 		kid = *c.kid
 	}
-	body := iss.fill(claims, c)
 	so := (&jose.SignerOptions{}).WithType("JWT")
 	for h, v := range c.headers {
 		so = so.WithHeader(jose.HeaderKey(h), v)
@@ -335,7 +363,11 @@ func (iss *Issuer) Sign(claims map[string]any, opts ...MintOption) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("signer: %w", err)
 	}
-	return signPayload(signer, body)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	return jws.CompactSerialize()
 }
 
 func signPayload(signer jose.Signer, body map[string]any) (string, error) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	josejson "github.com/go-jose/go-jose/v4/json"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/tokenctl/tokenctl/internal/api"
@@ -132,22 +133,22 @@ func reject(reason, format string, args ...any) *Error {
 }
 
 // parse checks size and shape and the algorithm allow-list.
-func parse(raw string) (*jwt.JSONWebToken, error) {
+func parse(raw string) (*jose.JSONWebSignature, error) {
 	if len(raw) > api.MaxSubjectTokenLen {
 		return nil, reject(api.ReasonTooLarge, "the token is %d bytes; at most %d are accepted", len(raw), api.MaxSubjectTokenLen)
 	}
 	if raw == "" {
 		return nil, reject(api.ReasonMalformed, "the token is empty")
 	}
-	tok, err := jwt.ParseSigned(raw, allowedAlgorithms)
+	jws, err := jose.ParseSignedCompact(raw, allowedAlgorithms)
 	if err != nil {
 		var alg *jose.ErrUnexpectedSignatureAlgorithm
-		if errors.As(err, &alg) {
+		if errors.As(err, &alg) && alg.Got != "" {
 			return nil, reject(api.ReasonUnsupportedAlgorithm, "alg %q is not accepted; the issuer must sign with RS*, PS*, ES* or EdDSA", alg.Got)
 		}
 		return nil, reject(api.ReasonMalformed, "not a compact JWS (header.payload.signature, base64url)")
 	}
-	return tok, nil
+	return jws, nil
 }
 
 // PeekIssuer returns the iss of a compact JWS without verifying anything,
@@ -156,15 +157,15 @@ func parse(raw string) (*jwt.JSONWebToken, error) {
 // api.ReasonTooLarge, one with a refused algorithm
 // api.ReasonUnsupportedAlgorithm.
 func PeekIssuer(raw string) (string, error) {
-	tok, err := parse(raw)
+	jws, err := parse(raw)
 	if err != nil {
 		return "", err
 	}
 	var c struct {
 		Issuer string `json:"iss"`
 	}
-	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
-		return "", reject(api.ReasonMalformed, "the payload is not a JSON object of claims")
+	if err := josejson.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
+		return "", reject(api.ReasonMalformed, "the payload is not a JSON object of claims, or its iss is not a string")
 	}
 	if c.Issuer == "" {
 		return "", reject(api.ReasonMalformed, "the token has no iss claim")
@@ -177,36 +178,41 @@ func PeekIssuer(raw string) (string, error) {
 // one of audiences, and its exp (required), nbf and iat (optional) with the
 // Leeway. Every refusal is an *Error.
 func (v *Verifier) Verify(ctx context.Context, raw, issuer string, audiences []string) (*Identity, error) {
-	tok, err := parse(raw)
+	jws, err := parse(raw)
 	if err != nil {
 		return nil, err
 	}
 	if err := CheckIssuerURL(issuer); err != nil {
 		return nil, reject(api.ReasonUntrustedIssuer, "%v", err)
 	}
-	// The unverified iss is checked first so a token for another issuer
-	// never makes us fetch anything.
-	if iss, _ := PeekIssuer(raw); iss != issuer {
-		return nil, reject(api.ReasonUntrustedIssuer, "iss is %q, expected %q", iss, issuer)
-	}
-	hdr := tok.Headers[0]
-	alg := jose.SignatureAlgorithm(hdr.Algorithm)
-
-	payload, err := v.verifySignature(ctx, tok, hdr.KeyID, alg, issuer)
+	// The claims are decoded once, before the signature check; they are
+	// trusted only once it passes (it covers these very bytes).
+	id, std, err := decodeClaims(jws.UnsafePayloadWithoutVerification())
 	if err != nil {
 		return nil, err
 	}
-	return v.checkClaims(payload, issuer, audiences)
+	// A token for another issuer never makes us fetch anything.
+	if std.Issuer != issuer {
+		return nil, reject(api.ReasonUntrustedIssuer, "iss is %q, expected %q", std.Issuer, issuer)
+	}
+	hdr := jws.Signatures[0].Header
+	if err := v.verifySignature(ctx, jws, hdr.KeyID, jose.SignatureAlgorithm(hdr.Algorithm), issuer); err != nil {
+		return nil, err
+	}
+	if err := v.validate(std, issuer, audiences); err != nil {
+		return nil, err
+	}
+	return id, nil
 }
 
 // verifySignature finds the key (fetching the key set when the kid is new
-// and the rate limit allows) and returns the verified payload.
-func (v *Verifier) verifySignature(ctx context.Context, tok *jwt.JSONWebToken, kid string, alg jose.SignatureAlgorithm, issuer string) ([]byte, error) {
+// and the rate limit allows) and checks the signature with it.
+func (v *Verifier) verifySignature(ctx context.Context, jws *jose.JSONWebSignature, kid string, alg jose.SignatureAlgorithm, issuer string) error {
 	ik := v.issuer(issuer)
 	ks, err := ik.current(ctx, v)
 	for attempt := 0; ; attempt++ {
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var cands []jose.JSONWebKey
 		if kid != "" {
@@ -221,13 +227,13 @@ func (v *Verifier) verifySignature(ctx context.Context, tok *jwt.JSONWebToken, k
 			}
 		}
 		if len(cands) > 0 {
-			payload, verr := verifyWith(tok, cands, kid, alg)
+			verr := verifyWith(jws, cands, kid, alg)
 			if verr == nil || kid != "" || attempt > 0 {
-				return payload, verr
+				return verr
 			}
 		}
 		if attempt > 0 {
-			return nil, unknownKey(kid, alg, issuer, ks)
+			return unknownKey(kid, alg, issuer, ks)
 		}
 		// A kid we do not know (or no kid and no key that verifies): the
 		// issuer may have rotated; refetch unless we fetched recently.
@@ -235,9 +241,9 @@ func (v *Verifier) verifySignature(ctx context.Context, tok *jwt.JSONWebToken, k
 		ks, fetched, err = ik.refresh(ctx, v)
 		if err == nil && !fetched {
 			if len(cands) > 0 {
-				return nil, reject(api.ReasonBadSignature, "no key of %s verifies the signature", issuer)
+				return reject(api.ReasonBadSignature, "no key of %s verifies the signature", issuer)
 			}
-			return nil, unknownKey(kid, alg, issuer, ks)
+			return unknownKey(kid, alg, issuer, ks)
 		}
 	}
 }
@@ -249,24 +255,21 @@ func unknownKey(kid string, alg jose.SignatureAlgorithm, issuer string, ks *keyS
 	return reject(api.ReasonUnknownKey, "kid %q is not in the key set of %s (fetched %s ago)", kid, issuer, ks.age().Round(time.Second))
 }
 
-func verifyWith(tok *jwt.JSONWebToken, cands []jose.JSONWebKey, kid string, alg jose.SignatureAlgorithm) ([]byte, error) {
+func verifyWith(jws *jose.JSONWebSignature, cands []jose.JSONWebKey, kid string, alg jose.SignatureAlgorithm) error {
 	var fitting int
 	for _, k := range cands {
 		if !keyFits(k, alg) {
 			continue
 		}
 		fitting++
-		var raw json.RawMessage
-		// Claims with a destination of raw bytes is the signature check
-		// alone; the claims are decoded once, afterwards.
-		if err := tok.Claims(k.Key, &raw); err == nil {
-			return raw, nil
+		if _, err := jws.Verify(k.Key); err == nil {
+			return nil
 		}
 	}
 	if fitting == 0 {
-		return nil, reject(api.ReasonBadSignature, "key %q is a %s key; it cannot verify %s", kid, keyKind(cands[0]), alg)
+		return reject(api.ReasonBadSignature, "key %q is a %s key; it cannot verify %s", kid, keyKind(cands[0]), alg)
 	}
-	return nil, reject(api.ReasonBadSignature, "the signature does not verify with key %q", kid)
+	return reject(api.ReasonBadSignature, "the signature does not verify with key %q", kid)
 }
 
 // keyFits says whether k can verify a signature made with alg.
@@ -307,40 +310,24 @@ func keyKind(k jose.JSONWebKey) string {
 	return fmt.Sprintf("%T", k.Key)
 }
 
-func (v *Verifier) checkClaims(payload []byte, issuer string, audiences []string) (*Identity, error) {
+// decodeClaims reads the payload into the registered claims and the map of
+// all claims.
+func decodeClaims(payload []byte) (*Identity, *jwt.Claims, error) {
+	// go-jose's decoder matches names exactly and refuses duplicate keys,
+	// so "SUB" or a second "sub" cannot make the registered claims differ
+	// from the map of all claims.
 	var std jwt.Claims
-	if err := json.Unmarshal(payload, &std); err != nil {
-		return nil, reject(api.ReasonMalformed, "a registered claim (iss, sub, aud, exp, nbf, iat, jti) has the wrong type")
+	if err := josejson.Unmarshal(payload, &std); err != nil {
+		return nil, nil, reject(api.ReasonMalformed, "the payload is not a JSON object of claims, or a registered claim (iss, sub, aud, exp, nbf, iat, jti) has the wrong type")
 	}
 	all := map[string]any{}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	if err := dec.Decode(&all); err != nil {
-		return nil, reject(api.ReasonMalformed, "the payload is not a JSON object of claims")
+		return nil, nil, reject(api.ReasonMalformed, "the payload is not a JSON object of claims")
 	}
 	if std.Expiry == nil {
-		return nil, reject(api.ReasonMalformed, "the token has no exp claim; only expiring tokens are accepted")
-	}
-	if len(audiences) == 0 {
-		// Fail closed: a caller that expects no audience accepts nothing.
-		return nil, reject(api.ReasonWrongAudience, "no audience is expected for %s", issuer)
-	}
-	now := v.now()
-	err := std.ValidateWithLeeway(jwt.Expected{Issuer: issuer, AnyAudience: audiences, Time: now}, v.leeway)
-	switch {
-	case err == nil:
-	case errors.Is(err, jwt.ErrInvalidIssuer):
-		return nil, reject(api.ReasonUntrustedIssuer, "iss is %q, expected %q", std.Issuer, issuer)
-	case errors.Is(err, jwt.ErrInvalidAudience):
-		return nil, reject(api.ReasonWrongAudience, "aud %q names none of the expected audiences %q", []string(std.Audience), audiences)
-	case errors.Is(err, jwt.ErrExpired):
-		return nil, reject(api.ReasonExpired, "expired at %s (now %s, skew allowed %s)", std.Expiry.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.leeway)
-	case errors.Is(err, jwt.ErrNotValidYet):
-		return nil, reject(api.ReasonNotYetValid, "not valid before %s (now %s, skew allowed %s)", std.NotBefore.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.leeway)
-	case errors.Is(err, jwt.ErrIssuedInTheFuture):
-		return nil, reject(api.ReasonIssuedInFuture, "issued at %s, in the future (now %s, skew allowed %s)", std.IssuedAt.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.leeway)
-	default:
-		return nil, reject(api.ReasonMalformed, "claims do not validate")
+		return nil, nil, reject(api.ReasonMalformed, "the token has no exp claim; only expiring tokens are accepted")
 	}
 	id := &Identity{
 		Issuer:   std.Issuer,
@@ -356,5 +343,30 @@ func (v *Verifier) checkClaims(payload []byte, issuer string, audiences []string
 	if std.NotBefore != nil {
 		id.NotBefore = std.NotBefore.Time()
 	}
-	return id, nil
+	return id, &std, nil
+}
+
+// validate checks iss, aud and the times of verified claims.
+func (v *Verifier) validate(std *jwt.Claims, issuer string, audiences []string) error {
+	if len(audiences) == 0 {
+		// Fail closed: a caller that expects no audience accepts nothing.
+		return reject(api.ReasonWrongAudience, "no audience is expected for %s", issuer)
+	}
+	now := v.now()
+	err := std.ValidateWithLeeway(jwt.Expected{Issuer: issuer, AnyAudience: audiences, Time: now}, v.leeway)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jwt.ErrInvalidIssuer):
+		return reject(api.ReasonUntrustedIssuer, "iss is %q, expected %q", std.Issuer, issuer)
+	case errors.Is(err, jwt.ErrInvalidAudience):
+		return reject(api.ReasonWrongAudience, "aud %q names none of the expected audiences %q", []string(std.Audience), audiences)
+	case errors.Is(err, jwt.ErrExpired):
+		return reject(api.ReasonExpired, "expired at %s (now %s, skew allowed %s)", std.Expiry.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.leeway)
+	case errors.Is(err, jwt.ErrNotValidYet):
+		return reject(api.ReasonNotYetValid, "not valid before %s (now %s, skew allowed %s)", std.NotBefore.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.leeway)
+	case errors.Is(err, jwt.ErrIssuedInTheFuture):
+		return reject(api.ReasonIssuedInFuture, "issued at %s, in the future (now %s, skew allowed %s)", std.IssuedAt.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.leeway)
+	}
+	return reject(api.ReasonMalformed, "claims do not validate")
 }
