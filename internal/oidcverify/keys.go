@@ -86,10 +86,13 @@ func (ik *issuerKeys) refresh(ctx context.Context, v *Verifier) (ks *keySet, fet
 			ks, last := ik.keys, ik.lastErr
 			next := ik.lastAttempt.Add(v.minRefetch).Sub(now).Round(time.Second)
 			ik.mu.Unlock()
-			if ks == nil && last != nil {
+			switch {
+			case ks != nil:
+				return ks, false, nil
+			case last != nil:
 				return nil, false, &Error{Reason: last.Reason, Detail: fmt.Sprintf("%s (next try in %s)", last.Detail, next)}
 			}
-			return ks, false, nil
+			return nil, false, reject(api.ReasonIssuerUnavailable, "no keys of %s yet; next try in %s", ik.issuer, next)
 		}
 		ch = make(chan struct{})
 		ik.inflight = ch

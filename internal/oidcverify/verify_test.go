@@ -238,15 +238,19 @@ func TestVerifyRejectsHostileTokens(t *testing.T) {
 
 func TestVerifyMatchesClaimNamesExactly(t *testing.T) {
 	f := newFixture(t)
-	c := ghClaims()
-	c["SUB"] = "repo:evil/repo:ref:refs/heads/main"
-	c["Iss"] = "https://evil.example"
-	id, err := f.verify(f.iss.Mint(t, c))
+	// "SUB" and "ISS" come after "sub" and "iss": a case-insensitive
+	// decoder would take them for the registered claims.
+	payload := fmt.Appendf(nil, `{"iss":%q,"aud":%q,"exp":%d,"sub":"repo:octo-org/octo-repo:ref:refs/heads/main","SUB":"repo:evil/repo:ref:refs/heads/main","ISS":"https://evil.example"}`,
+		f.iss.URL(), aud, time.Now().Add(5*time.Minute).Unix())
+	id, err := f.verify(f.iss.MintRaw(t, payload))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if id.Subject != "repo:octo-org/octo-repo:ref:refs/heads/main" || id.Claims["sub"] != id.Subject || id.Issuer != f.iss.URL() {
 		t.Errorf("sub %q, claims sub %v, iss %q: a differently cased claim was taken for a registered one", id.Subject, id.Claims["sub"], id.Issuer)
+	}
+	if id.Claims["SUB"] != "repo:evil/repo:ref:refs/heads/main" {
+		t.Errorf("claims = %v, want SUB kept as its own claim", id.Claims)
 	}
 }
 
