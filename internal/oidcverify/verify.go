@@ -267,7 +267,11 @@ func verifyWith(jws *jose.JSONWebSignature, cands []jose.JSONWebKey, kid string,
 		}
 	}
 	if fitting == 0 {
-		return reject(api.ReasonBadSignature, "key %q is a %s key; it cannot verify %s", kid, keyKind(cands[0]), alg)
+		k := cands[0]
+		if k.Algorithm != "" {
+			return reject(api.ReasonBadSignature, "key %q is published for %s; the token says %s", kid, k.Algorithm, alg)
+		}
+		return reject(api.ReasonBadSignature, "key %q is a %s key; it cannot verify %s", kid, keyKind(k), alg)
 	}
 	return reject(api.ReasonBadSignature, "the signature does not verify with key %q", kid)
 }

@@ -202,6 +202,9 @@ func TestVerifyRejectsHostileTokens(t *testing.T) {
 		{"RS256 naming the EC key's kid", func(t *testing.T) string {
 			return f.iss.Mint(t, ghClaims(), oidctest.WithHeader("kid", ecKID))
 		}, api.ReasonBadSignature},
+		{"PS256 with a key published for RS256", func(t *testing.T) string {
+			return f.iss.Mint(t, ghClaims(), oidctest.WithAlgorithm("PS256"))
+		}, api.ReasonBadSignature},
 		{"unknown kid", func(t *testing.T) string { return f.iss.MintWithUnknownKid(t, ghClaims()) }, api.ReasonUnknownKey},
 		{"oversized", func(t *testing.T) string {
 			return f.iss.Mint(t, set("padding", strings.Repeat("A", api.MaxSubjectTokenLen)))
