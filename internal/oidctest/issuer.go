@@ -2,7 +2,19 @@
 // a JWKS over HTTP on 127.0.0.1, RSA and EC signing keys, key rotation,
 // misbehaving key endpoints, hostile tokens, and a stand-in for the GitHub
 // Actions runner's ID-token endpoint. Tests take it with NewIssuer(t);
-// code without a *testing.T (a testscript Setup) uses StartIssuer and Close.
+// code without a *testing.T (a testscript Setup) uses StartIssuer and Close:
+//
+//	iss, err := oidctest.StartIssuer()
+//	...
+//	env.Defer(iss.Close)
+//	ar, err := oidctest.StartActionsRunner(iss, oidctest.GitHubClaims("org/repo", "refs/heads/main", "1"))
+//	...
+//	env.Defer(ar.Close)
+//	env.Setenv("ISSUER_URL", iss.URL())
+//	for _, kv := range ar.Environ() { ... }
+//
+// Mint takes anything with Fatalf, testscript's *TestScript included, so
+// custom testscript commands can mint hostile tokens too.
 package oidctest
 
 import (

@@ -126,6 +126,10 @@ func TestActionsRunner(t *testing.T) {
 	if !strings.Contains(ar.RequestURL(), "?api-version=") {
 		t.Fatalf("RequestURL %q has no query; clients must be made to append with &", ar.RequestURL())
 	}
+	if env := strings.Join(ar.Environ(), "\n"); !strings.Contains(env, "ACTIONS_ID_TOKEN_REQUEST_URL="+ar.RequestURL()) ||
+		!strings.Contains(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+ar.RequestToken()) {
+		t.Errorf("Environ = %q", env)
+	}
 	url := ar.RequestURL() + "&audience=" + "https%3A%2F%2Ftokend.example.com"
 
 	for name, auth := range map[string]string{

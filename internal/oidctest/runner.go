@@ -65,6 +65,16 @@ func (ar *ActionsRunner) RequestURL() string {
 // RequestToken is what ACTIONS_ID_TOKEN_REQUEST_TOKEN holds.
 func (ar *ActionsRunner) RequestToken() string { return ar.token }
 
+// Environ is what a GitHub Actions job with "id-token: write" has in its
+// environment for this endpoint, as KEY=VALUE.
+func (ar *ActionsRunner) Environ() []string {
+	return []string{
+		"GITHUB_ACTIONS=true",
+		"ACTIONS_ID_TOKEN_REQUEST_URL=" + ar.RequestURL(),
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + ar.RequestToken(),
+	}
+}
+
 // Requests counts the requests answered with a token.
 func (ar *ActionsRunner) Requests() int { return int(ar.requests.Load()) }
 
