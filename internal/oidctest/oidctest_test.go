@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/tokenctl/tokenctl/internal/oidctest"
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
 )
@@ -181,3 +183,6 @@ func TestActionsRunner(t *testing.T) {
 		t.Errorf("ServerError mode: status %d", code)
 	}
 }
+
+// Mint and the hostile minting helpers work from testscript commands.
+var _ oidctest.Fataler = (*testscript.TestScript)(nil)

@@ -65,7 +65,8 @@ type Options struct {
 }
 
 // Verifier checks identity tokens against their issuers' keys. It caches
-// each issuer's keys; it is safe for concurrent use.
+// each issuer's keys for its lifetime, so callers pass only issuers a trust
+// policy names (PeekIssuer first). It is safe for concurrent use.
 type Verifier struct {
 	client       *http.Client
 	fetchTimeout time.Duration
