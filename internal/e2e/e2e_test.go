@@ -84,6 +84,7 @@ func Params(t *testing.T, dir string) testscript.Params {
 			// which multiplies across hundreds of commands.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			env.Values[serverKey{}] = &serverState{}
+			env.Values[oidcKey{}] = &oidcState{}
 			for _, k := range passThrough {
 				if v, ok := os.LookupEnv(k); ok {
 					env.Setenv(k, v)
@@ -107,6 +108,8 @@ func Params(t *testing.T, dir string) testscript.Params {
 			"file-mode":        cmdFileMode,
 			"no-file-contains": cmdNoFileContains,
 			"hang-dbus":        cmdHangDBus,
+			"start-oidc":       cmdStartOIDC,
+			"mint-oidc":        cmdMintOIDC,
 		},
 	}
 }
