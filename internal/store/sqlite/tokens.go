@@ -143,8 +143,7 @@ SELECT printf('%d %d %d %d %d %d %d %d %d %d %s %d|',
 // TokenByDigest is the authentication hot path: one read on the unique
 // digest index joined to the owner by primary key.
 func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token, store.User, error) {
-	var row string
-	err := s.queryRow(ctx, byDigestQuery, digest[:]).Scan(&row)
+	row, err := s.digests.lookup(ctx, &digest)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		// No digest in the message: it identifies a secret.
@@ -202,7 +201,7 @@ func unpackRow(row string) (t store.Token, u store.User, ok bool) {
 		strs[i], rest = rest[:n[i]], rest[n[i]:]
 	}
 	t = store.Token{ID: strs[0], UserID: strs[1], Name: strs[2], Description: strs[3], KeyHint: strs[4],
-		CreatedAt: fromDB(n[8]), ExpiresAt: fromDB(n[9]), Scopes: splitScopes(strs[7])}
+		CreatedAt: fromDB(n[8]), ExpiresAt: fromDB(n[9]), Scopes: splitScopesInPlace(strs[7])}
 	if !lastUsedNull {
 		at := fromDB(n[10])
 		t.LastUsedAt = &at

@@ -1,0 +1,201 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// digestPool is the authentication hot path's own read connections: a few
+// driver connections, opened through the same registered driver and DSN
+// as the reader pool (WAL, busy_timeout, query_only), each holding
+// byDigestQuery prepared once. A read through database/sql costs about
+// twelve allocations of bookkeeping (pool, Stmt, Rows, argument
+// conversion) before the driver's own; this skips them and reuses the
+// argument and destination slices.
+//
+// Each lookup is one autocommit statement: the step starts a read
+// transaction and the reset in rows.Close ends it before the connection
+// goes back, so a delete committed by any connection or process is seen by
+// the next lookup, exactly as through database/sql. Nothing is cached but
+// the prepared statement.
+type digestPool struct {
+	drv driver.Driver
+	dsn string
+
+	// slots holds one entry per connection allowed: an idle connection,
+	// or nil for one not open yet (or thrown away after an error).
+	slots chan *digestConn
+	done  chan struct{} // closed by close: waiting lookups give up
+
+	mu     sync.Mutex // orders put against close
+	closed bool
+}
+
+// errPoolClosed is what a lookup on a closed store gets, as sql.ErrConnDone
+// would be through database/sql.
+var errPoolClosed = errors.New("sqlite: database is closed")
+
+func newDigestPool(drv driver.Driver, dsn string, n int) *digestPool {
+	p := &digestPool{drv: drv, dsn: dsn, slots: make(chan *digestConn, n), done: make(chan struct{})}
+	for range n {
+		p.slots <- nil
+	}
+	return p
+}
+
+// digestConn is one connection with the statement prepared and the
+// argument and destination slices the driver fills in on every lookup.
+type digestConn struct {
+	conn driver.Conn
+	stmt driver.Stmt
+	q    driver.StmtQueryContext
+	key  []byte // the digest bound; args[0].Value holds this slice, boxed once
+	args [1]driver.NamedValue
+	dest [1]driver.Value
+}
+
+func (p *digestPool) open(ctx context.Context) (*digestConn, error) {
+	conn, err := p.drv.Open(p.dsn)
+	if err != nil {
+		return nil, err
+	}
+	prep, ok := conn.(driver.ConnPrepareContext)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("sqlite driver cannot prepare with a context")
+	}
+	stmt, err := prep.PrepareContext(ctx, byDigestQuery)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	q, ok := stmt.(driver.StmtQueryContext)
+	if !ok {
+		stmt.Close()
+		conn.Close()
+		return nil, errors.New("sqlite driver cannot query a statement with a context")
+	}
+	c := &digestConn{conn: conn, stmt: stmt, q: q, key: make([]byte, 32)}
+	c.args[0] = driver.NamedValue{Ordinal: 1, Value: c.key}
+	return c, nil
+}
+
+func (c *digestConn) close() error {
+	return errors.Join(c.stmt.Close(), c.conn.Close())
+}
+
+// get takes an idle connection, opening one if the slot is empty; it waits
+// while all n are busy.
+func (p *digestPool) get(ctx context.Context) (*digestConn, error) {
+	var c *digestConn
+	select {
+	case c = <-p.slots:
+	case <-p.done:
+		return nil, errPoolClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if c != nil {
+		return c, nil
+	}
+	c, err := p.open(ctx)
+	if err != nil {
+		p.slots <- nil
+		return nil, err
+	}
+	return c, nil
+}
+
+// put gives c back, or closes it when the pool is closed or broken is set.
+func (p *digestPool) put(c *digestConn, broken bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || broken {
+		_ = c.close()
+		p.slots <- nil
+		return
+	}
+	p.slots <- c
+}
+
+// close closes the idle connections now and the busy ones when they come
+// back.
+func (p *digestPool) close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.done)
+	p.mu.Unlock()
+	var err error
+	for {
+		select {
+		case c := <-p.slots:
+			if c != nil {
+				err = errors.Join(err, c.close())
+			}
+		default:
+			return err
+		}
+	}
+}
+
+// lookup runs byDigestQuery for digest and returns its one text value, or
+// sql.ErrNoRows.
+func (p *digestPool) lookup(ctx context.Context, digest *[32]byte) (string, error) {
+	c, err := p.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	row, err := c.lookup(ctx, digest)
+	// A connection that failed is not trusted again: the next lookup opens
+	// a fresh one, as database/sql does with driver.ErrBadConn.
+	p.put(c, err != nil && err != sql.ErrNoRows)
+	return row, err
+}
+
+func (c *digestConn) lookup(ctx context.Context, digest *[32]byte) (string, error) {
+	// The driver copies the bound blob into SQLite's memory at bind time.
+	copy(c.key, digest[:])
+	rows, err := c.q.QueryContext(ctx, c.args[:])
+	if err != nil {
+		return "", err
+	}
+	err = rows.Next(c.dest[:])
+	// Close resets the statement, which ends the read transaction.
+	if cerr := rows.Close(); err == nil || err == io.EOF {
+		if cerr != nil {
+			err = cerr
+		}
+	}
+	v := c.dest[0]
+	c.dest[0] = nil // the row holds a password hash: keep no reference
+	switch {
+	case err == io.EOF:
+		return "", sql.ErrNoRows
+	case err != nil:
+		return "", err
+	}
+	row, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("sqlite: packed row is a %T, not text", v)
+	}
+	return row, nil
+}
+
+// splitScopesInPlace is splitScopes without the copy NormalizeScopes makes:
+// strings.Fields' slice is fresh, so it can be sorted where it is.
+func splitScopesInPlace(col string) []string {
+	s := strings.Fields(col)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
