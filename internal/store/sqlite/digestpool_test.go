@@ -156,7 +156,7 @@ func TestDigestConnectionsHaveTheReaderPragmas(t *testing.T) {
 // maxDigestAllocs bounds TokenByDigest's allocations for a used token: 11
 // today, nearly all the driver's (its rows, the column's name, the row's
 // text and its boxing, the bound blob's bookkeeping) and one for the last
-// use; through database/sql it was 23. Two of slack.
+// use; through database/sql it was 22. Two of slack.
 const maxDigestAllocs = 13
 
 func TestTokenByDigestAllocations(t *testing.T) {
