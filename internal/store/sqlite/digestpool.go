@@ -28,13 +28,15 @@ import (
 type digestPool struct {
 	drv driver.Driver
 	dsn string
+	n   int // connections at most
 
-	// slots holds one entry per connection allowed: an idle connection,
-	// or nil for one not open yet (or thrown away after an error).
-	slots chan *digestConn
-	done  chan struct{} // closed by close: waiting lookups give up
+	// tokens holds one token per connection that may be in use; a lookup
+	// takes one before it takes or opens a connection.
+	tokens chan struct{}
+	done   chan struct{} // closed by close: waiting lookups give up
 
-	mu     sync.Mutex // orders put against close
+	mu     sync.Mutex
+	idle   []*digestConn // last in, first out: the warmest page cache first
 	closed bool
 }
 
@@ -43,9 +45,10 @@ type digestPool struct {
 var errPoolClosed = errors.New("sqlite: database is closed")
 
 func newDigestPool(drv driver.Driver, dsn string, n int) *digestPool {
-	p := &digestPool{drv: drv, dsn: dsn, slots: make(chan *digestConn, n), done: make(chan struct{})}
+	p := &digestPool{drv: drv, dsn: dsn, n: n, tokens: make(chan struct{}, n),
+		done: make(chan struct{}), idle: make([]*digestConn, 0, n)}
 	for range n {
-		p.slots <- nil
+		p.tokens <- struct{}{}
 	}
 	return p
 }
@@ -91,23 +94,33 @@ func (c *digestConn) close() error {
 	return errors.Join(c.stmt.Close(), c.conn.Close())
 }
 
-// get takes an idle connection, opening one if the slot is empty; it waits
+// get takes the most recently used idle connection, or opens one; it waits
 // while all n are busy.
 func (p *digestPool) get(ctx context.Context) (*digestConn, error) {
-	var c *digestConn
 	select {
-	case c = <-p.slots:
+	case <-p.tokens:
 	case <-p.done:
 		return nil, errPoolClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.tokens <- struct{}{}
+		return nil, errPoolClosed
+	}
+	var c *digestConn
+	if k := len(p.idle); k > 0 {
+		c, p.idle = p.idle[k-1], p.idle[:k-1]
+	}
+	p.mu.Unlock()
 	if c != nil {
 		return c, nil
 	}
 	c, err := p.open(ctx)
 	if err != nil {
-		p.slots <- nil
+		p.tokens <- struct{}{}
 		return nil, err
 	}
 	return c, nil
@@ -116,13 +129,14 @@ func (p *digestPool) get(ctx context.Context) (*digestConn, error) {
 // put gives c back, or closes it when the pool is closed or broken is set.
 func (p *digestPool) put(c *digestConn, broken bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed || broken {
+		p.mu.Unlock()
 		_ = c.close()
-		p.slots <- nil
-		return
+	} else {
+		p.idle = append(p.idle, c)
+		p.mu.Unlock()
 	}
-	p.slots <- c
+	p.tokens <- struct{}{}
 }
 
 // close closes the idle connections now and the busy ones when they come
@@ -135,18 +149,14 @@ func (p *digestPool) close() error {
 	}
 	p.closed = true
 	close(p.done)
+	idle := p.idle
+	p.idle = nil
 	p.mu.Unlock()
 	var err error
-	for {
-		select {
-		case c := <-p.slots:
-			if c != nil {
-				err = errors.Join(err, c.close())
-			}
-		default:
-			return err
-		}
+	for _, c := range idle {
+		err = errors.Join(err, c.close())
 	}
+	return err
 }
 
 // lookup runs byDigestQuery for digest and returns its one text value, or
