@@ -24,7 +24,8 @@ import (
 // transaction and the reset in rows.Close ends it before the connection
 // goes back, so a delete committed by any connection or process is seen by
 // the next lookup, exactly as through database/sql. Nothing is cached but
-// the prepared statement.
+// the prepared statement. The cost: up to n more connections on the file,
+// each with its own page cache (SQLite's default, 2 MiB at most).
 type digestPool struct {
 	drv driver.Driver
 	dsn string
@@ -167,8 +168,10 @@ func (p *digestPool) lookup(ctx context.Context, digest *[32]byte) (string, erro
 		return "", err
 	}
 	row, err := c.lookup(ctx, digest)
-	// A connection that failed is not trusted again: the next lookup opens
-	// a fresh one, as database/sql does with driver.ErrBadConn.
+	// A connection that failed is not trusted again: its statement may not
+	// have been reset, which would keep a read transaction (an old
+	// snapshot, where a deleted token still exists) open into the next
+	// lookup. The next lookup opens a fresh one.
 	p.put(c, err != nil && err != sql.ErrNoRows)
 	return row, err
 }
