@@ -17,6 +17,8 @@ import (
 type principal struct {
 	user  store.User
 	token *store.Token
+
+	tok store.Token // what token points to for a PAT: one allocation, not two
 }
 
 const wwwAuthenticate = `Bearer realm="tokend", Basic realm="tokend", charset="UTF-8"`
@@ -86,7 +88,9 @@ func (s *server) authBearer(w http.ResponseWriter, r *http.Request, cred string)
 		}
 	}
 	s.authenticated(r, user)
-	return &principal{user: user, token: &st}, true
+	p := &principal{user: user, tok: st}
+	p.token = &p.tok
+	return p, true
 }
 
 func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, bool) {

@@ -52,6 +52,10 @@ type Store struct {
 	// makes TokenByDigest about three times faster.
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	// digests serves TokenByDigest, the authentication hot path, from its
+	// own read connections below database/sql: digestpool.go.
+	digests *digestPool
 }
 
 // queryRow runs a read through a cached prepared statement.
@@ -179,6 +183,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	s.r = r
+	s.digests = newDigestPool(r.Driver(), dsn(abs, true), n)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
@@ -264,7 +269,10 @@ func (s *Store) Ready(ctx context.Context) error {
 // Close closes both pools. Closing the last connection checkpoints the WAL
 // into the database file and removes the -wal and -shm files.
 func (s *Store) Close() error {
-	var errS, errR error
+	var errS, errR, errD error
+	if s.digests != nil {
+		errD = s.digests.close()
+	}
 	s.mu.Lock()
 	for q, stmt := range s.stmts {
 		errS = errors.Join(errS, stmt.Close())
@@ -275,7 +283,7 @@ func (s *Store) Close() error {
 		errR = s.r.Close()
 	}
 	errW := s.w.Close()
-	if err := errors.Join(errS, errR, errW); err != nil {
+	if err := errors.Join(errD, errS, errR, errW); err != nil {
 		return fmt.Errorf("close sqlite database: %w", err)
 	}
 	return nil
