@@ -5,7 +5,9 @@
 #   bench/run.sh [PATH]          PATH defaults to /v1/user (try /v1/auth/check)
 #
 # Environment: ROUNDS (3), DURATION (10s), CONNS ("16 1"), THREADS (2),
-# KEEP=1 keeps the work directory. Needs go, wrk, curl. Every figure is a
+# KEEP=1 keeps the work directory, PROFILE=1 adds a 16-connection run
+# with tokend's profiler on (--pprof-addr) and prints the top of its CPU
+# profile, cumulative. Needs go, wrk, curl. Every figure is a
 # ratio against the bare handler measured in the same round, because on a
 # shared machine absolute numbers move from minute to minute.
 set -euo pipefail
@@ -37,7 +39,9 @@ echo "building tokend and bench/bare ..." >&2
 db=$work/tokend.db
 head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$work/password"
 "$work/tokend" --database "$db" user add bench <"$work/password" >/dev/null
-"$work/tokend" serve --database "$db" --addr 127.0.0.1:0 --addr-file "$work/tokend.url" 2>"$work/tokend.log" &
+pprof=()
+if [[ ${PROFILE:-} == 1 ]]; then pprof=(--pprof-addr 127.0.0.1:0); fi
+"$work/tokend" serve --database "$db" --addr 127.0.0.1:0 --addr-file "$work/tokend.url" "${pprof[@]}" 2>"$work/tokend.log" &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $work/tokend.url ]] && break; sleep 0.1; done
 tokend_url=$(cat "$work/tokend.url")
@@ -96,3 +100,15 @@ for c in $conns; do
 	done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); tokend log: $(wc -l <"$work/tokend.log") lines" >&2
+
+if [[ ${PROFILE:-} == 1 ]]; then
+	purl=$(sed -nE 's/.*msg="profiler listening" url=([^ ]+).*/\1/p' "$work/tokend.log" | head -1)
+	secs=${duration%s}
+	curl -sf -o "$work/cpu.prof" "${purl}profile?seconds=$secs" &
+	prof=$!
+	sleep 0.2
+	wrk -t "$threads" -c 16 -d "$duration" -s "$work/auth.lua" "$tokend_url$path" >/dev/null
+	wait "$prof"
+	echo "CPU profile of tokend under wrk -c 16 on $path, cumulative:"
+	go tool pprof -top -cum -nodecount "${NODES:-45}" "$work/tokend" "$work/cpu.prof" 2>/dev/null | sed -n '1,60p'
+fi

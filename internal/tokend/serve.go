@@ -50,6 +50,7 @@ type serveOptions struct {
 	logFormat      string
 	maxTokens      int
 	auditRetention time.Duration
+	pprofAddr      string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -109,6 +110,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
+	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
 
@@ -144,6 +146,11 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return cfg, usageErrorf("--log-format must be text or json, got %q", o.logFormat)
+	}
+	if o.pprofAddr != "" {
+		if err := checkPprofAddr(o.pprofAddr); err != nil {
+			return cfg, err
+		}
 	}
 	if err := checkDatabase(o.database); err != nil {
 		return cfg, err
@@ -234,6 +241,14 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		// playground and this goes to the developer's own terminal.
 		fmt.Fprintf(e.stderr, "\ntokend dev mode: user %q has a new random password (earlier dev tokens were removed).\nLog in with:\n\n  printf '%%s\\n' '%s' | tokenctl auth login --host %s --username dev --password-stdin\n\n",
 			"dev", devPassword, url)
+	}
+
+	if o.pprofAddr != "" {
+		stop, err := startPprof(o.pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 
 	// The pruner stops, and is waited for, before the store closes.

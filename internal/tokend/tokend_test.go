@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"max lifetime too short", "", []string{"serve", "--database", db, "--max-lifetime", "30s"}, true, "at least 1m"},
 		{"bad log format", "", []string{"serve", "--database", db, "--log-format", "xml"}, true, "text or json"},
 		{"audit retention too short", "", []string{"serve", "--database", db, "--audit-retention", "10m"}, true, "--audit-retention must be at least 1h"},
+		{"pprof on the network", "", []string{"serve", "--database", db, "--pprof-addr", "0.0.0.0:6060"}, true, "loopback"},
+		{"pprof without a port", "", []string{"serve", "--database", db, "--pprof-addr", "127.0.0.1"}, true, "--pprof-addr must be host:port"},
 		{"unknown flag", "", []string{"serve", "--nope"}, true, "unknown flag"},
 		{"unknown command", "", []string{"srve"}, true, "unknown command"},
 		{"serve with arguments", "", []string{"serve", "extra"}, true, `unknown command "extra" for "tokend serve"`},
@@ -330,4 +333,25 @@ func TestUnopenableDatabaseIsNamedOnce(t *testing.T) {
 	if msg := err.Error(); strings.Count(msg, db) != 1 || strings.Contains(msg, "\n") {
 		t.Errorf("error %q should name %s once, on one line", msg, db)
 	}
+}
+
+// --pprof-addr serves the profiler on its own loopback listener; the API's
+// listener does not have it.
+func TestPprofListener(t *testing.T) {
+	db := newDB(t, filepath.Join(t.TempDir(), "p.db"))
+	base, logs, stop := startServe(t, "--database", db, "--pprof-addr", "127.0.0.1:0")
+	defer stop()
+	m := regexp.MustCompile(`msg="profiler listening" url=(\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no profiler URL in the log:\n%s", logs.String())
+	}
+	res, err := http.Get(m[1] + "cmdline")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("profiler: %v %v", res, err)
+	}
+	res.Body.Close()
+	if res, err = http.Get(base + "/debug/pprof/cmdline"); err != nil || res.StatusCode != 404 {
+		t.Fatalf("the API listener serves the profiler: %v %v", res, err)
+	}
+	res.Body.Close()
 }
