@@ -45,7 +45,8 @@ var Types = api.EventTypes
 // CSVHeader is the header row of `audit -o csv`: the JSON fields, nested
 // objects flattened with "_".
 var CSVHeader = []string{"id", "time", "type", "token_id", "token_name", "token_key_hint",
-	"actor_kind", "actor_token_id", "actor_token_name", "client_address", "client_user_agent", "source", "reason"}
+	"actor_kind", "actor_token_id", "actor_token_name", "client_address", "client_user_agent", "source", "reason",
+	"actor_trust_policy", "actor_claims_sub"}
 
 // NewCmdAudit builds `tokenctl audit`.
 func NewCmdAudit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
@@ -306,6 +307,13 @@ func actor(ev api.Event) string {
 			return "token " + ev.Actor.TokenName
 		}
 		return "token " + ev.Actor.TokenID
+	case api.ActorOIDC:
+		// The policy that let the CI identity in, and who that was.
+		who := "oidc " + ev.Actor.TrustPolicy
+		if sub := ev.Actor.Claims["sub"]; sub != "" {
+			who += " (" + sub + ")"
+		}
+		return who
 	case api.ActorLeakReport:
 		if ev.Source != "" {
 			return "leak report: " + ev.Source
@@ -323,5 +331,6 @@ func csvRecord(ev api.Event) []string {
 		id, name, hint = ev.Token.ID, ev.Token.Name, ev.Token.KeyHint
 	}
 	return []string{ev.ID, ev.Time.UTC().Format(time.RFC3339), ev.Type, id, name, hint,
-		ev.Actor.Kind, ev.Actor.TokenID, ev.Actor.TokenName, ev.Client.Address, ev.Client.UserAgent, ev.Source, ev.Reason}
+		ev.Actor.Kind, ev.Actor.TokenID, ev.Actor.TokenName, ev.Client.Address, ev.Client.UserAgent, ev.Source, ev.Reason,
+		ev.Actor.TrustPolicy, ev.Actor.Claims["sub"]}
 }

@@ -242,7 +242,7 @@ func TestAuditTableAndCSV(t *testing.T) {
 	out, _, _ = e.run("-o", "csv", "--type", "token.revoked_leaked")
 	rows := strings.Split(strings.TrimSpace(out), "\n")
 	if len(rows) != 2 || rows[0] != strings.Join(CSVHeader, ",") ||
-		!strings.Contains(rows[1], ",token.revoked_leaked,"+e.ids["deploy"]+",deploy,") || !strings.HasSuffix(rows[1], ",198.51.100.9,scanner,https://paste.example/x,") {
+		!strings.Contains(rows[1], ",token.revoked_leaked,"+e.ids["deploy"]+",deploy,") || !strings.HasSuffix(rows[1], ",198.51.100.9,scanner,https://paste.example/x,,,") {
 		t.Errorf("csv:\n%s", out)
 	}
 
@@ -284,5 +284,19 @@ func TestAuditOldServer(t *testing.T) {
 	out, errOut, code := e.run("-o", "json")
 	if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "no audit trail yet") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// An exchange names the trust policy and the CI identity, in the table and
+// in CSV.
+func TestExchangedEventShowsPolicyAndSubject(t *testing.T) {
+	ev := api.Event{ID: "01", Type: api.EventTokenExchanged, Token: &api.EventToken{ID: "01", Name: "gha:acme/app@refs/heads/main#run-1", KeyHint: "tkn_ab…yz"},
+		Actor: api.EventActor{Kind: api.ActorOIDC, TrustPolicy: "gha-main", Claims: map[string]string{"sub": "repo:acme/app:ref:refs/heads/main", "iss": "https://token.actions.githubusercontent.com"}}}
+	if got := actor(ev); got != "oidc gha-main (repo:acme/app:ref:refs/heads/main)" {
+		t.Errorf("actor = %q", got)
+	}
+	rec := csvRecord(ev)
+	if len(rec) != len(CSVHeader) || rec[len(rec)-2] != "gha-main" || rec[len(rec)-1] != "repo:acme/app:ref:refs/heads/main" {
+		t.Errorf("csv record %q", rec)
 	}
 }
