@@ -57,7 +57,7 @@ Policies are kept in the database, so every replica sees them; these
 commands work on it directly and may run while tokend serves it.`,
 		Example: `  tokend trust add gha-deploy \
     --issuer https://token.actions.githubusercontent.com \
-    --audience https://tokend.example.com \
+    --audience tokend.example.com \
     --claim repository=acme/app --claim ref=refs/heads/main \
     --user deployer --scope deploy:write --max-lifetime 15m
   tokend trust list
@@ -91,13 +91,13 @@ address, for tests).`,
 		Example: `  # GitHub Actions: deploys from main of acme/app only
   tokend trust add gha-deploy \
     --issuer https://token.actions.githubusercontent.com \
-    --audience https://tokend.example.com \
+    --audience tokend.example.com \
     --claim repository=acme/app --claim ref=refs/heads/main \
     --user deployer --scope deploy:write
 
   # GitLab CI: any protected branch of group/project
   tokend trust add gitlab-deploy --issuer https://gitlab.com \
-    --audience https://tokend.example.com \
+    --audience tokend.example.com \
     --claim project_path=group/project --claim ref_protected=true \
     --user deployer --scope deploy:write --max-lifetime 30m`,
 		Args: cmdargs.ExactArgs(1, "tokend trust add NAME --issuer URL --audience AUD --claim KEY=GLOB --user USER --scope SCOPE"),
@@ -148,7 +148,7 @@ address, for tests).`,
 	}
 	af := add.Flags()
 	af.StringVar(&o.issuer, "issuer", "", "the identity token's iss, exactly (https URL)")
-	af.StringVar(&o.audience, "audience", "", "one of the identity token's aud must equal it (e.g. the tokend URL)")
+	af.StringVar(&o.audience, "audience", "", "one of the identity token's aud must equal it (tokenctl asks for the tokend host name by default, e.g. tokend.example.com)")
 	af.StringArrayVar(&o.claims, "claim", nil, "KEY=GLOB a claim must match; repeat for several (all must match)")
 	af.StringVar(&o.user, "user", "", "the user the minted tokens belong to")
 	af.StringArrayVar(&o.scopes, "scope", nil, "a scope the minted tokens may carry; repeat for several")
@@ -254,7 +254,7 @@ func (o *trustAddOptions) policy(name string) (store.TrustPolicy, error) {
 	}
 	switch {
 	case strings.TrimSpace(o.audience) == "":
-		return p, usageErrorf("--audience is required: the aud the identity token must carry, e.g. https://tokend.example.com")
+		return p, usageErrorf("--audience is required: the aud the identity token must carry, e.g. tokend.example.com (what tokenctl --oidc asks for by default)")
 	case len(o.audience) > maxAudienceLen:
 		return p, usageErrorf("--audience is longer than %d characters", maxAudienceLen)
 	case hasControl(o.audience):
