@@ -3,7 +3,9 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -80,4 +82,34 @@ func CreatedEventType(ctx context.Context) string {
 		return EventTokenExchanged
 	}
 	return EventTokenCreated
+}
+
+// claimJSON is one ClaimMatch as both backends' claims column holds it.
+type claimJSON struct {
+	Claim string `json:"claim"`
+	Glob  string `json:"glob"`
+}
+
+// EncodeClaims is the text a backend stores for a policy's claims: a JSON
+// array, sorted, so equal policies store equal text.
+func EncodeClaims(claims []ClaimMatch) (string, error) {
+	out := []claimJSON{}
+	for _, c := range NormalizeClaims(claims) {
+		out = append(out, claimJSON(c))
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+// DecodeClaims reads what EncodeClaims wrote.
+func DecodeClaims(col string) ([]ClaimMatch, error) {
+	var in []claimJSON
+	if err := json.Unmarshal([]byte(col), &in); err != nil {
+		return nil, fmt.Errorf("claims column: %w", err)
+	}
+	out := make([]ClaimMatch, 0, len(in))
+	for _, c := range in {
+		out = append(out, ClaimMatch(c))
+	}
+	return NormalizeClaims(out), nil
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,33 +15,6 @@ const trustColumns = `p.name, p.issuer, p.audience, p.claims, p.user_id, u.usern
 
 const trustFrom = ` FROM trust_policies p JOIN users u ON u.id = p.user_id`
 
-// claimJSON is one ClaimMatch as the claims column holds it.
-type claimJSON struct {
-	Claim string `json:"claim"`
-	Glob  string `json:"glob"`
-}
-
-func encodeClaims(claims []store.ClaimMatch) (string, error) {
-	out := []claimJSON{}
-	for _, c := range store.NormalizeClaims(claims) {
-		out = append(out, claimJSON(c))
-	}
-	b, err := json.Marshal(out)
-	return string(b), err
-}
-
-func decodeClaims(col string) ([]store.ClaimMatch, error) {
-	var in []claimJSON
-	if err := json.Unmarshal([]byte(col), &in); err != nil {
-		return nil, fmt.Errorf("claims column: %w", err)
-	}
-	out := make([]store.ClaimMatch, 0, len(in))
-	for _, c := range in {
-		out = append(out, store.ClaimMatch(c))
-	}
-	return store.NormalizeClaims(out), nil
-}
-
 func scanTrustPolicy(row scanner) (store.TrustPolicy, error) {
 	var p store.TrustPolicy
 	var claims, scopes string
@@ -51,7 +23,7 @@ func scanTrustPolicy(row scanner) (store.TrustPolicy, error) {
 		return store.TrustPolicy{}, err
 	}
 	var err error
-	if p.Claims, err = decodeClaims(claims); err != nil {
+	if p.Claims, err = store.DecodeClaims(claims); err != nil {
 		return store.TrustPolicy{}, fmt.Errorf("trust policy %s: %w", p.Name, err)
 	}
 	p.Scopes = splitScopes(scopes)
@@ -69,7 +41,7 @@ func (s *Store) CreateTrustPolicy(ctx context.Context, p store.TrustPolicy) erro
 	if p.MaxLifetime <= 0 {
 		return fmt.Errorf("create trust policy %s: max lifetime %s is not positive", p.Name, p.MaxLifetime)
 	}
-	claims, err := encodeClaims(p.Claims)
+	claims, err := store.EncodeClaims(p.Claims)
 	if err != nil {
 		return fmt.Errorf("create trust policy %s: %w", p.Name, err)
 	}
