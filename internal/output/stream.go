@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 )
 
 // JSONArray writes a JSON array one element at a time, so a listing of any
@@ -61,4 +62,51 @@ func (a *JSONArray) Close() error {
 		a.w.WriteString("\n]\n")
 	}
 	return a.w.Flush()
+}
+
+// StreamJSON writes every item of seq into one JSON array as it arrives
+// and returns how many it wrote. An error from seq closes the array (what
+// was printed stays valid JSON) and comes back through wrap.
+func StreamJSON[T any](w io.Writer, seq iter.Seq2[T, error], wrap func(error) error) (int, error) {
+	arr := NewJSONArray(w)
+	for v, err := range seq {
+		if err != nil {
+			arr.Close()
+			return arr.Len(), wrap(err)
+		}
+		if err := arr.Add(v); err != nil {
+			return arr.Len(), err
+		}
+	}
+	return arr.Len(), arr.Close()
+}
+
+// StreamCSV writes header and then record(item) for every item of seq as
+// it arrives, and returns how many. The header goes out with the first
+// item, so a listing that fails at once or finds nothing prints nothing.
+// An error from seq flushes what was written and comes back through wrap.
+func StreamCSV[T any](w io.Writer, header []string, seq iter.Seq2[T, error], record func(T) []string, wrap func(error) error) (int, error) {
+	var c *CSV
+	n := 0
+	for v, err := range seq {
+		if err != nil {
+			if c != nil {
+				c.Flush()
+			}
+			return n, wrap(err)
+		}
+		if c == nil {
+			if c, err = NewCSV(w, header...); err != nil {
+				return n, err
+			}
+		}
+		if err := c.Write(record(v)...); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if c == nil {
+		return 0, nil
+	}
+	return n, c.Flush()
 }

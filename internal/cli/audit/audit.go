@@ -157,43 +157,12 @@ func run(ctx context.Context, opts *Options) error {
 	var n int
 	switch opts.Export.Kind() {
 	case output.KindJSON:
-		arr := output.NewJSONArray(ios.Out)
-		for ev, err := range opts.events(ctx, c) {
-			if err != nil {
-				arr.Close()
-				return listError(err)
-			}
-			if err := arr.Add(ev); err != nil {
-				return err
-			}
-		}
-		n = arr.Len()
-		if err := arr.Close(); err != nil {
+		if n, err = output.StreamJSON(ios.Out, opts.events(ctx, c), listError); err != nil {
 			return err
 		}
 	case output.KindCSV:
-		var w *output.CSV
-		for ev, err := range opts.events(ctx, c) {
-			if err != nil {
-				if w != nil {
-					w.Flush()
-				}
-				return listError(err)
-			}
-			if w == nil {
-				if w, err = output.NewCSV(ios.Out, CSVHeader...); err != nil {
-					return err
-				}
-			}
-			if err := w.Write(csvRecord(ev)...); err != nil {
-				return err
-			}
-			n++
-		}
-		if w != nil {
-			if err := w.Flush(); err != nil {
-				return err
-			}
+		if n, err = output.StreamCSV(ios.Out, CSVHeader, opts.events(ctx, c), csvRecord, listError); err != nil {
+			return err
 		}
 	case output.KindDefault:
 		tbl := output.NewTable("WHEN", "WHAT", "TOKEN", "BY", "FROM")

@@ -207,56 +207,25 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	// The marker is a courtesy: only errors the listing would meet too
 	// (a rejected credential, an interrupt) stop it.
 	if opts.current, err = currentTokenID(ctx, c); err != nil && isAuthOrCancel(err) {
-		return fmt.Errorf("list tokens: %w", err)
+		return listTokensError(err)
 	}
 	ios := opts.IO
 	var n int
 	switch opts.Export.Kind() {
 	case output.KindJSON:
-		arr := output.NewJSONArray(ios.Out)
-		for t, err := range opts.tokens(ctx, c) {
-			if err != nil {
-				arr.Close()
-				return fmt.Errorf("list tokens: %w", err)
-			}
-			if err := arr.Add(t); err != nil {
-				return err
-			}
-		}
-		n = arr.Len()
-		if err := arr.Close(); err != nil {
+		if n, err = output.StreamJSON(ios.Out, opts.tokens(ctx, c), listTokensError); err != nil {
 			return err
 		}
 	case output.KindCSV:
-		var w *output.CSV
-		for t, err := range opts.tokens(ctx, c) {
-			if err != nil {
-				if w != nil {
-					w.Flush()
-				}
-				return fmt.Errorf("list tokens: %w", err)
-			}
-			if w == nil {
-				if w, err = output.NewCSV(ios.Out, CSVHeader...); err != nil {
-					return err
-				}
-			}
-			if err := w.Write(csvRecord(t)...); err != nil {
-				return err
-			}
-			n++
-		}
-		if w != nil {
-			if err := w.Flush(); err != nil {
-				return err
-			}
+		if n, err = output.StreamCSV(ios.Out, CSVHeader, opts.tokens(ctx, c), csvRecord, listTokensError); err != nil {
+			return err
 		}
 	case output.KindDefault:
 		tbl := output.NewTable("ID", "NAME", "KEY", "CREATED", "EXPIRES", "LAST USED", "SCOPES")
 		now := opts.Now()
 		for t, err := range opts.tokens(ctx, c) {
 			if err != nil {
-				return fmt.Errorf("list tokens: %w", err)
+				return listTokensError(err)
 			}
 			st := output.StylePlain
 			if !t.ExpiresAt.After(now) {
@@ -283,7 +252,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		all := []listItem{}
 		for t, err := range opts.tokens(ctx, c) {
 			if err != nil {
-				return fmt.Errorf("list tokens: %w", err)
+				return listTokensError(err)
 			}
 			all = append(all, t)
 		}
@@ -397,3 +366,5 @@ func usedAgo(t, now time.Time) string {
 	}
 	return timespec.Relative(t, now, false)
 }
+
+func listTokensError(err error) error { return fmt.Errorf("list tokens: %w", err) }
