@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -76,19 +74,10 @@ func (s *server) handleListEvents(w http.ResponseWriter, r *http.Request, p *pri
 	bad := func(format string, a ...any) {
 		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...)))
 	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		bad("the query string is malformed: %s", truncate(err.Error(), 100))
+	q, limit, prob := pageQuery(r)
+	if prob != nil {
+		s.fail(w, r, prob)
 		return
-	}
-	limit := api.DefaultPageSize
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > api.MaxPageSize {
-			bad("limit must be an integer from 1 to %d", api.MaxPageSize)
-			return
-		}
-		limit = n
 	}
 	opts := store.EventListOptions{UserID: p.user.ID, Limit: limit + 1}
 	if v := q.Get("cursor"); v != "" {

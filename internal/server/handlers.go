@@ -268,23 +268,35 @@ func isVisible(c rune) bool {
 		!unicode.Is(unicode.Mn, c) && !unicode.Is(unicode.Me, c)
 }
 
-func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *principal) {
-	bad := func(format string, a ...any) {
-		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...)))
+// pageQuery parses a listing's query string and its limit (default
+// api.DefaultPageSize, at most store.MaxPageSize).
+func pageQuery(r *http.Request) (url.Values, int, *problem) {
+	bad := func(format string, a ...any) (url.Values, int, *problem) {
+		return nil, 0, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...))
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		bad("the query string is malformed: %s", truncate(err.Error(), 100))
-		return
+		return bad("the query string is malformed: %s", truncate(err.Error(), 100))
 	}
 	limit := api.DefaultPageSize
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxPageSize {
-			bad("limit must be an integer from 1 to %d", store.MaxPageSize)
-			return
+			return bad("limit must be an integer from 1 to %d", store.MaxPageSize)
 		}
 		limit = n
+	}
+	return q, limit, nil
+}
+
+func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request, p *principal) {
+	bad := func(format string, a ...any) {
+		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...)))
+	}
+	q, limit, prob := pageQuery(r)
+	if prob != nil {
+		s.fail(w, r, prob)
+		return
 	}
 	// The store reads one row past the page, so next_cursor is null exactly
 	// on the last unfiltered page, in one query.
