@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -296,10 +297,8 @@ func claimText(v any) (string, bool) {
 			return "true", true
 		}
 		return "false", true
-	case fmt.Stringer: // json.Number
+	case json.Number: // the verifier decodes numbers as their JSON text
 		return v.String(), true
-	case float64:
-		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%f", v), "0"), "."), true
 	}
 	return "", false
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -306,5 +307,35 @@ func BenchmarkExchange(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The claim rules docs/api.md promises: '*' crosses '/' and ':', '?' is
+// one character, arrays match by any element, numbers and booleans by
+// their JSON text, objects and null never.
+func TestClaimMatches(t *testing.T) {
+	cases := []struct {
+		v    any
+		glob string
+		want bool
+	}{
+		{"repo:acme/app:ref:refs/heads/main", "repo:acme/*", true},
+		{"refs/heads/main", "refs/heads/ma?n", true},
+		{"refs/heads/main", "refs/heads/m", false},
+		{"acme/app", "ACME/*", false},
+		{"", "*", true},
+		{json.Number("4242"), "42*", true},
+		{true, "true", true},
+		{false, "true", false},
+		{[]any{"a", "tokend.test"}, "tokend.*", true},
+		{[]any{"a", json.Number("7")}, "7", true},
+		{map[string]any{"x": "y"}, "*", false},
+		{nil, "*", false},
+		{"ünïcode", "?n?code", true},
+	}
+	for _, c := range cases {
+		if got := claimMatches(c.v, c.glob); got != c.want {
+			t.Errorf("claimMatches(%#v, %q) = %v, want %v", c.v, c.glob, got, c.want)
+		}
 	}
 }
