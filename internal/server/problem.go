@@ -39,8 +39,9 @@ func writeProblemReason(w http.ResponseWriter, r *http.Request, status int, code
 		Title:  http.StatusText(status),
 		Status: status,
 		// A last guard: whatever input a detail quotes, a secret in it
-		// goes out as its key hint at most.
-		Detail: redact(detail),
+		// goes out as its key hint at most, and the request's own
+		// credential not at all.
+		Detail: redactFor(r, detail),
 		Code:   code,
 		Reason: reason,
 	}

@@ -1,26 +1,56 @@
 package server
 
 import (
+	"encoding/base64"
+	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/secret"
 )
 
-// secretShown replaces, in anything the server repeats back, a secret-shaped
-// value it cannot name by key hint.
-const secretShown = "(a token secret, not shown)"
+// What the server repeats back (problem details, the audit log's source and
+// user agent) passes through redact. It hides what is secret and nothing
+// else, so that public values an operator needs, such as an issuer's kid
+// (40 hex characters at Dex) or a subject (56 characters), stay readable:
+//
+//   - a token, of this server or another: a prefix ending in '_' and 16 or
+//     more base62 characters (a cut-off token still leaks: the missing
+//     checksum can be recomputed); a well-formed one goes back as its key
+//     hint, so the client can tell which token it pasted;
+//   - the random part of a token without its prefix: a run of 30 to 36
+//     base62 characters (30 random, up to 6 of checksum) that is not all
+//     hex digits (a random run is all hex with odds of about 1 in 10^13,
+//     while kids and digests often are);
+//   - anything JWT-shaped: base64url segments joined by dots, the first
+//     starting "eyJ" (a JSON header);
+//   - the request's own credential: its bearer value or Basic password.
+const (
+	secretShown     = "(a token secret, not shown)"
+	jwtShown        = "(a JWT, not shown)"
+	credentialShown = "(your credential, not shown)"
+)
 
 // minSecretTail is how many base62 characters after a prefix's '_' make a
-// run look like a secret: short enough to catch a truncated or partly pasted
-// one (the cut-off checksum can be recomputed), long enough to leave names
-// such as "deploy_2026" alone.
+// run look like a token: short enough to catch a truncated or partly pasted
+// one, long enough to leave names such as "deploy_2026" alone.
 const minSecretTail = 16
 
-// minBareSecret is how long a run of base62 characters without any prefix
-// must be to look like the random part of a secret; token ids (26
-// characters) stay shorter.
-const minBareSecret = 30
+// A run without a prefix is a token's random part when its length is
+// between these: token ids (26 characters) are shorter, and a 40-character
+// kid or 56-character subject is longer than any token's tail.
+const (
+	minBareSecret = secret.RandomLen
+	maxBareSecret = secret.RandomLen + secret.ChecksumLen
+)
+
+// minCredential is the shortest credential of the request's own that is
+// hidden wherever it appears; a shorter one would hide ordinary words.
+const minCredential = 8
+
+// jwtShape is a compact JWS or JWE, whole or cut after its first dot.
+var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)+`)
 
 func isBase62(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
@@ -28,31 +58,46 @@ func isBase62(c byte) bool {
 
 func isWordByte(c byte) bool { return c == '_' || isBase62(c) }
 
-// secretShaped reports whether word, a run of [A-Za-z0-9_], looks like all
-// or part of a token secret.
+func allHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// secretShaped reports whether word, a run of [A-Za-z0-9_], holds all or
+// part of a token secret.
 func secretShaped(word string) bool {
-	run := 0
-	for i := 0; i < len(word); i++ {
-		if word[i] == '_' {
-			run = 0
-			continue
+	start := 0
+	for start <= len(word) {
+		end := strings.IndexByte(word[start:], '_')
+		if end < 0 {
+			end = len(word)
+		} else {
+			end += start
 		}
-		run++
-		if run >= minBareSecret {
+		part := word[start:end]
+		if start >= 2 { // after a prefix: at least one character and '_'
+			if len(part) >= minSecretTail {
+				return true
+			}
+		} else if len(part) >= minBareSecret && len(part) <= maxBareSecret && !allHex(part) {
 			return true
 		}
-		// A tail after an underscore that follows at least one character.
-		if run >= minSecretTail && i-run >= 1 && word[i-run] == '_' {
-			return true
-		}
+		start = end + 1
 	}
 	return false
 }
 
-// redact returns s with every secret-shaped run replaced: by its key hint
-// when the run is a well-formed secret, else by secretShown. What is not
-// secret-shaped is returned unchanged.
+// redact returns s with every secret in it replaced (see above). What is
+// not secret is returned unchanged.
 func redact(s string) string {
+	if strings.Contains(s, "eyJ") {
+		s = jwtShape.ReplaceAllLiteralString(s, jwtShown)
+	}
 	var b strings.Builder
 	last, changed := 0, false
 	for i := 0; i < len(s); {
@@ -79,6 +124,53 @@ func redact(s string) string {
 		return s
 	}
 	b.WriteString(s[last:])
+	return b.String()
+}
+
+// redactFor is redact that also hides r's own credential, whatever its
+// shape: a password or a foreign bearer value is as secret as a token.
+func redactFor(r *http.Request, s string) string {
+	s = redact(s)
+	if r == nil {
+		return s
+	}
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	cred = strings.TrimSpace(cred)
+	if strings.EqualFold(scheme, "Basic") {
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return s
+		}
+		_, cred, _ = strings.Cut(string(raw), ":")
+	}
+	return hideCredential(s, cred)
+}
+
+// hideCredential replaces cred in s, and any cut-off copy of it at least
+// minCredential long (quote cuts long input at its end).
+func hideCredential(s, cred string) string {
+	if len(cred) < minCredential {
+		return s
+	}
+	head := cred[:minCredential]
+	var b strings.Builder
+	for {
+		i := strings.Index(s, head)
+		if i < 0 {
+			break
+		}
+		n := minCredential
+		for n < len(cred) && i+n < len(s) && s[i+n] == cred[n] {
+			n++
+		}
+		b.WriteString(s[:i])
+		b.WriteString(credentialShown)
+		s = s[i+n:]
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(s)
 	return b.String()
 }
 
