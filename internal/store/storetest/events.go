@@ -42,7 +42,7 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if _, replayed, err := f.s.CreateToken(actx, nt); err != nil || !replayed {
 			t.Fatalf("replay: replayed=%v, %v", replayed, err)
 		}
-		rotated, err := f.s.RotateToken(actx, alice.ID, created.ID, randomDigest(), "tkn_rot…ated", epoch.Add(time.Minute))
+		rotated, err := f.s.RotateToken(actx, alice.ID, created.ID, randomDigest(), "tkn_rot…ated", epoch.Add(time.Minute), time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +60,7 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err := f.s.DeleteToken(actx, alice.ID, bobs.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("DeleteToken of bob's token as alice: %v", err)
 		}
-		if _, err := f.s.RotateToken(actx, alice.ID, bobs.ID, randomDigest(), "x", epoch); !errors.Is(err, store.ErrNotFound) {
+		if _, err := f.s.RotateToken(actx, alice.ID, bobs.ID, randomDigest(), "x", epoch, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("RotateToken of bob's token as alice: %v", err)
 		}
 
