@@ -1,0 +1,38 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/version"
+)
+
+// serverFeatures are what every tokend of this version serves, sorted.
+var serverFeatures = []string{
+	api.FeatureEvents, api.FeatureExchange, api.FeatureIdempotency, api.FeatureLeakRevoke, api.FeatureScopes,
+}
+
+// handleServerInfo is GET /v1/server. It needs no credential, like an OIDC
+// issuer's discovery document: a client reads it before it has one (login
+// must know the longest lifetime it may ask for), and nothing in it is a
+// secret or about a user. Application scope names are left to the
+// authenticated GET /v1/scopes.
+func (s *server) handleServerInfo(w http.ResponseWriter, r *http.Request, _ *principal) {
+	encode(w, http.StatusOK, api.ServerInfo{
+		Version:                     version.String(),
+		TokenPrefix:                 s.cfg.TokenPrefix,
+		DefaultTokenLifetimeSeconds: seconds(s.cfg.DefaultLifetime),
+		MinTokenLifetimeSeconds:     seconds(api.MinLifetime),
+		MaxTokenLifetimeSeconds:     seconds(s.cfg.MaxLifetime),
+		LoginTokenLifetimeSeconds:   seconds(min(api.DefaultLoginLifetime, s.cfg.MaxLifetime)),
+		PasswordLogin:               true,
+		Features:                    slices.Clone(serverFeatures),
+		MaxPageSize:                 store.MaxPageSize,
+		MaxBulkDelete:               api.MaxBulkDelete,
+		MaxTokensPerUser:            s.cfg.MaxTokensPerUser,
+		MaxNameLength:               api.MaxNameLen,
+		MaxDescriptionLength:        api.MaxDescriptionLen,
+	})
+}
