@@ -4,7 +4,7 @@ import "time"
 
 // DefaultLoginLifetime is what a password login's token should live when
 // the user names no lifetime: 90 days, or the server's maximum if that is
-// shorter (ServerInfo.LoginTokenLifetimeSeconds says which).
+// shorter (ServerInfo.DefaultLoginLifetimeSeconds says which).
 const DefaultLoginLifetime = 90 * 24 * time.Hour
 
 // Features a server lists in ServerInfo.Features; a client checks for one
@@ -29,9 +29,9 @@ type ServerInfo struct {
 	DefaultTokenLifetimeSeconds int64 `json:"default_token_lifetime_seconds"`
 	MinTokenLifetimeSeconds     int64 `json:"min_token_lifetime_seconds"`
 	MaxTokenLifetimeSeconds     int64 `json:"max_token_lifetime_seconds"`
-	// LoginTokenLifetimeSeconds is what a client's password login should
+	// DefaultLoginLifetimeSeconds is what a client's password login should
 	// ask for by default: DefaultLoginLifetime capped by the maximum.
-	LoginTokenLifetimeSeconds int64 `json:"login_token_lifetime_seconds"`
+	DefaultLoginLifetimeSeconds int64 `json:"default_login_lifetime_seconds"`
 	// PasswordLogin says HTTP Basic sign-in (username and password) works.
 	PasswordLogin bool `json:"password_login"`
 	// Features, sorted: Feature* values.

@@ -43,7 +43,7 @@ func TestServerInfoAgainstTokend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.MaxTokenLifetimeSeconds != 3600 || info.LoginTokenLifetimeSeconds != 3600 || info.DefaultTokenLifetimeSeconds != 3600 ||
+	if info.MaxTokenLifetimeSeconds != 3600 || info.DefaultLoginLifetimeSeconds != 3600 || info.DefaultTokenLifetimeSeconds != 3600 ||
 		info.TokenPrefix != "acme_" || !info.PasswordLogin || info.MaxPageSize != api.MaxPageSize {
 		t.Errorf("ServerInfo = %+v", info)
 	}

@@ -30,7 +30,7 @@ func TestServerInfo(t *testing.T) {
 		DefaultTokenLifetimeSeconds: 3600,
 		MinTokenLifetimeSeconds:     60,
 		MaxTokenLifetimeSeconds:     3600,
-		LoginTokenLifetimeSeconds:   3600,
+		DefaultLoginLifetimeSeconds: 3600,
 		PasswordLogin:               true,
 		Features:                    []string{"events", "exchange", "idempotency", "revoke", "scopes"},
 		MaxPageSize:                 1000,
@@ -50,9 +50,9 @@ func TestServerInfo(t *testing.T) {
 	// What it advertises for a login is what a create accepts; one second
 	// more is the 400 tokenctl met.
 	ok := e.do(req{method: "POST", path: "/v1/tokens", auth: basic("alice", "pw"),
-		json: map[string]any{"name": "tokenctl@laptop", "expires_in_seconds": info.LoginTokenLifetimeSeconds}})
+		json: map[string]any{"name": "tokenctl@laptop", "expires_in_seconds": info.DefaultLoginLifetimeSeconds}})
 	if ok.status != http.StatusCreated {
-		t.Fatalf("create with login_token_lifetime_seconds: %d %s", ok.status, ok.body)
+		t.Fatalf("create with default_login_lifetime_seconds: %d %s", ok.status, ok.body)
 	}
 	over := e.do(req{method: "POST", path: "/v1/tokens", auth: basic("alice", "pw"),
 		json: map[string]any{"name": "tokenctl@laptop", "expires_in_seconds": info.MaxTokenLifetimeSeconds + 1}})
@@ -63,8 +63,8 @@ func TestServerInfo(t *testing.T) {
 	// The default server advertises 90 days for a login.
 	d := newTestEnv(t)
 	d.do(req{method: "GET", path: "/v1/server"}).decode(t, &info)
-	if info.LoginTokenLifetimeSeconds != 90*24*3600 || info.MaxTokenLifetimeSeconds != seconds(DefaultMaxLifetime) {
-		t.Errorf("default server: login %d, max %d", info.LoginTokenLifetimeSeconds, info.MaxTokenLifetimeSeconds)
+	if info.DefaultLoginLifetimeSeconds != 90*24*3600 || info.MaxTokenLifetimeSeconds != seconds(DefaultMaxLifetime) {
+		t.Errorf("default server: login %d, max %d", info.DefaultLoginLifetimeSeconds, info.MaxTokenLifetimeSeconds)
 	}
 
 	// A credential sent anyway, even a wrong one, is not checked.
