@@ -100,7 +100,11 @@ func printTokenBlock(ios *iostreams.IOStreams, t api.Token, now time.Time) error
 		desc = "-"
 	}
 	var b strings.Builder
-	row := func(k, v string) { fmt.Fprintf(&b, "%-12s %s\n", output.Colorize(color, output.StyleBold, k+":"), v) }
+	// Pad before colouring: the escape codes take no columns on screen,
+	// so padding a coloured label would leave the values misaligned.
+	row := func(k, v string) {
+		fmt.Fprintf(&b, "%s %s\n", output.Colorize(color, output.StyleBold, fmt.Sprintf("%-12s", k+":")), v)
+	}
 	row("ID", t.ID)
 	row("Name", output.Sanitize(t.Name))
 	row("Description", output.Sanitize(desc))
