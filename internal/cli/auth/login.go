@@ -370,28 +370,23 @@ func (o *LoginOptions) store(ctx context.Context, svc *credential.Service, sourc
 }
 
 // revokeReplaced deletes the login token the new credential replaced:
-// nobody holds it any more. Only tokens a password login minted are
-// revoked (a token given with --with-token may be in use elsewhere), and
-// never the token just stored. It returns a line for stderr, or "".
+// nobody holds it any more (see isLoginToken), unless it is the token just
+// stored. It returns a line for stderr, or "".
 func (o *LoginOptions) revokeReplaced(ctx context.Context, copts client.Options, l *login, replaced *credential.Account) string {
-	if replaced == nil || replaced.TokenID == "" || replaced.TokenID == l.facts.TokenID {
+	if !isLoginToken(replaced) || replaced.TokenID == l.facts.TokenID {
 		return ""
 	}
-	if !replaced.LoginToken && !strings.HasPrefix(replaced.TokenName, loginTokenPrefix) {
-		return ""
-	}
-	cl, err := clientWithToken(copts, l.token)
-	if err == nil {
-		err = cl.DeleteToken(ctx, replaced.TokenID)
-	}
-	switch {
-	case err == nil:
+	revoked, warning := revokeLoginToken(ctx, replaced.TokenID, "the login token this login replaced", func(ctx context.Context) error {
+		cl, err := clientWithToken(copts, l.token)
+		if err != nil {
+			return err
+		}
+		return cl.DeleteToken(ctx, replaced.TokenID)
+	})
+	if revoked {
 		return fmt.Sprintf("Revoked the login token it replaced (id %s)", replaced.TokenID)
-	case client.IsStatus(err, http.StatusNotFound):
-		return "" // already gone
 	}
-	return fmt.Sprintf("warning: could not revoke the login token this login replaced (id %s): %v; delete it with `tokenctl token delete %s`",
-		replaced.TokenID, err, replaced.TokenID)
+	return warning
 }
 
 // clientWithToken is copts authenticated with tok instead of a password.
