@@ -226,7 +226,8 @@ func TestDeleteRejectsBadInputBeforeSending(t *testing.T) {
 		{"nothing selected", nil, "", "nothing selected"},
 		{"ids with --all", []string{"01jd8k2m4n5p6q7r8s9t0v1w2x", "--all"}, "", "--all cannot be combined"},
 		{"ids with a filter", []string{"01jd8k2m4n5p6q7r8s9t0v1w2x", "--expired"}, "", "not both"},
-		{"malformed id argument", []string{"tkn_oops"}, "", "invalid token id"},
+		{"a pasted secret as an argument", []string{"tkn_0123456789abcdefghijABCDEFGHIJ000000"}, "", "(a token secret, not shown)"},
+		{"a name several tokens share", []string{"dup"}, "", `2 tokens are named "dup"`},
 		{"garbage on stdin names its line", []string{"-"}, "# ok\n01jd8k2m4n5p6q7r8s9t0v1w2x\nDROP TABLE tokens;\n", "stdin line 3"},
 		{"empty stdin", []string{"-"}, "# only a comment\n", "no token ids on stdin"},
 		{"- with ids", []string{"-", "01jd8k2m4n5p6q7r8s9t0v1w2x"}, "", "cannot be combined"},
@@ -238,6 +239,8 @@ func TestDeleteRejectsBadInputBeforeSending(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
 			e.create("x", time.Hour)
+			e.create("dup", time.Hour)
+			e.create("dup", time.Hour)
 			before := len(e.tokens())
 			e.in.WriteString(tt.stdin)
 			out, errOut, code := e.run(append([]string{"delete", "--yes"}, tt.args...)...)

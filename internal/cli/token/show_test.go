@@ -43,7 +43,9 @@ func TestShowErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"malformed id is a usage error", []string{"not-an-id"}, 2, "invalid token id"},
+		{"an unknown name says so", []string{"not-an-id"}, 1, `no token named "not-an-id"`},
+		{"a pasted secret is neither echoed nor looked up", []string{"tkn_0123456789abcdefghijABCDEFGHIJ000000"}, 2, "(a token secret, not shown)"},
+		{"a blank name is a usage error", []string{" "}, 2, "invalid token id or name"},
 		{"unknown id says so", []string{"01jd8k2m4n5p6q7r8s9t0v1w2x"}, 1, "no token with id 01jd8k2m4n5p6q7r8s9t0v1w2x"},
 		{"no id", nil, 2, "expected 1 argument"},
 	}
