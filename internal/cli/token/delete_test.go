@@ -312,3 +312,38 @@ func TestTimeAtTheConfirmationIsNotSpentFromTimeout(t *testing.T) {
 		t.Fatalf("%d tmp tokens left", left)
 	}
 }
+
+// The issue: a bulk delete's confirmation listed five tokens whatever the
+// terminal; it lists what fits the screen, then the count.
+func TestDeletePreviewFitsTheTerminal(t *testing.T) {
+	for _, tt := range []struct {
+		height, n, shown int
+		more             string
+	}{
+		{height: 12, n: 30, shown: 7, more: "… and 23 more (30 tokens in all)"},
+		{height: 50, n: 30, shown: 30},
+		{height: 4, n: 30, shown: 3, more: "… and 27 more (30 tokens in all)"},
+	} {
+		e := newTestEnv(t)
+		for range tt.n {
+			e.mintDirect("tmp", time.Hour)
+		}
+		e.ios.SetStdinTTY(true)
+		e.ios.SetStderrTTY(true)
+		e.ios.SetTerminalHeight(tt.height)
+		e.in.WriteString("no\n")
+		_, errOut := e.mustRun(1, "delete", "--name", "tmp")
+		if got := strings.Count(errOut, "  tmp\n"); got != tt.shown {
+			t.Errorf("height %d: %d rows shown, want %d:\n%s", tt.height, got, tt.shown, errOut)
+		}
+		if tt.more != "" && !strings.Contains(errOut, tt.more+"\nType 30 to delete them: ") {
+			t.Errorf("height %d: no %q before the question:\n%s", tt.height, tt.more, errOut)
+		}
+		if tt.more == "" && strings.Contains(errOut, "more (") {
+			t.Errorf("height %d: everything fits, yet:\n%s", tt.height, errOut)
+		}
+		if lines := strings.Count(errOut[:strings.Index(errOut, "Type 30")], "\n") + 1; lines > max(tt.height, 3+previewReserve) {
+			t.Errorf("height %d: the preview and question take %d lines", tt.height, lines)
+		}
+	}
+}
