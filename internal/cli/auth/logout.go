@@ -117,7 +117,7 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 		default:
 			warning = w
 		}
-	case acct != nil && acct.TokenID != "":
+	case acct.Matches(cred.Token) && acct.TokenID != "" && !isLoginToken(acct):
 		server = fmt.Sprintf("token %s (id %s) stays valid on the server: it was added with --with-token, so it may be in use elsewhere (`tokenctl token delete %s`, or logout --revoke, deletes it)", output.Sanitize(acct.TokenName), acct.TokenID, acct.TokenID)
 	default:
 		server = "the token stays valid on the server (logout --revoke deletes it)"

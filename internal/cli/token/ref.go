@@ -64,12 +64,20 @@ func (r ref) resolve(ctx context.Context, c *client.Client) (string, *api.Token,
 	case 1:
 		return found[0].ID, &found[0], nil
 	}
-	ids := make([]string, len(found))
-	for i, t := range found {
-		ids[i] = t.ID
+	ids := make([]string, 0, maxCandidates)
+	for _, t := range found[:min(len(found), maxCandidates)] {
+		ids = append(ids, t.ID)
 	}
-	return "", nil, cmdutil.UsageErrorf("%d tokens are named %q: give one of their ids: %s", len(found), output.Sanitize(r.arg), strings.Join(ids, ", "))
+	more := ""
+	if len(found) > maxCandidates {
+		more = fmt.Sprintf(" and %d more (`tokenctl token list --name %s` lists them)", len(found)-maxCandidates, shellQuote(output.Sanitize(r.arg)))
+	}
+	return "", nil, cmdutil.UsageErrorf("%d tokens are named %q: give one of their ids: %s%s", len(found), output.Sanitize(r.arg), strings.Join(ids, ", "), more)
 }
+
+// maxCandidates caps the ids an ambiguous name's error lists: it is one
+// line.
+const maxCandidates = 10
 
 // String is the token as the user named it, for messages.
 func (r ref) String() string {

@@ -94,3 +94,15 @@ func TestDeleteByNamesResolvesAllFirst(t *testing.T) {
 		t.Fatalf("deleting the current credential by name: %q", errOut)
 	}
 }
+
+func TestAVeryAmbiguousNameListsTenIDs(t *testing.T) {
+	e := newTestEnv(t)
+	for range 12 {
+		e.mintDirect("ci", time.Hour)
+	}
+	_, errOut, code := e.run("show", "ci")
+	if code != 2 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "12 tokens are named \"ci\"") ||
+		!strings.Contains(errOut, " and 2 more (`tokenctl token list --name 'ci'` lists them)") || strings.Count(errOut, ", ") != 9 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
