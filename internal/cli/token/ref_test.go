@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
 )
 
 // The issue: show, rotate and delete take a unique name where an id goes;
@@ -105,4 +107,24 @@ func TestAVeryAmbiguousNameListsTenIDs(t *testing.T) {
 		!strings.Contains(errOut, " and 2 more (`tokenctl token list --name 'ci'` lists them)") || strings.Count(errOut, ", ") != 9 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
+}
+
+// parseRef takes whatever was typed: it never panics, a valid id is an
+// id, and its error never echoes a secret.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"01jd8k2m4n5p6q7r8s9t0v1w2x", "01JD8K2M4N5P6Q7R8S9T0V1W2X", "deploy-key", "", " ", "ci-*", "tkn_0123456789abcdefghijABCDEFGHIJ000000", "a\x00b", strings.Repeat("n", 101)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := parseRef(s)
+		if api.ValidID(strings.ToLower(s)) && (err != nil || r.id != strings.ToLower(s)) {
+			t.Fatalf("id %q: ref %+v, err %v", s, r, err)
+		}
+		if err != nil && looksLikeSecret(s) && len(s) > 12 && strings.Contains(err.Error(), s[4:12]) {
+			t.Fatalf("the error echoes a secret: %v", err)
+		}
+		if err == nil && r.id == "" && r.arg != s {
+			t.Fatalf("name %q became %q", s, r.arg)
+		}
+	})
 }
