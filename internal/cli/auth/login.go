@@ -348,7 +348,11 @@ func (o *LoginOptions) loginLifetime(ctx context.Context, host string, copts cli
 	if !o.expiresInSet {
 		flag += " (the default)"
 	}
-	cl, err := client.New(copts) // no credential: the limits are public
+	// No credential: the limits are public. One attempt: an address the
+	// failed-login limit blocks gets 429 here too, and the login must
+	// say so at once (see SignInLimitedError), not wait and retry.
+	copts.MaxAttempts = 1
+	cl, err := client.New(copts)
 	if err != nil {
 		return 0, "", err
 	}
