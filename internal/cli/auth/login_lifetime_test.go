@@ -83,3 +83,23 @@ func TestLoginToAnOlderServerKeepsTheOldDefault(t *testing.T) {
 	}
 	mustContain(t, "stderr", r.stderr, "(in 90d)")
 }
+
+// Asking for the limits must not undo "a rate-limited password login is
+// never retried": from a blocked address GET /v1/server is a 429 too, and
+// the login says so at once instead of announcing a wait.
+func TestRateLimitedLoginDoesNotWaitForTheLimits(t *testing.T) {
+	srv := newAPIServerWith(t, server.Config{AuthFailures: 1, AuthFailWindow: 20 * time.Second})
+	e := newTestEnv(t)
+	if r := e.run("wrong\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage"); r.code != 4 {
+		t.Fatalf("wrong password: exit %d: %s", r.code, r.stderr)
+	}
+	before := srv.requests.Load()
+	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")
+	if r.code != 1 || strings.Contains(r.stderr, "retrying") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	mustContain(t, "stderr", r.stderr, "too many failed sign-ins from this address; try again in")
+	if n := srv.requests.Load() - before; n != 2 {
+		t.Errorf("%d requests, want 2 (the limits, the login), none repeated", n)
+	}
+}
