@@ -110,6 +110,8 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 			return cl.DeleteCurrentToken(ctx)
 		})
 		switch {
+		case ctx.Err() != nil:
+			return ctx.Err() // Ctrl-C: stop here, nothing removed
 		case revoked:
 			server = fmt.Sprintf("revoked its login token %s (id %s) on the server", output.Sanitize(acct.TokenName), acct.TokenID)
 		case w == "":
