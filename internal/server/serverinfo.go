@@ -26,7 +26,7 @@ func (s *server) handleServerInfo(w http.ResponseWriter, r *http.Request, _ *pri
 		DefaultTokenLifetimeSeconds: seconds(s.cfg.DefaultLifetime),
 		MinTokenLifetimeSeconds:     seconds(api.MinLifetime),
 		MaxTokenLifetimeSeconds:     seconds(s.cfg.MaxLifetime),
-		DefaultLoginLifetimeSeconds: seconds(min(api.DefaultLoginLifetime, s.cfg.MaxLifetime)),
+		DefaultLoginLifetimeSeconds: seconds(s.cfg.DefaultLoginLifetime),
 		PasswordLogin:               true,
 		Features:                    slices.Clone(serverFeatures),
 		MaxPageSize:                 store.MaxPageSize,
