@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tokenctl/tokenctl/internal/secret"
 )
@@ -13,33 +15,35 @@ import (
 // What the server repeats back (problem details, the audit log's source and
 // user agent) passes through redact. It hides what is secret and nothing
 // else, so that public values an operator needs, such as an issuer's kid
-// (40 hex characters at Dex) or a subject (56 characters), stay readable:
+// (40 hex characters at Dex) or a subject (56 base64url characters), stay
+// readable:
 //
-//   - a token, of this server or another: a prefix ending in '_' and 16 or
-//     more base62 characters (a cut-off token still leaks: the missing
-//     checksum can be recomputed); a well-formed one goes back as its key
-//     hint, so the client can tell which token it pasted;
-//   - the random part of a token without its prefix: a run of 30 to 36
-//     base62 characters (30 random, up to 6 of checksum) that is not all
-//     hex digits (a random run is all hex with odds of about 1 in 10^13,
-//     while kids and digests often are);
+//   - a well-formed token of any prefix (its checksum holds): shown as its
+//     key hint, so the client can tell which token it pasted;
+//   - this server's token prefix followed by 16 or more base62 characters:
+//     a token cut short (the missing checksum can be recomputed);
+//   - a token's random part without its prefix: a run of 30 to 35 base62
+//     characters that is not all hex digits (a random run is all hex with
+//     odds of about 1 in 10^13, while kids and digests often are), or of
+//     36 whose checksum holds under this server's prefix;
 //   - anything JWT-shaped: base64url segments joined by dots, the first
 //     starting "eyJ" (a JSON header);
-//   - the request's own credential: its bearer value or Basic password.
+//   - the request's own credential: its bearer value or Basic password
+//     (redactFor).
 const (
 	secretShown     = "(a token secret, not shown)"
 	jwtShown        = "(a JWT, not shown)"
 	credentialShown = "(your credential, not shown)"
 )
 
-// minSecretTail is how many base62 characters after a prefix's '_' make a
-// run look like a token: short enough to catch a truncated or partly pasted
-// one, long enough to leave names such as "deploy_2026" alone.
+// minSecretTail is how many base62 characters after the prefix make a run
+// a cut-off token: short enough to catch a truncated or partly pasted one,
+// long enough to leave names such as "tkn_2026" alone.
 const minSecretTail = 16
 
-// A run without a prefix is a token's random part when its length is
+// A run without a prefix may be a token's random part when its length is
 // between these: token ids (26 characters) are shorter, and a 40-character
-// kid or 56-character subject is longer than any token's tail.
+// kid or 56-character subject longer.
 const (
 	minBareSecret = secret.RandomLen
 	maxBareSecret = secret.RandomLen + secret.ChecksumLen
@@ -51,6 +55,31 @@ const minCredential = 8
 
 // jwtShape is a compact JWS or JWE, whole or cut after its first dot.
 var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)+`)
+
+// prefixes are the token prefixes this process mints (every New adds its
+// own; tokend runs one server, tests several). redact needs no request to
+// know them, so quote and the audit log use the same rules as problems.
+var prefixes atomic.Pointer[[]string]
+
+func init() { registerPrefix(secret.DefaultPrefix) }
+
+// registerPrefix adds p to prefixes.
+func registerPrefix(p string) {
+	for {
+		old := prefixes.Load()
+		var list []string
+		if old != nil {
+			if slices.Contains(*old, p) {
+				return
+			}
+			list = slices.Clone(*old)
+		}
+		list = append(list, p)
+		if prefixes.CompareAndSwap(old, &list) {
+			return
+		}
+	}
+}
 
 func isBase62(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
@@ -68,26 +97,43 @@ func allHex(s string) bool {
 	return true
 }
 
+// base62Run is how many base62 characters s starts with.
+func base62Run(s string) int {
+	n := 0
+	for n < len(s) && isBase62(s[n]) {
+		n++
+	}
+	return n
+}
+
 // secretShaped reports whether word, a run of [A-Za-z0-9_], holds all or
-// part of a token secret.
+// part of a token secret (a whole, well-formed token is found by redact
+// before this is asked).
 func secretShaped(word string) bool {
-	start := 0
-	for start <= len(word) {
-		end := strings.IndexByte(word[start:], '_')
-		if end < 0 {
-			end = len(word)
-		} else {
-			end += start
-		}
-		part := word[start:end]
-		if start >= 2 { // after a prefix: at least one character and '_'
-			if len(part) >= minSecretTail {
+	known := *prefixes.Load()
+	for _, p := range known {
+		for i := strings.Index(word, p); i >= 0; {
+			if base62Run(word[i+len(p):]) >= minSecretTail {
 				return true
 			}
-		} else if len(part) >= minBareSecret && len(part) <= maxBareSecret && !allHex(part) {
-			return true
+			next := strings.Index(word[i+1:], p)
+			if next < 0 {
+				break
+			}
+			i += 1 + next
 		}
-		start = end + 1
+	}
+	for _, part := range strings.Split(word, "_") {
+		switch n := len(part); {
+		case n >= minBareSecret && n < maxBareSecret && !allHex(part):
+			return true
+		case n == maxBareSecret:
+			for _, p := range known {
+				if _, err := secret.Parse(p + part); err == nil {
+					return true
+				}
+			}
+		}
 	}
 	return false
 }
@@ -109,9 +155,11 @@ func redact(s string) string {
 		for j < len(s) && isWordByte(s[j]) {
 			j++
 		}
-		if word := s[i:j]; secretShaped(word) {
+		word := s[i:j]
+		tok, err := secret.Parse(word)
+		if err == nil || secretShaped(word) {
 			b.WriteString(s[last:i])
-			if tok, err := secret.Parse(word); err == nil {
+			if err == nil {
 				b.WriteString(tok.Hint())
 			} else {
 				b.WriteString(secretShown)

@@ -99,6 +99,10 @@ func TestRedactHidesSecretsOnly(t *testing.T) {
 		`sub "CiQ0ZjM2YjVhZS1hODc5LTRhZjItYmM1Zi03NGY0OWQ2ZmRjNmUSBWxvY2Fs"`,
 		`its SHA-256, 5f2b1c0a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a291807f6e5d4c3b2a19080, was spent`,
 		`no token with id "01jd5x3k9q8w7e6r5t4y3z2a1b"`,
+		// base64url subjects and kids hold '_' and '-' as well.
+		`sub "CiQ0ZjM2YjVhZS1h_ODc5LTRhZjItYmM1Zi03NGY0OWQ2ZmRjNmUSBWxvY2Fs"`,
+		`sub "Cg_0ZjM2YjVhZS1hODc5LTRhZjItYmM1Zi03NGY0OWQ2ZmRjNmUSBWxvY2Fs"`,
+		`kid "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"`,
 	}
 	for _, s := range public {
 		if got := redact(s); got != s {
@@ -111,7 +115,9 @@ func TestRedactHidesSecretsOnly(t *testing.T) {
 		"token without prefix":      strings.TrimPrefix(sec, "tkn_"),
 		"random part alone":         strings.TrimPrefix(sec, "tkn_")[:30],
 		"cut token":                 sec[:24],
-		"another server's token":    "acme_" + strings.TrimPrefix(sec, "tkn_"),
+		"another server's token":    mustSecretWith(t, "acme_"),
+		"a mistyped token":          sec[:10] + "0" + sec[11:],
+		"token glued to a word":     "config_" + sec,
 		"JWT":                       "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXBhcnQ",
 		"JWT without its signature": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.",
 	}
@@ -122,9 +128,11 @@ func TestRedactHidesSecretsOnly(t *testing.T) {
 	}
 }
 
-func mustSecret(t *testing.T) string {
+func mustSecret(t *testing.T) string { return mustSecretWith(t, "tkn_") }
+
+func mustSecretWith(t *testing.T, prefix string) string {
 	t.Helper()
-	sec, err := secret.Generate("tkn_")
+	sec, err := secret.Generate(prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,5 +185,18 @@ func TestExchangeDetailsNamePublicValues(t *testing.T) {
 	p := res.problem(t)
 	if p.Reason != api.ReasonReplayed || strings.Contains(p.Detail, `jti ""`) || !strings.Contains(p.Detail, hex.EncodeToString(sum[:])) {
 		t.Errorf("replay without jti: %s %q, want its SHA-256 named", p.Reason, p.Detail)
+	}
+}
+
+// TestCutTokenOfTheServersOwnPrefix: a server minting "corp_" tokens hides
+// a cut-off one of its own (its checksum cannot show it is a token).
+func TestCutTokenOfTheServersOwnPrefix(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.TokenPrefix = "corp_" })
+	e.addUser("alice", "pw")
+	tok := e.create(basic("alice", "pw"), map[string]any{"name": "a"})
+	cut := tok.Secret[:len("corp_")+20]
+	res := e.do(req{method: "GET", path: "/v1/tokens/" + cut, auth: basic("alice", "pw")})
+	if p := res.problem(t); strings.Contains(string(res.body), cut) || !strings.Contains(p.Detail, secretShown) {
+		t.Fatalf("a cut corp_ token: %s", res.body)
 	}
 }

@@ -165,6 +165,7 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
+	registerPrefix(cfg.TokenPrefix) // redact hides cut-off tokens of this prefix
 	s := &server{
 		cfg:     cfg,
 		store:   st,
