@@ -123,7 +123,9 @@ func secretShaped(word string) bool {
 			i += 1 + next
 		}
 	}
-	for _, part := range strings.Split(word, "_") {
+	for rest := word; rest != ""; {
+		part, after, _ := strings.Cut(rest, "_")
+		rest = after
 		switch n := len(part); {
 		case n >= minBareSecret && n < maxBareSecret && !allHex(part):
 			return true
