@@ -20,6 +20,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/netaddr"
 )
 
 // keySet is one successful fetch of an issuer's JWKS, read-only once built.
@@ -275,7 +276,7 @@ func fetchAllowed(u *url.URL) bool {
 	case "https":
 		return u.Host != ""
 	case "http":
-		return isLoopback(u.Hostname())
+		return netaddr.IsLoopback(u.Hostname())
 	}
 	return false
 }
