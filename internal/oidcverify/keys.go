@@ -21,6 +21,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/netaddr"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // keySet is one successful fetch of an issuer's JWKS, read-only once built.
@@ -229,16 +230,7 @@ func (v *Verifier) unavailable(ctx context.Context, what string, err error) *Err
 		// go-oidc formats the read error with %v, hence the text match.
 		return reject(api.ReasonIssuerUnavailable, "%s: %v", what, errTooLarge)
 	}
-	return reject(api.ReasonIssuerUnavailable, "%s: %s", what, oneLine(err.Error(), 200))
-}
-
-// oneLine keeps an error from another server to one short line.
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
+	return reject(api.ReasonIssuerUnavailable, "%s: %s", what, text.Truncate(text.OneLine(err.Error()), 200))
 }
 
 var errTooLarge = fmt.Errorf("answer larger than %d KiB", maxDocumentSize>>10)
