@@ -50,7 +50,7 @@ var CSVHeader = []string{"id", "time", "type", "token_id", "token_name", "token_
 
 // NewCmdAudit builds `tokenctl audit`.
 func NewCmdAudit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Client: f.Client, Now: f.Now, PageSize: api.MaxPageSize}
+	opts := &Options{IO: f.IOStreams, Client: f.Client, Now: f.Now, PageSize: client.PageSize}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

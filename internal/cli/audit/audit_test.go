@@ -300,3 +300,19 @@ func TestExchangedEventShowsPolicyAndSubject(t *testing.T) {
 		t.Errorf("csv record %q", rec)
 	}
 }
+
+// audit pages as token list does, by client.PageSize (held within the
+// server's cap by the client's tests); it used to read api.MaxPageSize, a
+// second constant the server does not enforce.
+func TestAuditAsksForTheCLIsPageSize(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	got := -1
+	cmd := NewCmdAudit(&cmdutil.Factory{IOStreams: ios}, func(o *Options) error { got = o.PageSize; return nil })
+	cmd.SetArgs(nil)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got != client.PageSize {
+		t.Errorf("audit asks for pages of %d, token list of %d", got, client.PageSize)
+	}
+}
