@@ -150,11 +150,11 @@ func (e *env) run(args ...string) (string, string, int) {
 	root.SetArgs(append([]string{"audit"}, args...))
 	root.SetOut(e.out)
 	root.SetErr(e.errOut)
-	err := root.Execute()
-	if err != nil {
-		fmt.Fprintf(e.errOut, "error: %s\n", err)
+	msg, code := cmdutil.Explain(root.Execute(), e.f) // as root.Run says it
+	if msg != "" {
+		fmt.Fprintf(e.errOut, "error: %s\n", msg)
 	}
-	return e.out.String(), e.errOut.String(), cmdutil.ExitCode(err)
+	return e.out.String(), e.errOut.String(), code
 }
 
 func (e *env) jsonTypes(args ...string) []string {
