@@ -19,6 +19,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/cli/configcmd"
 	"github.com/tokenctl/tokenctl/internal/cli/factory"
+	"github.com/tokenctl/tokenctl/internal/cli/scope"
 	"github.com/tokenctl/tokenctl/internal/cli/token"
 	"github.com/tokenctl/tokenctl/internal/cli/versioncmd"
 	"github.com/tokenctl/tokenctl/internal/client"
@@ -119,6 +120,7 @@ Run 'tokenctl --help' for every command.
 	cmd.AddCommand(
 		auth.NewCmdAuth(f),
 		token.NewCmdToken(f),
+		scope.NewCmdScope(f),
 		audit.NewCmdAudit(f, nil),
 		configcmd.NewCmdConfig(f),
 		versioncmd.NewCmdVersion(f),
