@@ -133,12 +133,18 @@ func refusal(ae *client.APIError) string {
 			detail = "a token can only mint tokens with its own scopes that expire no later than itself"
 		}
 		return ae.Host + " refused: " + detail
-	case api.CodeNoMatchingPolicy, api.CodeExceedsPolicy:
+	case api.CodeNoMatchingPolicy:
 		if detail == "" {
-			detail = "no trust policy allows this exchange"
+			detail = "no trust policy accepts this identity"
 		}
 		if !strings.Contains(detail, "tokend trust") {
 			detail += "; ask the server's operator to check its trust policies (`tokend trust list`)"
+		}
+		return ae.Host + " refused the exchange: " + detail
+	case api.CodeExceedsPolicy:
+		// tokend's detail says what to ask for instead.
+		if detail == "" {
+			detail = "the request asks for more than the trust policy allows; ask the server's operator what it allows (`tokend trust list`)"
 		}
 		return ae.Host + " refused the exchange: " + detail
 	case api.CodeTokenLimitReached:

@@ -245,9 +245,9 @@ func TestExecOIDCRefusalsMintNothingAndRunNothing(t *testing.T) {
 			return true
 		}, 4, []string{"no trust policy accepts this identity", "tokend trust list"}},
 		{"exceeds", func(w http.ResponseWriter) bool {
-			problem(w, 403, api.CodeExceedsPolicy, "", "expires_in_seconds is above the policy's 900")
+			problem(w, 403, api.CodeExceedsPolicy, "", "expires_in_seconds 7200 is longer than trust policy gha allows (900, 15m0s); ask for less or leave it out")
 			return true
-		}, 4, []string{"above the policy's 900", "tokend trust list"}},
+		}, 4, []string{"refused the exchange: expires_in_seconds 7200 is longer than trust policy gha allows (900, 15m0s); ask for less or leave it out\n"}},
 		{"old server", func(w http.ResponseWriter) bool {
 			problem(w, 404, "not_found", "", "no such route")
 			return true
