@@ -39,7 +39,7 @@ func cleanScopes(in []string) ([]string, error) {
 		case s == "":
 			continue
 		case len(s) > maxScopeLen:
-			return nil, cmdutil.UsageErrorf("invalid --scope %q…: a scope name is at most %d characters", s[:maxScopeLen], maxScopeLen)
+			return nil, cmdutil.UsageErrorf("invalid --scope %q: a scope name is at most %d characters", text.Truncate(s, maxScopeLen), maxScopeLen)
 		case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 			return nil, cmdutil.UsageErrorf("invalid --scope %q: a scope name has no spaces; give several as --scope a,b or repeat --scope", s)
 		}
