@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tokenctl/tokenctl/internal/secret"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // What the server repeats back (problem details, the audit log's source and
@@ -227,5 +228,5 @@ func hideCredential(s, cred string) string {
 // quote is how input appears in a problem detail: secrets redacted, cut to
 // n bytes, Go-quoted.
 func quote(s string, n int) string {
-	return strconv.Quote(truncate(redact(s), n))
+	return strconv.Quote(text.Truncate(redact(s), n))
 }

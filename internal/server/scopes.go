@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // builtinScopes are the scopes of tokend's own API, with what they allow.
@@ -41,9 +42,9 @@ func ValidScopeName(name string) error {
 	case name == "":
 		return fmt.Errorf("a scope name must not be empty")
 	case len(name) > MaxScopeLen:
-		return fmt.Errorf("scope name %q is %d characters long; the maximum is %d", truncate(name, MaxScopeLen), len(name), MaxScopeLen)
+		return fmt.Errorf("scope name %q is %d characters long; the maximum is %d", text.Truncate(name, MaxScopeLen), len(name), MaxScopeLen)
 	case !scopeName.MatchString(name):
-		return fmt.Errorf("scope name %q is malformed: use lower-case letters, digits and . _ - in parts separated by ':' (like deploy:write)", truncate(name, MaxScopeLen))
+		return fmt.Errorf("scope name %q is malformed: use lower-case letters, digits and . _ - in parts separated by ':' (like deploy:write)", text.Truncate(name, MaxScopeLen))
 	}
 	return nil
 }
@@ -206,8 +207,10 @@ func (s *server) checkKnownScopes(ctx context.Context, scopes []string) (*proble
 		}
 	}
 	if len(unknown) > 0 {
-		return newProblem(http.StatusBadRequest, api.CodeValidation,
-			fmt.Sprintf("unknown scope(s): %s; GET /v1/scopes lists the ones this server defines", strings.Join(unknown, " "))), nil
+		p := newProblem(http.StatusBadRequest, api.CodeValidation,
+			fmt.Sprintf("unknown scope(s): %s; GET /v1/scopes lists the ones this server defines", strings.Join(unknown, " ")))
+		p.unknownScopes = unknown
+		return p, nil
 	}
 	return nil, nil
 }
