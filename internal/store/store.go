@@ -1,5 +1,5 @@
 // Package store defines the storage contract of tokend. Backends live in
-// sub-packages (sqlite, and postgres next); storetest holds the conformance
+// sub-packages (sqlite, postgres); storetest holds the conformance
 // suite every backend must pass, so behaviour is defined once, here and there.
 package store
 
@@ -94,14 +94,6 @@ const (
 	StatusExpired
 )
 
-// MaxPageSize is the largest page of tokens the API serves (the server's
-// cap on GET /v1/tokens?limit=).
-const MaxPageSize = 1000
-
-// MaxListLimit is the largest ListOptions.Limit: a full page plus the one
-// row that tells the caller whether another page follows.
-const MaxListLimit = MaxPageSize + 1
-
 // ListOptions selects one page of a user's tokens, newest first.
 type ListOptions struct {
 	UserID string
@@ -114,7 +106,7 @@ type ListOptions struct {
 	// BeforeID, when not empty, returns only tokens whose ID sorts before it
 	// (keyset pagination: pass the last ID of the previous page).
 	BeforeID string
-	Limit    int // 1..MaxListLimit
+	Limit    int // 1..api.MaxPageSize
 	// Scopes, when not empty, keeps tokens that carry every one of them.
 	Scopes []string
 	// MaxScan, when positive, bounds how many of the user's tokens (after
@@ -200,12 +192,10 @@ type Store interface {
 	TouchToken(ctx context.Context, id string, at time.Time, minInterval time.Duration) error
 	// GetToken returns one of the user's tokens or ErrNotFound.
 	GetToken(ctx context.Context, userID, id string) (Token, error)
-	// ListTokens returns up to opts.Limit tokens, newest first.
-	ListTokens(ctx context.Context, opts ListOptions) ([]Token, error)
-	// ScanTokens is ListTokens with a resume point: it examines the user's
-	// tokens newest first after opts.BeforeID, at most opts.MaxScan of them
-	// when MaxScan is positive, and returns the first opts.Limit that pass
-	// the filters. next is "" when the scan reached the user's oldest
+	// ScanTokens returns one page of the user's tokens, newest first: it
+	// examines the user's tokens after opts.BeforeID, at most opts.MaxScan
+	// of them when MaxScan is positive, and returns the first opts.Limit
+	// that pass the filters. next is "" when the scan reached the user's oldest
 	// token; otherwise it is the last id examined, to pass as BeforeID for
 	// the rest. A page may hold fewer than Limit tokens (even none) while
 	// next is not "".

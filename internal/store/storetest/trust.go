@@ -361,9 +361,9 @@ func ReplayRace(t *testing.T, stores []store.Store, u store.User) {
 			t.Fatalf("round %d: %d exchanges of one subject token succeeded, want 1", round, won)
 		}
 	}
-	page, err := stores[0].ListTokens(ctx, store.ListOptions{UserID: u.ID, Limit: 100})
+	page, err := List(ctx, stores[0], store.ListOptions{UserID: u.ID, Limit: 100})
 	if err != nil || len(page) != rounds {
-		t.Fatalf("ListTokens = %d tokens, %v; want %d (one per subject token)", len(page), err, rounds)
+		t.Fatalf("ScanTokens = %d tokens, %v; want %d (one per subject token)", len(page), err, rounds)
 	}
 	evs, err := stores[0].ListEvents(ctx, store.EventListOptions{UserID: u.ID, Limit: 100})
 	if err != nil || len(evs) != rounds {
