@@ -7,9 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/tokenctl/tokenctl/internal/scope"
 )
 
 // Errors every backend returns (wrapped or bare) so callers can use errors.Is.
@@ -43,7 +44,7 @@ type Token struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	LastUsedAt  *time.Time
-	Scopes      []string // sorted, unique, never nil
+	Scopes      scope.Set // never nil
 }
 
 // Expired reports whether t is expired at now.
@@ -70,8 +71,8 @@ type NewToken struct {
 	IdempotencyKey string
 	RequestHash    [32]byte
 
-	// Scopes the token carries; stored sorted and unique.
-	Scopes []string
+	// Scopes the token carries, stored as given: a Set is already sorted.
+	Scopes scope.Set
 	// MaxLive, when positive, refuses the create with ErrLimit if the user
 	// already has MaxLive tokens unexpired at CreatedAt. The count and the
 	// insert are one atomic step, so concurrent creates (on any replica)
@@ -108,7 +109,7 @@ type ListOptions struct {
 	BeforeID string
 	Limit    int // 1..api.MaxPageSize
 	// Scopes, when not empty, keeps tokens that carry every one of them.
-	Scopes []string
+	Scopes scope.Set
 	// MaxScan, when positive, bounds how many of the user's tokens (after
 	// BeforeID, newest first) one ScanTokens call examines, whatever the
 	// filters, so a filter that matches little cannot make a page read
@@ -156,13 +157,6 @@ func (e *ScopeInUseError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ScopeInUseError) Is(target error) bool { return target == ErrConflict }
-
-// NormalizeScopes returns scopes sorted, without duplicates, never nil.
-func NormalizeScopes(scopes []string) []string {
-	out := append([]string{}, scopes...)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
 
 // Store is tokend's persistence. Every method is safe for concurrent use.
 // Methods that take a userID only ever see or touch that user's rows: another

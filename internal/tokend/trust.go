@@ -15,7 +15,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
-	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -128,7 +128,7 @@ address, for tests).`,
 				return fmt.Errorf("add trust policy %s: %w", p.Name, err)
 			}
 			for _, sc := range p.Scopes {
-				if !server.IsBuiltinScope(sc) && !slices.ContainsFunc(defined, func(d store.Scope) bool { return d.Name == sc }) {
+				if !scope.IsBuiltin(sc) && !slices.ContainsFunc(defined, func(d store.Scope) bool { return d.Name == sc }) {
 					return fmt.Errorf("scope %s is not defined; add it first with tokend scope add %s, or see tokend scope list", sc, sc)
 				}
 			}
@@ -292,11 +292,11 @@ func (o *trustAddOptions) policy(name string) (store.TrustPolicy, error) {
 		return p, usageErrorf("give at least one --scope the minted tokens may carry (e.g. --scope deploy:write)")
 	}
 	for _, sc := range o.scopes {
-		if err := server.ValidScopeName(sc); err != nil {
+		if err := scope.Valid(sc); err != nil {
 			return p, usageErrorf("--scope: %s", err)
 		}
 	}
-	p.Scopes = store.NormalizeScopes(o.scopes)
+	p.Scopes = scope.NewSet(o.scopes...)
 	if o.maxLifetime < minTrustLifetime || o.maxLifetime > maxTrustLifetime {
 		return p, usageErrorf("--max-lifetime %s is outside 1m to 24h; a CI token should die with its job", o.maxLifetime)
 	}

@@ -8,8 +8,26 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
+
+// textArray is a scope.Set as a text[] parameter: already sorted, so
+// stored as given, and never NULL (a nil Set is no scopes).
+func textArray(s scope.Set) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// fromTextArray is a scopes column read back: sorted when it was written.
+func fromTextArray(col []string) scope.Set {
+	if col == nil {
+		return scope.Set{}
+	}
+	return col
+}
 
 // CreateScope adds an application scope; store.ErrConflict when it exists.
 func (s *Store) CreateScope(ctx context.Context, sc store.Scope) error {

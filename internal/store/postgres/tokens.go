@@ -27,7 +27,7 @@ func scanToken(row pgx.Row, extra ...any) (store.Token, error) {
 	if err := row.Scan(dest...); err != nil {
 		return store.Token{}, err
 	}
-	t.Scopes = store.NormalizeScopes(scopes)
+	t.Scopes = fromTextArray(scopes)
 	t.CreatedAt = fromDB(created)
 	t.ExpiresAt = fromDB(expires)
 	if lastUsed != nil {
@@ -86,7 +86,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.Token, replayed bool, err error) {
 	args := []any{nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
-		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil, store.NormalizeScopes(nt.Scopes)}
+		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil, textArray(nt.Scopes)}
 	if _, audited := store.AuditFrom(ctx); nt.IdempotencyKey == "" && nt.MaxLive <= 0 && nt.SubjectTokenUse == nil && !audited {
 		// One statement, its own transaction.
 		tok, err = scanToken(s.pool.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
@@ -288,7 +288,7 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 		q.WriteString(` AND name LIKE ` + arg(likePattern(opts.NameGlob)) + ` ESCAPE '\'`)
 	}
 	if len(opts.Scopes) > 0 {
-		q.WriteString(` AND scopes @> ` + arg(opts.Scopes) + `::text[]`)
+		q.WriteString(` AND scopes @> ` + arg(textArray(opts.Scopes)) + `::text[]`)
 	}
 	if !opts.UnusedBefore.IsZero() {
 		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ` + arg(toDB(opts.UnusedBefore)) + `)`)

@@ -8,17 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
-// joinScopes is the scopes column: sorted, unique, space-separated.
-func joinScopes(scopes []string) string {
-	return strings.Join(store.NormalizeScopes(scopes), " ")
-}
+// joinScopes is the scopes column: the Set, space-separated. A Set is
+// already sorted, so it is stored as given.
+func joinScopes(scopes scope.Set) string { return scopes.String() }
 
-func splitScopes(col string) []string {
-	return store.NormalizeScopes(strings.Fields(col))
-}
+// splitScopes reads the column back; it was sorted when written.
+func splitScopes(col string) scope.Set { return strings.Fields(col) }
 
 // scopeMatch is true when the space-separated scopes column holds the
 // scope bound after it (padded with spaces, so "a:b" never matches "a:bc").

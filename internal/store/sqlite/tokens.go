@@ -212,7 +212,7 @@ func unpackRow(row string) (t store.Token, u store.User, ok bool) {
 		strs[i], rest = rest[:n[i]], rest[n[i]:]
 	}
 	t = store.Token{ID: strs[0], UserID: strs[1], Name: strs[2], Description: strs[3], KeyHint: strs[4],
-		CreatedAt: fromDB(n[8]), ExpiresAt: fromDB(n[9]), Scopes: splitScopesInPlace(strs[7])}
+		CreatedAt: fromDB(n[8]), ExpiresAt: fromDB(n[9]), Scopes: splitScopes(strs[7])}
 	if !lastUsedNull {
 		at := fromDB(n[10])
 		t.LastUsedAt = &at

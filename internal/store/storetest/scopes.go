@@ -8,15 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
 func testScopes(t *testing.T, newStore func(t *testing.T) store.Store) {
-	t.Run("a token's scopes come back sorted and unique on every read", func(t *testing.T) {
+	// The caller builds the Set (sorted, unique) once; the store keeps its
+	// order and hands it back from every read without sorting again.
+	t.Run("a token's scope.Set comes back as stored on every read", func(t *testing.T) {
 		f := newFixture(t, newStore)
 		alice := f.user("alice")
 		nt := newToken(alice, "scoped")
-		nt.Scopes = []string{"tokens:write", "deploy:write", "tokens:write", "a.b"}
+		nt.Scopes = scope.NewSet("tokens:write", "deploy:write", "tokens:write", "a.b")
 		want := []string{"a.b", "deploy:write", "tokens:write"}
 		created := f.create(nt)
 		if !slices.Equal(created.Scopes, want) {
@@ -205,7 +208,7 @@ func testScopes(t *testing.T, newStore func(t *testing.T) store.Store) {
 		alice, bob := f.user("alice"), f.user("bob")
 		mk := func(u store.User, name string, scopes ...string) string {
 			nt := newToken(u, name)
-			nt.Scopes = scopes
+			nt.Scopes = scope.NewSet(scopes...)
 			return f.create(nt).ID
 		}
 		both := mk(alice, "both", "deploy:write", "tokens:read")

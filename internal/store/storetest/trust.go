@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -31,7 +32,7 @@ func policy(u store.User, name, issuer string) store.TrustPolicy {
 			{Claim: "repository", Glob: "org/app"}, // a duplicate, dropped
 		},
 		UserID:      u.ID,
-		Scopes:      []string{"tokens:read", "deploy:write", "tokens:read"},
+		Scopes:      scope.NewSet("tokens:read", "deploy:write", "tokens:read"),
 		MaxLifetime: 15*time.Minute + 1500*time.Microsecond,
 		CreatedAt:   epoch,
 	}
