@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -66,5 +67,24 @@ func TestCreateScopesAreASetFromTheBodyOn(t *testing.T) {
 	res := e.do(req{method: "POST", path: "/v1/tokens", auth: auth, body: `{"name":"d","scopes":"deploy:write"}`})
 	if p := res.problem(t); res.status != 400 || p.Code != api.CodeInvalidJSON || !strings.Contains(p.Detail, `"scopes" must be an array`) {
 		t.Fatalf("scopes as a string: %d %+v", res.status, p)
+	}
+}
+
+// docs/openapi.yaml states package scope's limits; they stay one number.
+func TestOpenAPIStatesTheScopeLimits(t *testing.T) {
+	spec, err := os.ReadFile(specPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		text string
+		n    int
+	}{
+		{fmt.Sprintf(`{type: string, maxLength: %d, example: "deploy:write"}`, scope.MaxLen), 2}, // create's scopes, a Scope's name
+		{fmt.Sprintf("at most %d in all (400 beyond)", scope.MaxAsked), 2},                       // ?scope= on list and check
+	} {
+		if got := strings.Count(string(spec), c.text); got != c.n {
+			t.Errorf("docs/openapi.yaml holds %q %d times, want %d", c.text, got, c.n)
+		}
 	}
 }
