@@ -142,6 +142,11 @@ type Problem struct {
 
 	// Reason comes with subject_token_rejected: which check failed.
 	Reason string `json:"reason,omitempty"`
+
+	// UnknownScopes comes with validation_failed when the request named
+	// scopes the server does not define, so a client can point at its own
+	// way of listing them (tokenctl scope list) instead of the detail's.
+	UnknownScopes []string `json:"unknown_scopes,omitempty"`
 }
 
 // ProblemContentType is the media type of every error response.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // pageQuery parses a listing's query string and its limit (default
@@ -19,7 +20,7 @@ func pageQuery(r *http.Request) (url.Values, int, *problem) {
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return bad("the query string is malformed: %s", truncate(err.Error(), 100))
+		return bad("the query string is malformed: %s", text.Truncate(err.Error(), 100))
 	}
 	limit := api.DefaultPageSize
 	if v := q.Get("limit"); v != "" {

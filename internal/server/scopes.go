@@ -155,8 +155,10 @@ func (s *server) checkKnownScopes(ctx context.Context, scopes scope.Set) (*probl
 		}
 	}
 	if len(unknown) > 0 {
-		return newProblem(http.StatusBadRequest, api.CodeValidation,
-			fmt.Sprintf("unknown scope(s): %s; GET /v1/scopes lists the ones this server defines", strings.Join(unknown, " "))), nil
+		p := newProblem(http.StatusBadRequest, api.CodeValidation,
+			fmt.Sprintf("unknown scope(s): %s; GET /v1/scopes lists the ones this server defines", strings.Join(unknown, " ")))
+		p.unknownScopes = unknown
+		return p, nil
 	}
 	return nil, nil
 }

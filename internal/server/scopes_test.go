@@ -350,3 +350,26 @@ func TestFilteredListExaminesABoundedWindowPerPage(t *testing.T) {
 		t.Fatalf("last unfiltered page: %d items, next %v", len(page.Items), page.NextCursor)
 	}
 }
+
+// Unknown scope names come back as data too, so a client can name its own
+// way of listing the defined ones instead of the detail's API path.
+func TestUnknownScopesAreNamedInTheProblem(t *testing.T) {
+	e := newTestEnv(t)
+	e.addUser("alice", "pw")
+	auth := bearer(e.login("alice", "pw"))
+	res := e.do(req{method: "POST", path: "/v1/tokens", auth: auth, body: `{"name":"a","scopes":["tokens:read","admin","zz:top"]}`})
+	if res.status != http.StatusBadRequest {
+		t.Fatalf("status %d: %s", res.status, res.body)
+	}
+	res.problem(t)
+	var p api.Problem
+	res.decode(t, &p)
+	if p.Code != api.CodeValidation || !slices.Equal(p.UnknownScopes, []string{"admin", "zz:top"}) {
+		t.Fatalf("problem = %+v, want validation_failed naming admin and zz:top", p)
+	}
+	// Other problems do not carry the member.
+	res = e.do(req{method: "POST", path: "/v1/tokens", auth: auth, body: `{"name":""}`})
+	if strings.Contains(string(res.body), "unknown_scopes") {
+		t.Errorf("an empty name's problem carries unknown_scopes: %s", res.body)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
@@ -31,7 +32,7 @@ and may run while tokend serves it.`,
 		Example: `  tokend scope add deploy:write --description "deploy to production"
   tokend scope list
   tokend scope delete deploy:write`,
-		Args: scopeArgs(0, "tokend scope add|list|delete"),
+		Args: cmdargs.NoArgs, // a mistyped verb: "did you mean …?"
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv), databaseUsage)
@@ -47,7 +48,7 @@ separated by ':' (deploy:write, registry.push, app:*:read). A token made
 with a password from now on carries it by default; tokens made earlier do
 not gain it.`, scope.MaxLen),
 		Example: `  tokend scope add deploy:write --description "deploy to production"`,
-		Args:    scopeArgs(1, "one scope name"),
+		Args:    cmdargs.ExactArgs(1, "tokend scope add NAME [--description TEXT]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := scope.Valid(name); err != nil {
@@ -88,7 +89,7 @@ On a terminal this is a table; piped, one name per line; -o json gives
 name, description and builtin for each, like GET /v1/scopes.`,
 		Example: `  tokend scope list
   tokend scope list -o json`,
-		Args: scopeArgs(0, "tokend scope list"),
+		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "" && output != "table" && output != "json" {
 				return usageErrorf("-o must be table or json, got %q", output)
@@ -149,7 +150,7 @@ While unexpired tokens carry the scope it is refused, naming how many:
 delete those tokens (or let them expire) first. Deleting a scope never
 changes a token.`,
 		Example: `  tokend scope delete deploy:write`,
-		Args:    scopeArgs(1, "one scope name"),
+		Args:    cmdargs.ExactArgs(1, "tokend scope delete NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if scope.IsBuiltin(name) {
@@ -176,14 +177,4 @@ changes a token.`,
 	}
 	cmd.AddCommand(add, list, del)
 	return cmd
-}
-
-// scopeArgs wants exactly n arguments, else a usage error naming what.
-func scopeArgs(n int, what string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErrorf("expected %d argument(s), got %d: %s", n, len(args), what)
-		}
-		return nil
-	}
 }

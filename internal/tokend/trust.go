@@ -18,6 +18,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
 	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // Bounds of a trust policy's parts: generous for real CI claims, small
@@ -63,7 +64,7 @@ commands work on it directly and may run while tokend serves it.`,
     --user deployer --scope deploy:write --max-lifetime 15m
   tokend trust list
   tokend trust delete gha-deploy`,
-		Args: scopeArgs(0, "tokend trust add|list|delete"),
+		Args: cmdargs.NoArgs, // a mistyped verb: "did you mean …?"
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv), databaseUsage)
@@ -241,7 +242,7 @@ func (o *trustAddOptions) policy(name string) (store.TrustPolicy, error) {
 	p := store.TrustPolicy{Name: name, Issuer: o.issuer, Audience: o.audience, MaxLifetime: o.maxLifetime,
 		CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	if !trustNameRE.MatchString(name) {
-		return p, usageErrorf("trust policy name %q is malformed: 1 to 64 lower-case letters, digits and . _ -, starting with a letter or digit (like gha-deploy)", clip(name))
+		return p, usageErrorf("trust policy name %q is malformed: 1 to 64 lower-case letters, digits and . _ -, starting with a letter or digit (like gha-deploy)", text.Truncate(name, quoteLen))
 	}
 	if o.issuer == "" {
 		return p, usageErrorf("--issuer is required: the identity token's iss, e.g. https://token.actions.githubusercontent.com")
@@ -268,11 +269,11 @@ func (o *trustAddOptions) policy(name string) (store.TrustPolicy, error) {
 		key, glob, ok := strings.Cut(kv, "=")
 		switch {
 		case !ok || key == "" || glob == "":
-			return p, usageErrorf("--claim %q is not KEY=GLOB with both parts non-empty (e.g. --claim ref=refs/heads/main)", clip(kv))
+			return p, usageErrorf("--claim %q is not KEY=GLOB with both parts non-empty (e.g. --claim ref=refs/heads/main)", text.Truncate(kv, quoteLen))
 		case len(key) > maxClaimKeyLen || len(glob) > maxClaimGlobLen:
-			return p, usageErrorf("--claim %q is too long: KEY at most %d characters, GLOB at most %d", clip(kv), maxClaimKeyLen, maxClaimGlobLen)
+			return p, usageErrorf("--claim %q is too long: KEY at most %d characters, GLOB at most %d", text.Truncate(kv, quoteLen), maxClaimKeyLen, maxClaimGlobLen)
 		case hasControl(key) || hasControl(glob) || strings.ContainsFunc(key, unicode.IsSpace):
-			return p, usageErrorf("--claim %q: KEY must not contain spaces, and neither part control characters", clip(kv))
+			return p, usageErrorf("--claim %q: KEY must not contain spaces, and neither part control characters", text.Truncate(kv, quoteLen))
 		}
 		if strings.Trim(glob, "*") != "" {
 			onlyStars = false
@@ -377,10 +378,5 @@ func fmtLifetime(d time.Duration) string {
 
 func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }
 
-// clip shortens what a refusal quotes back.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
-}
+// quoteLen bounds what a refusal quotes back of the input.
+const quoteLen = 80

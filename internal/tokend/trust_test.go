@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 const ghIssuer = "https://token.actions.githubusercontent.com"
@@ -192,5 +193,23 @@ func TestBadTrustCommandLines(t *testing.T) {
 	ps, _ := st.ListTrustPolicies(context.Background())
 	if len(ps) != 1 || ps[0].MaxLifetime != 24*time.Hour || len(ps[0].Claims) != 2 || strings.Join(ps[0].Scopes, " ") != "deploy:write tokens:write" {
 		t.Fatalf("stored policy = %+v", ps)
+	}
+}
+
+// A refusal quotes at most a bounded prefix of the bad input, cut between
+// characters: the old clip cut at byte 80, in the middle of "é".
+func TestTrustRefusalQuotesWholeCharacters(t *testing.T) {
+	db := trustDB(t)
+	name := "a" + strings.Repeat("é", 100) // byte 80 is inside an é
+	_, _, err := run(t, "", nil, "trust", "add", name, "--issuer", ghIssuer, "--audience", "aud",
+		"--claim", "repository=acme/app", "--user", "bob", "--scope", "deploy:write", "--database", db)
+	if err == nil || !isUsage(err) {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	if !utf8.ValidString(err.Error()) || strings.Contains(err.Error(), `\x`) {
+		t.Errorf("the refusal cuts a character in half: %q", err)
+	}
+	if !strings.Contains(err.Error(), "…") {
+		t.Errorf("the refusal does not mark the cut: %q", err)
 	}
 }

@@ -1,12 +1,11 @@
 // Scopes on the command line: the --scope flag that create, exec, list and
-// delete share, its completion, and the errors a scoped token meets.
+// delete share, and its completion. (The errors a scoped token meets are
+// explained for every command by cmdutil.Explain.)
 
 package token
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
-	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/text"
 )
@@ -104,70 +102,5 @@ func completeScopes(f *cmdutil.Factory) cobra.CompletionFunc {
 			out = append(out, cobra.CompletionWithDesc(head+s.Name, text.OneLine(desc)))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
-	}
-}
-
-// explainScopeError turns the refusals a scoped token meets into one line
-// that says what to do. Lacking a scope and asking a child for more than
-// its parent holds are both "this credential may not do that": exit 4,
-// like a rejected credential, since the remedy is another credential.
-// The token limit and an expired token keep exit 1.
-func explainScopeError(err error) error {
-	var ae *client.APIError
-	if err == nil || !errors.As(err, &ae) || ae.Problem == nil {
-		return err
-	}
-	switch ae.Problem.Code {
-	case api.CodeInsufficientScope:
-		// Name what is missing, not everything the operation needs.
-		var missing []string
-		for _, r := range ae.Problem.RequiredScopes {
-			if !slices.Contains(ae.Problem.TokenScopes, r) {
-				missing = append(missing, r)
-			}
-		}
-		if len(missing) == 0 {
-			missing = ae.Problem.RequiredScopes
-		}
-		need, ask := strings.Join(missing, " "), strings.Join(missing, ",")
-		if need == "" {
-			need, ask = "the scope this needs", "SCOPE"
-		}
-		made := "no scopes"
-		if len(ae.Problem.TokenScopes) > 0 {
-			made = strings.Join(ae.Problem.TokenScopes, " ")
-		}
-		return &cmdutil.AuthError{Err: fmt.Errorf("this token lacks %s (it was made with: %s); log in with a broader one or ask for --scope %s", need, made, ask)}
-	case api.CodeExceedsParent:
-		// The server's detail names the extra scopes or the expiry.
-		why := "a token can only mint tokens with its own scopes that expire no later than itself"
-		if ae.Problem.Detail != "" {
-			why = text.OneLine(ae.Problem.Detail)
-		}
-		return &cmdutil.AuthError{Err: fmt.Errorf("%s refused: %s", ae.Host, why)}
-	case api.CodeTokenLimitReached:
-		return fmt.Errorf("%s refused: %s; delete tokens you no longer need (tokenctl token delete --expired)", ae.Host, detail(ae))
-	case api.CodeTokenExpired:
-		return fmt.Errorf("%s refused: %s; an expired token cannot be rotated: create a new one with tokenctl token create", ae.Host, detail(ae))
-	}
-	return err
-}
-
-func detail(ae *client.APIError) string {
-	if ae.Problem.Detail != "" {
-		return text.OneLine(ae.Problem.Detail)
-	}
-	return ae.Problem.Code
-}
-
-// explainScopes wraps the run of every verb of the group with
-// explainScopeError.
-func explainScopes(cmd *cobra.Command) {
-	for _, sub := range cmd.Commands() {
-		if run := sub.RunE; run != nil {
-			sub.RunE = func(c *cobra.Command, args []string) error {
-				return explainScopeError(run(c, args))
-			}
-		}
 	}
 }

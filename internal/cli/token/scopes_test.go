@@ -379,3 +379,13 @@ func TestIDCompletionFollowsEmptyPages(t *testing.T) {
 		t.Errorf("%d completions, want %d", len(got), len(s.tokens))
 	}
 }
+
+// An over-long --scope is quoted back cut between characters (it was cut
+// at byte 64, inside an "é", and printed as \xc3).
+func TestLongScopeIsQuotedWhole(t *testing.T) {
+	e := newTestEnv(t)
+	_, errOut, code := e.run("list", "--scope", "a"+strings.Repeat("é", 70))
+	if code != 2 || !strings.Contains(errOut, "at most 64 characters") || strings.Contains(errOut, `\x`) || !strings.Contains(errOut, "é…") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
