@@ -63,7 +63,7 @@ func Valid(name string) error {
 	case name == "":
 		return fmt.Errorf("a scope name must not be empty")
 	case len(name) > MaxLen:
-		return fmt.Errorf("scope name %q is %d characters long; the maximum is %d", clip(name), len(name), MaxLen)
+		return fmt.Errorf("scope name %q is too long: a scope name is at most %d characters", clip(name), MaxLen)
 	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
 		return fmt.Errorf("scope name %q is malformed: a scope name has no spaces; name each scope separately (like deploy:write)", clip(name))
 	case !grammar.MatchString(name):

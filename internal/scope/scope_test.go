@@ -21,7 +21,7 @@ func TestValid(t *testing.T) {
 	}
 	for _, c := range []struct{ name, want string }{
 		{"", "empty"},
-		{strings.Repeat("a", MaxLen+1), "the maximum is 64"},
+		{strings.Repeat("a", MaxLen+1), "at most 64 characters"},
 		{"deploy write", "has no spaces"},
 		{"deploy\twrite", "has no spaces"},
 		{"deploy\x00", "has no spaces"},

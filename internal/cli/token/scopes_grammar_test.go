@@ -16,7 +16,7 @@ func TestScopeFlagUsesTheServersGrammar(t *testing.T) {
 		{"Deploy:write", "malformed"},
 		{"deploy:", "malformed"},
 		{"deploy write", "give several as --scope a,b"},
-		{strings.Repeat("a", scope.MaxLen+1), "the maximum is 64"},
+		{strings.Repeat("a", scope.MaxLen+1), "at most 64 characters"},
 	} {
 		for _, verb := range [][]string{{"create", "x"}, {"list"}} {
 			_, errOut, code := e.run(append(verb, "--scope", c.value)...)
