@@ -89,8 +89,11 @@ const (
 	AuthPassword = "password"
 )
 
-// Built-in scopes of tokend's own API, as package scope defines them
-// (the grammar, limits and the rest of what a scope is live there).
+// Built-in scopes of tokend's own API.
+//
+// Deprecated: use scope.TokensRead and scope.TokensWrite, their one owner.
+// Kept only so branches written before package scope still build; delete
+// once nothing names them.
 const (
 	ScopeTokensRead  = scope.TokensRead
 	ScopeTokensWrite = scope.TokensWrite
