@@ -56,7 +56,7 @@ func (s *server) rotateBounds(w http.ResponseWriter, r *http.Request, p *princip
 	if t.ID == p.token.ID {
 		return time.Time{}, false, true // a token renewing itself gains no scope; its lifetime length stays
 	}
-	if extra := missingScopes(p.token.Scopes, t.Scopes); len(extra) > 0 {
+	if extra := p.token.Scopes.Missing(t.Scopes...); len(extra) > 0 {
 		s.fail(w, r, newProblem(http.StatusForbidden, api.CodeExceedsParent,
 			fmt.Sprintf("token %s carries %s, which this token lacks (it has: %s); rotate it with a broader credential", id, strings.Join(extra, " "), scopeList(p.token.Scopes))))
 		return time.Time{}, false, false

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/tokenctl/tokenctl/internal/api"
-	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/version"
 )
 
@@ -29,7 +28,7 @@ func (s *server) handleServerInfo(w http.ResponseWriter, r *http.Request, _ *pri
 		DefaultLoginLifetimeSeconds: seconds(s.cfg.DefaultLoginLifetime),
 		PasswordLogin:               true,
 		Features:                    slices.Clone(serverFeatures),
-		MaxPageSize:                 store.MaxPageSize,
+		MaxPageSize:                 api.MaxPageSize,
 		MaxBulkDelete:               api.MaxBulkDelete,
 		MaxTokensPerUser:            s.cfg.MaxTokensPerUser,
 		MaxNameLength:               api.MaxNameLen,
