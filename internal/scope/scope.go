@@ -19,6 +19,9 @@ import (
 const (
 	TokensRead  = "tokens:read"  // list and show tokens, read the audit trail
 	TokensWrite = "tokens:write" // create, rotate and delete tokens
+	// TokensIntrospect lets a gateway ask POST /v1/introspect about any
+	// user's token (RFC 7662); no token gets it unless asked for.
+	TokensIntrospect = "tokens:introspect"
 )
 
 // Builtin is one of tokend's own scopes and what it allows.
@@ -28,6 +31,7 @@ type Builtin struct {
 
 // builtins is sorted by name.
 var builtins = []Builtin{
+	{TokensIntrospect, "introspect any token (RFC 7662), for a gateway"},
 	{TokensRead, "list and show your tokens"},
 	{TokensWrite, "create, rotate and delete your tokens"},
 }
@@ -37,7 +41,9 @@ func Builtins() []Builtin { return slices.Clone(builtins) }
 
 // IsBuiltin reports whether name is one of tokend's own scopes, which the
 // operator cannot add or delete.
-func IsBuiltin(name string) bool { return name == TokensRead || name == TokensWrite }
+func IsBuiltin(name string) bool {
+	return name == TokensRead || name == TokensWrite || name == TokensIntrospect
+}
 
 // Limits. They are wire-visible (docs/openapi.yaml states MaxLen as the
 // maxLength of a scope name), so changing one is an API change.

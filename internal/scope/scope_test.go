@@ -61,8 +61,8 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("built-in %+v: IsBuiltin %v, Valid %v", sc, IsBuiltin(sc.Name), Valid(sc.Name))
 		}
 	}
-	if len(b) != 2 || IsBuiltin("deploy:write") || IsBuiltin("tokens") {
-		t.Errorf("Builtins = %v; only tokens:read and tokens:write are built in", b)
+	if len(b) != 3 || !IsBuiltin(TokensIntrospect) || IsBuiltin("deploy:write") || IsBuiltin("tokens") {
+		t.Errorf("Builtins = %v; only tokens:introspect, tokens:read and tokens:write are built in", b)
 	}
 	b[0].Name = "changed"
 	if Builtins()[0].Name == "changed" {

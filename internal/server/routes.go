@@ -43,6 +43,10 @@ var routeTable = []route{
 	{"POST /v1/tokens/revoke", false, "", (*server).handleRevoke},
 	// exchange needs no credential: the CI identity token is the proof.
 	{"POST /v1/tokens/exchange", false, "", (*server).handleExchange},
+	// RFC 7662 for gateways (introspect.go).
+	{"POST /v1/introspect", true, scope.TokensIntrospect, (*server).handleIntrospect},
+	// GitHub's signature is the proof (github.go).
+	{"POST /v1/secret-scanning/github", false, "", (*server).handleGitHubReport},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.

@@ -63,6 +63,12 @@ type Config struct {
 	// Verifier checks identity tokens for POST /v1/tokens/exchange; nil
 	// makes one with oidcverify's defaults on Now.
 	Verifier *oidcverify.Verifier
+	// GitHubKeysURL is where GitHub (or a GitHub Enterprise Server)
+	// publishes the keys that sign secret-scanning reports; empty turns
+	// POST /v1/secret-scanning/github off (github.go).
+	GitHubKeysURL string
+	// GitHubClient fetches GitHubKeysURL; nil is a client with a timeout.
+	GitHubClient *http.Client
 }
 
 func (c Config) withDefaults() Config {
@@ -156,6 +162,7 @@ type server struct {
 	audit   auditState // events.go, revoke.go
 	// verifier checks identity tokens for the exchange (exchange.go).
 	verifier *oidcverify.Verifier
+	github   *githubKeys // nil when GitHubKeysURL is empty (github.go)
 }
 
 // New returns the API v1 handler over st. Call Config.Validate first: New
@@ -179,6 +186,7 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 	if s.verifier == nil {
 		s.verifier = oidcverify.New(oidcverify.Options{Now: cfg.Now})
 	}
+	s.github = newGitHubKeys(cfg)
 	s.addRoutes()
 	// Outermost first: the request id exists before anything logs, the
 	// access log sees the final status, and a panic anywhere is recovered.

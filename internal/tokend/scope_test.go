@@ -20,7 +20,7 @@ func TestScopeCommands(t *testing.T) {
 		t.Fatalf("scope add app.read: %v", err)
 	}
 	out, _, err := run(t, "", nil, "scope", "list", "--database", db)
-	if err != nil || out != "app.read\ndeploy:write\ntokens:read\ntokens:write\n" {
+	if err != nil || out != "app.read\ndeploy:write\ntokens:introspect\ntokens:read\ntokens:write\n" {
 		t.Fatalf("scope list = %q, %v", out, err)
 	}
 	out, _, err = run(t, "", nil, "scope", "list", "-o", "json", "--database", db)
