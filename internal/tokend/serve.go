@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -54,6 +55,7 @@ type serveOptions struct {
 	maxTokens      int
 	auditRetention time.Duration
 	pprofAddr      string
+	githubKeysURL  string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -117,13 +119,15 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
+	f.StringVar(&o.githubKeysURL, "github-keys-url", "", "accept GitHub secret-scanning reports signed by the keys listed at this URL (https://api.github.com/meta/public_keys/secret_scanning, or your GitHub Enterprise Server's); off when empty")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
 
 func (o *serveOptions) validate() (server.Config, error) {
 	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife,
-		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens}
+		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens,
+		GitHubKeysURL: o.githubKeysURL}
 	// The server's own checks, with their messages; a zero or negative
 	// duration would otherwise quietly become the default.
 	if o.maxLifetime <= 0 || o.defaultLife <= 0 || o.loginLife <= 0 {
@@ -142,6 +146,9 @@ func (o *serveOptions) validate() (server.Config, error) {
 			return cfg, usageErrorf("%s: %w", flag[ce.Field], ce.Err)
 		}
 		return cfg, &exitcode.UsageError{Err: err}
+	}
+	if u, err := url.Parse(o.githubKeysURL); o.githubKeysURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		return cfg, usageErrorf("--github-keys-url must be an http(s) URL such as https://api.github.com/meta/public_keys/secret_scanning, got %q", o.githubKeysURL)
 	}
 	if o.maxTokens < 1 {
 		return cfg, usageErrorf("--max-tokens-per-user must be at least 1, got %d", o.maxTokens)
