@@ -26,16 +26,26 @@ type Introspection struct {
 }
 
 // handleIntrospect is POST /v1/introspect (RFC 7662). The caller is a
-// gateway holding a token with tokens:introspect; a password caller acts
-// with no token, so it is refused like a token without the scope.
+// gateway holding a token with tokens:introspect, sent as a bearer token
+// or, as RFC 7662 clients do, as the secret of HTTP Basic (any client id);
+// a username and password act with no token, so they are refused like a
+// token without the scope.
 //
 // Introspecting does not touch the introspected token's last_used_at: it
 // is the gateway asking, not the token being used against tokend, and a
 // gateway that caches answers would make the column mean little anyway
 // (docs/decisions.md, "Introspection and last use").
-func (s *server) handleIntrospect(w http.ResponseWriter, r *http.Request, p *principal) {
-	if p.token == nil {
-		s.insufficientScope(w, r, []string{scope.TokensIntrospect}, nil)
+func (s *server) handleIntrospect(w http.ResponseWriter, r *http.Request, _ *principal) {
+	p, ok := s.introspectCaller(w, r)
+	if !ok {
+		return
+	}
+	if p.token == nil || !hasScopes(p.token.Scopes, scope.TokensIntrospect) {
+		var have []string
+		if p.token != nil {
+			have = p.token.Scopes
+		}
+		s.insufficientScope(w, r, []string{scope.TokensIntrospect}, have)
 		return
 	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -89,4 +99,17 @@ func (s *server) handleIntrospect(w http.ResponseWriter, r *http.Request, p *pri
 		Iat:       st.CreatedAt.Unix(),
 		TokenType: "Bearer",
 	})
+}
+
+// introspectCaller authenticates the gateway. OAuth clients send their
+// credential as client_secret_basic (RFC 6749 2.3.1): a Basic password
+// that is shaped like a token is taken as that token, so a stock RFC 7662
+// client configured with the token as its secret works unchanged.
+func (s *server) introspectCaller(w http.ResponseWriter, r *http.Request) (*principal, bool) {
+	if _, pw, ok := r.BasicAuth(); ok && len(r.Header.Values("Authorization")) == 1 {
+		if _, err := secret.Parse(pw); err == nil {
+			return s.authBearer(w, r, pw)
+		}
+	}
+	return s.authenticate(w, r)
 }
