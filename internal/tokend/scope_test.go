@@ -28,7 +28,7 @@ func TestScopeCommands(t *testing.T) {
 		Name, Description string
 		Builtin           bool
 	}
-	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 4 ||
+	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 5 ||
 		rows[1].Name != "deploy:write" || rows[1].Description != "deploy to production" || rows[1].Builtin || !rows[2].Builtin {
 		t.Fatalf("scope list -o json = %s, %v", out, err)
 	}
