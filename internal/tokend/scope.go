@@ -23,8 +23,9 @@ func newScopeCmd(e *env) *cobra.Command {
 		Short: "Manage the application scopes tokens may carry",
 		Long: `Add, list and delete application scopes.
 
-A scope names something a token may do. tokend's own API has two built-in
-scopes, tokens:read and tokens:write. Application scopes are yours: a
+A scope names something a token may do. tokend's own API has three built-in
+scopes, tokens:read, tokens:write and tokens:introspect (for a gateway's
+POST /v1/introspect). Application scopes are yours: a
 service behind a proxy that asks tokend's GET /v1/auth/check?scope=NAME lets
 in only tokens that carry NAME (see docs/proxy.md). They are kept in the
 database, so every replica sees them; these commands work on it directly

@@ -79,10 +79,10 @@ func TestScopeListShowsBuiltInAndApplicationScopes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want := "NAME          KIND         DESCRIPTION\n" +
-		"deploy:write  application  deploy to production\n" +
-		"tokens:read   built in     "
-	if !strings.HasPrefix(out, want) || !strings.Contains(out, "tokens:write  built in") {
+	want := "NAME               KIND         DESCRIPTION\n" +
+		"deploy:write       application  deploy to production\n" +
+		"tokens:introspect  built in     "
+	if !strings.HasPrefix(out, want) || !strings.Contains(out, "tokens:read        built in") || !strings.Contains(out, "tokens:write       built in") {
 		t.Errorf("table:\n%s", out)
 	}
 
@@ -91,7 +91,7 @@ func TestScopeListShowsBuiltInAndApplicationScopes(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
 		t.Fatalf("json %q: %v (exit %d)", out, err, code)
 	}
-	if len(got) != 3 || got[0] != (api.Scope{Name: "deploy:write", Description: "deploy to production"}) || !got[1].Builtin {
+	if len(got) != 4 || got[0] != (api.Scope{Name: "deploy:write", Description: "deploy to production"}) || !got[1].Builtin {
 		t.Errorf("json = %+v", got)
 	}
 
