@@ -238,12 +238,12 @@ func (s *server) handleGitHubReport(w http.ResponseWriter, r *http.Request, _ *p
 	// unsigned report is looked at.
 	id, sigText := r.Header.Get(githubKeyIDHeader), r.Header.Get(githubSignatureHeader)
 	if id == "" || sigText == "" {
-		s.githubUnauthorized(w, r, "send the "+githubKeyIDHeader+" and "+githubSignatureHeader+" headers GitHub signs reports with")
+		s.githubUnauthorized(w, r, false, "send the "+githubKeyIDHeader+" and "+githubSignatureHeader+" headers GitHub signs reports with")
 		return
 	}
 	sig, err := base64.StdEncoding.DecodeString(sigText)
 	if err != nil {
-		s.githubUnauthorized(w, r, githubSignatureHeader+" is not base64")
+		s.githubUnauthorized(w, r, true, githubSignatureHeader+" is not base64")
 		return
 	}
 	pub, err := g.key(r.Context(), id)
@@ -255,12 +255,12 @@ func (s *server) handleGitHubReport(w http.ResponseWriter, r *http.Request, _ *p
 			"cannot fetch GitHub's public keys to verify the report; retry later")
 		return
 	case err != nil:
-		s.githubUnauthorized(w, r, githubKeyIDHeader+" names no key GitHub publishes")
+		s.githubUnauthorized(w, r, true, githubKeyIDHeader+" names no key GitHub publishes")
 		return
 	}
 	digest := sha256.Sum256(body)
 	if !ecdsa.VerifyASN1(pub, digest[:], sig) {
-		s.githubUnauthorized(w, r, "the report's signature does not verify")
+		s.githubUnauthorized(w, r, true, "the report's signature does not verify")
 		return
 	}
 	var items []githubReportItem
@@ -294,7 +294,14 @@ func (s *server) handleGitHubReport(w http.ResponseWriter, r *http.Request, _ *p
 	encode(w, http.StatusOK, out)
 }
 
-func (s *server) githubUnauthorized(w http.ResponseWriter, r *http.Request, detail string) {
+// githubUnauthorized answers 401. A forged or unknown signature counts
+// as a failed authentication of the address, as a wrong token does, so a
+// forger meets 429 like any guesser; a report with no signature at all
+// does not count, as a request with no credentials does not.
+func (s *server) githubUnauthorized(w http.ResponseWriter, r *http.Request, counted bool, detail string) {
+	if counted {
+		s.limiter.fail(s.limitKey(r), s.cfg.Now())
+	}
 	writeProblem(w, r, http.StatusUnauthorized, api.CodeUnauthorized, detail)
 }
 

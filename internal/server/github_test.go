@@ -298,3 +298,27 @@ func TestGitHubReportOffOrKeysUnreachable(t *testing.T) {
 		t.Fatalf("keys back: %d %s", res.status, res.body)
 	}
 }
+
+// TestGitHubForgedReportsCountAsFailedAuthentication: a forger meets 429
+// after the address's budget, like a token guesser; GitHub, elsewhere, not.
+func TestGitHubForgedReportsCountAsFailedAuthentication(t *testing.T) {
+	gh := newFakeGitHub(t, "k1")
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURL = gh.url() })
+	attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	body := reportBody(t, ghItem{"tkn_x", "tokend_token", "https://github.com/o/r", "content"})
+	forged := func() resp {
+		return e.do(req{method: "POST", path: "/v1/secret-scanning/github", body: body, remote: "203.0.113.9:1",
+			header: map[string]string{githubKeyIDHeader: "k1", githubSignatureHeader: sign(t, attacker, body)}})
+	}
+	for i := range DefaultAuthFailures {
+		if res := forged(); res.status != 401 {
+			t.Fatalf("forgery %d: %d %s", i+1, res.status, res.body)
+		}
+	}
+	if res := forged(); res.status != 429 || res.header.Get("Retry-After") == "" {
+		t.Fatalf("forgery past the budget: %d %s, want 429", res.status, res.body)
+	}
+	if res := e.report("k1", gh.key("k1"), body); res.status != 200 {
+		t.Fatalf("GitHub from its own address: %d %s", res.status, res.body)
+	}
+}
