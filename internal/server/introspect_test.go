@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +107,27 @@ func TestIntrospectRefusesCallers(t *testing.T) {
 	res.decode(t, &got)
 	if res.status != http.StatusOK || !got.Active || got.Scope != scope.TokensRead {
 		t.Fatalf("Basic with the gateway token: %d %s", res.status, res.body)
+	}
+}
+
+// BenchmarkIntrospect: one RFC 7662 answer for a live token through the
+// whole handler: two digest lookups (caller and token), no write.
+func BenchmarkIntrospect(b *testing.B) {
+	e := newTestEnv(b)
+	e.validate = false
+	e.addUser("gw", "pw")
+	gw := e.create(basic("gw", "pw"), map[string]any{"name": "gateway", "scopes": []string{scope.TokensIntrospect}})
+	live := e.create(basic("gw", "pw"), map[string]any{"name": "live"})
+	body := url.Values{"token": {live.Secret}}.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/v1/introspect", strings.NewReader(body))
+		r.Header.Set("Authorization", bearer(gw.Secret))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("introspect: %d %s", w.Code, w.Body)
+		}
 	}
 }
