@@ -51,7 +51,8 @@ type githubKeys struct {
 	client *http.Client
 	now    func() time.Time
 
-	mu        sync.Mutex
+	fetchMu   sync.Mutex // one fetch at a time
+	mu        sync.Mutex // guards keys and fetchedAt
 	keys      map[string]*ecdsa.PublicKey
 	fetchedAt time.Time // last attempt, successful or not
 
@@ -83,22 +84,33 @@ var (
 )
 
 // key returns the public key named id, fetching the list when it is not
-// cached and the last fetch is at least GitHubKeyRefetch old.
+// cached and the last fetch is at least GitHubKeyRefetch old. A fetch in
+// flight holds only fetchMu, so reports signed with a known key never wait
+// on a slow GitHub.
 func (g *githubKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, error) {
+	if k, ok := g.cached(id); ok {
+		return k, nil
+	}
+	g.fetchMu.Lock()
+	defer g.fetchMu.Unlock()
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if k, ok := g.keys[id]; ok {
+	k, ok := g.keys[id] // a fetch that just finished may have brought it
+	have, last := g.keys != nil, g.fetchedAt
+	g.mu.Unlock()
+	if ok {
 		return k, nil
 	}
 	now := g.now()
-	if !g.fetchedAt.IsZero() && now.Sub(g.fetchedAt) < GitHubKeyRefetch {
-		if g.keys == nil {
+	if !last.IsZero() && now.Sub(last) < GitHubKeyRefetch {
+		if !have {
 			return nil, errGitHubKeysFetch
 		}
 		return nil, errGitHubUnknownKey
 	}
-	g.fetchedAt = now
 	keys, err := g.fetch(ctx)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fetchedAt = now
 	if err != nil {
 		if g.keys == nil {
 			return nil, fmt.Errorf("%w: %v", errGitHubKeysFetch, err)
@@ -110,6 +122,13 @@ func (g *githubKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, erro
 		return k, nil
 	}
 	return nil, errGitHubUnknownKey
+}
+
+func (g *githubKeys) cached(id string) (*ecdsa.PublicKey, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	k, ok := g.keys[id]
+	return k, ok
 }
 
 // githubKeyList is GET https://api.github.com/meta/public_keys/secret_scanning.

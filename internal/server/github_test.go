@@ -30,6 +30,8 @@ type fakeGitHub struct {
 	keys    map[string]*ecdsa.PrivateKey // published, by identifier
 	fetches atomic.Int64
 	down    atomic.Bool
+	// hold, when set, makes the next fetch signal started and wait.
+	hold, started chan struct{}
 }
 
 func newFakeGitHub(t *testing.T, ids ...string) *fakeGitHub {
@@ -39,6 +41,14 @@ func newFakeGitHub(t *testing.T, ids ...string) *fakeGitHub {
 	}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.fetches.Add(1)
+		g.mu.Lock()
+		hold, started := g.hold, g.started
+		g.hold, g.started = nil, nil
+		g.mu.Unlock()
+		if hold != nil {
+			close(started)
+			<-hold
+		}
 		if g.down.Load() || r.URL.Path != "/meta/public_keys/secret_scanning" {
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 			return
@@ -320,5 +330,47 @@ func TestGitHubForgedReportsCountAsFailedAuthentication(t *testing.T) {
 	}
 	if res := e.report("k1", gh.key("k1"), body); res.status != 200 {
 		t.Fatalf("GitHub from its own address: %d %s", res.status, res.body)
+	}
+}
+
+// TestGitHubKnownKeyDoesNotWaitForAFetch: while an unknown identifier has
+// tokend fetching the key list from a slow GitHub, a report signed with a
+// known key is answered at once.
+func TestGitHubKnownKeyDoesNotWaitForAFetch(t *testing.T) {
+	gh := newFakeGitHub(t, "k1")
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURL = gh.url() })
+	body := reportBody(t, ghItem{"tkn_x", "tokend_token", "https://github.com/o/r", "content"})
+	if res := e.report("k1", gh.key("k1"), body); res.status != 200 {
+		t.Fatalf("first report: %d %s", res.status, res.body)
+	}
+	e.clock.Advance(GitHubKeyRefetch)
+	k2 := gh.publish("k2")
+	hold, started := make(chan struct{}), make(chan struct{})
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(hold) }) }) // before the server closes
+	gh.mu.Lock()
+	gh.hold, gh.started = hold, started
+	gh.mu.Unlock()
+	done := make(chan int)
+	go func() {
+		r := httptest.NewRequest("POST", "/v1/secret-scanning/github", strings.NewReader(body))
+		r.Header.Set(githubKeyIDHeader, "k2")
+		r.Header.Set(githubSignatureHeader, sign(t, k2, body))
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		done <- w.Code
+	}()
+	<-started // the k2 report is fetching, and the fetch hangs
+	if res := e.report("k1", gh.key("k1"), body); res.status != 200 {
+		t.Fatalf("known key during a fetch: %d %s", res.status, res.body)
+	}
+	select {
+	case code := <-done:
+		t.Fatalf("the k1 report waited for the fetch to end (k2 answered %d first)", code)
+	default:
+	}
+	release.Do(func() { close(hold) })
+	if code := <-done; code != 200 {
+		t.Fatalf("k2 after the fetch: %d", code)
 	}
 }
