@@ -86,10 +86,10 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if !opts.IntoNonEmpty && before.Users+before.Tokens > 0 {
 			return fmt.Errorf("%w: it has %d users and %d tokens", store.ErrNotEmpty, before.Users, before.Tokens)
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "username", "password_hash", "created_at"},
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "username", "password_hash", "created_at", "role", "kind", "disabled_at"},
 			pgx.CopyFromSlice(len(snap.Users), func(i int) ([]any, error) {
-				u := snap.Users[i]
-				return []any{u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt)}, nil
+				u, err := userDefaults(snap.Users[i])
+				return []any{u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt), u.Role, u.Kind, disabledAt(u)}, err
 			}))
 		if err != nil {
 			return fmt.Errorf("copy users: %w", err)

@@ -25,7 +25,8 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if opts.Limit < 1 || opts.Limit > store.MaxPageSize {
 		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxPageSize)
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero() ||
+		!opts.ExpiresBefore.IsZero()
 	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
 
 	var args []any
@@ -34,7 +35,7 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 		return fmt.Sprintf("$%d", len(args))
 	}
 	var rows strings.Builder // the user's rows, newest first
-	rows.WriteString(`FROM tokens WHERE user_id = ` + arg(opts.UserID))
+	rows.WriteString(`FROM tokens WHERE ` + ownerIs(opts.UserID, arg(opts.UserID)))
 	if opts.BeforeID != "" {
 		rows.WriteString(` AND id < ` + arg(opts.BeforeID))
 	}
@@ -64,6 +65,9 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	}
 	if !opts.UnusedBefore.IsZero() {
 		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ` + arg(toDB(opts.UnusedBefore)) + `)`)
+	}
+	if !opts.ExpiresBefore.IsZero() {
+		q.WriteString(` AND expires_at < ` + arg(toDB(opts.ExpiresBefore)))
 	}
 	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit+1))
@@ -117,8 +121,8 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 
 // CreateScope adds an application scope; store.ErrConflict when it exists.
 func (s *Store) CreateScope(ctx context.Context, sc store.Scope) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO scopes (name, description, created_at) VALUES ($1, $2, $3)`,
-		sc.Name, sc.Description, toDB(sc.CreatedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO scopes (name, description, created_at, max_lifetime) VALUES ($1, $2, $3, $4)`,
+		sc.Name, sc.Description, toDB(sc.CreatedAt), nullDuration(sc.MaxLifetime))
 	switch {
 	case isUniqueViolation(err):
 		return fmt.Errorf("create scope %s: %w", sc.Name, store.ErrConflict)
@@ -137,12 +141,33 @@ func (s *Store) ListScopes(ctx context.Context) ([]store.Scope, error) {
 	return scopes, nil
 }
 
+// nullDuration is d for a nullable column: NULL when not positive.
+func nullDuration(d time.Duration) *int64 {
+	if d <= 0 {
+		return nil
+	}
+	n := int64(d)
+	return &n
+}
+
+// SetScopeMaxLifetime sets or clears an application scope's lifetime cap.
+func (s *Store) SetScopeMaxLifetime(ctx context.Context, name string, d time.Duration) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE scopes SET max_lifetime = $1 WHERE name = $2`, nullDuration(d), name)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set scope %s: %w", name, err)
+	}
+	return nil
+}
+
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
 func queryScopes(ctx context.Context, q querier) ([]store.Scope, error) {
-	rows, err := q.Query(ctx, `SELECT name, description, created_at FROM scopes ORDER BY name`)
+	rows, err := q.Query(ctx, `SELECT name, description, created_at, max_lifetime FROM scopes ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +176,14 @@ func queryScopes(ctx context.Context, q querier) ([]store.Scope, error) {
 	for rows.Next() {
 		var sc store.Scope
 		var created time.Time
-		if err := rows.Scan(&sc.Name, &sc.Description, &created); err != nil {
+		var maxLife *int64
+		if err := rows.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
 			return nil, err
 		}
 		sc.CreatedAt = fromDB(created)
+		if maxLife != nil {
+			sc.MaxLifetime = time.Duration(*maxLife)
+		}
 		out = append(out, sc)
 	}
 	return out, rows.Err()

@@ -23,18 +23,16 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 	defer tx.Rollback() // read-only: nothing to commit
 
 	if err := func() error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, username, password_hash, created_at FROM users ORDER BY username`)
+		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var u store.User
-			var created int64
-			if err := rows.Scan(&u.ID, &u.Username, &u.PasswordHash, &created); err != nil {
+			u, err := scanUser(rows)
+			if err != nil {
 				return err
 			}
-			u.CreatedAt = fromDB(created)
 			snap.Users = append(snap.Users, u)
 		}
 		return rows.Err()

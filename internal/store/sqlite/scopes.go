@@ -45,11 +45,12 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if opts.Limit < 1 || opts.Limit > store.MaxPageSize {
 		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxPageSize)
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero() ||
+		!opts.ExpiresBefore.IsZero()
 	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
 
 	var rows strings.Builder // the user's rows, newest first
-	rows.WriteString(`FROM tokens WHERE user_id = ?`)
+	rows.WriteString(`FROM tokens WHERE ` + ownerIs(opts.UserID))
 	rargs := []any{opts.UserID}
 	if opts.BeforeID != "" {
 		rows.WriteString(` AND id < ?`)
@@ -86,6 +87,10 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if !opts.UnusedBefore.IsZero() {
 		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ?)`)
 		args = append(args, clampDB(opts.UnusedBefore))
+	}
+	if !opts.ExpiresBefore.IsZero() {
+		q.WriteString(` AND expires_at < ?`)
+		args = append(args, clampDB(opts.ExpiresBefore))
 	}
 	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
@@ -138,8 +143,8 @@ func (s *Store) CreateScope(ctx context.Context, sc store.Scope) error {
 		return fmt.Errorf("create scope %s: %w", sc.Name, err)
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO scopes (name, description, created_at) VALUES (?, ?, ?)`,
-			sc.Name, sc.Description, toDB(sc.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO scopes (name, description, created_at, max_lifetime) VALUES (?, ?, ?, ?)`,
+			sc.Name, sc.Description, toDB(sc.CreatedAt), nullDuration(sc.MaxLifetime))
 		return err
 	})
 	switch {
@@ -153,7 +158,7 @@ func (s *Store) CreateScope(ctx context.Context, sc store.Scope) error {
 
 // ListScopes returns the application scopes ordered by name.
 func (s *Store) ListScopes(ctx context.Context) ([]store.Scope, error) {
-	rows, err := s.query(ctx, `SELECT name, description, created_at FROM scopes ORDER BY name`)
+	rows, err := s.query(ctx, `SELECT name, description, created_at, max_lifetime FROM scopes ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list scopes: %w", err)
 	}
@@ -162,16 +167,44 @@ func (s *Store) ListScopes(ctx context.Context) ([]store.Scope, error) {
 	for rows.Next() {
 		var sc store.Scope
 		var created int64
-		if err := rows.Scan(&sc.Name, &sc.Description, &created); err != nil {
+		var maxLife sql.NullInt64
+		if err := rows.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
 			return nil, fmt.Errorf("list scopes: %w", err)
 		}
 		sc.CreatedAt = fromDB(created)
+		sc.MaxLifetime = time.Duration(maxLife.Int64)
 		out = append(out, sc)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list scopes: %w", err)
 	}
 	return out, nil
+}
+
+// nullDuration is d for a nullable column: NULL when not positive.
+func nullDuration(d time.Duration) any {
+	if d <= 0 {
+		return nil
+	}
+	return int64(d)
+}
+
+// SetScopeMaxLifetime sets or clears an application scope's lifetime cap.
+func (s *Store) SetScopeMaxLifetime(ctx context.Context, name string, d time.Duration) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE scopes SET max_lifetime = ? WHERE name = ?`, nullDuration(d), name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set scope %s: %w", name, err)
+	}
+	return nil
 }
 
 // DeleteScope removes an application scope unless unexpired tokens carry
