@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -22,6 +23,12 @@ const ReplayedHeader = "Idempotent-Replayed"
 const MaxIdempotencyKeyLen = 255
 
 func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *principal) {
+	s.createToken(w, r, s.audited(r, p), p, "/v1/tokens/")
+}
+
+// createToken mints a token for p.user within p's bounds, recording who
+// acts from ctx; location prefixes the new token's id in Location.
+func (s *server) createToken(w http.ResponseWriter, r *http.Request, ctx context.Context, p *principal, location string) {
 	req, prob := decode[api.CreateTokenRequest](r)
 	if prob != nil {
 		s.fail(w, r, prob)
@@ -41,7 +48,16 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		s.fail(w, r, prob)
 		return
 	}
-	scopes, expires, prob, err := s.createScopes(r.Context(), p, req.Scopes, expires, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
+	scopes, expires, prob, err := s.createScopes(ctx, p, req.Scopes, expires, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
+	if err != nil {
+		s.internalError(w, r, "create token", err)
+		return
+	}
+	if prob != nil {
+		s.fail(w, r, prob)
+		return
+	}
+	expires, prob, err = s.capExpiry(ctx, scopes, now, expires, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
 	if err != nil {
 		s.internalError(w, r, "create token", err)
 		return
@@ -71,7 +87,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		nt.IdempotencyKey = key
 		nt.RequestHash = requestHash(req, p)
 	}
-	tok, replayed, err := s.store.CreateToken(s.audited(r, p), nt)
+	tok, replayed, err := s.store.CreateToken(ctx, nt)
 	if err != nil {
 		s.storeError(w, r, "create token", "", err)
 		return
@@ -86,7 +102,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 	if replayed {
 		w.Header().Set(ReplayedHeader, "true")
 	}
-	w.Header().Set("Location", "/v1/tokens/"+tok.ID)
+	w.Header().Set("Location", location+tok.ID)
 	encode(w, http.StatusCreated, api.CreatedToken{Token: s.wireToken(tok), Secret: sec.String()})
 }
 

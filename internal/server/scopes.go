@@ -13,19 +13,43 @@ import (
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/text"
+	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
 // builtinScopes are the scopes of tokend's own API, with what they allow.
 var builtinScopes = []api.Scope{
 	{Name: api.ScopeTokensRead, Description: "list and show your tokens", Builtin: true},
 	{Name: api.ScopeTokensWrite, Description: "create, rotate and delete your tokens", Builtin: true},
+	{Name: api.ScopeAdminRead, Description: "admins only: list every user's tokens, events and accounts", Builtin: true},
+	{Name: api.ScopeAdminWrite, Description: "admins only: revoke any token, manage users and service accounts", Builtin: true},
 }
 
 // BuiltinScopes returns tokend's own scopes, sorted by name.
 func BuiltinScopes() []api.Scope { return slices.Clone(builtinScopes) }
 
 func isBuiltinScope(name string) bool {
-	return name == api.ScopeTokensRead || name == api.ScopeTokensWrite
+	return name == api.ScopeTokensRead || name == api.ScopeTokensWrite || isAdminScope(name)
+}
+
+// isAdminScope reports whether name is one only an admin's token carries.
+func isAdminScope(name string) bool { return name == api.ScopeAdminRead || name == api.ScopeAdminWrite }
+
+// adminScopesFor refuses admin scopes in scopes unless u is an admin.
+func adminScopesFor(u store.User, scopes []string) *problem {
+	if u.IsAdmin() {
+		return nil
+	}
+	var asked []string
+	for _, sc := range scopes {
+		if isAdminScope(sc) {
+			asked = append(asked, sc)
+		}
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	return newProblem(http.StatusForbidden, api.CodeAdminRequired,
+		fmt.Sprintf("%s may be carried only by an admin's token; %s is a %s", strings.Join(asked, " "), u.Username, u.Role))
 }
 
 // MaxScopeLen bounds a scope name.
@@ -152,6 +176,9 @@ func (s *server) createScopes(ctx context.Context, p *principal, asked []string,
 			return nil, time.Time{}, nil, err
 		}
 		scopes = []string{api.ScopeTokensRead, api.ScopeTokensWrite}
+		if p.user.IsAdmin() {
+			scopes = append(scopes, api.ScopeAdminRead, api.ScopeAdminWrite)
+		}
 		for _, sc := range app {
 			scopes = append(scopes, sc.Name)
 		}
@@ -161,6 +188,11 @@ func (s *server) createScopes(ctx context.Context, p *principal, asked []string,
 		if prob, err := s.checkKnownScopes(ctx, scopes); prob != nil || err != nil {
 			return nil, time.Time{}, prob, err
 		}
+	}
+	// A token made while its user was an admin keeps its admin scopes
+	// after a demotion, but the routes check the role on every request.
+	if prob := adminScopesFor(p.user, scopes); prob != nil {
+		return nil, time.Time{}, prob, nil
 	}
 	if p.token == nil {
 		return scopes, expires, nil, nil
@@ -265,4 +297,45 @@ func (s *server) rotateWithinBounds(w http.ResponseWriter, r *http.Request, p *p
 		return false
 	}
 	return true
+}
+
+// scopeCap returns the shortest lifetime cap among the application scopes
+// in scopes (0 when none has one) and the scope that sets it.
+func scopeCap(app []store.Scope, scopes []string) (time.Duration, string) {
+	var limit time.Duration
+	var which string
+	for _, d := range app {
+		if d.MaxLifetime <= 0 {
+			continue
+		}
+		if _, ok := slices.BinarySearch(scopes, d.Name); ok && (limit == 0 || d.MaxLifetime < limit) {
+			limit, which = d.MaxLifetime, d.Name
+		}
+	}
+	return limit, which
+}
+
+// lifetimeCapped is the 400 for a token asked to live longer than a scope
+// it carries allows.
+func lifetimeCapped(scope string, limit, asked time.Duration) *problem {
+	return newProblem(http.StatusBadRequest, api.CodeLifetimeCapped,
+		fmt.Sprintf("scope %s caps a token's lifetime at %s (%d seconds); asked for %s; ask for less or leave the expiry out",
+			scope, timespec.FormatDuration(limit), seconds(limit), timespec.FormatDuration(asked)))
+}
+
+// capExpiry applies the scopes' lifetime caps to a new token: a default
+// expiry is cut to the cap, an explicit one past it is refused.
+func (s *server) capExpiry(ctx context.Context, scopes []string, now, expires time.Time, explicit bool) (time.Time, *problem, error) {
+	app, err := s.store.ListScopes(ctx)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	limit, sc := scopeCap(app, scopes)
+	if limit == 0 || !expires.After(now.Add(limit)) {
+		return expires, nil, nil
+	}
+	if explicit {
+		return time.Time{}, lifetimeCapped(sc, limit, expires.Sub(now)), nil
+	}
+	return now.Add(limit), nil, nil
 }

@@ -29,6 +29,9 @@ const (
 	EventUserDisabled    = "user.disabled"
 	EventUserEnabled     = "user.enabled"
 	EventUserRoleChanged = "user.role_changed"
+	// EventUserDeleted is recorded in the acting admin's trail (the
+	// deleted user's goes with them); Detail names the user.
+	EventUserDeleted = "user.deleted"
 )
 
 // Actor kinds: who caused an event.

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/password"
@@ -150,13 +150,8 @@ on the very next request; there is no undo.`,
 
 // validUsername keeps names usable in HTTP Basic auth and on a command line.
 func validUsername(name string) error {
-	if name == "" || len(name) > 64 {
-		return usageErrorf("user name must be 1 to 64 characters")
-	}
-	for _, c := range name {
-		if c == ':' || unicode.IsSpace(c) || unicode.IsControl(c) {
-			return usageErrorf("user name %q may not contain ':', spaces or control characters", name)
-		}
+	if err := api.ValidUsername(name); err != nil {
+		return usageErrorf("%s", err)
 	}
 	return nil
 }
