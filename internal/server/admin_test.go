@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/oidctest"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -79,7 +80,7 @@ func TestAdminRoutesRoleBoundaries(t *testing.T) {
 
 	var routes []string
 	for _, rt := range routeTable {
-		if isAdminScope(rt.scope) {
+		if scope.IsAdmin(rt.scope) {
 			routes = append(routes, rt.pattern)
 		}
 	}
@@ -138,7 +139,7 @@ func TestAdminScopesOnlyForAdmins(t *testing.T) {
 	}
 	// An admin's password token carries the admin scopes by default.
 	tok := e.create(basic("root", "pw"), map[string]any{"name": "x"})
-	if !hasScopes(tok.Scopes, api.ScopeAdminRead, api.ScopeAdminWrite) {
+	if !hasScopes(tok.Scopes, scope.AdminRead, scope.AdminWrite) {
 		t.Fatalf("admin's default scopes = %v", tok.Scopes)
 	}
 	// A demoted admin's token keeps its scopes but loses admin power at once.

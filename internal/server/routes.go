@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"net/http"
 	"path"
 	"slices"
@@ -23,35 +24,35 @@ var routeTable = []route{
 	{"GET /healthz", false, "", (*server).handleHealthz},
 	{"GET /readyz", false, "", (*server).handleReadyz},
 	{"GET /v1/user", true, "", (*server).handleUser},
-	{"POST /v1/tokens", true, api.ScopeTokensWrite, (*server).handleCreateToken},
-	{"GET /v1/tokens", true, api.ScopeTokensRead, (*server).handleListTokens},
+	{"POST /v1/tokens", true, scope.TokensWrite, (*server).handleCreateToken},
+	{"GET /v1/tokens", true, scope.TokensRead, (*server).handleListTokens},
 	{"GET /v1/tokens/current", true, "", (*server).handleCurrentToken},
 	// A token may always revoke itself: giving up power needs no scope.
 	{"DELETE /v1/tokens/current", true, "", (*server).handleDeleteCurrentToken},
-	{"GET /v1/tokens/{id}", true, api.ScopeTokensRead, (*server).handleGetToken},
-	{"DELETE /v1/tokens/{id}", true, api.ScopeTokensWrite, (*server).handleDeleteToken},
-	{"POST /v1/tokens/delete", true, api.ScopeTokensWrite, (*server).handleBulkDelete},
-	{"POST /v1/tokens/{id}/rotate", true, api.ScopeTokensWrite, (*server).handleRotateToken},
+	{"GET /v1/tokens/{id}", true, scope.TokensRead, (*server).handleGetToken},
+	{"DELETE /v1/tokens/{id}", true, scope.TokensWrite, (*server).handleDeleteToken},
+	{"POST /v1/tokens/delete", true, scope.TokensWrite, (*server).handleBulkDelete},
+	{"POST /v1/tokens/{id}/rotate", true, scope.TokensWrite, (*server).handleRotateToken},
 	{"GET /v1/scopes", true, "", (*server).handleListScopes},
 	// auth/check authenticates itself: tokens only, and its own 403.
 	{"GET /v1/auth/check", false, "", (*server).handleAuthCheck},
-	{"GET /v1/events", true, api.ScopeTokensRead, (*server).handleListEvents},
+	{"GET /v1/events", true, scope.TokensRead, (*server).handleListEvents},
 	// revoke needs no credential: the leaked secret is the proof.
 	{"POST /v1/tokens/revoke", false, "", (*server).handleRevoke},
 	// exchange needs no credential: the CI identity token is the proof.
 	{"POST /v1/tokens/exchange", false, "", (*server).handleExchange},
 
 	// The admin API: an admin scope makes a route admin-only (bind).
-	{"GET /v1/admin/tokens", true, api.ScopeAdminRead, (*server).handleAdminListTokens},
-	{"GET /v1/admin/tokens/{id}", true, api.ScopeAdminRead, (*server).handleAdminGetToken},
-	{"DELETE /v1/admin/tokens/{id}", true, api.ScopeAdminWrite, (*server).handleAdminDeleteToken},
-	{"POST /v1/admin/tokens/delete", true, api.ScopeAdminWrite, (*server).handleAdminBulkDelete},
-	{"GET /v1/admin/events", true, api.ScopeAdminRead, (*server).handleAdminListEvents},
-	{"GET /v1/admin/users", true, api.ScopeAdminRead, (*server).handleAdminListUsers},
-	{"POST /v1/admin/users", true, api.ScopeAdminWrite, (*server).handleAdminCreateUser},
-	{"PATCH /v1/admin/users/{name}", true, api.ScopeAdminWrite, (*server).handleAdminUpdateUser},
-	{"DELETE /v1/admin/users/{name}", true, api.ScopeAdminWrite, (*server).handleAdminDeleteUser},
-	{"POST /v1/admin/users/{name}/tokens", true, api.ScopeAdminWrite, (*server).handleAdminCreateToken},
+	{"GET /v1/admin/tokens", true, scope.AdminRead, (*server).handleAdminListTokens},
+	{"GET /v1/admin/tokens/{id}", true, scope.AdminRead, (*server).handleAdminGetToken},
+	{"DELETE /v1/admin/tokens/{id}", true, scope.AdminWrite, (*server).handleAdminDeleteToken},
+	{"POST /v1/admin/tokens/delete", true, scope.AdminWrite, (*server).handleAdminBulkDelete},
+	{"GET /v1/admin/events", true, scope.AdminRead, (*server).handleAdminListEvents},
+	{"GET /v1/admin/users", true, scope.AdminRead, (*server).handleAdminListUsers},
+	{"POST /v1/admin/users", true, scope.AdminWrite, (*server).handleAdminCreateUser},
+	{"PATCH /v1/admin/users/{name}", true, scope.AdminWrite, (*server).handleAdminUpdateUser},
+	{"DELETE /v1/admin/users/{name}", true, scope.AdminWrite, (*server).handleAdminDeleteUser},
+	{"POST /v1/admin/users/{name}/tokens", true, scope.AdminWrite, (*server).handleAdminCreateToken},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.
@@ -86,7 +87,7 @@ func (s *server) bind(rt route) http.Handler {
 			}
 			// The role is read with the credential on every request, so a
 			// demoted admin's tokens lose admin power at once.
-			if isAdminScope(rt.scope) && !p.user.IsAdmin() {
+			if scope.IsAdmin(rt.scope) && !p.user.IsAdmin() {
 				s.fail(w, r, newProblem(http.StatusForbidden, api.CodeAdminRequired,
 					"this needs an admin's token; "+p.user.Username+" is not an admin"))
 				return
