@@ -245,7 +245,7 @@ func (s *server) handleAdminCreateUser(w http.ResponseWriter, r *http.Request, p
 	case store.KindPerson:
 	case store.KindService:
 		if req.Password != "" {
-			invalid("a service account has no password: it cannot sign in; mint its tokens with POST /v1/admin/users/%s/tokens", req.Username)
+			invalid("a service account has no password: it cannot sign in; mint its tokens with tokenctl admin token create --for %s", req.Username)
 			return
 		}
 	default:
