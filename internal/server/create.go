@@ -42,12 +42,13 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, ctx context
 	// Whole seconds: what people read and scripts compare. The id keeps
 	// full precision so tokens made in the same second still list in order.
 	now := exact.Truncate(time.Second)
-	expires, prob := s.validateCreate(&req, now)
+	asked, prob := s.validateCreate(&req, now)
 	if prob != nil {
 		s.fail(w, r, prob)
 		return
 	}
-	scopes, expires, prob, err := s.createScopes(ctx, p, req.Scopes, expires, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
+	explicit := req.ExpiresInSeconds != nil || req.ExpiresAt != nil
+	scopes, expires, prob, err := s.createScopes(ctx, p, req.Scopes, asked, explicit)
 	if err != nil {
 		s.internalError(w, r, "create token", err)
 		return
@@ -56,7 +57,12 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, ctx context
 		s.fail(w, r, prob)
 		return
 	}
-	expires, prob, err = s.capExpiry(ctx, scopes, now, expires, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
+	cappedBy := ""
+	if expires.Before(asked) {
+		cappedBy = api.ExpiryCappedByParent
+	}
+	beforeCap := expires
+	expires, prob, err = s.capExpiry(ctx, scopes, now, expires, explicit)
 	if err != nil {
 		s.internalError(w, r, "create token", err)
 		return
@@ -64,6 +70,9 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, ctx context
 	if prob != nil {
 		s.fail(w, r, prob)
 		return
+	}
+	if expires.Before(beforeCap) {
+		cappedBy = api.ExpiryCappedByScope
 	}
 	sec, err := secret.Generate(s.cfg.TokenPrefix)
 	if err != nil {
@@ -102,7 +111,8 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, ctx context
 		w.Header().Set(ReplayedHeader, "true")
 	}
 	w.Header().Set("Location", location+tok.ID)
-	encode(w, http.StatusCreated, api.CreatedToken{Token: s.wireToken(tok), Secret: sec.String()})
+	out := api.CreatedToken{Token: s.wireToken(tok), Secret: sec.String(), ExpiryCappedBy: cappedBy}
+	encode(w, http.StatusCreated, out)
 }
 
 func validIdempotencyKey(key string, all []string) *problem {
