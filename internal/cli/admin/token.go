@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/tokenctl/tokenctl/internal/api"
@@ -23,6 +24,12 @@ func newCmdToken(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token <command>",
 		Short: "List, show, revoke and mint any user's tokens",
+		Long: `List, show and revoke tokens across users, and mint tokens for service
+accounts. list and delete take the same filters; delete previews, asks and
+reports like tokenctl token delete.`,
+		Example: `  tokenctl admin token list --user alice
+  tokenctl admin token delete --expired --yes
+  tokenctl admin token create ci --for jenkins -q`,
 	}
 	cmd.AddCommand(NewCmdTokenList(f, nil), NewCmdTokenShow(f, nil), NewCmdTokenDelete(f, nil), NewCmdTokenCreate(f, nil))
 	return cmd
@@ -196,8 +203,10 @@ type TokenShowOptions struct {
 func NewCmdTokenShow(f *cmdutil.Factory, runF func(*TokenShowOptions) error) *cobra.Command {
 	opts := &TokenShowOptions{IO: f.IOStreams, Client: f.Client, Now: now(f)}
 	cmd := &cobra.Command{
-		Use:     "show ID",
-		Short:   "Show any user's token",
+		Use:   "show ID",
+		Short: "Show any user's token",
+		Long: `Show one token of any user with its owner: name, key hint, expiry, last
+use and scopes. -o json prints the token object with a "user" field.`,
 		Example: `  tokenctl admin token show 01jd5x3k9q8w7e6r5t4y3z2a1b -o json`,
 		Args:    cmdutil.ExactArgs(1, "tokenctl admin token show ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -358,8 +367,23 @@ func tokenDeleteRun(ctx context.Context, opts *TokenDeleteOptions) error {
 	for i, t := range targets {
 		ids[i] = t.ID
 	}
+	var bar *progressbar.ProgressBar
+	if ios.IsStderrTTY() {
+		bar = progressbar.NewOptions(len(ids),
+			progressbar.OptionSetWriter(ios.ErrOut),
+			progressbar.OptionSetDescription("Revoking"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+		)
+		_ = bar.RenderBlank()
+	}
 	for batch := range slices.Chunk(ids, api.MaxBulkDelete) {
 		res, err := c.AdminDeleteTokens(ctx, batch)
+		if bar != nil {
+			_ = bar.Add(len(batch))
+		}
 		if err != nil {
 			failed += len(batch)
 			if firstErr == nil {
@@ -374,12 +398,9 @@ func tokenDeleteRun(ctx context.Context, opts *TokenDeleteOptions) error {
 		}
 		deleted += len(res.Deleted)
 		gone += len(res.NotFound)
-		if ios.IsStderrTTY() {
-			fmt.Fprintf(ios.ErrOut, "\rRevoked %d of %d", deleted+gone+failed, len(ids))
-		}
 	}
-	if ios.IsStderrTTY() {
-		fmt.Fprintln(ios.ErrOut)
+	if bar != nil {
+		_ = bar.Finish()
 	}
 	if firstErr != nil && deleted == 0 && gone == 0 {
 		return fmt.Errorf("revoke tokens: %w", firstErr)

@@ -35,6 +35,12 @@ func newCmdUser(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user <command>",
 		Short: "Manage users and service accounts",
+		Long: `List, add, disable, enable and delete users and service accounts, and set
+their role. Disabling is offboarding in one step and can be undone;
+deleting cannot.`,
+		Example: `  tokenctl admin user list
+  tokenctl admin user disable alice
+  tokenctl admin user set-role bob admin`,
 	}
 	mk := func(verb, use, short, long, example string, args cobra.PositionalArgs, setup func(*cobra.Command, *UserOptions)) *cobra.Command {
 		opts := &UserOptions{IO: f.IOStreams, Client: f.Client, Verb: verb}
@@ -76,7 +82,8 @@ every token of theirs is refused and so is their password or SSO sign-in.
 Nothing is deleted: admin user enable restores them.`,
 			`  tokenctl admin user disable alice`,
 			cmdutil.ExactArgs(1, "tokenctl admin user disable NAME"), nil),
-		mk("enable", "enable NAME", "Let a disabled user and their tokens in again", "", `  tokenctl admin user enable alice`,
+		mk("enable", "enable NAME", "Let a disabled user and their tokens in again", `Enable a disabled user: their tokens (those not expired meanwhile) and
+their sign-in work again from the next request.`, `  tokenctl admin user enable alice`,
 			cmdutil.ExactArgs(1, "tokenctl admin user enable NAME"), nil),
 		mk("delete", "delete NAME", "Delete a user and every token they own", `Delete a user, their tokens, trust policies and audit trail; there is no
 undo (admin user disable is the reversible way). Asks on a terminal;
@@ -85,7 +92,9 @@ without one it needs --yes.`,
 			cmdutil.ExactArgs(1, "tokenctl admin user delete NAME"), func(c *cobra.Command, o *UserOptions) {
 				c.Flags().BoolVarP(&o.Yes, "yes", "y", false, "delete without asking")
 			}),
-		mk("set-role", "set-role NAME member|admin", "Make a user a member or an admin", "", `  tokenctl admin user set-role bob admin`,
+		mk("set-role", "set-role NAME member|admin", "Make a user a member or an admin", `Make a user a member or an admin. An admin's tokens may carry admin:read
+and admin:write; a demoted admin's tokens lose admin power on their next
+request. You cannot demote yourself.`, `  tokenctl admin user set-role bob admin`,
 			cmdutil.ExactArgs(2, "tokenctl admin user set-role NAME member|admin"), nil),
 	)
 	return cmd

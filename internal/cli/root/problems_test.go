@@ -61,6 +61,8 @@ func TestEveryProblemCodeMapsTheSameInEveryCommand(t *testing.T) {
 		{"scope", "list"},
 		{"token", "create", "x", "-q"},
 		{"token", "show", "01jd8k2m4n5p6q7r8s9t0v1w2x"},
+		{"admin", "token", "list"},
+		{"admin", "user", "disable", "bob"},
 	}
 	apiCall := regexp.MustCompile(`\b(GET|POST|PUT|PATCH|DELETE) /v1/`)
 	for _, row := range problemRows {
