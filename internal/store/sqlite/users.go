@@ -158,8 +158,9 @@ func (s *Store) SetUserRole(ctx context.Context, username, role string) error {
 }
 
 // SetUserDisabled disables or enables a user in one write: token
-// authentication joins disabled_at, and any commit empties the token
-// cache, so the next request on any connection sees it.
+// authentication joins disabled_at, so the next lookup after the commit
+// sees it (a cache of lookups must drop its entries on this commit too;
+// the conformance suite reads before and after).
 func (s *Store) SetUserDisabled(ctx context.Context, username string, disabled bool, at time.Time) error {
 	if err := checkTime("disabled_at", at); disabled && err != nil {
 		return fmt.Errorf("disable %q: %w", username, err)
