@@ -398,3 +398,22 @@ func TestExchangeRespectsRoleAndDisabled(t *testing.T) {
 		t.Fatalf("disabled user's exchange: %d %s", res.status, res.body)
 	}
 }
+
+// TestTrustPolicyMayNameAServiceAccount: a CI job exchanges its identity
+// for a token of a service account, which no person owns.
+func TestTrustPolicyMayNameAServiceAccount(t *testing.T) {
+	e := newExchangeEnv(t)
+	svc := e.addService("jenkins")
+	e.addPolicy(store.TrustPolicy{Name: "jenkins-ci", Issuer: e.iss.URL(), Audience: testAudience,
+		Claims: []store.ClaimMatch{{Claim: "repository", Glob: "ci/*"}}, UserID: svc.ID,
+		Scopes: []string{"deploy:write"}, MaxLifetime: 10 * time.Minute})
+	res := e.exchange(map[string]any{"subject_token": e.iss.Mint(t, ghClaims("ci/pipeline", "refs/heads/main"))})
+	var et api.ExchangedToken
+	res.decode(t, &et)
+	if res.status != 201 || et.User.Username != "jenkins" {
+		t.Fatalf("exchange for a service account: %d %s", res.status, res.body)
+	}
+	if got := e.do(req{method: "GET", path: "/v1/auth/check?scope=deploy:write", auth: bearer(et.Secret)}); got.status != http.StatusNoContent {
+		t.Fatalf("the exchanged token: %d", got.status)
+	}
+}
