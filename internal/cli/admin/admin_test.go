@@ -193,4 +193,13 @@ func TestAdminFindsRevokesAndMints(t *testing.T) {
 	if _, _, code := run(t, host, root, "", "user", "delete", "bob", "--yes"); code != 0 {
 		t.Fatalf("delete --yes: %d", code)
 	}
+	// --all alone: every token of every user (jenkins' one) but the one
+	// revoking.
+	_, errOut, code = run(t, host, root, "", "token", "delete", "--all", "--yes")
+	if code != 0 || !strings.Contains(errOut, "Revoked 1 token;") || !strings.Contains(errOut, "Sparing the token this command runs with") {
+		t.Fatalf("--all: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code := run(t, host, root, "", "token", "list"); code != 0 {
+		t.Fatalf("root's token after --all: exit %d, %s", code, errOut)
+	}
 }

@@ -306,7 +306,7 @@ func (o *TokenDeleteOptions) validate() error {
 			return cmdutil.UsageErrorf("%q is not a token id (26 letters and digits, from tokenctl admin token list)", id)
 		}
 	}
-	if len(o.IDs) == 0 && !o.fromStdin && !o.Filters.any() {
+	if len(o.IDs) == 0 && !o.fromStdin && !o.Filters.any() && !o.All {
 		return cmdutil.UsageErrorf("say which tokens: ids, - for stdin, filters (--user, --expired, --expiring-within, --unused-since, --name, --scope), or --all")
 	}
 	if o.Filters.any() && !o.All && o.Filters.User != "" && o.Filters.Status == "" && o.Filters.Name == "" && len(o.Filters.Scopes) == 0 &&
@@ -339,11 +339,26 @@ func tokenDeleteRun(ctx context.Context, opts *TokenDeleteOptions) error {
 			targets = append(targets, api.AdminToken{Token: api.Token{ID: strings.ToLower(id)}})
 		}
 	default:
+		// A selection by filter spares the credential doing the revoking
+		// (as token delete does), so the later batches still go through;
+		// name its id to revoke it.
+		current := ""
+		if u, err := c.User(ctx); err == nil && u.Token != nil {
+			current = u.Token.ID
+		}
+		spared := false
 		for t, err := range c.AdminListTokens(ctx, opts.Filters.query) {
 			if err != nil {
 				return fmt.Errorf("list tokens: %w", err)
 			}
+			if t.ID == current {
+				spared = true
+				continue
+			}
 			targets = append(targets, t)
+		}
+		if spared {
+			fmt.Fprintln(opts.IO.ErrOut, "Sparing the token this command runs with; name its id to revoke it.")
 		}
 	}
 	ios := opts.IO
