@@ -69,8 +69,16 @@ func realServer(t *testing.T) (url, root, bob string, st *sqlite.Store) {
 
 func run(t *testing.T, host, token, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	return runOn(t, false, host, token, stdin, args...)
+}
+
+// runOn is run with stdin and stderr a terminal when tty is set.
+func runOn(t *testing.T, tty bool, host, token, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	ios, in, out, errOut := iostreams.Test()
 	in.WriteString(stdin)
+	ios.SetStdinTTY(tty)
+	ios.SetStderrTTY(tty)
 	f := &cmdutil.Factory{IOStreams: ios, Client: func() (*client.Client, error) {
 		return client.New(client.Options{Host: host, Token: token})
 	}}
@@ -201,5 +209,28 @@ func TestAdminFindsRevokesAndMints(t *testing.T) {
 	}
 	if _, errOut, code := run(t, host, root, "", "token", "list"); code != 0 {
 		t.Fatalf("root's token after --all: exit %d, %s", code, errOut)
+	}
+}
+
+// TestDeleteAsksOnATerminal: a preview, then y/N for a few tokens and the
+// count typed for many; a refusal revokes nothing.
+func TestDeleteAsksOnATerminal(t *testing.T) {
+	host, root, _, _ := realServer(t)
+	_, errOut, code := runOn(t, true, host, root, "n\n", "token", "delete", "--user", "bob", "--name", "ci-a")
+	if code == 0 || !strings.Contains(errOut, "About to revoke 1 token") || !strings.Contains(errOut, "Revoke them? [y/N]") || !strings.Contains(errOut, "nothing was revoked") {
+		t.Fatalf("answer n: exit %d, %s", code, errOut)
+	}
+	_, errOut, code = runOn(t, true, host, root, "y\n", "token", "delete", "--user", "bob", "--name", "ci-a")
+	if code != 0 || !strings.Contains(errOut, "Revoked 1 token;") {
+		t.Fatalf("answer y: exit %d, %s", code, errOut)
+	}
+	// Eleven left: more than ten is confirmed by typing the count.
+	_, errOut, code = runOn(t, true, host, root, "y\n", "token", "delete", "--user", "bob", "--name", "ci-*")
+	if code == 0 || !strings.Contains(errOut, "Type 11 to revoke them") {
+		t.Fatalf("y for 11: exit %d, %s", code, errOut)
+	}
+	_, errOut, code = runOn(t, true, host, root, "11\n", "token", "delete", "--user", "bob", "--name", "ci-*")
+	if code != 0 || !strings.Contains(errOut, "Revoked 11 tokens;") {
+		t.Fatalf("11 typed: exit %d, %s", code, errOut)
 	}
 }
