@@ -417,3 +417,45 @@ func TestTrustPolicyMayNameAServiceAccount(t *testing.T) {
 		t.Fatalf("the exchanged token: %d", got.status)
 	}
 }
+
+// TestAdminAddsPeople: a person added over the API with a password signs
+// in with it; one without a password cannot sign in by password at all;
+// bad fields are 400 and name the field.
+func TestAdminAddsPeople(t *testing.T) {
+	e := newTestEnv(t)
+	e.addAdmin("root", "pw")
+	admin := bearer(e.login("root", "pw"))
+	res := e.do(req{method: "POST", path: "/v1/admin/users", auth: admin, json: map[string]any{"username": "carol", "password": "carol-pw", "role": "admin"}})
+	var u api.AdminUser
+	res.decode(t, &u)
+	if res.status != 201 || u.Role != "admin" || u.Kind != "person" || u.Disabled || res.header.Get("Location") != "/v1/admin/users/carol" {
+		t.Fatalf("add carol: %d %s", res.status, res.body)
+	}
+	if got := e.do(req{method: "GET", path: "/v1/user", auth: basic("carol", "carol-pw")}); got.status != 200 {
+		t.Fatalf("carol's password: %d", got.status)
+	}
+	e.do(req{method: "POST", path: "/v1/admin/users", auth: admin, json: map[string]any{"username": "dave"}})
+	if got := e.do(req{method: "GET", path: "/v1/user", auth: basic("dave", "")}); got.status != 401 {
+		t.Fatalf("dave (no password) signed in: %d", got.status)
+	}
+	for _, c := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"username": "a:b"}, "user name"},
+		{map[string]any{"username": "x", "role": "root"}, "role must be"},
+		{map[string]any{"username": "x", "kind": "robot"}, "kind must be"},
+		{map[string]any{"username": "x", "kind": "service", "password": "p"}, "no password"},
+	} {
+		res := e.do(req{method: "POST", path: "/v1/admin/users", auth: admin, json: c.body})
+		if res.status != 400 || !strings.Contains(res.problem(t).Detail, c.want) {
+			t.Errorf("%v: %d %s, want 400 naming %q", c.body, res.status, res.body, c.want)
+		}
+	}
+	if res := e.do(req{method: "PATCH", path: "/v1/admin/users/carol", auth: admin, json: map[string]any{}}); res.status != 400 {
+		t.Errorf("empty PATCH: %d", res.status)
+	}
+	if res := e.do(req{method: "DELETE", path: "/v1/admin/users/root", auth: admin}); res.status != 400 {
+		t.Errorf("self-delete: %d", res.status)
+	}
+}
