@@ -403,3 +403,35 @@ func TestUserRolesAndServiceAccounts(t *testing.T) {
 		t.Fatalf("bob's trail = %+v, %v; want the role change by the operator", evs, err)
 	}
 }
+
+// TestUserDisableOnTheHost: the break-glass offboarding without an admin
+// token, recorded in the user's trail as the operator's.
+func TestUserDisableOnTheHost(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tokend.db")
+	if _, _, err := run(t, "bob-pw\n", nil, "user", "add", "bob", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := run(t, "", nil, "user", "disable", "bob", "--database", db); err != nil || !strings.Contains(errOut, "Disabled bob") {
+		t.Fatalf("disable = %q, %v", errOut, err)
+	}
+	check := func(want bool) {
+		t.Helper()
+		st, err := openStore(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		u, err := st.UserByName(context.Background(), "bob")
+		if err != nil || u.Disabled != want {
+			t.Fatalf("bob disabled = %v, %v; want %v", u.Disabled, err, want)
+		}
+	}
+	check(true)
+	if _, errOut, err := run(t, "", nil, "user", "enable", "bob", "--database", db); err != nil || !strings.Contains(errOut, "Enabled bob") {
+		t.Fatalf("enable = %q, %v", errOut, err)
+	}
+	check(false)
+	if _, _, err := run(t, "", nil, "user", "disable", "ghost", "--database", db); err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("disable ghost: %v", err)
+	}
+}

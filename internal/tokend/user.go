@@ -210,7 +210,41 @@ on the very next request; there is no undo.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(add, setRole, list, del)
+	toggle := func(disable bool) *cobra.Command {
+		verb, short, long := "enable", "Let a disabled user and their tokens in again", `Enable a disabled user: their unexpired tokens and their sign-in work again
+from the next request, on every server sharing the database.`
+		if disable {
+			verb, short, long = "disable", "Offboard a user: refuse all their tokens and sign-in at once", `Disable a user in one write: from the next request on, on every server
+sharing the database, every token of theirs is refused and so is their
+sign-in. Nothing is deleted; tokend user enable restores them. Over the
+API the same is tokenctl admin user disable.`
+		}
+		return &cobra.Command{
+			Use:     verb + " NAME",
+			Short:   short,
+			Long:    long,
+			Example: "  tokend user " + verb + " alice",
+			Args:    cmdargs.ExactArgs(1, "tokend user "+verb+" NAME"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				st, err := openStore(cmd.Context(), database)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				now := time.Now().UTC().Truncate(time.Second)
+				ctx := store.WithAudit(cmd.Context(), store.Audit{At: now.Truncate(time.Millisecond), ActorKind: store.ActorOperator})
+				if err := st.SetUserDisabled(ctx, args[0], disable, now); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return fmt.Errorf("no user %q; see tokend user list", args[0])
+					}
+					return fmt.Errorf("%s %s: %w", verb, args[0], err)
+				}
+				fmt.Fprintf(e.stderr, "%sd %s.\n", strings.ToUpper(verb[:1])+verb[1:], args[0])
+				return nil
+			},
+		}
+	}
+	cmd.AddCommand(add, setRole, toggle(true), toggle(false), list, del)
 	return cmd
 }
 
