@@ -234,3 +234,40 @@ func TestDeleteAsksOnATerminal(t *testing.T) {
 		t.Fatalf("11 typed: exit %d, %s", code, errOut)
 	}
 }
+
+// TestTokenListFitsTheTerminal: piped, names are whole; on a narrow
+// terminal the long name is cut with "…" and lines fit.
+func TestTokenListFitsTheTerminal(t *testing.T) {
+	host, root, _, st := realServer(t)
+	long := strings.Repeat("n", 90)
+	u, err := st.UserByName(context.Background(), "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if _, _, err := st.CreateToken(context.Background(), store.NewToken{ID: store.NewID(time.Now()), UserID: u.ID, Name: long, KeyHint: "tkn_abcd…wxyz",
+		Digest: [32]byte{9}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ := run(t, host, root, "", "token", "list", "--name", "nnn*")
+	if !strings.Contains(out, long) {
+		t.Fatalf("piped table cut the name:\n%s", out)
+	}
+	ios, _, outBuf, errOut := iostreams.Test()
+	ios.SetStdoutTTY(true)
+	ios.SetTerminalWidth(100)
+	f := &cmdutil.Factory{IOStreams: ios, Client: func() (*client.Client, error) { return client.New(client.Options{Host: host, Token: root}) }}
+	cmd := NewCmdTokenList(f, nil)
+	cmd.SetArgs([]string{"--name", "nnn*"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("%v: %s", err, errOut)
+	}
+	for _, line := range strings.Split(strings.TrimRight(outBuf.String(), "\n"), "\n") {
+		if w := len([]rune(line)); w > 100 {
+			t.Errorf("line of %d columns on a 100-column terminal: %q", w, line)
+		}
+	}
+	if !strings.Contains(outBuf.String(), "…") {
+		t.Errorf("long name not cut:\n%s", outBuf.String())
+	}
+}

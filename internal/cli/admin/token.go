@@ -177,6 +177,10 @@ func tokenListing(now time.Time) output.Listing[api.AdminToken] {
 			}
 			return st, []string{t.ID, t.User, t.Name, t.KeyHint, timespec.Stamp(t.ExpiresAt, now, true), used}
 		},
+		// On a terminal, long names go first, then the name is cut.
+		Fit: func(tbl *output.Table, width int) {
+			tbl.Fit(width, "NAME", 10, output.Cut("NAME", 40), output.Cut("USER", 16))
+		},
 		CSVHeader: TokenCSVHeader,
 		CSVRecord: func(t api.AdminToken) []string {
 			used := ""
