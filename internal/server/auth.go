@@ -70,6 +70,12 @@ func (s *server) authBearer(w http.ResponseWriter, r *http.Request, cred string)
 		s.internalError(w, r, "authenticate token", err)
 		return nil, false
 	}
+	if user.Disabled {
+		// Offboarding: the flag comes with the token's row, so one write
+		// refuses every token of the user on the next request anywhere.
+		s.unauthorized(w, r, true, "the account "+user.Username+" is disabled; ask an admin to enable it")
+		return nil, false
+	}
 	now := s.cfg.Now()
 	if st.Expired(now) {
 		s.authFailed(r, user, &st, reasonExpiredToken)
@@ -130,6 +136,14 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.internalError(w, r, "look up user", err)
 		return nil, false
 	}
+	if user.Kind == store.KindService || user.PasswordHash == "" {
+		// A service account (or a person who signs in only by SSO) has no
+		// password to check; answer as for a wrong one, in the same time.
+		password.VerifyDummy(pw)
+		wrong = true
+		s.unauthorized(w, r, false, "wrong username or password")
+		return nil, false
+	}
 	match, err := password.Verify(pw, user.PasswordHash)
 	if err != nil {
 		s.internalError(w, r, "verify password of "+user.Username, err)
@@ -139,6 +153,11 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		wrong = true
 		s.authFailed(r, user, nil, reasonWrongPassword)
 		s.unauthorized(w, r, false, "wrong username or password")
+		return nil, false
+	}
+	if user.Disabled {
+		// Said only to one who knows the password.
+		s.unauthorized(w, r, false, "the account "+user.Username+" is disabled; ask an admin to enable it")
 		return nil, false
 	}
 	s.authenticated(r, user)

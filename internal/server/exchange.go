@@ -224,6 +224,15 @@ func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, aske
 			return exceeds("trust policy %s grants the scope %s, which is no longer defined; the operator must correct the policy (tokend trust delete, then add)", pol.Name, sc)
 		}
 	}
+	// The role and the disabled flag are read now, not when the policy
+	// was written: offboarding or a demotion reaches exchanges at once.
+	user, err := s.store.UserByID(ctx, pol.UserID)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if user.Disabled {
+		return exceeds("the user %s of trust policy %s is disabled; an admin must enable it", user.Username, pol.Name)
+	}
 	scopes := pol.Scopes
 	if len(asked) > 0 {
 		if extra := pol.Scopes.Missing(asked...); len(extra) > 0 {
@@ -231,6 +240,13 @@ func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, aske
 				strings.Join(extra, " "), pol.Name, scopeList(pol.Scopes))
 		}
 		scopes = asked
+		if prob := adminScopesFor(user, scopes); prob != nil {
+			return nil, 0, prob, nil
+		}
+	} else if !user.IsAdmin() {
+		// Granted by the policy but not asked for: a member's token just
+		// goes without them.
+		scopes = slices.DeleteFunc(slices.Clone(scopes), scope.IsAdmin)
 	}
 	life := pol.MaxLifetime
 	if expiresIn != nil {
@@ -241,7 +257,14 @@ func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, aske
 		}
 		life = want
 	}
-	return scopes, min(life, s.cfg.MaxLifetime), nil, nil
+	life = min(life, s.cfg.MaxLifetime)
+	if limit, sc := scopeCap(app, scopes); limit > 0 && life > limit {
+		if expiresIn != nil {
+			return nil, 0, lifetimeCapped(sc, limit, life), nil
+		}
+		life = limit
+	}
+	return scopes, life, nil, nil
 }
 
 // rejectSubjectToken answers 401 subject_token_rejected with the reason.

@@ -24,6 +24,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/server"
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/timespec"
 	"github.com/tokenctl/tokenctl/internal/version"
 )
 
@@ -54,6 +55,10 @@ type serveOptions struct {
 	maxTokens      int
 	auditRetention time.Duration
 	pprofAddr      string
+	// expireUnused is --expire-unused-after as given ("90d"); unusedAfter
+	// is what it parses to, 0 for off.
+	expireUnused string
+	unusedAfter  time.Duration
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -82,6 +87,9 @@ its own. One log line per request goes to stderr, never with a secret.
 Every token created, rotated, deleted or revoked as leaked, and every
 failed sign-in to an account, is kept as an audit event (GET /v1/events)
 for --audit-retention; older events are pruned hourly in small batches.
+With --expire-unused-after (such as 90d), tokens neither used nor created
+in that long are expired hourly, in small batches, each with a
+token.expired_unused event in its owner's trail.
 SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests
 finish for up to --drain-timeout, then closes the connections still open
 (a client still sending its body gets cut off) and exits 0.
@@ -117,6 +125,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
+	f.StringVar(&o.expireUnused, "expire-unused-after", "", "expire tokens unused this long (such as 90d; m, h, d, w units); off when empty")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
@@ -151,6 +160,16 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.auditRetention < time.Hour {
 		return cfg, usageErrorf("--audit-retention must be at least 1h, such as 9600h (400 days), got %s", o.auditRetention)
+	}
+	if o.expireUnused != "" {
+		d, err := timespec.ParseDuration(o.expireUnused)
+		if err != nil {
+			return cfg, usageErrorf("--expire-unused-after: %w", err)
+		}
+		if d < 24*time.Hour {
+			return cfg, usageErrorf("--expire-unused-after must be at least 1d, such as 90d, got %s", o.expireUnused)
+		}
+		o.unusedAfter = d
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return cfg, usageErrorf("--tls-cert and --tls-key go together; give both or neither")
@@ -270,6 +289,14 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		runPruner(pctx, st, o.auditRetention, pruneInterval, time.Now, logger)
 	}()
 	defer func() { stopPruner(); <-pruned }()
+	if o.unusedAfter > 0 {
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			runUnusedSweeper(pctx, st, o.unusedAfter, pruneInterval, time.Now, logger)
+		}()
+		defer func() { stopPruner(); <-swept }()
+	}
 
 	errc := make(chan error, 1)
 	go func() {

@@ -86,10 +86,10 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if !opts.IntoNonEmpty && before.Users+before.Tokens > 0 {
 			return fmt.Errorf("%w: it has %d users and %d tokens", store.ErrNotEmpty, before.Users, before.Tokens)
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "username", "password_hash", "created_at"},
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "username", "password_hash", "created_at", "role", "kind", "disabled_at"},
 			pgx.CopyFromSlice(len(snap.Users), func(i int) ([]any, error) {
-				u := snap.Users[i]
-				return []any{u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt)}, nil
+				u, err := userDefaults(snap.Users[i])
+				return []any{u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt), u.Role, u.Kind, disabledAt(u)}, err
 			}))
 		if err != nil {
 			return fmt.Errorf("copy users: %w", err)
@@ -113,10 +113,10 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if err != nil {
 			return fmt.Errorf("copy tokens: %w", err)
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"scopes"}, []string{"name", "description", "created_at"},
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"scopes"}, []string{"name", "description", "created_at", "max_lifetime"},
 			pgx.CopyFromSlice(len(snap.Scopes), func(i int) ([]any, error) {
 				sc := snap.Scopes[i]
-				return []any{sc.Name, sc.Description, toDB(sc.CreatedAt)}, nil
+				return []any{sc.Name, sc.Description, toDB(sc.CreatedAt), nullDuration(sc.MaxLifetime)}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy scopes: %w", err)
@@ -124,7 +124,7 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		// Events go last: they reference their users.
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"id", "user_id", "time", "type", "token_id", "token_name",
 			"token_key_hint", "actor_kind", "actor_token_id", "actor_token_name", "client_address", "user_agent", "source", "reason",
-			"trust_policy", "claims"},
+			"trust_policy", "claims", "actor_user", "detail"},
 			pgx.CopyFromSlice(len(snap.Events), func(i int) ([]any, error) {
 				e := snap.Events[i]
 				policy, claims, err := eventTrust(e)
@@ -132,7 +132,8 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 					return nil, err
 				}
 				return []any{e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
-					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, policy, claims}, nil
+					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, policy, claims,
+					e.ActorUser, e.Detail}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy events: %w", err)

@@ -217,12 +217,15 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 	var users []store.User
 	for _, name := range []string{"bob", "alice"} {
 		u := store.User{ID: store.NewID(now), Username: name, PasswordHash: "hash-" + name, CreatedAt: now}
+		if name == "alice" { // role, kind and the disabled flag move too
+			u.Role, u.Kind, u.Disabled, u.DisabledAt = store.RoleAdmin, store.KindService, true, now
+		}
 		if err := src.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 		users = append(users, u)
 	}
-	if err := src.CreateScope(ctx, store.Scope{Name: "deploy:write", Description: "ship it", CreatedAt: now}); err != nil {
+	if err := src.CreateScope(ctx, store.Scope{Name: "deploy:write", Description: "ship it", CreatedAt: now, MaxLifetime: 7 * 24 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	// Creating with an Audit records a token.created event per token.
@@ -254,6 +257,7 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 		Type: store.EventTokenRevokedLeaked, TokenID: "tid", TokenName: "tname", TokenKeyHint: "thint",
 		ActorKind: store.ActorToken, ActorTokenID: "aid", ActorTokenName: "aname",
 		ClientAddress: "198.51.100.1", UserAgent: "ua/2", Source: "github", Reason: "why",
+		ActorUser: "root", Detail: "role admin",
 	}
 	if err := src.AddEvents(ctx, []store.Event{full}); err != nil {
 		t.Fatal(err)
@@ -298,6 +302,9 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 	back, err := dst.Export(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a := back.Users[0]; a.Username != "alice" || a.Role != store.RoleAdmin || a.Kind != store.KindService || !a.Disabled || back.Scopes[0].MaxLifetime != 7*24*time.Hour {
+		t.Fatalf("after the round trip alice = %+v, scope %+v", a, back.Scopes[0])
 	}
 	if fmt.Sprint(back) != fmt.Sprint(snap) {
 		t.Fatalf("round trip differs:\n got %v\nwant %v", back, snap)
