@@ -178,6 +178,7 @@ func NormalizeScopes(scopes []string) []string {
 type Store interface {
 	EventStore // the audit trail and leak revocation: events.go
 	TrustStore // trust policies for POST /v1/tokens/exchange: trust.go
+	SSOStore   // sign-in through an OpenID provider: sso.go
 
 	// CreateUser adds a user; ErrConflict when the username is taken.
 	CreateUser(ctx context.Context, u User) error

@@ -23,7 +23,7 @@ func SchemaVersion() int {
 	if err != nil {
 		return 0
 	}
-	return len(ms)
+	return migration.Latest(ms)
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serialises
@@ -57,10 +57,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM tokend_schema_migrations`).Scan(&current); err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		if current > len(ms) {
-			return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, len(ms))
+		if current > migration.Latest(ms) {
+			return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, migration.Latest(ms))
 		}
-		for _, m := range ms[current:] {
+		for _, m := range migration.Pending(ms, current) {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("apply migration %s: %w", m.Name, err)
 			}
