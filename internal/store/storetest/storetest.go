@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("events", func(t *testing.T) { testEvents(t, newStore) })
 	t.Run("unused since", func(t *testing.T) { testUnusedSince(t, newStore) })
 	t.Run("trust", func(t *testing.T) { testTrust(t, newStore) })
+	t.Run("sso", func(t *testing.T) { testSSO(t, newStore) })
 }
 
 // epoch is the suite's "now": fixed, so failures reproduce, and with a
