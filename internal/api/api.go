@@ -144,6 +144,10 @@ type Problem struct {
 	// scopes the server does not define, so a client can point at its own
 	// way of listing them (tokenctl scope list) instead of the detail's.
 	UnknownScopes []string `json:"unknown_scopes,omitempty"`
+
+	// Interval comes with slow_down: the seconds to wait between polls
+	// from now on.
+	Interval int64 `json:"interval,omitempty"`
 }
 
 // ProblemContentType is the media type of every error response.
@@ -245,6 +249,9 @@ type EventActor struct {
 	// those the policy matched on, such as repository, ref and run_id).
 	TrustPolicy string            `json:"trust_policy,omitempty"`
 	Claims      map[string]string `json:"claims,omitempty"`
+	// Provider comes with kind sso: the provider the person signed in at
+	// (Claims then holds its subject and the claims that matched).
+	Provider string `json:"provider,omitempty"`
 }
 
 // EventClient is where the request came from.

@@ -99,6 +99,10 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, true, "malformed Basic credentials")
 		return nil, false
 	}
+	if s.cfg.DisablePasswordLogin {
+		s.unauthorized(w, r, false, PasswordLoginOff)
+		return nil, false
+	}
 	// Password guesses are the one credential worth brute-forcing, so a
 	// check is admitted only while the address's failures plus its checks
 	// in flight stay under the limit: concurrent guesses then cannot
@@ -130,6 +134,15 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.internalError(w, r, "look up user", err)
 		return nil, false
 	}
+	if user.PasswordHash == "" {
+		// Provisioned by an SSO provider: no password ever matches, and
+		// it costs what a wrong one does.
+		password.VerifyDummy(pw)
+		wrong = true
+		s.authFailed(r, user, nil, reasonWrongPassword)
+		s.unauthorized(w, r, false, "wrong username or password")
+		return nil, false
+	}
 	match, err := password.Verify(pw, user.PasswordHash)
 	if err != nil {
 		s.internalError(w, r, "verify password of "+user.Username, err)
@@ -144,6 +157,10 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	s.authenticated(r, user)
 	return &principal{user: user}, true
 }
+
+// PasswordLoginOff is the detail of a 401 to a password when the server
+// takes none; tokenctl shows it and suggests --web.
+const PasswordLoginOff = "password sign-in is turned off on this server; sign in through the browser with tokenctl auth login --web"
 
 func (s *server) authenticated(r *http.Request, u store.User) {
 	if info := infoFrom(r.Context()); info != nil {

@@ -97,7 +97,7 @@ func (s *server) handleListEvents(w http.ResponseWriter, r *http.Request, p *pri
 	}
 	for _, v := range q["type"] {
 		if !slices.Contains(api.EventTypes, v) {
-			bad("type %s is not an event type; use one of token.created, token.rotated, token.deleted, token.revoked_leaked, auth.failed", quote(v, 40))
+			bad("type %s is not an event type; use one of token.created, token.rotated, token.deleted, token.revoked_leaked, auth.failed, token.exchanged, auth.sso_login", quote(v, 40))
 			return
 		}
 		if !slices.Contains(opts.Types, v) {
@@ -159,6 +159,9 @@ func wireEvent(e store.Event) api.Event {
 		out.Actor.TokenID, out.Actor.TokenName = e.ActorTokenID, e.ActorTokenName
 	case store.ActorOIDC:
 		out.Actor.TrustPolicy, out.Actor.Claims = e.TrustPolicy, e.Claims
+	case store.ActorSSO:
+		// The store keeps the provider where an exchange keeps its policy.
+		out.Actor.Provider, out.Actor.Claims = e.TrustPolicy, e.Claims
 	}
 	return out
 }

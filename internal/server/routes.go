@@ -40,6 +40,10 @@ var routeTable = []route{
 	{"POST /v1/tokens/revoke", false, "", (*server).handleRevoke},
 	// exchange needs no credential: the CI identity token is the proof.
 	{"POST /v1/tokens/exchange", false, "", (*server).handleExchange},
+	// The device grant needs no credential: the device code is the proof,
+	// and a person approves it in the browser (package loginweb).
+	{"POST /v1/auth/device", false, "", (*server).handleDeviceStart},
+	{"POST /v1/auth/device/token", false, "", (*server).handleDeviceToken},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.

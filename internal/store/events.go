@@ -20,6 +20,10 @@ const (
 	// EventTokenExchanged replaces token.created for a token minted by
 	// POST /v1/tokens/exchange (Audit.ActorKind == ActorOIDC).
 	EventTokenExchanged = "token.exchanged"
+	// EventSSOLogin: a person signed in through an SSO provider and
+	// approved a device code (the provider is in TrustPolicy, the subject
+	// and the claims that matched in Claims).
+	EventSSOLogin = "auth.sso_login"
 )
 
 // Actor kinds: who caused an event.
@@ -29,6 +33,8 @@ const (
 	ActorLeakReport = "leak_report"
 	ActorOperator   = "operator"
 	ActorOIDC       = "oidc"
+	// ActorSSO: a person who signed in at an SSO provider (tokend sso).
+	ActorSSO = "sso"
 )
 
 // MaxEventListLimit is the largest EventListOptions.Limit (a page plus one).

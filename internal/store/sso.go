@@ -51,6 +51,7 @@ type DeviceCode struct {
 	Interval   time.Duration // the least time between two polls
 	State      DeviceState
 	UserID     string // who approved it (DeviceApproved, DeviceConsumed)
+	Username   string // filled by reads: UserID's username
 	LastPollAt time.Time
 }
 

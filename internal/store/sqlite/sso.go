@@ -133,14 +133,15 @@ func (s *Store) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error 
 	return nil
 }
 
-const deviceColumns = `digest, user_code, client_host, client_addr, created_at, expires_at, interval_ns, state, coalesce(user_id, ''), last_poll_at`
+const deviceColumns = `digest, user_code, client_host, client_addr, created_at, expires_at, interval_ns, state, coalesce(user_id, ''), last_poll_at,
+	coalesce((SELECT username FROM users WHERE users.id = device_codes.user_id), '')`
 
 func scanDeviceCode(row scanner) (store.DeviceCode, error) {
 	var d store.DeviceCode
 	var digest []byte
 	var created, expires, interval, lastPoll int64
 	var state string
-	if err := row.Scan(&digest, &d.UserCode, &d.ClientHost, &d.ClientAddr, &created, &expires, &interval, &state, &d.UserID, &lastPoll); err != nil {
+	if err := row.Scan(&digest, &d.UserCode, &d.ClientHost, &d.ClientAddr, &created, &expires, &interval, &state, &d.UserID, &lastPoll, &d.Username); err != nil {
 		return store.DeviceCode{}, err
 	}
 	copy(d.Digest[:], digest)

@@ -123,7 +123,7 @@ func testSSO(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("early poll after approval = %+v, %v, %v", p, slow, err)
 		}
 		p, slow, err = f.s.PollDeviceCode(f.ctx, d.Digest, now.Add(time.Minute))
-		if err != nil || slow || p.State != store.DeviceApproved || p.UserID != alice.ID {
+		if err != nil || slow || p.State != store.DeviceApproved || p.UserID != alice.ID || p.Username != "alice" {
 			t.Fatalf("collecting poll = %+v, %v, %v", p, slow, err)
 		}
 		p, _, err = f.s.PollDeviceCode(f.ctx, d.Digest, now.Add(2*time.Minute))
