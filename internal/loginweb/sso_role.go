@@ -1,0 +1,37 @@
+package loginweb
+
+// The seams to issue 23 (roles, disabled users): until its store.User.Disabled,
+// store.RoleAdmin and Store.SetUserRole are on main, sign-in cannot see or
+// set them. When they land, switch on by replacing the two bodies marked
+// SWITCH with the lines in their comments; adminMatches is complete and
+// tested now.
+
+import (
+	"context"
+
+	"github.com/tokenctl/tokenctl/internal/claimmatch"
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// userDisabled reports whether u may not sign in.
+func userDisabled(u store.User) bool {
+	_ = u
+	return false // SWITCH: return u.Disabled
+}
+
+// makeAdmin gives u the administrator role.
+func makeAdmin(ctx context.Context, st store.Store, u store.User) error {
+	_, _, _ = ctx, st, u
+	return nil // SWITCH: return st.SetUserRole(ctx, u.Username, store.RoleAdmin)
+}
+
+// adminMatches reports whether a person signing in through p with claims
+// is to be an administrator: p has --admin-if conditions and every one
+// holds. No conditions never makes anyone an administrator.
+func adminMatches(p store.SSOProvider, claims map[string]any) bool {
+	if len(p.AdminIf) == 0 {
+		return false
+	}
+	_, ok := claimmatch.All(p.AdminIf, claims)
+	return ok
+}
