@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -52,12 +53,12 @@ func TestScopedTokenCanDoOnlyWhatItsScopesAllow(t *testing.T) {
 		rq    req
 		scope string
 	}{
-		{req{method: "GET", path: "/v1/tokens"}, api.ScopeTokensRead},
-		{req{method: "GET", path: "/v1/tokens/" + victim.ID}, api.ScopeTokensRead},
-		{req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "child"}}, api.ScopeTokensWrite},
-		{req{method: "DELETE", path: "/v1/tokens/" + victim.ID}, api.ScopeTokensWrite},
-		{req{method: "POST", path: "/v1/tokens/delete", json: map[string]any{"ids": []string{victim.ID}}}, api.ScopeTokensWrite},
-		{req{method: "POST", path: "/v1/tokens/" + victim.ID + "/rotate"}, api.ScopeTokensWrite},
+		{req{method: "GET", path: "/v1/tokens"}, scope.TokensRead},
+		{req{method: "GET", path: "/v1/tokens/" + victim.ID}, scope.TokensRead},
+		{req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "child"}}, scope.TokensWrite},
+		{req{method: "DELETE", path: "/v1/tokens/" + victim.ID}, scope.TokensWrite},
+		{req{method: "POST", path: "/v1/tokens/delete", json: map[string]any{"ids": []string{victim.ID}}}, scope.TokensWrite},
+		{req{method: "POST", path: "/v1/tokens/" + victim.ID + "/rotate"}, scope.TokensWrite},
 	} {
 		c.rq.auth = deploy
 		p := scopeProblemOf(t, e.do(c.rq), c.scope)

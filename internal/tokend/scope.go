@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
-	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -41,20 +41,20 @@ and may run while tokend serves it.`,
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Define an application scope",
-		Long: `Define an application scope that tokens may then be created with.
+		Long: fmt.Sprintf(`Define an application scope that tokens may then be created with.
 
-A name is 1 to 64 characters: lower-case letters, digits and . _ - in parts
+A name is 1 to %d characters: lower-case letters, digits and . _ - in parts
 separated by ':' (deploy:write, registry.push, app:*:read). A token made
 with a password from now on carries it by default; tokens made earlier do
-not gain it.`,
+not gain it.`, scope.MaxLen),
 		Example: `  tokend scope add deploy:write --description "deploy to production"`,
 		Args:    cmdargs.ExactArgs(1, "tokend scope add NAME [--description TEXT]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := server.ValidScopeName(name); err != nil {
+			if err := scope.Valid(name); err != nil {
 				return usageErrorf("%s", err)
 			}
-			if server.IsBuiltinScope(name) {
+			if scope.IsBuiltin(name) {
 				return usageErrorf("%s is built in; it needs no adding", name)
 			}
 			if len(description) > 1000 {
@@ -109,7 +109,7 @@ name, description and builtin for each, like GET /v1/scopes.`,
 				Builtin     bool   `json:"builtin"`
 			}
 			var rows []row
-			for _, sc := range server.BuiltinScopes() {
+			for _, sc := range scope.Builtins() {
 				rows = append(rows, row{sc.Name, sc.Description, true})
 			}
 			for _, sc := range app {
@@ -153,7 +153,7 @@ changes a token.`,
 		Args:    cmdargs.ExactArgs(1, "tokend scope delete NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if server.IsBuiltinScope(name) {
+			if scope.IsBuiltin(name) {
 				return usageErrorf("%s is built in and cannot be deleted", name)
 			}
 			st, err := openStore(cmd.Context(), database)

@@ -71,7 +71,7 @@ func TestBadScopeCommandLines(t *testing.T) {
 		errHas string
 	}{
 		{[]string{"scope", "add", "Deploy Write"}, "malformed"},
-		{[]string{"scope", "add", strings.Repeat("a", 65)}, "maximum is 64"},
+		{[]string{"scope", "add", strings.Repeat("a", 65)}, "at most 64 characters"},
 		{[]string{"scope", "add", "tokens:read"}, "built in"},
 		{[]string{"scope", "delete", "tokens:write"}, "built in"},
 		// The same argument checks (cmdargs) as every other tokend command:

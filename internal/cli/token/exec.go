@@ -19,6 +19,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
@@ -415,7 +416,7 @@ func (o *ExecOptions) request(ctx context.Context, c *client.Client) (api.Create
 func withoutTokenScopes(in []string) []string {
 	out := []string{}
 	for _, s := range in {
-		if s != api.ScopeTokensRead && s != api.ScopeTokensWrite {
+		if !scope.IsBuiltin(s) {
 			out = append(out, s)
 		}
 	}

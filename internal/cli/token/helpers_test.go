@@ -167,7 +167,7 @@ func (e *testEnv) tokens() []store.Token {
 	var all []store.Token
 	before := ""
 	for {
-		page, err := e.st.ListTokens(context.Background(), store.ListOptions{UserID: e.userID, Now: e.clock.Now(), BeforeID: before, Limit: 1000})
+		page, _, err := e.st.ScanTokens(context.Background(), store.ListOptions{UserID: e.userID, Now: e.clock.Now(), BeforeID: before, Limit: 1000})
 		if err != nil {
 			e.t.Fatal(err)
 		}

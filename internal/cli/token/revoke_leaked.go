@@ -159,8 +159,7 @@ func revokeLeakedRun(ctx context.Context, opts *RevokeLeakedOptions) error {
 		} else {
 			// Shaped like a token but the checksum fails: a mangled copy
 			// at best, so it cannot work; not worth a request.
-			r := s[len(opts.Prefix) : len(s)-secret.ChecksumLen]
-			f.hint = opts.Prefix + r[:4] + "…" + r[len(r)-4:]
+			f.hint = secret.HintOf(opts.Prefix, s)
 			f.status, f.dead = "malformed (checksum mismatch)", true
 			localBad++
 		}

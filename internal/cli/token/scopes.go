@@ -14,12 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/text"
 )
-
-// maxScopeLen bounds one scope name on the command line; the server has
-// the final word on what a name may be.
-const maxScopeLen = 64
 
 // addScopeFlag registers a repeatable, comma-separating --scope flag with
 // completion from GET /v1/scopes.
@@ -28,25 +25,27 @@ func addScopeFlag(cmd *cobra.Command, f *cmdutil.Factory, p *[]string, usage str
 	_ = cmd.RegisterFlagCompletionFunc("scope", completeScopes(f))
 }
 
-// cleanScopes trims, checks, sorts and dedupes the --scope values. Empty
-// items (--scope ” or a trailing comma) are dropped, so `--scope ”`
-// asks for no scopes at all.
-func cleanScopes(in []string) ([]string, error) {
-	out := []string{}
+// cleanScopes trims and checks the --scope values (package scope's
+// grammar, the server's own) and makes them a Set. Empty items (--scope ”
+// or a trailing comma) are dropped, so `--scope ”` asks for no scopes at
+// all: an empty, non-nil Set.
+func cleanScopes(in []string) (scope.Set, error) {
+	var out []string
 	for _, s := range in {
 		s = strings.TrimSpace(s)
-		switch {
-		case s == "":
+		if s == "" {
 			continue
-		case len(s) > maxScopeLen:
-			return nil, cmdutil.UsageErrorf("invalid --scope %q: a scope name is at most %d characters", text.Truncate(s, maxScopeLen), maxScopeLen)
-		case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-			return nil, cmdutil.UsageErrorf("invalid --scope %q: a scope name has no spaces; give several as --scope a,b or repeat --scope", s)
+		}
+		if err := scope.Valid(s); err != nil {
+			hint := ""
+			if strings.ContainsFunc(s, unicode.IsSpace) {
+				hint = "; give several as --scope a,b or repeat --scope"
+			}
+			return nil, cmdutil.UsageErrorf("invalid --scope: %s%s", err, hint)
 		}
 		out = append(out, s)
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	return scope.NewSet(out...), nil
 }
 
 // hasScopes reports whether t carries every scope in want.

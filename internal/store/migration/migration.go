@@ -1,6 +1,8 @@
-// Package migration reads a backend's embedded, numbered schema migrations.
-// Both stores (sqlite, postgres) version their schema the same way, so the
-// rules for naming and ordering the files live here once.
+// Package migration reads a backend's embedded, numbered schema migrations
+// and applies the ones a database lacks. Both stores (sqlite, postgres)
+// version their schema the same way, so the rules for naming, ordering and
+// applying the files live here once; a backend brings only its transaction
+// and where it records the version.
 package migration
 
 import (
@@ -22,8 +24,8 @@ type Migration struct {
 // Load returns the migrations matching glob in fsys in version order. File
 // names are NNNN_what.sql with positive, unique versions. A gap is allowed
 // so that two branches can each claim a number (0006, 0007) and land in
-// either order while the lower one is still in review; Pending then applies
-// a later-landed lower version only to databases not yet past it, so a
+// either order while the lower one is still in review; Apply then runs a
+// later-landed lower version only on databases not yet past it, so a
 // database must not be migrated by a binary built between the two.
 func Load(fsys fs.FS, glob string) ([]Migration, error) {
 	names, err := fs.Glob(fsys, glob)
@@ -62,12 +64,21 @@ func Latest(ms []Migration) int {
 	return ms[len(ms)-1].Version
 }
 
-// Pending returns the migrations of ms a database at version current still
-// needs, in order.
-func Pending(ms []Migration, current int) []Migration {
-	for i, m := range ms {
-		if m.Version > current {
-			return ms[i:]
+// Apply brings a database that records version current up to the newest of
+// ms: it calls step for each migration the database lacks, oldest first.
+// step runs m.SQL and records m.Version; the caller runs Apply inside one
+// transaction, so a failed step leaves the database as it was. A database
+// newer than ms is refused: it needs a newer binary, not a downgrade.
+func Apply(ms []Migration, current int, step func(m Migration) error) error {
+	if current < 0 || current > Latest(ms) {
+		return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, Latest(ms))
+	}
+	for _, m := range ms {
+		if m.Version <= current {
+			continue
+		}
+		if err := step(m); err != nil {
+			return fmt.Errorf("apply migration %s: %w", m.Name, err)
 		}
 	}
 	return nil

@@ -1,6 +1,8 @@
 package migration
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -29,9 +31,46 @@ func TestLoadOrdersAndChecksVersions(t *testing.T) {
 	}
 }
 
+func TestApplyRunsOnlyTheMissingStepsInOrder(t *testing.T) {
+	ms := []Migration{{Version: 1, Name: "0001_a.sql"}, {Version: 2, Name: "0002_b.sql"}, {Version: 3, Name: "0003_c.sql"}}
+	for current, want := range map[int][]int{0: {1, 2, 3}, 1: {2, 3}, 3: nil} {
+		var ran []int
+		err := Apply(ms, current, func(m Migration) error { ran = append(ran, m.Version); return nil })
+		if err != nil || !slices.Equal(ran, want) {
+			t.Errorf("Apply from %d ran %v, %v; want %v", current, ran, err, want)
+		}
+	}
+}
+
+func TestApplyRefusesANewerDatabase(t *testing.T) {
+	ms := []Migration{{Version: 1, Name: "0001_a.sql"}}
+	err := Apply(ms, 2, func(Migration) error { t.Fatal("step ran on a newer database"); return nil })
+	for _, want := range []string{"version 2", "supports (1)", "newer tokend"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Apply = %v, want an error containing %q", err, want)
+		}
+	}
+}
+
+func TestApplyStopsAtAFailedStepAndNamesIt(t *testing.T) {
+	ms := []Migration{{Version: 1, Name: "0001_a.sql"}, {Version: 2, Name: "0002_b.sql"}, {Version: 3, Name: "0003_c.sql"}}
+	boom := errors.New("boom")
+	var ran []int
+	err := Apply(ms, 0, func(m Migration) error {
+		ran = append(ran, m.Version)
+		if m.Version == 2 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "0002_b.sql") || !slices.Equal(ran, []int{1, 2}) {
+		t.Fatalf("Apply = %v after %v; want boom naming 0002_b.sql after steps 1 and 2", err, ran)
+	}
+}
+
 // Issue 22 lands 0007 while issue 23's 0006 may still be in review: a gap
-// loads, and a database already at a version skips what it has.
-func TestLoadAcceptsAGapAndPendingSkipsApplied(t *testing.T) {
+// loads, and Apply skips what a database already has.
+func TestLoadAcceptsAGapAndApplySkipsApplied(t *testing.T) {
 	ms, err := Load(fstest.MapFS{"m/0001_a.sql": {}, "m/0002_b.sql": {}, "m/0007_g.sql": {}}, "m/*.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -40,12 +79,12 @@ func TestLoadAcceptsAGapAndPendingSkipsApplied(t *testing.T) {
 		t.Fatalf("Latest = %d, want 7", Latest(ms))
 	}
 	for current, want := range map[int][]int{0: {1, 2, 7}, 1: {2, 7}, 2: {7}, 5: {7}, 7: nil} {
-		var got []int
-		for _, m := range Pending(ms, current) {
-			got = append(got, m.Version)
+		var ran []int
+		if err := Apply(ms, current, func(m Migration) error { ran = append(ran, m.Version); return nil }); err != nil || !slices.Equal(ran, want) {
+			t.Errorf("Apply from %d ran %v, %v; want %v", current, ran, err, want)
 		}
-		if len(got) != len(want) || (len(want) > 0 && got[0] != want[0]) {
-			t.Errorf("Pending(%d) = %v, want %v", current, got, want)
-		}
+	}
+	if err := Apply(ms, 8, func(Migration) error { return nil }); err == nil || !strings.Contains(err.Error(), "supports (7)") {
+		t.Errorf("Apply from 8 = %v, want newer-than refusal naming 7", err)
 	}
 }
