@@ -96,7 +96,7 @@ func TestDeviceGrant(t *testing.T) {
 	if got := e.pollCode("not-a-device-code"); got != api.CodeExpiredToken {
 		t.Fatalf("unknown code = %s", got)
 	}
-	toks, _ := e.st.ListTokens(context.Background(), store.ListOptions{UserID: alice.ID, Limit: 10})
+	toks, _, _ := e.st.ScanTokens(context.Background(), store.ListOptions{UserID: alice.ID, Limit: 10})
 	if len(toks) != 1 {
 		t.Fatalf("alice has %d tokens, want the one login token", len(toks))
 	}
@@ -146,7 +146,7 @@ func TestDeviceGrantRefusalsMintNothing(t *testing.T) {
 			t.Errorf("client_host %q: %d %s", host, res.status, res.body)
 		}
 	}
-	if toks, _ := e.st.ListTokens(context.Background(), store.ListOptions{UserID: alice.ID, Limit: 10}); len(toks) != 0 {
+	if toks, _, _ := e.st.ScanTokens(context.Background(), store.ListOptions{UserID: alice.ID, Limit: 10}); len(toks) != 0 {
 		t.Fatalf("refusals minted %d tokens", len(toks))
 	}
 }
