@@ -21,7 +21,7 @@ import (
 // someone photographed is soon worthless.
 const (
 	DeviceCodeLifetime = 10 * time.Minute
-	DevicePollInterval = 5 * time.Second
+	DevicePollInterval = 5 * time.Second // Config.DevicePollInterval's default
 	maxClientHostLen   = 255
 )
 
@@ -56,7 +56,7 @@ func (s *server) handleDeviceStart(w http.ResponseWriter, r *http.Request, _ *pr
 	addr, _ := s.client(r)
 	deviceCode := rand.Text()
 	d := store.DeviceCode{Digest: sha256.Sum256([]byte(deviceCode)), ClientHost: host, ClientAddr: addr,
-		CreatedAt: now, ExpiresAt: now.Add(DeviceCodeLifetime), Interval: DevicePollInterval, State: store.DevicePending}
+		CreatedAt: now, ExpiresAt: now.Add(DeviceCodeLifetime), Interval: s.cfg.DevicePollInterval, State: store.DevicePending}
 	// 20^8 codes: a clash is rare, three in a row means something else.
 	for try := 0; ; try++ {
 		if d.UserCode, err = usercode.New(); err != nil {
@@ -79,7 +79,7 @@ func (s *server) handleDeviceStart(w http.ResponseWriter, r *http.Request, _ *pr
 		VerificationURI:         verify,
 		VerificationURIComplete: verify + "?user_code=" + url.QueryEscape(usercode.Format(d.UserCode)),
 		ExpiresIn:               seconds(DeviceCodeLifetime),
-		Interval:                seconds(DevicePollInterval),
+		Interval:                seconds(s.cfg.DevicePollInterval),
 	})
 }
 

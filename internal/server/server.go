@@ -58,6 +58,9 @@ type Config struct {
 	// every route, for SSO-only deployments (tokend serve
 	// --password-login=false); tokens keep working.
 	DisablePasswordLogin bool
+	// DevicePollInterval is the least time between two polls of a device
+	// code (whole seconds, at least one); default 5 s.
+	DevicePollInterval time.Duration
 	// PublicURL is where clients reach this server (https://tokend.example.com),
 	// used in the device grant's verification_uri; empty takes it from
 	// each request.
@@ -100,6 +103,10 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.DevicePollInterval < time.Second {
+		c.DevicePollInterval = DevicePollInterval
+	}
+	c.DevicePollInterval = c.DevicePollInterval.Truncate(time.Second)
 	return c
 }
 
