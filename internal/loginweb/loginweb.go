@@ -288,7 +288,7 @@ func (h *handler) baseURL(r *http.Request) string {
 
 func (h *handler) oauth(r *http.Request, p store.SSOProvider, op *oidc.Provider) *oauth2.Config {
 	return &oauth2.Config{ClientID: p.ClientID, ClientSecret: p.ClientSecret, Endpoint: op.Endpoint(),
-		RedirectURL: h.baseURL(r) + CallbackPath, Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}
+		RedirectURL: h.baseURL(r) + CallbackPath, Scopes: append([]string{oidc.ScopeOpenID, "email", "profile"}, p.Scopes...)}
 }
 
 // providerCtx bounds one wait on a provider and makes go-oidc and oauth2

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,26 @@ type env struct {
 	url string
 	idp *ssotest.Provider
 	clk *clock.Settable
+	// logs is what the pages logged (one test at a time writes it).
+	logs *lockedLog
+}
+
+// lockedLog collects log lines written from the server's goroutines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 var users = []ssotest.User{
@@ -58,15 +79,16 @@ func newEnv(t *testing.T, prov func(*store.SSOProvider)) *env {
 	}
 	// One clock for both halves, so a test can step past the poll interval.
 	clk := clock.NewSettable(time.Now().UTC())
+	logs := &lockedLog{}
 	cfg := server.Config{AuthFailures: 5, Now: clk.Now}
 	mux := http.NewServeMux()
 	mux.Handle("/", server.New(cfg, st, nil))
 	mux.Handle("/login/", loginweb.New(loginweb.Config{Store: st, Limiter: server.NewAddressLimiter(cfg, st, nil),
-		Now: clk.Now, ProviderTimeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)}))
+		Now: clk.Now, ProviderTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(logs, nil))}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	idp.AllowRedirect(srv.URL + loginweb.CallbackPath)
-	return &env{t: t, st: st, url: srv.URL, idp: idp, clk: clk}
+	return &env{t: t, st: st, url: srv.URL, idp: idp, clk: clk, logs: logs}
 }
 
 func (e *env) start() api.DeviceAuthorization {
@@ -305,6 +327,35 @@ func TestSignInRefusals(t *testing.T) {
 			t.Fatalf("after 5 wrong guesses: %d\n%s", status, page)
 		}
 	})
+}
+
+func TestIDTokenForAnotherClientIsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	e.idp.IssueForAudience("another-client")
+	da := e.start()
+	status, page := newBrowser(t).signIn(e, da, users[0])
+	if status != 403 || !strings.Contains(page, "did not verify for this server") {
+		t.Fatalf("%d\n%s", status, page)
+	}
+	if !strings.Contains(e.logs.String(), `expected audience \"tokend\" got [\"another-client\"]`) {
+		t.Fatalf("refused for another reason than the audience:\n%s", e.logs.String())
+	}
+	if s, c := e.poll(da); s != 400 || c != api.CodeAccessDenied {
+		t.Fatalf("poll = %d %s", s, c)
+	}
+	if _, err := e.st.UserByName(context.Background(), "alice@example.com"); err == nil {
+		t.Fatal("a refused ID token made an account")
+	}
+}
+
+func TestExpiredCodeIsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	da := e.start()
+	e.clk.Advance(server.DeviceCodeLifetime)
+	status, page := newBrowser(t).do("GET", da.VerificationURIComplete, nil)
+	if status != 410 || !strings.Contains(page, "This code has expired") {
+		t.Fatalf("%d\n%s", status, page)
+	}
 }
 
 func TestUnknownUserWithoutCreateUsers(t *testing.T) {

@@ -37,6 +37,7 @@ type Provider struct {
 
 	mu        sync.Mutex
 	redirects []string
+	audience  []string            // when set, ID tokens claim this aud instead
 	groups    map[string][]string // by user id
 }
 
@@ -112,6 +113,15 @@ func (s *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInf
 	return nil
 }
 
+// IssueForAudience makes the provider's ID tokens claim aud instead of
+// the client they are issued to: a provider (or a token) for another
+// client, which tokend must refuse.
+func (p *Provider) IssueForAudience(aud ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.audience = aud
+}
+
 // opClient puts the userinfo claims (email, preferred_username, groups)
 // in the ID token, as Okta, Entra ID, Google and Keycloak do by default.
 type opClient struct {
@@ -126,3 +136,39 @@ func (c *opClient) RedirectURIs() []string {
 }
 
 func (c *opClient) IDTokenUserinfoClaimsAssertion() bool { return true }
+
+// AuthRequestByCode is the example's, with the audience IssueForAudience
+// set: the op puts the request's audience in the ID token's aud.
+func (s *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	ar, err := s.Storage.AuthRequestByCode(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	s.p.mu.Lock()
+	aud := s.p.audience
+	s.p.mu.Unlock()
+	if aud == nil {
+		return ar, nil
+	}
+	return audienceRequest{AuthRequest: ar, aud: aud}, nil
+}
+
+type audienceRequest struct {
+	op.AuthRequest
+	aud []string
+}
+
+func (a audienceRequest) GetAudience() []string { return a.aud }
+func (a audienceRequest) GetClientID() string   { return a.aud[0] }
+
+// GetID is the client's id, or, once IssueForAudience was called, the
+// audience it set, so the op's check that the code was issued to this
+// client holds while it mints the ID token for the other one.
+func (c *opClient) GetID() string {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	if len(c.p.audience) > 0 {
+		return c.p.audience[0]
+	}
+	return c.Client.GetID()
+}

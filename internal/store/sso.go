@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -16,6 +17,9 @@ type SSOProvider struct {
 	// read from a file by `tokend sso add` and never printed or logged.
 	ClientSecret  string
 	UsernameClaim string // preferred_username, email or sub
+	// Scopes are asked for besides openid, email and profile (e.g. groups
+	// for Dex), sorted; never nil.
+	Scopes []string
 	// Allow says who may sign in: every match must hold (a claim that is a
 	// list matches when one element does). Empty allows everyone the
 	// provider vouches for.
@@ -143,4 +147,17 @@ func AfterPoll(d DeviceCode, now time.Time) DeviceCode {
 	}
 	d.LastPollAt = now
 	return d
+}
+
+// NormalizeOIDCScopes returns scopes sorted, without duplicates or empty
+// ones, never nil: how SSOProvider.Scopes is stored and read back.
+func NormalizeOIDCScopes(scopes []string) []string {
+	out := []string{}
+	for _, s := range scopes {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

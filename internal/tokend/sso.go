@@ -31,7 +31,7 @@ var usernameClaims = []string{"preferred_username", "email", "sub"}
 
 type ssoAddOptions struct {
 	issuer, clientID, secretFile, usernameClaim string
-	allow, adminIf                              []string
+	allow, adminIf, scopes                      []string
 	createUsers                                 bool
 }
 
@@ -79,7 +79,9 @@ email or sub). Each --allow KEY=GLOB must match for a person to sign in
 '*' is any run of characters, '?' one). With --create-users a person with
 no account gets one on first sign-in, marked as coming from NAME; without
 it only existing users may sign in. --admin-if KEY=GLOB makes whoever
-matches an administrator when they sign in.
+matches an administrator when they sign in. tokend asks for the scopes
+openid, email and profile, and each --scope besides (Dex sends groups only
+for the groups scope).
 
 The client secret is read from --client-secret-file ("-" for stdin), never
 from the command line, and is never printed.`,
@@ -123,6 +125,7 @@ from the command line, and is never printed.`,
 	af.StringVar(&o.usernameClaim, "username-claim", "preferred_username", "the claim that is the username: preferred_username, email or sub")
 	af.StringArrayVar(&o.allow, "allow", nil, "KEY=GLOB who may sign in, e.g. email=*@example.com or groups=eng; repeat (all must match)")
 	af.StringArrayVar(&o.adminIf, "admin-if", nil, "KEY=GLOB that makes the person an administrator, e.g. groups=platform-admins; repeat (all must match)")
+	af.StringArrayVar(&o.scopes, "scope", nil, "an OpenID scope to ask for besides openid, email and profile (e.g. groups for Dex); repeat for several")
 	af.BoolVar(&o.createUsers, "create-users", false, "create a user on first sign-in (otherwise only existing users may sign in)")
 
 	var output string
@@ -235,6 +238,12 @@ func (o *ssoAddOptions) provider(name string) (store.SSOProvider, error) {
 	if !okClaim {
 		return p, usageErrorf("--username-claim must be one of %s, got %q", strings.Join(usernameClaims, ", "), text.Truncate(o.usernameClaim, quoteLen))
 	}
+	for _, sc := range o.scopes {
+		if sc == "" || len(sc) > 128 || strings.ContainsFunc(sc, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r > '~' }) {
+			return p, usageErrorf("--scope %q is not an OpenID scope: printable ASCII without spaces, quotes or backslashes (e.g. groups)", text.Truncate(sc, quoteLen))
+		}
+	}
+	p.Scopes = store.NormalizeOIDCScopes(o.scopes)
 	var err error
 	if p.Allow, err = parseConditions("--allow", o.allow); err != nil {
 		return p, err
@@ -316,6 +325,7 @@ type ssoJSON struct {
 	Issuer        string      `json:"issuer"`
 	ClientID      string      `json:"client_id"`
 	UsernameClaim string      `json:"username_claim"`
+	Scopes        []string    `json:"scopes"`
 	Allow         []claimJSON `json:"allow"`
 	AdminIf       []claimJSON `json:"admin_if"`
 	CreateUsers   bool        `json:"create_users"`
@@ -333,7 +343,7 @@ func writeSSOJSON(w io.Writer, ps []store.SSOProvider) error {
 	}
 	for _, p := range ps {
 		out = append(out, ssoJSON{Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, UsernameClaim: p.UsernameClaim,
-			Allow: conv(p.Allow), AdminIf: conv(p.AdminIf), CreateUsers: p.CreateUsers, CreatedAt: p.CreatedAt.UTC()})
+			Scopes: append([]string{}, p.Scopes...), Allow: conv(p.Allow), AdminIf: conv(p.AdminIf), CreateUsers: p.CreateUsers, CreatedAt: p.CreatedAt.UTC()})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -20,7 +20,7 @@ func TestSSOCommands(t *testing.T) {
 	}
 	out, errOut, err := run(t, "", nil, "sso", "add", "corp", "--issuer", corpIssuer, "--client-id", "tokend",
 		"--client-secret-file", secretFile, "--username-claim", "email", "--allow", "email=*@example.com",
-		"--allow", "groups=eng", "--admin-if", "groups=admins", "--create-users", "--database", db)
+		"--allow", "groups=eng", "--admin-if", "groups=admins", "--scope", "groups", "--create-users", "--database", db)
 	if err != nil || !strings.Contains(errOut, "Added sso provider corp: "+corpIssuer+", usernames from email, anyone (new users are created) may sign in.") {
 		t.Fatalf("sso add = %q, %v", errOut, err)
 	}
@@ -47,7 +47,8 @@ func TestSSOCommands(t *testing.T) {
 	}
 	out, _, err = run(t, "", nil, "sso", "list", "-o", "json", "--database", db)
 	var got []map[string]any
-	if err != nil || json.Unmarshal([]byte(out), &got) != nil || len(got) != 2 || got[0]["client_id"] != "tokend" || got[0]["create_users"] != true {
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || len(got) != 2 || got[0]["client_id"] != "tokend" || got[0]["create_users"] != true ||
+		len(got[0]["scopes"].([]any)) != 1 || got[0]["scopes"].([]any)[0] != "groups" {
 		t.Fatalf("sso list -o json = %s, %v", out, err)
 	}
 	for _, o := range []string{"table", "json"} {
@@ -91,6 +92,7 @@ func TestSSOAddRefusesBadInput(t *testing.T) {
 		{"an --admin-if with an empty glob", base("--client-secret-file", good, "--admin-if", "groups="), `--admin-if "groups=" is not KEY=GLOB`},
 		{"a plain-http issuer", []string{"sso", "add", "corp", "--issuer", "http://login.example.com", "--client-id", "x", "--client-secret-file", good, "--database", db}, "--issuer"},
 		{"no client id", []string{"sso", "add", "corp", "--issuer", corpIssuer, "--client-secret-file", good, "--database", db}, "--client-id is required"},
+		{"a scope with a space", base("--client-secret-file", good, "--scope", "a b"), `--scope "a b" is not an OpenID scope`},
 		{"a bad name", []string{"sso", "add", "Corp!", "--issuer", corpIssuer, "--client-id", "x", "--client-secret-file", good, "--database", db}, "malformed"},
 	} {
 		_, _, err := run(t, "", nil, c.args...)

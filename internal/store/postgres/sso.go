@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,15 +12,16 @@ import (
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
-const ssoProviderColumns = `name, issuer, client_id, client_secret, username_claim, allow, admin_if, create_users, created_at`
+const ssoProviderColumns = `name, issuer, client_id, client_secret, username_claim, scopes, allow, admin_if, create_users, created_at`
 
 func scanSSOProvider(row pgx.Row) (store.SSOProvider, error) {
 	var p store.SSOProvider
-	var allow, adminIf string
+	var allow, adminIf, scopes string
 	var created time.Time
-	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &allow, &adminIf, &p.CreateUsers, &created); err != nil {
+	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &scopes, &allow, &adminIf, &p.CreateUsers, &created); err != nil {
 		return store.SSOProvider{}, err
 	}
+	p.Scopes = store.NormalizeOIDCScopes(strings.Fields(scopes))
 	var err error
 	if p.Allow, err = store.DecodeClaims(allow); err != nil {
 		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
@@ -41,8 +43,8 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 	if err != nil {
 		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, allow, adminIf, p.CreateUsers, toDB(p.CreatedAt))
+	_, err = s.pool.Exec(ctx, `INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "), allow, adminIf, p.CreateUsers, toDB(p.CreatedAt))
 	switch {
 	case isUniqueViolation(err):
 		return fmt.Errorf("create sso provider %s: %w", p.Name, store.ErrConflict)

@@ -5,20 +5,22 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
-const ssoProviderColumns = `name, issuer, client_id, client_secret, username_claim, allow, admin_if, create_users, created_at`
+const ssoProviderColumns = `name, issuer, client_id, client_secret, username_claim, scopes, allow, admin_if, create_users, created_at`
 
 func scanSSOProvider(row scanner) (store.SSOProvider, error) {
 	var p store.SSOProvider
-	var allow, adminIf string
+	var allow, adminIf, scopes string
 	var create, created int64
-	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &allow, &adminIf, &create, &created); err != nil {
+	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &scopes, &allow, &adminIf, &create, &created); err != nil {
 		return store.SSOProvider{}, err
 	}
+	p.Scopes = store.NormalizeOIDCScopes(strings.Fields(scopes))
 	var err error
 	if p.Allow, err = store.DecodeClaims(allow); err != nil {
 		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
@@ -49,8 +51,8 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 		create = 1
 	}
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, allow, adminIf, create, toDB(p.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "), allow, adminIf, create, toDB(p.CreatedAt))
 		return err
 	})
 	switch {

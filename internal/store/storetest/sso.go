@@ -17,6 +17,7 @@ func ssoProvider(name string) store.SSOProvider {
 		ClientID:      "tokend",
 		ClientSecret:  "s3cret",
 		UsernameClaim: "email",
+		Scopes:        []string{"groups", "offline_access", "groups"},
 		Allow: []store.ClaimMatch{
 			{Claim: "groups", Glob: "eng"},
 			{Claim: "email", Glob: "*@example.com"},
@@ -51,7 +52,7 @@ func testSSO(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("second create: %v, want ErrConflict", err)
 		}
 		q := ssoProvider("acme")
-		q.CreateUsers, q.Allow, q.AdminIf = false, nil, nil
+		q.CreateUsers, q.Allow, q.AdminIf, q.Scopes = false, nil, nil, nil
 		if err := f.s.CreateSSOProvider(f.ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -61,6 +62,7 @@ func testSSO(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		want := p
 		want.Allow = store.NormalizeClaims(p.Allow)
+		want.Scopes = []string{"groups", "offline_access"}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("SSOProviderByName = %+v, want %+v", got, want)
 		}
@@ -68,7 +70,7 @@ func testSSO(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil || len(list) != 2 || list[0].Name != "acme" || list[1].Name != "corp" {
 			t.Fatalf("ListSSOProviders = %+v, %v", list, err)
 		}
-		if list[0].CreateUsers || len(list[0].Allow) != 0 || list[0].Allow == nil {
+		if list[0].CreateUsers || len(list[0].Allow) != 0 || list[0].Allow == nil || list[0].Scopes == nil || len(list[0].Scopes) != 0 {
 			t.Fatalf("acme = %+v, want no create, empty non-nil allow", list[0])
 		}
 		if err := f.s.DeleteSSOProvider(f.ctx, "corp"); err != nil {

@@ -6,6 +6,7 @@ CREATE TABLE sso_providers (
     client_id      text             NOT NULL,
     client_secret  text             NOT NULL,
     username_claim text             NOT NULL,
+    scopes         text             NOT NULL, -- space-separated, sorted
     allow          text             NOT NULL CHECK (allow::jsonb IS NOT NULL),
     admin_if       text             NOT NULL CHECK (admin_if::jsonb IS NOT NULL),
     create_users   boolean          NOT NULL,

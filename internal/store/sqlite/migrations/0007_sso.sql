@@ -10,6 +10,7 @@ CREATE TABLE sso_providers (
     client_id      TEXT    NOT NULL,
     client_secret  TEXT    NOT NULL,
     username_claim TEXT    NOT NULL,
+    scopes         TEXT    NOT NULL, -- space-separated, sorted
     allow          TEXT    NOT NULL CHECK (json_valid(allow)),
     admin_if       TEXT    NOT NULL CHECK (json_valid(admin_if)),
     create_users   INTEGER NOT NULL CHECK (create_users IN (0, 1)),
