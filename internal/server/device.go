@@ -139,7 +139,7 @@ func (s *server) handleDeviceToken(w http.ResponseWriter, r *http.Request, _ *pr
 		return
 	}
 	// Approved, and this poll consumed it: mint the login token.
-	life := s.cfg.DefaultLifetime
+	life := s.cfg.DefaultLoginLifetime // a login token, as a password login asks for
 	if req.ExpiresInSeconds != nil {
 		life = time.Duration(*req.ExpiresInSeconds) * time.Second
 	}

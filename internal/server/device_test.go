@@ -81,7 +81,7 @@ func TestDeviceGrant(t *testing.T) {
 	var tok api.DeviceToken
 	res.decode(t, &tok)
 	if tok.User.Username != "alice" || tok.Name != "tokenctl@laptop" || tok.AccessToken != tok.Secret || tok.TokenType != "Bearer" ||
-		!strings.HasPrefix(tok.Secret, "tkn_") || tok.ExpiresIn != int64(DefaultTokenLifetime/time.Second) {
+		!strings.HasPrefix(tok.Secret, "tkn_") || tok.ExpiresIn != int64(api.DefaultLoginLifetime/time.Second) {
 		t.Fatalf("device token = %+v", tok)
 	}
 	// The token works, and carries the user's full power.
@@ -157,6 +157,12 @@ func TestPasswordLoginOff(t *testing.T) {
 	res := e.do(req{method: "GET", path: "/v1/user", auth: basic("alice", "pw-alice-1")})
 	if res.status != http.StatusUnauthorized || !strings.Contains(res.problem(t).Detail, "tokenctl auth login --web") {
 		t.Fatalf("password with password login off: %d %s", res.status, res.body)
+	}
+	var info api.ServerInfo
+	if res := e.do(req{method: "GET", path: "/v1/server"}); res.status != http.StatusOK {
+		t.Fatalf("server info: %d", res.status)
+	} else if res.decode(t, &info); info.PasswordLogin {
+		t.Fatal("GET /v1/server says passwords are accepted")
 	}
 }
 

@@ -397,6 +397,9 @@ func (o *LoginOptions) loginLifetime(ctx context.Context, host string, copts cli
 	case err != nil:
 		return 0, "", err
 	}
+	if !info.PasswordLogin {
+		return 0, "", &cmdutil.AuthError{Err: fmt.Errorf("%s does not take passwords; sign in through the browser: tokenctl auth login --web --host %s", host, host)}
+	}
 	max := time.Duration(info.MaxTokenLifetimeSeconds) * time.Second
 	switch {
 	case o.expiresInSet && max > 0 && life > max:
