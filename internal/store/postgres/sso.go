@@ -284,3 +284,69 @@ func (s *Store) UserSSOProvider(ctx context.Context, userID string) (string, err
 	}
 	return p, nil
 }
+
+// exportSSO reads every provider and provisioned user inside tx.
+func exportSSO(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
+	rows, err := tx.Query(ctx, `SELECT `+ssoProviderColumns+` FROM sso_providers ORDER BY name`)
+	if err != nil {
+		return fmt.Errorf("sso providers: %w", err)
+	}
+	snap.SSOProviders = []store.SSOProvider{}
+	for rows.Next() {
+		p, err := scanSSOProvider(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("sso providers: %w", err)
+		}
+		snap.SSOProviders = append(snap.SSOProviders, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sso providers: %w", err)
+	}
+	urows, err := tx.Query(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
+	if err != nil {
+		return fmt.Errorf("sso users: %w", err)
+	}
+	defer urows.Close()
+	snap.SSOUsers = []store.SSOUser{}
+	for urows.Next() {
+		var u store.SSOUser
+		if err := urows.Scan(&u.UserID, &u.Provider); err != nil {
+			return fmt.Errorf("sso users: %w", err)
+		}
+		snap.SSOUsers = append(snap.SSOUsers, u)
+	}
+	return urows.Err()
+}
+
+// importSSO writes snap's providers and provisioned users inside tx (after
+// the users they refer to).
+func importSSO(ctx context.Context, tx pgx.Tx, snap store.Snapshot) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"sso_providers"},
+		[]string{"name", "issuer", "client_id", "client_secret", "username_claim", "scopes", "allow", "admin_if", "create_users", "created_at"},
+		pgx.CopyFromSlice(len(snap.SSOProviders), func(i int) ([]any, error) {
+			p := snap.SSOProviders[i]
+			allow, err := store.EncodeClaims(p.Allow)
+			if err != nil {
+				return nil, err
+			}
+			adminIf, err := store.EncodeClaims(p.AdminIf)
+			if err != nil {
+				return nil, err
+			}
+			return []any{p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "),
+				allow, adminIf, p.CreateUsers, toDB(p.CreatedAt)}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy sso providers: %w", err)
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"sso_users"}, []string{"user_id", "provider"},
+		pgx.CopyFromSlice(len(snap.SSOUsers), func(i int) ([]any, error) {
+			return []any{snap.SSOUsers[i].UserID, snap.SSOUsers[i].Provider}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy sso users: %w", err)
+	}
+	return nil
+}

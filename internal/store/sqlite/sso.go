@@ -303,3 +303,37 @@ func (s *Store) UserSSOProvider(ctx context.Context, userID string) (string, err
 	}
 	return p, nil
 }
+
+// exportSSO reads every provider and provisioned user inside tx.
+func exportSSO(ctx context.Context, tx *sql.Tx, snap *store.Snapshot) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+ssoProviderColumns+` FROM sso_providers ORDER BY name`)
+	if err != nil {
+		return fmt.Errorf("sso providers: %w", err)
+	}
+	defer rows.Close()
+	snap.SSOProviders = []store.SSOProvider{}
+	for rows.Next() {
+		p, err := scanSSOProvider(rows)
+		if err != nil {
+			return fmt.Errorf("sso providers: %w", err)
+		}
+		snap.SSOProviders = append(snap.SSOProviders, p)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sso providers: %w", err)
+	}
+	urows, err := tx.QueryContext(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
+	if err != nil {
+		return fmt.Errorf("sso users: %w", err)
+	}
+	defer urows.Close()
+	snap.SSOUsers = []store.SSOUser{}
+	for urows.Next() {
+		var u store.SSOUser
+		if err := urows.Scan(&u.UserID, &u.Provider); err != nil {
+			return fmt.Errorf("sso users: %w", err)
+		}
+		snap.SSOUsers = append(snap.SSOUsers, u)
+	}
+	return urows.Err()
+}
