@@ -368,11 +368,18 @@ func baseURL(a net.Addr, tls bool) string {
 // handler is the API with the browser sign-in pages beside it under
 // /login/; they share the store and the per-address failure budget's rules.
 func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", server.New(cfg, st, logger))
-	mux.Handle("/login/", loginweb.New(loginweb.Config{
+	api := server.New(cfg, st, logger)
+	pages := loginweb.New(loginweb.Config{
 		Store: st, Limiter: server.NewAddressLimiter(cfg, st, logger), PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy,
 		Secure: tls || strings.HasPrefix(cfg.PublicURL, "https://"), Now: cfg.Now, Logger: logger,
-	}))
-	return mux
+	})
+	// Not a ServeMux: it would answer "OPTIONS *" and unclean paths itself,
+	// and the API must see every request that is not a page.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/login/") {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }

@@ -107,3 +107,16 @@ func TestSSOAddRefusesBadInput(t *testing.T) {
 		t.Fatalf("refused adds stored something: %q", out)
 	}
 }
+
+func TestServeRefusesABadPublicURL(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	if _, _, err := run(t, "pw\n", nil, "user", "add", "alice", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"ftp://tokend.example.com", "https://", "https://tokend.example.com/path", "tokend.example.com"} {
+		_, _, err := run(t, "", nil, "serve", "--public-url", u, "--database", db)
+		if err == nil || !isUsage(err) || !strings.Contains(err.Error(), "--public-url must be a scheme and host") {
+			t.Errorf("--public-url %s: %v", u, err)
+		}
+	}
+}
