@@ -82,9 +82,19 @@ func TestBrowserSignIn(t *testing.T) {
 		ios, _, _, errOut := iostreams.Test()
 		return result{root.Run(ctx, args, ios, getenv), errOut.String()}
 	}
+	// The OS keyring, as a password login uses, where there is one (under
+	// .ci/keyring-session; with CI=true it must be there).
+	useKeyring, err := keyringCondition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := []string{"auth", "login", "--host", base, "--web"}
+	if !useKeyring {
+		login = append(login, "--insecure-storage")
+	}
 	started := time.Now()
 	done := make(chan result, 1)
-	go func() { done <- run("auth", "login", "--host", base, "--web", "--insecure-storage") }()
+	go func() { done <- run(login...) }()
 	verify := string(waitFile(t, urlFile))
 	opened := time.Now()
 
@@ -132,9 +142,15 @@ func TestBrowserSignIn(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "Logged in to "+base+" as ada@example.com") {
 		t.Fatalf("tokenctl auth login --web: exit %d\n%s", r.code, r.stderr)
 	}
-	// The stored token works.
+	if useKeyring && !strings.Contains(r.stderr, "keyring") {
+		t.Errorf("not stored in the keyring:\n%s", r.stderr)
+	}
+	// The stored token works; logout takes it out of the keyring again.
 	if r := run("token", "list"); r.code != 0 {
 		t.Fatalf("token list with the login token: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run("auth", "logout"); r.code != 0 {
+		t.Errorf("logout: exit %d\n%s", r.code, r.stderr)
 	}
 	t.Logf("timings: device start → browser given the URL %v; → signed in at the provider and approved %v; → token stored %v; total %v",
 		opened.Sub(started).Round(time.Millisecond), approved.Sub(opened).Round(time.Millisecond),
