@@ -13,10 +13,11 @@ import (
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
-// userDisabled reports whether u may not sign in.
+// userDisabled reports whether u may not sign in: a disabled user, or a
+// service account (issue 23: they never sign in; an admin mints theirs).
 func userDisabled(u store.User) bool {
 	_ = u
-	return false // SWITCH: return u.Disabled
+	return false // SWITCH: return u.Disabled || u.Kind == store.KindService
 }
 
 // makeAdmin gives u the administrator role.
