@@ -174,6 +174,10 @@ type Problem struct {
 	// scopes the server does not define, so a client can point at its own
 	// way of listing them (tokenctl scope list) instead of the detail's.
 	UnknownScopes []string `json:"unknown_scopes,omitempty"`
+
+	// Interval comes with slow_down: the seconds to wait between polls
+	// from now on.
+	Interval int64 `json:"interval,omitempty"`
 }
 
 // ProblemContentType is the media type of every error response.
@@ -242,11 +246,14 @@ const (
 	EventUserEnabled        = "user.enabled"
 	EventUserRoleChanged    = "user.role_changed"
 	EventUserDeleted        = "user.deleted"
+	// Issue 22: a person signed in through an SSO provider.
+	EventSSOLogin = "auth.sso_login"
 )
 
 // EventTypes lists every event type, in the order the docs give them.
 var EventTypes = []string{EventTokenCreated, EventTokenRotated, EventTokenDeleted, EventTokenRevokedLeaked, EventAuthFailed, EventTokenExchanged,
-	EventTokenExpiredUnused, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserRoleChanged, EventUserDeleted}
+	EventTokenExpiredUnused, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserRoleChanged, EventUserDeleted,
+	EventSSOLogin}
 
 // Actor kinds: who caused an event.
 const (
@@ -292,6 +299,9 @@ type EventActor struct {
 	Claims      map[string]string `json:"claims,omitempty"`
 	// User is the admin who acted, when not the trail's owner.
 	User string `json:"user,omitempty"`
+	// Provider comes with kind sso: the provider the person signed in at
+	// (Claims then holds its subject and the claims that matched).
+	Provider string `json:"provider,omitempty"`
 }
 
 // EventClient is where the request came from.

@@ -105,6 +105,10 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, true, "malformed Basic credentials")
 		return nil, false
 	}
+	if s.cfg.DisablePasswordLogin {
+		s.unauthorized(w, r, false, PasswordLoginOff)
+		return nil, false
+	}
 	// Password guesses are the one credential worth brute-forcing, so a
 	// check is admitted only while the address's failures plus its checks
 	// in flight stay under the limit: concurrent guesses then cannot
@@ -137,10 +141,12 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		return nil, false
 	}
 	if user.Kind == store.KindService || user.PasswordHash == "" {
-		// A service account (or a person who signs in only by SSO) has no
-		// password to check; answer as for a wrong one, in the same time.
+		// A service account, or a person provisioned by an SSO provider,
+		// has no password to check: answer as for a wrong one, in the
+		// same time.
 		password.VerifyDummy(pw)
 		wrong = true
+		s.authFailed(r, user, nil, reasonWrongPassword)
 		s.unauthorized(w, r, false, "wrong username or password")
 		return nil, false
 	}
@@ -163,6 +169,10 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	s.authenticated(r, user)
 	return &principal{user: user}, true
 }
+
+// PasswordLoginOff is the detail of a 401 to a password when the server
+// takes none; tokenctl shows it and suggests --web.
+const PasswordLoginOff = "password sign-in is turned off on this server; sign in through the browser with tokenctl auth login --web"
 
 func (s *server) authenticated(r *http.Request, u store.User) {
 	if info := infoFrom(r.Context()); info != nil {

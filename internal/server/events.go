@@ -168,6 +168,9 @@ func wireEvent(e store.Event) api.Event {
 		out.Actor.TokenID, out.Actor.TokenName = e.ActorTokenID, e.ActorTokenName
 	case store.ActorOIDC:
 		out.Actor.TrustPolicy, out.Actor.Claims = e.TrustPolicy, e.Claims
+	case store.ActorSSO:
+		// The store keeps the provider where an exchange keeps its policy.
+		out.Actor.Provider, out.Actor.Claims = e.TrustPolicy, e.Claims
 	}
 	return out
 }

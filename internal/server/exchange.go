@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/claimmatch"
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
 	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/secret"
@@ -304,61 +304,12 @@ func matchPolicy(policies []store.TrustPolicy, id *oidcverify.Identity) (*store.
 	return nil, misses
 }
 
-// claimMatches applies a policy glob to a decoded claim: strings as they
-// are, numbers and booleans as their JSON text, an array when one of its
-// elements matches. Objects and null never match.
-func claimMatches(v any, glob string) bool {
-	if arr, ok := v.([]any); ok {
-		return slices.ContainsFunc(arr, func(e any) bool {
-			s, ok := claimText(e)
-			return ok && globMatch(glob, s)
-		})
-	}
-	s, ok := claimText(v)
-	return ok && globMatch(glob, s)
-}
+// claimMatches applies a policy glob to a decoded claim (claimmatch's
+// rule, shared with SSO providers).
+func claimMatches(v any, glob string) bool { return claimmatch.Value(v, glob) }
 
-func claimText(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, true
-	case bool:
-		if v {
-			return "true", true
-		}
-		return "false", true
-	case json.Number: // the verifier decodes numbers as their JSON text
-		return v.String(), true
-	}
-	return "", false
-}
-
-// globMatch reports whether s matches pattern: '*' any run of characters
-// (also '/' and ':'), '?' exactly one character, the rest literal.
-func globMatch(pattern, s string) bool {
-	p, t := []rune(pattern), []rune(s)
-	pi, ti, star, mark := 0, 0, -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+// claimText is a claim as the audit trail records it.
+func claimText(v any) (string, bool) { return claimmatch.Text(v) }
 
 // identityClaims the audit trail keeps from an exchanged identity, besides
 // those its policy matched on: enough to find the run that held the token.

@@ -55,6 +55,10 @@ var routeTable = []route{
 	{"PATCH /v1/admin/users/{name}", true, scope.AdminWrite, (*server).handleAdminUpdateUser},
 	{"DELETE /v1/admin/users/{name}", true, scope.AdminWrite, (*server).handleAdminDeleteUser},
 	{"POST /v1/admin/users/{name}/tokens", true, scope.AdminWrite, (*server).handleAdminCreateToken},
+	// The device grant needs no credential: the device code is the proof,
+	// and a person approves it in the browser (package loginweb).
+	{"POST /v1/auth/device", false, "", (*server).handleDeviceStart},
+	{"POST /v1/auth/device/token", false, "", (*server).handleDeviceToken},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.

@@ -26,7 +26,7 @@ func (s *server) handleServerInfo(w http.ResponseWriter, r *http.Request, _ *pri
 		MinTokenLifetimeSeconds:     seconds(api.MinLifetime),
 		MaxTokenLifetimeSeconds:     seconds(s.cfg.MaxLifetime),
 		DefaultLoginLifetimeSeconds: seconds(s.cfg.DefaultLoginLifetime),
-		PasswordLogin:               true,
+		PasswordLogin:               !s.cfg.DisablePasswordLogin,
 		Features:                    slices.Clone(serverFeatures),
 		MaxPageSize:                 api.MaxPageSize,
 		MaxBulkDelete:               api.MaxBulkDelete,

@@ -34,6 +34,10 @@ const (
 	// EventUserDeleted is recorded in the acting admin's trail (the
 	// deleted user's goes with them); Detail names the user.
 	EventUserDeleted = "user.deleted"
+	// EventSSOLogin: a person signed in through an SSO provider and
+	// approved a device code (the provider is in TrustPolicy, the subject
+	// and the claims that matched in Claims).
+	EventSSOLogin = "auth.sso_login"
 )
 
 // Actor kinds: who caused an event.
@@ -43,6 +47,8 @@ const (
 	ActorLeakReport = "leak_report"
 	ActorOperator   = "operator"
 	ActorOIDC       = "oidc"
+	// ActorSSO: a person who signed in at an SSO provider (tokend sso).
+	ActorSSO = "sso"
 )
 
 // MaxEventListLimit is the largest EventListOptions.Limit: the API's

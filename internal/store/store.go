@@ -202,6 +202,7 @@ func (e *ScopeInUseError) Is(target error) bool { return target == ErrConflict }
 type Store interface {
 	EventStore // the audit trail and leak revocation: events.go
 	TrustStore // trust policies for POST /v1/tokens/exchange: trust.go
+	SSOStore   // sign-in through an OpenID provider: sso.go
 
 	// CreateUser adds a user; ErrConflict when the username is taken.
 	CreateUser(ctx context.Context, u User) error

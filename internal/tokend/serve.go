@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +22,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/atomicfile"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
+	"github.com/tokenctl/tokenctl/internal/loginweb"
 	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/server"
@@ -59,6 +62,8 @@ type serveOptions struct {
 	// is what it parses to, 0 for off.
 	expireUnused string
 	unusedAfter  time.Duration
+	passwordLogin  bool
+	publicURL      string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -94,6 +99,14 @@ SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests
 finish for up to --drain-timeout, then closes the connections still open
 (a client still sending its body gets cut off) and exits 0.
 
+People sign in through the browser and the organisation's OpenID provider
+(tokenctl auth login --web) once a provider is added with "tokend sso add";
+the pages live under /login/. --password-login=false refuses passwords on
+every route, for SSO-only deployments (tokend user add still works, for a
+break-glass account once it is turned back on). --public-url is where
+browsers reach tokend (the provider's redirect URI is it plus
+/login/callback); left out, it is taken from each request.
+
 --dev keeps its database under ./` + devDir + `, gives the user "dev" a new random
 password on every start and prints the tokenctl login line to paste.`,
 		Example: `  tokend serve --addr 127.0.0.1:8080 --database /var/lib/tokend/tokend.db
@@ -126,13 +139,21 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
 	f.StringVar(&o.expireUnused, "expire-unused-after", "", "expire tokens unused this long (such as 90d; m, h, d, w units); off when empty")
+	f.BoolVar(&o.passwordLogin, "password-login", true, "accept usernames and passwords (false: sign-in through an SSO provider only)")
+	f.StringVar(&o.publicURL, "public-url", "", "where browsers and clients reach tokend, e.g. https://tokend.example.com (default: taken from each request)")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
 
 func (o *serveOptions) validate() (server.Config, error) {
 	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife,
-		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens}
+		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens,
+		DisablePasswordLogin: !o.passwordLogin, PublicURL: strings.TrimSuffix(o.publicURL, "/")}
+	if o.publicURL != "" {
+		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return cfg, usageErrorf("--public-url must be a scheme and host such as https://tokend.example.com, got %q", o.publicURL)
+		}
+	}
 	// The server's own checks, with their messages; a zero or negative
 	// duration would otherwise quietly become the default.
 	if o.maxLifetime <= 0 || o.defaultLife <= 0 || o.loginLife <= 0 {
@@ -253,7 +274,7 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		ln = server.ProblemListener(ln)
 	}
 	srv := &http.Server{
-		Handler: server.New(cfg, st, logger),
+		Handler: handler(cfg, st, logger, tlsCfg != nil),
 		// "OPTIONS *" reaches the API (a 404 problem) instead of net/http's
 		// bare 200 that the contract does not know.
 		DisableGeneralOptionsHandler: true,
@@ -369,4 +390,23 @@ func baseURL(a net.Addr, tls bool) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port)))
+}
+
+// handler is the API with the browser sign-in pages beside it under
+// /login/; they share the store and the per-address failure budget's rules.
+func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool) http.Handler {
+	api := server.New(cfg, st, logger)
+	pages := loginweb.New(loginweb.Config{
+		Store: st, Limiter: server.NewAddressLimiter(cfg, st, logger), PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy,
+		Secure: tls || strings.HasPrefix(cfg.PublicURL, "https://"), Now: cfg.Now, Logger: logger,
+	})
+	// Not a ServeMux: it would answer "OPTIONS *" and unclean paths itself,
+	// and the API must see every request that is not a page.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/login/") {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }

@@ -72,14 +72,19 @@ func problemExit(ae *client.APIError) int {
 		// "This credential may not do that": the remedy is another
 		// credential, as for a rejected one.
 		api.CodeInsufficientScope, api.CodeExceedsParent,
-		api.CodeNoMatchingPolicy, api.CodeExceedsPolicy, api.CodeAdminRequired:
+		api.CodeNoMatchingPolicy, api.CodeExceedsPolicy, api.CodeAdminRequired,
+		// A browser sign-in that was refused or ran out: log in again.
+		api.CodeAccessDenied, api.CodeExpiredToken:
 		return ExitAuth
 	case api.CodeBadRequest, api.CodeInvalidJSON, api.CodeValidation,
 		api.CodeBodyTooLarge, api.CodeIdempotencyMismatch, api.CodeNotAToken, api.CodeLifetimeCapped:
 		return ExitUsage
 	case api.CodeNotFound, api.CodeMethodNotAllowed, api.CodeUnsupportedMedia,
 		api.CodeTokenExpired, api.CodeTokenLimitReached, api.CodeUserExists,
-		api.CodeRateLimited, api.CodeInternal, api.CodeUnavailable:
+		api.CodeRateLimited, api.CodeInternal, api.CodeUnavailable,
+		// auth login --web's poll loop handles these; met anywhere else
+		// they are the server's business.
+		api.CodeAuthorizationPending, api.CodeSlowDown, api.CodeSSONotConfigured:
 		return ExitError
 	}
 	switch ae.Status {

@@ -48,6 +48,11 @@ var problemRows = []problemRow{
 	{"CodeAdminRequired", api.CodeAdminRequired, 403, "this needs an admin's token; bob is not an admin", nil, 4},
 	{"CodeUserExists", api.CodeUserExists, 409, "a user named \"jenkins\" already exists", nil, 1},
 	{"CodeLifetimeCapped", api.CodeLifetimeCapped, 400, "scope deploy:write caps a token's lifetime at 7d (604800 seconds); asked for 30d; ask for less or leave the expiry out", nil, 2},
+	{"CodeAuthorizationPending", api.CodeAuthorizationPending, 400, "not approved yet; poll again after the interval", nil, 1},
+	{"CodeSlowDown", api.CodeSlowDown, 400, "polled too soon; wait the interval between polls", map[string]any{"interval": 10}, 1},
+	{"CodeExpiredToken", api.CodeExpiredToken, 400, "unknown or expired device code; start again with tokenctl auth login --web", nil, 4},
+	{"CodeAccessDenied", api.CodeAccessDenied, 400, "the sign-in was refused in the browser or by the server's policy", nil, 4},
+	{"CodeSSONotConfigured", api.CodeSSONotConfigured, 403, "this server has no sign-in provider; log in with a password, or ask its operator to add one with tokend sso add", nil, 1},
 	{"CodeExceedsPolicy", api.CodeExceedsPolicy, 403, "expires_in_seconds 7200 is longer than trust policy gha allows (900, 15m0s); ask for less or leave it out", nil, 4},
 }
 

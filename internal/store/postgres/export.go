@@ -36,6 +36,9 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		if snap.Events, err = pgx.CollectRows(rows, scanEvent); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
+		if err := exportSSO(ctx, tx, &snap); err != nil {
+			return err
+		}
 		if err := exportTrust(ctx, tx, &snap); err != nil {
 			return err
 		}
@@ -76,7 +79,7 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.ImportOptions) (store.ImportResult, error) {
 	var res store.ImportResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events, trust_policies, subject_token_uses IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events, trust_policies, subject_token_uses, sso_providers, sso_users IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := counts(ctx, tx)
@@ -142,25 +145,28 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if err := importTrust(ctx, tx, snap); err != nil {
 			return err
 		}
+		if err := importSSO(ctx, tx, snap); err != nil {
+			return err
+		}
 		after, err := counts(ctx, tx)
 		if err != nil {
 			return err
 		}
 		res = store.ImportResult{Users: after.Users - before.Users, Tokens: after.Tokens - before.Tokens,
 			Scopes: after.Scopes - before.Scopes, Events: after.Events - before.Events,
-			TrustPolicies: after.TrustPolicies - before.TrustPolicies, SubjectTokenUses: after.SubjectTokenUses - before.SubjectTokenUses}
+			TrustPolicies: after.TrustPolicies - before.TrustPolicies, SubjectTokenUses: after.SubjectTokenUses - before.SubjectTokenUses,
+			SSOProviders: after.SSOProviders - before.SSOProviders, SSOUsers: after.SSOUsers - before.SSOUsers}
 		want := store.ImportResult{Users: len(snap.Users), Tokens: len(snap.Tokens), Scopes: len(snap.Scopes), Events: len(snap.Events),
-			TrustPolicies: len(snap.TrustPolicies), SubjectTokenUses: len(snap.SubjectTokenUses)}
+			TrustPolicies: len(snap.TrustPolicies), SubjectTokenUses: len(snap.SubjectTokenUses),
+			SSOProviders: len(snap.SSOProviders), SSOUsers: len(snap.SSOUsers)}
 		if res != want {
-			return fmt.Errorf("count check failed: %d users, %d tokens, %d scopes, %d events, %d trust policies and %d subject token uses written, want %d, %d, %d, %d, %d and %d; nothing was committed",
-				res.Users, res.Tokens, res.Scopes, res.Events, res.TrustPolicies, res.SubjectTokenUses,
-				want.Users, want.Tokens, want.Scopes, want.Events, want.TrustPolicies, want.SubjectTokenUses)
+			return fmt.Errorf("count check failed: %+v written, want %+v; nothing was committed", res, want)
 		}
 		return nil
 	})
 	switch {
 	case isUniqueViolation(err):
-		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope, event id, trust policy or subject token use is already there (%w); nothing was imported", store.ErrConflict)
+		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope, event id, trust policy, subject token use or sso provider is already there (%w); nothing was imported", store.ErrConflict)
 	case err != nil:
 		return store.ImportResult{}, fmt.Errorf("import into postgres database: %w", err)
 	}
@@ -172,7 +178,8 @@ func counts(ctx context.Context, tx pgx.Tx) (store.ImportResult, error) {
 	var c store.ImportResult
 	err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens),
 		(SELECT count(*) FROM scopes), (SELECT count(*) FROM events),
-		(SELECT count(*) FROM trust_policies), (SELECT count(*) FROM subject_token_uses)`).
-		Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events, &c.TrustPolicies, &c.SubjectTokenUses)
+		(SELECT count(*) FROM trust_policies), (SELECT count(*) FROM subject_token_uses),
+		(SELECT count(*) FROM sso_providers), (SELECT count(*) FROM sso_users)`).
+		Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events, &c.TrustPolicies, &c.SubjectTokenUses, &c.SSOProviders, &c.SSOUsers)
 	return c, err
 }

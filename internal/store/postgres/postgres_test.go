@@ -332,3 +332,44 @@ func TestPostgresReplayAcrossReplicas(t *testing.T) {
 	}
 	storetest.ReplayRace(t, []store.Store{a, b}, alice)
 }
+
+// tokend migrate carries SSO providers (secret included) and which users
+// a provider made; device codes and browser logins stay behind.
+func TestPostgresExportImportCarriesSSO(t *testing.T) {
+	ctx := context.Background()
+	src, _ := openTemp(t)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	p := store.SSOProvider{Name: "corp", Issuer: "https://idp.example", ClientID: "tokend", ClientSecret: "s3cret", UsernameClaim: "email",
+		Scopes: []string{"groups"}, Allow: []store.ClaimMatch{{Claim: "email", Glob: "*@example.com"}}, AdminIf: []store.ClaimMatch{},
+		CreateUsers: true, CreatedAt: now}
+	if err := src.CreateSSOProvider(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	carol := store.User{ID: store.NewID(now), Username: "carol@example.com", CreatedAt: now}
+	if err := src.CreateSSOUser(ctx, carol, "corp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.CreateDeviceCode(ctx, store.DeviceCode{Digest: sha256.Sum256([]byte("d")), UserCode: "BCDFGHJK", ClientHost: "h", ClientAddr: "a",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), Interval: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := src.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := openTemp(t)
+	res, err := dst.Import(ctx, snap, store.ImportOptions{})
+	if err != nil || res.SSOProviders != 1 || res.SSOUsers != 1 || res.Users != 1 {
+		t.Fatalf("Import = %+v, %v", res, err)
+	}
+	got, err := dst.SSOProviderByName(ctx, "corp")
+	if err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("provider after import = %+v, %v; want %+v", got, err, p)
+	}
+	if prov, err := dst.UserSSOProvider(ctx, carol.ID); err != nil || prov != "corp" {
+		t.Fatalf("carol's provider after import = %q, %v", prov, err)
+	}
+	if _, err := dst.DeviceCodeByUserCode(ctx, "BCDFGHJK"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a device code was carried over: %v", err)
+	}
+}
