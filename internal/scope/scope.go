@@ -22,6 +22,10 @@ const (
 	// TokensIntrospect lets a gateway ask POST /v1/introspect about any
 	// user's token (RFC 7662); no token gets it unless asked for.
 	TokensIntrospect = "tokens:introspect"
+	// Only an admin's token may carry these (issue 23): every user's
+	// tokens, events and accounts, through /v1/admin/.
+	AdminRead  = "admin:read"
+	AdminWrite = "admin:write"
 )
 
 // Builtin is one of tokend's own scopes and what it allows.
@@ -31,6 +35,8 @@ type Builtin struct {
 
 // builtins is sorted by name.
 var builtins = []Builtin{
+	{AdminRead, "admins only: list every user's tokens, events and accounts"},
+	{AdminWrite, "admins only: revoke any token, manage users and service accounts"},
 	{TokensIntrospect, "introspect any token (RFC 7662), for a gateway"},
 	{TokensRead, "list and show your tokens"},
 	{TokensWrite, "create, rotate and delete your tokens"},
@@ -42,8 +48,11 @@ func Builtins() []Builtin { return slices.Clone(builtins) }
 // IsBuiltin reports whether name is one of tokend's own scopes, which the
 // operator cannot add or delete.
 func IsBuiltin(name string) bool {
-	return name == TokensRead || name == TokensWrite || name == TokensIntrospect
+	return name == TokensRead || name == TokensWrite || name == TokensIntrospect || IsAdmin(name)
 }
+
+// IsAdmin reports whether name is one only an admin's token may carry.
+func IsAdmin(name string) bool { return name == AdminRead || name == AdminWrite }
 
 // Limits. They are wire-visible (docs/openapi.yaml states MaxLen as the
 // maxLength of a scope name), so changing one is an API change.

@@ -70,6 +70,12 @@ func (s *server) authBearer(w http.ResponseWriter, r *http.Request, cred string)
 		s.internalError(w, r, "authenticate token", err)
 		return nil, false
 	}
+	if user.Disabled {
+		// Offboarding: the flag comes with the token's row, so one write
+		// refuses every token of the user on the next request anywhere.
+		s.unauthorized(w, r, true, "the account "+user.Username+" is disabled; ask an admin to enable it")
+		return nil, false
+	}
 	now := s.cfg.Now()
 	if st.Expired(now) {
 		s.authFailed(r, user, &st, reasonExpiredToken)
@@ -97,6 +103,10 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	name, pw, ok := r.BasicAuth()
 	if !ok || name == "" {
 		s.unauthorized(w, r, true, "malformed Basic credentials")
+		return nil, false
+	}
+	if s.cfg.DisablePasswordLogin {
+		s.unauthorized(w, r, false, PasswordLoginOff)
 		return nil, false
 	}
 	// Password guesses are the one credential worth brute-forcing, so a
@@ -130,6 +140,16 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.internalError(w, r, "look up user", err)
 		return nil, false
 	}
+	if user.Kind == store.KindService || user.PasswordHash == "" {
+		// A service account, or a person provisioned by an SSO provider,
+		// has no password to check: answer as for a wrong one, in the
+		// same time.
+		password.VerifyDummy(pw)
+		wrong = true
+		s.authFailed(r, user, nil, reasonWrongPassword)
+		s.unauthorized(w, r, false, "wrong username or password")
+		return nil, false
+	}
 	match, err := password.Verify(pw, user.PasswordHash)
 	if err != nil {
 		s.internalError(w, r, "verify password of "+user.Username, err)
@@ -141,9 +161,18 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, false, "wrong username or password")
 		return nil, false
 	}
+	if user.Disabled {
+		// Said only to one who knows the password.
+		s.unauthorized(w, r, false, "the account "+user.Username+" is disabled; ask an admin to enable it")
+		return nil, false
+	}
 	s.authenticated(r, user)
 	return &principal{user: user}, true
 }
+
+// PasswordLoginOff is the detail of a 401 to a password when the server
+// takes none; tokenctl shows it and suggests --web.
+const PasswordLoginOff = "password sign-in is turned off on this server; sign in through the browser with tokenctl auth login --web"
 
 func (s *server) authenticated(r *http.Request, u store.User) {
 	if info := infoFrom(r.Context()); info != nil {

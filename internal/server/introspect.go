@@ -86,7 +86,9 @@ func (s *server) handleIntrospect(w http.ResponseWriter, r *http.Request, _ *pri
 		s.internalError(w, r, "introspect token", err)
 		return
 	}
-	if st.Expired(s.cfg.Now()) {
+	// A disabled user's tokens are refused everywhere (auth.go), so they
+	// are not active to a gateway either.
+	if user.Disabled || st.Expired(s.cfg.Now()) {
 		encode(w, http.StatusOK, Introspection{})
 		return
 	}

@@ -72,6 +72,15 @@ func TestIntrospectWithAnRFC7662Client(t *testing.T) {
 	if tok.LastUsedAt != nil {
 		t.Errorf("introspection set the introspected token's last_used_at to %v", tok.LastUsedAt)
 	}
+
+	// Offboarding: a disabled user's live token is refused everywhere, so
+	// it is not active to a gateway either.
+	if err := e.st.SetUserDisabled(ctx, "bob", true, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rs.Introspect[*oidc.IntrospectionResponse](ctx, client, live.Secret); err != nil || got.Active || got.Username != "" {
+		t.Fatalf("a disabled user's token introspected as %+v, %v; want only active false", got, err)
+	}
 }
 
 // TestIntrospectRefusesCallers: only a token with tokens:introspect may ask.
