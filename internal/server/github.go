@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -47,7 +48,7 @@ const (
 
 // githubKeys caches GitHub's published keys and remembers recent reports.
 type githubKeys struct {
-	url    string
+	urls   []string
 	client *http.Client
 	now    func() time.Time
 
@@ -68,14 +69,14 @@ type githubSeen struct {
 }
 
 func newGitHubKeys(cfg Config) *githubKeys {
-	if cfg.GitHubKeysURL == "" {
+	if len(cfg.GitHubKeysURLs) == 0 {
 		return nil
 	}
 	c := cfg.GitHubClient
 	if c == nil {
 		c = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &githubKeys{url: cfg.GitHubKeysURL, client: c, now: cfg.Now, seen: map[[32]byte]githubSeen{}}
+	return &githubKeys{urls: cfg.GitHubKeysURLs, client: c, now: cfg.Now, seen: map[[32]byte]githubSeen{}}
 }
 
 var (
@@ -107,18 +108,24 @@ func (g *githubKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, erro
 		}
 		return nil, errGitHubUnknownKey
 	}
-	keys, err := g.fetch(ctx)
+	keys, complete, err := g.fetch(ctx)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.fetchedAt = now
-	if err != nil {
-		if g.keys == nil {
-			return nil, fmt.Errorf("%w: %v", errGitHubKeysFetch, err)
+	switch {
+	case complete:
+		g.keys = keys // keys GitHub no longer lists are forgotten
+	case len(keys) > 0 || g.keys != nil:
+		merged := maps.Clone(g.keys)
+		if merged == nil {
+			merged = map[string]*ecdsa.PublicKey{}
 		}
-		return nil, errGitHubUnknownKey // keep the old keys; the id is not among them
+		maps.Copy(merged, keys)
+		g.keys = merged
+	default:
+		return nil, fmt.Errorf("%w: %v", errGitHubKeysFetch, err)
 	}
-	g.keys = keys
-	if k, ok := keys[id]; ok {
+	if k, ok := g.keys[id]; ok {
 		return k, nil
 	}
 	return nil, errGitHubUnknownKey
@@ -140,27 +147,42 @@ type githubKeyList struct {
 	} `json:"public_keys"`
 }
 
-func (g *githubKeys) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+// fetch reads every key list: github.com's and each GitHub Enterprise
+// Server's. complete is false when some list failed: the keys then add to
+// those cached rather than replace them, so one instance being down does
+// not stop the others' reports nor forget its own keys.
+func (g *githubKeys) fetch(ctx context.Context) (keys map[string]*ecdsa.PublicKey, complete bool, err error) {
+	keys = map[string]*ecdsa.PublicKey{}
+	var errs []error
+	for _, u := range g.urls {
+		if err := g.fetchOne(ctx, u, keys); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return keys, len(errs) == 0, errors.Join(errs...)
+}
+
+func (g *githubKeys) fetchOne(ctx context.Context, url string, keys map[string]*ecdsa.PublicKey) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Accept", "application/json")
 	res, err := g.client.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", g.url, res.Status)
+		return fmt.Errorf("GET %s: %s", url, res.Status)
 	}
 	var list githubKeyList
 	if err := json.NewDecoder(io.LimitReader(res.Body, GitHubMaxReportBytes)).Decode(&list); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", g.url, err)
+		return fmt.Errorf("GET %s: %w", url, err)
 	}
-	keys := map[string]*ecdsa.PublicKey{}
+	n := 0
 	// Keys that are no longer current still verify: GitHub signs with
 	// them for a while after a rotation.
 	for _, k := range list.PublicKeys {
@@ -174,12 +196,13 @@ func (g *githubKeys) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, er
 		}
 		if ec, ok := pub.(*ecdsa.PublicKey); ok && ec.Curve == elliptic.P256() {
 			keys[k.KeyIdentifier] = ec
+			n++
 		}
 	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("GET %s: no ECDSA P-256 keys in the list", g.url)
+	if n == 0 {
+		return fmt.Errorf("GET %s: no ECDSA P-256 keys in the list", url)
 	}
-	return keys, nil
+	return nil
 }
 
 // replayed returns what the first delivery of the report signed by sig

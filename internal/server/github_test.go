@@ -143,7 +143,7 @@ func (e *testEnv) stillLive(secret string) bool {
 // the URL where it was found, and labels every item.
 func TestGitHubReportRevokesOurLiveTokens(t *testing.T) {
 	gh := newFakeGitHub(t, "k1")
-	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURL = gh.url() })
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURLs = []string{gh.url()} })
 	e.addUser("alice", "pw")
 	auth := basic("alice", "pw")
 	a := e.create(auth, map[string]any{"name": "a"})
@@ -202,7 +202,7 @@ func TestGitHubReportRevokesOurLiveTokens(t *testing.T) {
 // these revokes anything; a replay gets the first delivery's labels.
 func TestGitHubReportRefusesUnsignedForgedReplayedAndOversized(t *testing.T) {
 	gh := newFakeGitHub(t, "k1")
-	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURL = gh.url() })
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURLs = []string{gh.url()} })
 	e.addUser("alice", "pw")
 	auth := basic("alice", "pw")
 	tok := e.create(auth, map[string]any{"name": "t"})
@@ -264,7 +264,7 @@ func TestGitHubReportRefusesUnsignedForgedReplayedAndOversized(t *testing.T) {
 // the list again, but not more than once a minute.
 func TestGitHubKeysRefetchAtMostOnceAMinute(t *testing.T) {
 	gh := newFakeGitHub(t, "k1")
-	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURL = gh.url() })
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURLs = []string{gh.url()} })
 	body := reportBody(t, ghItem{"tkn_nothing", "tokend_token", "https://github.com/o/r", "content"})
 	if res := e.report("k1", gh.key("k1"), body); res.status != 200 {
 		t.Fatalf("report: %d %s", res.status, res.body)
@@ -296,7 +296,7 @@ func TestGitHubReportOffOrKeysUnreachable(t *testing.T) {
 	}
 	gh := newFakeGitHub(t, "k1")
 	gh.down.Store(true)
-	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURL = gh.url() })
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURLs = []string{gh.url()} })
 	res := e.report("k1", gh.key("k1"), body)
 	if res.status != 503 || res.header.Get("Retry-After") == "" {
 		t.Fatalf("keys unreachable: %d %s", res.status, res.body)
@@ -313,7 +313,7 @@ func TestGitHubReportOffOrKeysUnreachable(t *testing.T) {
 // after the address's budget, like a token guesser; GitHub, elsewhere, not.
 func TestGitHubForgedReportsCountAsFailedAuthentication(t *testing.T) {
 	gh := newFakeGitHub(t, "k1")
-	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURL = gh.url() })
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURLs = []string{gh.url()} })
 	attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	body := reportBody(t, ghItem{"tkn_x", "tokend_token", "https://github.com/o/r", "content"})
 	forged := func() resp {
@@ -338,7 +338,7 @@ func TestGitHubForgedReportsCountAsFailedAuthentication(t *testing.T) {
 // known key is answered at once.
 func TestGitHubKnownKeyDoesNotWaitForAFetch(t *testing.T) {
 	gh := newFakeGitHub(t, "k1")
-	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURL = gh.url() })
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURLs = []string{gh.url()} })
 	body := reportBody(t, ghItem{"tkn_x", "tokend_token", "https://github.com/o/r", "content"})
 	if res := e.report("k1", gh.key("k1"), body); res.status != 200 {
 		t.Fatalf("first report: %d %s", res.status, res.body)
@@ -372,5 +372,30 @@ func TestGitHubKnownKeyDoesNotWaitForAFetch(t *testing.T) {
 	release.Do(func() { close(hold) })
 	if code := <-done; code != 200 {
 		t.Fatalf("k2 after the fetch: %d", code)
+	}
+}
+
+// TestGitHubAndEnterpriseServerKeys: with github.com's and a GitHub
+// Enterprise Server's key lists, reports signed by either verify, and one
+// list being down does not stop the other's reports.
+func TestGitHubAndEnterpriseServerKeys(t *testing.T) {
+	dotcom, ghes := newFakeGitHub(t, "dotcom1"), newFakeGitHub(t, "ghes1")
+	ghes.down.Store(true)
+	e := newTestEnv(t, func(c *Config) { c.GitHubKeysURLs = []string{dotcom.url(), ghes.url()} })
+	body := reportBody(t, ghItem{"tkn_x", "tokend_token", "https://ghes.example/o/r", "content"})
+	if res := e.report("dotcom1", dotcom.key("dotcom1"), body); res.status != 200 {
+		t.Fatalf("github.com report while the GHES list is down: %d %s", res.status, res.body)
+	}
+	if res := e.report("ghes1", ghes.key("ghes1"), body); res.status != 401 {
+		t.Fatalf("GHES report before its list was read: %d %s", res.status, res.body)
+	}
+	ghes.down.Store(false)
+	dotcom.down.Store(true)
+	e.clock.Advance(GitHubKeyRefetch)
+	if res := e.report("ghes1", ghes.key("ghes1"), body); res.status != 200 {
+		t.Fatalf("GHES report once its list is up: %d %s", res.status, res.body)
+	}
+	if res := e.report("dotcom1", dotcom.key("dotcom1"), body); res.status != 200 {
+		t.Fatalf("github.com's cached key was forgotten while its list is down: %d %s", res.status, res.body)
 	}
 }

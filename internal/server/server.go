@@ -74,11 +74,11 @@ type Config struct {
 	// Verifier checks identity tokens for POST /v1/tokens/exchange; nil
 	// makes one with oidcverify's defaults on Now.
 	Verifier *oidcverify.Verifier
-	// GitHubKeysURL is where GitHub (or a GitHub Enterprise Server)
-	// publishes the keys that sign secret-scanning reports; empty turns
+	// GitHubKeysURLs are where GitHub and any GitHub Enterprise Servers
+	// publish the keys that sign secret-scanning reports; none turns
 	// POST /v1/secret-scanning/github off (github.go).
-	GitHubKeysURL string
-	// GitHubClient fetches GitHubKeysURL; nil is a client with a timeout.
+	GitHubKeysURLs []string
+	// GitHubClient fetches GitHubKeysURLs; nil is a client with a timeout.
 	GitHubClient *http.Client
 }
 
@@ -177,7 +177,7 @@ type server struct {
 	audit   auditState // events.go, revoke.go
 	// verifier checks identity tokens for the exchange (exchange.go).
 	verifier *oidcverify.Verifier
-	github   *githubKeys // nil when GitHubKeysURL is empty (github.go)
+	github   *githubKeys // nil without GitHubKeysURLs (github.go)
 }
 
 // New returns the API v1 handler over st. Call Config.Validate first: New

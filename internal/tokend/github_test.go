@@ -35,7 +35,7 @@ func TestServeGitHubKeysURL(t *testing.T) {
 	defer keys.Close()
 
 	db := newDB(t, filepath.Join(t.TempDir(), "gh.db"))
-	base, _, stop := startServe(t, "--database", db, "--github-keys-url", keys.URL)
+	base, _, stop := startServe(t, "--database", db, "--github-keys-url", keys.URL, "--github-keys-url", keys.URL+"/ghes")
 	defer stop()
 
 	// A token for admin, made over HTTP with the password newDB set.
