@@ -2,15 +2,36 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
-// failLimiter counts failed authentications per client address in fixed
-// windows. Once an address reaches the limit it is blocked until its window
+// Failed authentication is limited by three budgets, each a failLimiter
+// over its own keys (see authLimits):
+//
+//   - failing credentials other than passwords (unknown, expired or
+//     malformed tokens, refused identity tokens) per client address; past
+//     the budget such a request gets 429 where it would have got 401 or
+//     403, and nothing else from the address is refused. A token is 178
+//     bits of randomness, so the budget is about noise, not guessing, and
+//     a valid token is never refused for anyone's failures: a stale script
+//     behind a shared address (a proxy, a CI egress, auth_request) must
+//     not lock out its neighbours.
+//   - wrong passwords per account and client address (tight): a password
+//     can be guessed, so past it every check of that account from that
+//     address is refused before the hash, right password included (else
+//     the answer would reveal it). One person's typos lock out only
+//     themselves, and only where they typed.
+//   - wrong passwords per client address across accounts (looser): one
+//     address spraying a common password over many accounts.
+//
+// failLimiter counts failures per key in fixed windows. Once an address reaches the limit it is blocked until its window
 // ends. Memory is bounded: at capacity, expired windows are swept and, if
 // that frees too little, arbitrary live windows are dropped.
 //
@@ -24,6 +45,7 @@ import (
 // alone while the store is unreachable, and are never stricter than the
 // store, which sees every failure they see.
 type failLimiter struct {
+	kind     string // the prefix of every key this limiter counts
 	limit    int
 	window   time.Duration
 	capacity int
@@ -60,6 +82,13 @@ type failWindow struct {
 
 func newFailLimiter(limit int, window time.Duration, capacity int) *failLimiter {
 	return &failLimiter{limit: limit, window: window, capacity: capacity, entries: make(map[string]*failWindow)}
+}
+
+// named sets the prefix of l's keys: limiters sharing one store keep their
+// windows apart by it, and a poll of the store ignores the others' keys.
+func (l *failLimiter) named(kind string) *failLimiter {
+	l.kind = kind
+	return l
 }
 
 // sharing makes l keep its budget in st too, when st is a
@@ -121,7 +150,7 @@ func (l *failLimiter) poll(now time.Time) {
 // held.
 func (l *failLimiter) noteBlocked(w store.LoginWindow, now time.Time) {
 	end := w.Start.Add(l.window)
-	if w.Failures < l.limit || !now.Before(end) {
+	if !strings.HasPrefix(w.Key, l.kind) || w.Failures < l.limit || !now.Before(end) {
 		return
 	}
 	if _, ok := l.blocked[w.Key]; !ok && len(l.blocked) >= l.capacity {
@@ -313,4 +342,83 @@ func (l *failLimiter) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.entries)
+}
+
+// Key prefixes of the three budgets, so they never share a window, in
+// memory or in the store.
+const (
+	kindCredential      = "cred "
+	kindPasswordAccount = "pwacct "
+	kindPasswordAddress = "pwaddr "
+)
+
+// authLimits are the three failed-authentication budgets (see failLimiter).
+type authLimits struct {
+	credential      *failLimiter // per address, failing path only
+	passwordAccount *failLimiter // per account and address
+	passwordAddress *failLimiter // per address, across accounts
+}
+
+func newAuthLimits(cfg Config, st store.Store, log *slog.Logger) authLimits {
+	mk := func(kind string, limit int) *failLimiter {
+		return newFailLimiter(limit, cfg.AuthFailWindow, cfg.LimiterCapacity).named(kind).sharing(st, log)
+	}
+	return authLimits{
+		credential:      mk(kindCredential, cfg.AuthFailures),
+		passwordAccount: mk(kindPasswordAccount, cfg.PasswordFailures),
+		passwordAddress: mk(kindPasswordAddress, cfg.PasswordFailuresPerAddress),
+	}
+}
+
+// accountKey is the password-per-account key of username at addr. The
+// name is hashed: a password typed into the username field must not sit
+// in the store's throttle table, and the key stays short however long the
+// name is. Collisions only merge two names' budgets.
+func accountKey(addr, username string) string {
+	sum := sha256.Sum256([]byte(username))
+	return kindPasswordAccount + addr + " " + base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+// failedCredential counts one failing credential from addr and returns 0,
+// or, when addr is already past its budget, counts nothing and returns how
+// long it must wait: the caller then answers 429 instead of its refusal.
+func (a authLimits) failedCredential(addr string, now time.Time) time.Duration {
+	key := kindCredential + addr
+	if wait := a.credential.blockedFor(key, now); wait > 0 {
+		return wait
+	}
+	a.credential.fail(key, now)
+	return 0
+}
+
+// passwordAttempt is one password check admitted by both password budgets.
+type passwordAttempt struct {
+	accountKey, addressKey string
+	account, address       *attempt
+}
+
+// reservePassword admits one check of username's password from addr
+// against both password budgets, or returns how long to wait and which
+// budget refused (a 429 detail). The caller reports the outcome with
+// settlePassword.
+func (a authLimits) reservePassword(addr, username string, now time.Time) (time.Duration, string, *passwordAttempt) {
+	pa := &passwordAttempt{accountKey: accountKey(addr, username), addressKey: kindPasswordAddress + addr}
+	wait, acct := a.passwordAccount.reserve(pa.accountKey, now)
+	if wait > 0 {
+		return wait, tooManyWrongPasswords, nil
+	}
+	wait, byAddr := a.passwordAddress.reserve(pa.addressKey, now)
+	if wait > 0 {
+		a.passwordAccount.settle(pa.accountKey, acct, false, now) // not checked after all
+		return wait, tooManyAddressGuesses, nil
+	}
+	pa.account, pa.address = acct, byAddr
+	return 0, "", pa
+}
+
+// settlePassword ends a check admitted by reservePassword; failed counts it
+// against both budgets.
+func (a authLimits) settlePassword(pa *passwordAttempt, failed bool, now time.Time) {
+	a.passwordAccount.settle(pa.accountKey, pa.account, failed, now)
+	a.passwordAddress.settle(pa.addressKey, pa.address, failed, now)
 }
