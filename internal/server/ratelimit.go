@@ -188,24 +188,34 @@ func (l *failLimiter) blockedFor(addr string, now time.Time) time.Duration {
 	return end.Sub(now)
 }
 
-// fail records one failed authentication from addr.
-func (l *failLimiter) fail(addr string, now time.Time) {
+// fail records one failed authentication from addr and returns how long
+// addr must wait if the window now holds more failures than the limit (in
+// this process or, shared, in the store), or 0.
+func (l *failLimiter) fail(addr string, now time.Time) time.Duration {
 	l.mu.Lock()
-	l.count(addr, now)
+	e := l.count(addr, now)
+	var wait time.Duration
+	if e.failures > l.limit {
+		wait = e.start.Add(l.window).Sub(now)
+	}
 	l.mu.Unlock()
 	if l.shared == nil {
-		return
+		return wait
 	}
 	ctx, cancel := l.sharedCtx()
 	defer cancel()
 	w, err := l.shared.CountLoginFailure(ctx, addr, now, l.window)
 	if err != nil {
 		l.warn("count a failure", err)
-		return
+		return wait
 	}
 	l.mu.Lock()
 	l.noteBlocked(w, now)
 	l.mu.Unlock()
+	if w.Failures > l.limit {
+		wait = max(wait, w.Start.Add(l.window).Sub(now))
+	}
+	return wait
 }
 
 // reserve admits one password check from addr, or returns how long addr
@@ -380,15 +390,17 @@ func accountKey(addr, username string) string {
 }
 
 // failedCredential counts one failing credential from addr and returns 0,
-// or, when addr is already past its budget, counts nothing and returns how
-// long it must wait: the caller then answers 429 instead of its refusal.
+// or, when addr is past its budget, how long it must wait: the caller then
+// answers 429 instead of its refusal. An address known to be blocked is
+// not counted again, so a flood of refusals costs no store writes.
 func (a authLimits) failedCredential(addr string, now time.Time) time.Duration {
 	key := kindCredential + addr
 	if wait := a.credential.blockedFor(key, now); wait > 0 {
 		return wait
 	}
-	a.credential.fail(key, now)
-	return 0
+	// The failure that crosses the budget is refused too, so replicas
+	// sharing a store refuse at the same count.
+	return a.credential.fail(key, now)
 }
 
 // passwordAttempt is one password check admitted by both password budgets.
