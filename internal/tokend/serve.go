@@ -70,9 +70,14 @@ characters; only their SHA-256 digest is stored. A token may live from one
 minute up to --max-lifetime; a create that names no lifetime gets
 --default-lifetime.
 
-Failed logins are rate limited per client address; behind a reverse proxy
-that sets X-Forwarded-For, pass --trust-proxy so each client is counted on
-its own. One log line per request goes to stderr, never with a secret.
+Failed authentication is rate limited per client address, and only
+failing requests are refused: past 10 a minute a bad token gets 429 where
+it would get 401, while valid tokens pass. Wrong passwords are limited per
+account and address (5 a minute) and per address (30). Behind a reverse
+proxy that sets X-Forwarded-For, pass --trust-proxy so each client is
+counted on its own. Password checks (argon2id, 19 MiB each) run one per
+core at once; a short queue waits and the rest get 503 with Retry-After.
+One log line per request goes to stderr, never with a secret.
 
 Every token created, rotated, deleted or revoked as leaked, and every
 failed sign-in to an account, is kept as an audit event (GET /v1/events)
