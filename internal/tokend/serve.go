@@ -49,6 +49,7 @@ type serveOptions struct {
 	trustProxy     bool
 	logFormat      string
 	maxTokens      int
+	passwordChecks int
 	auditRetention time.Duration
 	pprofAddr      string
 }
@@ -76,7 +77,8 @@ it would get 401, while valid tokens pass. Wrong passwords are limited per
 account and address (5 a minute) and per address (30). Behind a reverse
 proxy that sets X-Forwarded-For, pass --trust-proxy so each client is
 counted on its own. Password checks (argon2id, 19 MiB each) run one per
-core at once; a short queue waits and the rest get 503 with Retry-After.
+core at once (--password-checks); four times as many wait and the rest get
+503 with Retry-After.
 One log line per request goes to stderr, never with a secret.
 
 Every token created, rotated, deleted or revoked as leaked, and every
@@ -114,13 +116,14 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry (only behind one proxy that adds it)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
+	f.IntVar(&o.passwordChecks, "password-checks", 0, "most password checks (argon2id, 19 MiB each) run at once; 0 means one per core (GOMAXPROCS)")
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
 
 func (o *serveOptions) validate() (server.Config, error) {
-	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens}
+	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens, PasswordChecks: o.passwordChecks}
 	// The server's own checks, with their messages; a zero or negative
 	// duration would otherwise quietly become the default.
 	if o.maxLifetime <= 0 || o.defaultLife <= 0 {
@@ -139,6 +142,9 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.maxTokens < 1 {
 		return cfg, usageErrorf("--max-tokens-per-user must be at least 1, got %d", o.maxTokens)
+	}
+	if o.passwordChecks < 0 {
+		return cfg, usageErrorf("--password-checks must be 0 (one per core) or more, got %d", o.passwordChecks)
 	}
 	if o.drain <= 0 {
 		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)
