@@ -128,20 +128,21 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	wrong := false
 	defer func() { s.limits.settlePassword(attempt, wrong, s.cfg.Now()) }()
 	var (
-		user  store.User
-		match bool
-		err   error
+		user                 store.User
+		match                bool
+		lookupErr, verifyErr error
 	)
+	// The lookup runs in the slot too, so a burst of sign-ins queues
+	// before it costs the store anything.
 	switch gerr := s.hashing.Do(r.Context(), func() {
-		user, err = s.store.UserByName(r.Context(), name)
-		if errors.Is(err, store.ErrNotFound) {
+		user, lookupErr = s.store.UserByName(r.Context(), name)
+		switch {
+		case errors.Is(lookupErr, store.ErrNotFound):
 			// Spend the same time as a real check so timing does not
 			// reveal which usernames exist.
 			password.VerifyDummy(pw)
-			return
-		}
-		if err == nil {
-			match, err = password.Verify(pw, user.PasswordHash)
+		case lookupErr == nil:
+			match, verifyErr = password.Verify(pw, user.PasswordHash)
 		}
 	}); {
 	case errors.Is(gerr, password.ErrBusy):
@@ -152,17 +153,16 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	case gerr != nil:
 		return nil, false // the client gave up; nobody reads an answer
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(lookupErr, store.ErrNotFound):
 		wrong = true
 		s.unauthorized(w, r, false, wwwAuthenticate, "wrong username or password")
 		return nil, false
-	}
-	if err != nil && user.Username == "" {
-		s.internalError(w, r, "look up user", err)
+	case lookupErr != nil:
+		s.internalError(w, r, "look up user", lookupErr)
 		return nil, false
-	}
-	if err != nil {
-		s.internalError(w, r, "verify password of "+user.Username, err)
+	case verifyErr != nil:
+		s.internalError(w, r, "verify password of "+user.Username, verifyErr)
 		return nil, false
 	}
 	if !match {
