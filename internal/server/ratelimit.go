@@ -31,16 +31,17 @@ import (
 //   - wrong passwords per client address across accounts (looser): one
 //     address spraying a common password over many accounts.
 //
-// failLimiter counts failures per key in fixed windows. Once an address reaches the limit it is blocked until its window
-// ends. Memory is bounded: at capacity, expired windows are swept and, if
-// that frees too little, arbitrary live windows are dropped.
+// failLimiter counts failures per key in fixed windows. Once a key reaches
+// the limit it is blocked until its window ends. Memory is bounded: at
+// capacity, expired windows are swept and, if that frees too little,
+// arbitrary live windows are dropped.
 //
 // With a store that implements store.LoginThrottle (set by sharing), the
 // budget is also kept in the store, so replicas on one database spend one
 // budget: every password check is admitted by the store, every failure is
-// counted there, and addresses the store reports blocked are refused here
-// too (polled at most once per sharedPoll, off the request path, so a
-// request that is not a password check costs no store round trip). The
+// counted there, and keys the store reports blocked are refused here too
+// (polled at most once per sharedPoll, off the request path, so a failing
+// token from a blocked address costs no store write). The
 // in-memory windows still run: they count this process's own share, answer
 // alone while the store is unreachable, and are never stricter than the
 // store, which sees every failure they see.
@@ -55,7 +56,7 @@ type failLimiter struct {
 
 	shared  store.LoginThrottle // nil: this process is alone
 	log     *slog.Logger
-	blocked map[string]time.Time // address -> end of its window, per the store
+	blocked map[string]time.Time // key -> end of its window, per the store
 	polled  time.Time            // when the last poll of the store started
 	polling bool
 }
