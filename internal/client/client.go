@@ -5,6 +5,8 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +61,11 @@ type Options struct {
 	UserAgent string
 	// Transport replaces the default transport (tests).
 	Transport http.RoundTripper
+	// RootCAs, when set, are the CAs trusted for the server's certificate
+	// (the system's plus a private CA: see LoadCAFile). CAFile is where
+	// they came from, for messages only.
+	RootCAs *x509.CertPool
+	CAFile  string
 	// OnWait, when set, hears of every retry wait the server asked for
 	// (Retry-After) that is longer than a second, before the wait starts,
 	// so a person is not left staring at a silent terminal.
@@ -139,6 +146,9 @@ func New(opts Options) (*Client, error) {
 		dt := http.DefaultTransport.(*http.Transport).Clone()
 		dt.DialContext = (&net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 		dt.TLSHandshakeTimeout = opts.ConnectTimeout
+		if opts.RootCAs != nil {
+			dt.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, MinVersion: tls.VersionTLS12}
+		}
 		tr = dt
 	}
 	if opts.Budget == nil {

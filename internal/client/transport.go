@@ -151,6 +151,9 @@ func (c *Client) once(ctx, callCtx context.Context, method, path string, h http.
 		if callCtx.Err() != nil {
 			return -1, c.timeoutError()
 		}
+		if terr := c.tlsError(err); terr != nil {
+			return -1, terr
+		}
 		if !retryableNetErr(err) {
 			return -1, fmt.Errorf("cannot reach %s: %w", c.base.Host, err)
 		}

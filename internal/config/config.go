@@ -54,6 +54,16 @@ var Keys = []Key{
 		}
 		return v, nil
 	}},
+	{Name: "ca_file", Help: "PEM file of a private CA to trust for the server's TLS certificate, besides the system's CAs", validate: func(v string) (string, error) {
+		abs, err := filepath.Abs(v)
+		if err != nil {
+			return "", err
+		}
+		if _, err := client.LoadCAFile(abs); err != nil {
+			return "", fmt.Errorf("invalid ca_file: %w", err)
+		}
+		return abs, nil
+	}},
 	{Name: "timeout", Default: client.DefaultTimeout.String(), Help: "time limit for all of a command's requests to the server, retries included (Go duration, e.g. 30s, 2m)", validate: func(v string) (string, error) {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -173,7 +183,7 @@ func (c *Config) Get(key string) (Value, error) {
 		return Value{}, err
 	}
 	if v := c.flags[k.Name]; v != "" {
-		return Value{Key: k.Name, Value: v, Source: "flag --" + k.Name}, nil
+		return Value{Key: k.Name, Value: v, Source: "flag --" + strings.ReplaceAll(k.Name, "_", "-")}, nil
 	}
 	env := "TOKENCTL_" + strings.ToUpper(k.Name)
 	if v := c.getenv(env); v != "" {

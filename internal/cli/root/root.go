@@ -142,6 +142,7 @@ Run 'tokenctl --help' for every command.
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.Host, "host", "", "token API server `URL` (default: TOKENCTL_HOST, then the profile's host)")
 	pf.StringVar(&g.Profile, "profile", "", "config profile `NAME` (default: TOKENCTL_PROFILE, then current_profile)")
+	pf.StringVar(&g.CAFile, "ca-file", "", "also trust the CA certificates in this PEM `FILE` for the server's TLS certificate (default: TOKENCTL_CA_FILE, then the profile's ca_file)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour output")
 	pf.BoolVar(&g.Debug, "debug", false, "trace HTTP requests and responses to stderr (secrets redacted)")
 	pf.DurationVar(&g.Timeout, "timeout", 0, "time limit for all of the command's requests to the server, retries included; time at a prompt does not count (default: TOKENCTL_TIMEOUT, then the profile's timeout, then "+client.DefaultTimeout.String()+")")

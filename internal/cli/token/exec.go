@@ -346,7 +346,11 @@ func (o *ExecOptions) minter() (func(context.Context) (*api.CreatedToken, func(c
 		}
 		ct, err := c.CreateToken(ctx, req, "")
 		if err != nil {
-			return nil, nil, err
+			flag := "--expires-in " + o.ExpiresIn
+			if !o.expiresInSet {
+				flag += " (the default)"
+			}
+			return nil, nil, cmdutil.NameLifetimeFlag(err, cmdutil.LifetimeFlags{ExpiresIn: flag})
 		}
 		return ct, func(ctx context.Context) error { return deleteExecToken(ctx, c, ct) }, nil
 	}, nil

@@ -66,15 +66,6 @@ func getenv(f *cmdutil.Factory) func(string) string {
 	return os.Getenv
 }
 
-// checkID rejects a malformed id before any request: ids are lower-case
-// ULIDs, 26 characters.
-func checkID(id string) error {
-	if !api.ValidID(id) {
-		return cmdutil.UsageErrorf("invalid token id %s: ids are 26 characters long, as `tokenctl token list` shows them", quoteNotID(id))
-	}
-	return nil
-}
-
 // looksLikeSecret is deliberately generous: a valid token, one with a typo
 // in it, or anything longer than an id that starts with a token prefix.
 func looksLikeSecret(s string) bool {
