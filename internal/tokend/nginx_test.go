@@ -23,7 +23,9 @@ import (
 
 // nginxConf is the configuration docs/proxy.md shows, with the paths and
 // ports of a test: one internal location per scope asks tokend's
-// auth/check, and the protected location passes the token's user on.
+// auth/check, and the protected location passes the token's user on. Two
+// locations are the test's own: /svc, a service that reads Authorization
+// itself, and /v1/, tokend's API behind the same proxy.
 const nginxConf = `{{user}}
 daemon off;
 worker_processes 1;
