@@ -18,9 +18,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/root"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/server"
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -238,7 +238,7 @@ func (f *tokendFixture) mint(t *testing.T, name string) (string, string) {
 	id := store.NewID(now)
 	if _, _, err := f.st.CreateToken(context.Background(), store.NewToken{
 		ID: id, UserID: f.user, Name: name, KeyHint: sec.Hint(), Digest: sec.Digest(), CreatedAt: now, ExpiresAt: now.Add(time.Hour),
-		Scopes: []string{api.ScopeTokensRead, api.ScopeTokensWrite}, // what a password login's token carries
+		Scopes: []string{scope.TokensRead, scope.TokensWrite}, // what a password login's token carries
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,8 @@ const (
 	// DefaultMaxRetryAfter caps how long a Retry-After is honoured.
 	DefaultMaxRetryAfter = 30 * time.Second
 	// PageSize is how many tokens the CLI asks for per page of a listing:
-	// the server's cap (api.MaxPageSize) today, but the CLI's own choice.
+	// within the cap the server enforces on every listing (tokens and
+	// events), but the CLI's own choice. token list and audit both use it.
 	PageSize = 1000
 	// announceAfter is the shortest retry wait worth telling a person about.
 	announceAfter = time.Second

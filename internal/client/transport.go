@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/netaddr"
 )
 
 // checkRedirect keeps credentials on their origin: a hop to another scheme,
@@ -27,7 +28,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return &redirectError{"stopped after 5 redirects"}
 	}
 	orig := via[0].URL
-	if req.URL.Scheme == "http" && !IsLoopback(req.URL.Hostname()) {
+	if req.URL.Scheme == "http" && !netaddr.IsLoopback(req.URL.Hostname()) {
 		return &redirectError{"refusing redirect to plain http " + req.URL.Host}
 	}
 	if orig.Scheme == "https" && req.URL.Scheme != "https" {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
@@ -136,7 +135,7 @@ func requestHash(req api.CreateTokenRequest, p *principal) [32]byte {
 	// Scopes and the parent token change what a create makes; hashed only
 	// when present, so keys from before scopes still replay.
 	if req.Scopes != nil {
-		field("scopes:" + strings.Join(store.NormalizeScopes(req.Scopes), " "))
+		field("scopes:" + req.Scopes.String()) // a scope.Set: sorted when decoded
 	}
 	if p != nil && p.token != nil {
 		field("by:" + p.token.ID)

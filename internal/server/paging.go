@@ -9,24 +9,24 @@ import (
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/api"
-	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // pageQuery parses a listing's query string and its limit (default
-// api.DefaultPageSize, at most store.MaxPageSize).
+// api.DefaultPageSize, at most api.MaxPageSize).
 func pageQuery(r *http.Request) (url.Values, int, *problem) {
 	bad := func(format string, a ...any) (url.Values, int, *problem) {
 		return nil, 0, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...))
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return bad("the query string is malformed: %s", truncate(err.Error(), 100))
+		return bad("the query string is malformed: %s", text.Truncate(err.Error(), 100))
 	}
 	limit := api.DefaultPageSize
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > store.MaxPageSize {
-			return bad("limit must be an integer from 1 to %d", store.MaxPageSize)
+		if err != nil || n < 1 || n > api.MaxPageSize {
+			return bad("limit must be an integer from 1 to %d", api.MaxPageSize)
 		}
 		limit = n
 	}

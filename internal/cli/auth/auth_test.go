@@ -216,7 +216,7 @@ func TestLoginRefusesBadInputBeforeSending(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{"mistyped token fails the local checksum", string(mistyped) + "\n", []string{"--with-token"}, 2, "not a valid token"},
+		{"mistyped token fails the local checksum", string(mistyped) + "\n", []string{"--with-token"}, 4, "not a valid token"},
 		{"empty stdin for --with-token", "", []string{"--with-token"}, 2, "no token on stdin"},
 		{"empty stdin for --password-stdin", "", []string{"-u", "alice", "--password-stdin"}, 2, "no password on stdin"},
 		{"--with-token with --username", "x\n", []string{"--with-token", "-u", "alice"}, 2, "cannot be used together"},

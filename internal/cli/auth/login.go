@@ -222,7 +222,8 @@ func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.
 		return nil, cmdutil.UsageErrorf("--with-token: %w", err)
 	}
 	if _, err := secret.Parse(tok); err != nil {
-		return nil, cmdutil.UsageErrorf("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")
+		// Exit 4 like a malformed TOKENCTL_TOKEN: a credential was refused.
+		return nil, &cmdutil.AuthError{Err: errors.New("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")}
 	}
 	if err := ready(); err != nil {
 		return nil, err

@@ -264,12 +264,7 @@ func (b *builder) client() (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := b.clientOptions()
-	if err != nil {
-		return nil, err
-	}
-	opts.Token = c.Token
-	return client.New(opts)
+	return b.f.ClientFor(c.Token)
 }
 
 func (b *builder) forget() {

@@ -45,7 +45,6 @@ show only its key hint (prefix, first and last four characters).`,
 		NewCmdExec(f, nil),
 		NewCmdRevokeLeaked(f, nil),
 	)
-	explainScopes(cmd)
 	return cmd
 }
 

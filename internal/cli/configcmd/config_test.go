@@ -1,4 +1,4 @@
-package config_test
+package configcmd_test
 
 import (
 	"context"
