@@ -103,7 +103,7 @@ func TestNginxAuthRequest(t *testing.T) {
 	}))
 	t.Cleanup(upstream.Close)
 
-	listen, _ := startNginx(t, dir, tokendURL, upstream.URL)
+	listen, _ := startNginxConf(t, dir, tokendURL, upstream.URL)
 
 	// Tokens: one with deploy:write, one without.
 	login := nginxBasic("alice", "pw")
@@ -204,7 +204,7 @@ func TestNginxLimitsAndOneAuthorization(t *testing.T) {
 		fmt.Fprintln(w, "deployed")
 	}))
 	t.Cleanup(upstream.Close)
-	listen, errorLog := startNginx(t, dir, tokendURL, upstream.URL)
+	listen, errorLog := startNginxConf(t, dir, tokendURL, upstream.URL)
 
 	login := nginxBasic("alice", "alice-pw")
 	writer := "Bearer " + mustCreate(t, tokendURL, login, `{"name":"w","scopes":["deploy:write"]}`).Secret
@@ -294,29 +294,11 @@ func TestNginxLimitsAndOneAuthorization(t *testing.T) {
 	})
 }
 
-// nginxPath finds Debian's nginx, or skips the test outside CI.
-func nginxPath(t *testing.T) string {
-	t.Helper()
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err2 := os.Stat("/usr/sbin/nginx"); err2 == nil {
-			nginx, err = "/usr/sbin/nginx", nil
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("nginx not found (CI must install the nginx package): %v", err)
-		}
-		t.Skipf("nginx not found: %v", err)
-	}
-	return nginx
-}
-
-// startNginx runs nginx with nginxConf in dir until the test ends and
+// startNginxConf runs nginx with nginxConf in dir until the test ends and
 // returns the address it listens on and the path of its error log.
-func startNginx(t *testing.T, dir, tokendURL, upstreamURL string) (string, string) {
+func startNginxConf(t *testing.T, dir, tokendURL, upstreamURL string) (string, string) {
 	t.Helper()
-	nginx := nginxPath(t)
+	nginx := findNginx(t)
 	listen := freeAddr(t)
 	user := ""
 	if os.Geteuid() == 0 {
