@@ -77,19 +77,13 @@ func (g *Gate) wait(ctx context.Context) error {
 // free collects a finished check's memory while its slot is still held, so
 // the next check's allocation reuses it instead of growing the heap. Small
 // objects allocated meanwhile can split a freed 19 MiB run, so the next
-// check maps fresh pages anyway; under a burst (other checks running or
-// waiting), once more than a check's worth of freed memory stays resident
-// it goes back to the OS. Measured with bench/password_rss.sh.
+// check maps fresh pages anyway; once more than a check's worth of freed
+// memory stays resident it goes back to the OS. Skipping that for a check
+// that ran alone was measured too (bench/password_rss.sh): the memory it
+// kept could not always be reused by the next burst, whose peak then
+// reached 76 MB.
 func (g *Gate) free() {
 	runtime.GC()
-	g.mu.Lock()
-	alone := g.waiting == 0 && len(g.slots) == 1
-	g.mu.Unlock()
-	if alone {
-		// The next check reuses the memory just freed; releasing it to
-		// the OS would only make that check fault it back in.
-		return
-	}
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
 	metrics.Read(sample)
 	if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > hashBytes {
