@@ -93,6 +93,3 @@ func (g *Gate) free() {
 
 // hashBytes is what one argon2id check allocates.
 const hashBytes = memoryKiB * 1024
-
-// Slots is how many checks may run at once.
-func (g *Gate) Slots() int { return cap(g.slots) }
