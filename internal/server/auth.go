@@ -85,6 +85,12 @@ func (s *server) authBearer(w http.ResponseWriter, r *http.Request, cred, challe
 		s.internalError(w, r, "authenticate token", err)
 		return nil, false
 	}
+	if user.Disabled {
+		// Offboarding: the flag comes with the token's row, so one write
+		// refuses every token of the user on the next request anywhere.
+		s.unauthorized(w, r, true, challenge, "the account "+user.Username+" is disabled; ask an admin to enable it")
+		return nil, false
+	}
 	now := s.cfg.Now()
 	if st.Expired(now) {
 		s.authFailed(r, user, &st, reasonExpiredToken)
@@ -114,6 +120,10 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, true, wwwAuthenticate, "malformed Basic credentials")
 		return nil, false
 	}
+	if s.cfg.DisablePasswordLogin {
+		s.unauthorized(w, r, false, wwwAuthenticate, PasswordLoginOff)
+		return nil, false
+	}
 	// Password guesses are the one credential worth brute-forcing, so a
 	// check is admitted only while the failures plus the checks in flight
 	// of this account from this address, and of this address across
@@ -129,7 +139,7 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	defer func() { s.limits.settlePassword(attempt, wrong, s.cfg.Now()) }()
 	var (
 		user                 store.User
-		match                bool
+		match, noPassword    bool
 		lookupErr, verifyErr error
 	)
 	// The lookup runs in the slot too, so a burst of sign-ins queues
@@ -141,7 +151,14 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 			// Spend the same time as a real check so timing does not
 			// reveal which usernames exist.
 			password.VerifyDummy(pw)
-		case lookupErr == nil:
+		case lookupErr != nil:
+		case user.Kind == store.KindService || user.PasswordHash == "":
+			// A service account, or a person provisioned by an SSO
+			// provider, has no password to check: answer as for a wrong
+			// one, in the same time.
+			password.VerifyDummy(pw)
+			noPassword = true
+		default:
 			match, verifyErr = password.Verify(pw, user.PasswordHash)
 		}
 	}); {
@@ -161,6 +178,11 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 	case lookupErr != nil:
 		s.internalError(w, r, "look up user", lookupErr)
 		return nil, false
+	case noPassword:
+		wrong = true
+		s.authFailed(r, user, nil, reasonWrongPassword)
+		s.unauthorized(w, r, false, wwwAuthenticate, "wrong username or password")
+		return nil, false
 	case verifyErr != nil:
 		s.internalError(w, r, "verify password of "+user.Username, verifyErr)
 		return nil, false
@@ -171,9 +193,18 @@ func (s *server) authBasic(w http.ResponseWriter, r *http.Request) (*principal, 
 		s.unauthorized(w, r, false, wwwAuthenticate, "wrong username or password")
 		return nil, false
 	}
+	if user.Disabled {
+		// Said only to one who knows the password.
+		s.unauthorized(w, r, false, wwwAuthenticate, "the account "+user.Username+" is disabled; ask an admin to enable it")
+		return nil, false
+	}
 	s.authenticated(r, user)
 	return &principal{user: user}, true
 }
+
+// PasswordLoginOff is the detail of a 401 to a password when the server
+// takes none; tokenctl shows it and suggests --web.
+const PasswordLoginOff = "password sign-in is turned off on this server; sign in through the browser with tokenctl auth login --web"
 
 func (s *server) authenticated(r *http.Request, u store.User) {
 	if info := infoFrom(r.Context()); info != nil {

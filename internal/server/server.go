@@ -78,6 +78,17 @@ type Config struct {
 	// MaxTokensPerUser caps a user's live (unexpired) tokens; the next
 	// create is 409 token_limit_reached. Default 10,000.
 	MaxTokensPerUser int
+	// DisablePasswordLogin refuses HTTP Basic (username and password) on
+	// every route, for SSO-only deployments (tokend serve
+	// --password-login=false); tokens keep working.
+	DisablePasswordLogin bool
+	// DevicePollInterval is the least time between two polls of a device
+	// code (whole seconds, at least one); default 5 s.
+	DevicePollInterval time.Duration
+	// PublicURL is where clients reach this server (https://tokend.example.com),
+	// used in the device grant's verification_uri; empty takes it from
+	// each request.
+	PublicURL string
 	// Now is the clock; tests inject one to exercise expiry.
 	Now func() time.Time
 	// Verifier checks identity tokens for POST /v1/tokens/exchange; nil
@@ -131,6 +142,10 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.DevicePollInterval < time.Second {
+		c.DevicePollInterval = DevicePollInterval
+	}
+	c.DevicePollInterval = c.DevicePollInterval.Truncate(time.Second)
 	return c
 }
 

@@ -47,6 +47,14 @@ var problemRows = []problemRow{
 	{"CodePasswordChecksBusy", api.CodePasswordChecksBusy, 503, "too many password checks are running; retry in 1 second, or sign in with a token", nil, 1},
 	{"CodeSubjectTokenRejected", api.CodeSubjectTokenRejected, 401, "the identity token was refused (replayed): its jti was seen before", map[string]any{"reason": api.ReasonReplayed}, 4},
 	{"CodeNoMatchingPolicy", api.CodeNoMatchingPolicy, 403, "no trust policy of issuer \"https://i.example\" accepts this identity (sub \"repo:a/b\"); the operator can compare its claims with tokend trust list", nil, 4},
+	{"CodeAdminRequired", api.CodeAdminRequired, 403, "this needs an admin's token; bob is not an admin", nil, 4},
+	{"CodeUserExists", api.CodeUserExists, 409, "a user named \"jenkins\" already exists", nil, 1},
+	{"CodeLifetimeCapped", api.CodeLifetimeCapped, 400, "scope deploy:write caps a token's lifetime at 7d (604800 seconds); asked for 30d; ask for less or leave the expiry out", nil, 2},
+	{"CodeAuthorizationPending", api.CodeAuthorizationPending, 400, "not approved yet; poll again after the interval", nil, 1},
+	{"CodeSlowDown", api.CodeSlowDown, 400, "polled too soon; wait the interval between polls", map[string]any{"interval": 10}, 1},
+	{"CodeExpiredToken", api.CodeExpiredToken, 400, "unknown or expired device code; start again with tokenctl auth login --web", nil, 4},
+	{"CodeAccessDenied", api.CodeAccessDenied, 400, "the sign-in was refused in the browser or by the server's policy", nil, 4},
+	{"CodeSSONotConfigured", api.CodeSSONotConfigured, 403, "this server has no sign-in provider; log in with a password, or ask its operator to add one with tokend sso add", nil, 1},
 	{"CodeExceedsPolicy", api.CodeExceedsPolicy, 403, "expires_in_seconds 7200 is longer than trust policy gha allows (900, 15m0s); ask for less or leave it out", nil, 4},
 }
 
@@ -60,6 +68,8 @@ func TestEveryProblemCodeMapsTheSameInEveryCommand(t *testing.T) {
 		{"scope", "list"},
 		{"token", "create", "x", "-q"},
 		{"token", "show", "01jd8k2m4n5p6q7r8s9t0v1w2x"},
+		{"admin", "token", "list"},
+		{"admin", "user", "disable", "bob"},
 	}
 	apiCall := regexp.MustCompile(`\b(GET|POST|PUT|PATCH|DELETE) /v1/`)
 	for _, row := range problemRows {
