@@ -205,6 +205,9 @@ const (
 	CodeRateLimited         = "rate_limited"           // 429
 	CodeInternal            = "internal_error"         // 500
 	CodeUnavailable         = "unavailable"            // 503
+	// CodePasswordChecksBusy is 503 with Retry-After: every password
+	// check slot and its short queue are taken.
+	CodePasswordChecksBusy = "password_checks_busy"
 )
 
 // Limits shared by server validation and client-side checks.

@@ -358,6 +358,35 @@ func TestExpiredCodeIsRefused(t *testing.T) {
 	}
 }
 
+// --admin-if makes a matching person an admin at sign-in; a disabled user
+// is refused in the browser and the device code is denied.
+func TestAdminIfAndDisabledUsers(t *testing.T) {
+	e := newEnv(t, func(p *store.SSOProvider) { p.AdminIf = []store.ClaimMatch{{Claim: "groups", Glob: "admins"}} })
+	ctx := context.Background()
+	da := e.start()
+	if status, page := newBrowser(t).signIn(e, da, users[0]); status != 200 {
+		t.Fatalf("alice: %d\n%s", status, page)
+	}
+	if s, _ := e.poll(da); s != 200 {
+		t.Fatalf("alice's poll = %d", s)
+	}
+	u, err := e.st.UserByName(ctx, "alice@example.com")
+	if err != nil || u.Role != store.RoleAdmin {
+		t.Fatalf("alice after sign-in: role %q, %v; want admin", u.Role, err)
+	}
+	if err := e.st.SetUserDisabled(ctx, "alice@example.com", true, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	da = e.start()
+	status, page := newBrowser(t).signIn(e, da, users[0])
+	if status != 403 || !strings.Contains(page, "is disabled") {
+		t.Fatalf("disabled alice: %d\n%s", status, page)
+	}
+	if s, c := e.poll(da); s != 400 || c != api.CodeAccessDenied {
+		t.Fatalf("disabled alice's poll = %d %s", s, c)
+	}
+}
+
 func TestUnknownUserWithoutCreateUsers(t *testing.T) {
 	e := newEnv(t, func(p *store.SSOProvider) { p.CreateUsers = false })
 	da := e.start()

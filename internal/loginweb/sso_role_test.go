@@ -25,12 +25,16 @@ func TestAdminMatches(t *testing.T) {
 			t.Errorf("%s: adminMatches = %v, want %v", c.name, got, c.want)
 		}
 	}
-	// Until issue 23 lands the seams are inert: nobody is disabled, and
-	// making an admin is a no-op that does not fail the sign-in.
-	if userDisabled(store.User{Username: "ada"}) {
-		t.Error("userDisabled before issue 23")
-	}
-	if err := makeAdmin(t.Context(), nil, store.User{Username: "ada"}); err != nil {
-		t.Errorf("makeAdmin = %v", err)
+	for _, c := range []struct {
+		u    store.User
+		want bool
+	}{
+		{store.User{Username: "ada", Kind: store.KindPerson}, false},
+		{store.User{Username: "ada", Kind: store.KindPerson, Disabled: true}, true},
+		{store.User{Username: "jenkins", Kind: store.KindService}, true},
+	} {
+		if got := userDisabled(c.u); got != c.want {
+			t.Errorf("userDisabled(%+v) = %v, want %v", c.u, got, c.want)
+		}
 	}
 }

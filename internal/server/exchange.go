@@ -48,11 +48,11 @@ func (s *server) handleExchange(w http.ResponseWriter, r *http.Request, _ *princ
 			s.internalError(w, r, "verify identity token", err)
 			return
 		}
-		if ve.Reason != api.ReasonIssuerUnavailable {
+		if ve.Reason != api.ReasonIssuerUnavailable && s.tooManyRefusals(w, r) {
 			// A refused identity counts like a wrong token against the
 			// address's failure budget; an issuer that is down is not the
 			// caller's doing.
-			s.limiter.fail(s.limitKey(r), s.cfg.Now())
+			return
 		}
 		s.log.InfoContext(r.Context(), "token exchange refused", "request_id", requestID(r),
 			"reason", ve.Reason, "detail", ve.Detail)
@@ -88,7 +88,9 @@ func (s *server) handleExchange(w http.ResponseWriter, r *http.Request, _ *princ
 	}
 	pol, misses := matchPolicy(policies, id)
 	if pol == nil {
-		s.limiter.fail(s.limitKey(r), s.cfg.Now())
+		if s.tooManyRefusals(w, r) {
+			return
+		}
 		s.log.InfoContext(r.Context(), "token exchange refused", "request_id", requestID(r),
 			"reason", api.CodeNoMatchingPolicy, "iss", id.Issuer, "sub", id.Subject, slog.Any("near_misses", misses))
 		s.fail(w, r, newProblem(http.StatusForbidden, api.CodeNoMatchingPolicy,
@@ -369,4 +371,16 @@ func exchangeName(policy string, id *oidcverify.Identity) string {
 		return "oidc:" + policy
 	}
 	return name
+}
+
+// tooManyRefusals counts a refused exchange against the address's budget
+// of failing credentials and, past it, answers 429 instead of the refusal
+// and reports true. A valid exchange never gets here: like a valid token,
+// it is never refused for anyone's failures.
+func (s *server) tooManyRefusals(w http.ResponseWriter, r *http.Request) bool {
+	wait := s.limits.failedCredential(s.limitKey(r), s.cfg.Now())
+	if wait > 0 {
+		s.tooManyFailures(w, r, wait, tooManyBadCredentials)
+	}
+	return wait > 0
 }

@@ -342,7 +342,10 @@ func (s *server) handleGitHubReport(w http.ResponseWriter, r *http.Request, _ *p
 // does not count, as a request with no credentials does not.
 func (s *server) githubUnauthorized(w http.ResponseWriter, r *http.Request, counted bool, detail string) {
 	if counted {
-		s.limiter.fail(s.limitKey(r), s.cfg.Now())
+		if wait := s.limits.failedCredential(s.limitKey(r), s.cfg.Now()); wait > 0 {
+			s.tooManyFailures(w, r, wait, tooManyBadCredentials)
+			return
+		}
 	}
 	writeProblem(w, r, http.StatusUnauthorized, api.CodeUnauthorized, detail)
 }

@@ -110,7 +110,7 @@ func (s *server) handleIntrospect(w http.ResponseWriter, r *http.Request, _ *pri
 func (s *server) introspectCaller(w http.ResponseWriter, r *http.Request) (*principal, bool) {
 	if _, pw, ok := r.BasicAuth(); ok && len(r.Header.Values("Authorization")) == 1 {
 		if _, err := secret.Parse(pw); err == nil {
-			return s.authBearer(w, r, pw)
+			return s.authBearer(w, r, pw, wwwAuthenticate)
 		}
 	}
 	return s.authenticate(w, r)

@@ -56,6 +56,7 @@ type serveOptions struct {
 	trustProxy     bool
 	logFormat      string
 	maxTokens      int
+	passwordChecks int
 	auditRetention time.Duration
 	pprofAddr      string
 	// expireUnused is --expire-unused-after as given ("90d"); unusedAfter
@@ -86,9 +87,15 @@ minute up to --max-lifetime; a create that names no lifetime gets
 credential, and --login-lifetime: what tokenctl auth login asks for when
 its user names no lifetime.
 
-Failed logins are rate limited per client address; behind a reverse proxy
-that sets X-Forwarded-For, pass --trust-proxy so each client is counted on
-its own. One log line per request goes to stderr, never with a secret.
+Failed authentication is rate limited per client address, and only
+failing requests are refused: past 10 a minute a bad token gets 429 where
+it would get 401, while valid tokens pass. Wrong passwords are limited per
+account and address (5 a minute) and per address (30). Behind a reverse
+proxy that sets X-Forwarded-For, pass --trust-proxy so each client is
+counted on its own. Password checks (argon2id, 19 MiB each) run one per
+core at once (--password-checks); four times as many wait and the rest get
+503 with Retry-After. One log line per request goes to stderr, never with
+a secret.
 
 Every token created, rotated, deleted or revoked as leaked, and every
 failed sign-in to an account, is kept as an audit event (GET /v1/events)
@@ -138,6 +145,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry (only behind one proxy that adds it)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
+	f.IntVar(&o.passwordChecks, "password-checks", 0, "most password checks (argon2id, 19 MiB each) run at once; 0 means one per core (GOMAXPROCS)")
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
 	f.StringVar(&o.expireUnused, "expire-unused-after", "", "expire tokens unused this long (such as 90d; m, h, d, w units); off when empty")
 	f.BoolVar(&o.passwordLogin, "password-login", true, "accept usernames and passwords (false: sign-in through an SSO provider only)")
@@ -150,7 +158,7 @@ password on every start and prints the tokenctl login line to paste.`,
 func (o *serveOptions) validate() (server.Config, error) {
 	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife,
 		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens,
-		DisablePasswordLogin: !o.passwordLogin, PublicURL: strings.TrimSuffix(o.publicURL, "/"),
+		PasswordChecks: o.passwordChecks, DisablePasswordLogin: !o.passwordLogin, PublicURL: strings.TrimSuffix(o.publicURL, "/"),
 		GitHubKeysURLs: o.githubKeysURLs}
 	if o.publicURL != "" {
 		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
@@ -183,6 +191,9 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.maxTokens < 1 {
 		return cfg, usageErrorf("--max-tokens-per-user must be at least 1, got %d", o.maxTokens)
+	}
+	if o.passwordChecks < 0 {
+		return cfg, usageErrorf("--password-checks must be 0 (one per core) or more, got %d", o.passwordChecks)
 	}
 	if o.drain <= 0 {
 		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)
