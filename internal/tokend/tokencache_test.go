@@ -286,3 +286,29 @@ func TestSQLiteCacheUserDeleteAcrossProcesses(t *testing.T) {
 		})
 	}
 }
+
+// TestServeLogsTheTokenCacheAtShutdown: the hit and miss counts an
+// operator (and bench/run.sh) reads the cache's hit rate from.
+func TestServeLogsTheTokenCacheAtShutdown(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	if _, _, err := run(t, "pw\n", nil, "user", "add", "alice", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	url, stderr, stop := startServe(t, "--database", db, "--log-format", "json")
+	ct, status, err := createToken(http.DefaultClient, url, basicAuth("alice", "pw"), "t")
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("create: %d, %v", status, err)
+	}
+	// A miss that records the first use, a miss that fills, two hits.
+	for range 4 {
+		if got := authStatus(t, url, ct.Secret); got != 200 {
+			t.Fatalf("GET /v1/user: %d", got)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if want := `"msg":"token cache","enabled":true,"hits":2,"misses":2`; !strings.Contains(stderr.String(), want) {
+		t.Errorf("shutdown log lacks %s:\n%s", want, stderr)
+	}
+}
