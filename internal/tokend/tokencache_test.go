@@ -258,11 +258,7 @@ func TestSQLiteCacheUserDeleteAcrossProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rounds := cacheRounds
-	if testing.Short() {
-		rounds = 50
-	}
-	for round := range rounds {
+	for round := range cacheRounds {
 		now := time.Now().UTC()
 		u := store.User{ID: store.NewID(now), Username: fmt.Sprint("user-", round), PasswordHash: hash, CreatedAt: now}
 		if err := st.CreateUser(ctx, u); err != nil {
