@@ -471,3 +471,40 @@ func writeFile(t *testing.T, name string, b []byte) string {
 	}
 	return path
 }
+
+// TestTokenCacheThroughASymlink: SQLite names the -shm after the database's
+// real path, so the mapping must too; a commit through the real path is
+// seen by a store opened through a link.
+func TestTokenCacheThroughASymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.db")
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := createPrivate(real); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.Context(), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(link + "-shm"); err == nil {
+		t.Fatalf("SQLite made %s-shm: it does not resolve links the way shmPath assumes", link)
+	}
+	u := seedUser(t, s, "alice")
+	ids := bulkInsert(t, s, u, "link", 1)
+	lookupTwice(t, s, seedDigest("link", 0))
+	other, err := sql.Open("sqlite", dsn(real, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Exec(`DELETE FROM tokens WHERE id = ?`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.TokenByDigest(t.Context(), seedDigest("link", 0)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("lookup through the link after a delete through the real path: %v", err)
+	}
+}
