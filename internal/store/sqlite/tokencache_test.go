@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -506,5 +508,69 @@ func TestTokenCacheThroughASymlink(t *testing.T) {
 	}
 	if _, _, err := s.TokenByDigest(t.Context(), seedDigest("link", 0)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("lookup through the link after a delete through the real path: %v", err)
+	}
+}
+
+// TestTokenCacheUnderConcurrentLookups: goroutines look tokens up in a loop
+// while they are deleted one by one; no lookup that starts after a delete
+// returned finds that token.
+func TestTokenCacheUnderConcurrentLookups(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	u := seedUser(t, s, "alice")
+	const n = 40
+	ids := bulkInsert(t, s, u, "conc", n)
+	var deleted [n]atomic.Bool
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	var wg, warm sync.WaitGroup
+	warm.Add(4)
+	for w := range 4 {
+		wg.Go(func() {
+			warmed := false
+			defer func() {
+				if !warmed { // an early error must not leave the deletes waiting
+					warm.Done()
+				}
+			}()
+			for i := w; ; i++ {
+				if i == w+2*n {
+					warm.Done() // two rounds of every token, before any delete
+					warmed = true
+				}
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := i % n
+				gone := deleted[k].Load() // before the lookup starts
+				_, _, err := s.TokenByDigest(ctx, seedDigest("conc", k))
+				switch {
+				case gone && err == nil:
+					errs <- fmt.Errorf("token %d found after its delete returned", k)
+					return
+				case err != nil && !errors.Is(err, store.ErrNotFound):
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	warm.Wait()
+	if hits, _ := cacheStats(t, s); hits == 0 {
+		t.Fatal("no lookup was a cache hit: the test would not exercise the cache")
+	}
+	for k, id := range ids {
+		if err := s.DeleteToken(ctx, u.ID, id); err != nil {
+			t.Fatal(err)
+		}
+		deleted[k].Store(true)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
