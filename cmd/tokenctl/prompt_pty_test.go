@@ -20,6 +20,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/cli/root"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/server"
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -80,11 +81,21 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // reaches it as SIGINT the way a terminal sends it.
 func startOnPTY(t *testing.T, program string, env []string, args ...string) *ptyRun {
 	t.Helper()
+	return startOnPTYWith(t, nil, program, env, args...)
+}
+
+// startOnPTYWith is startOnPTY with setup run on the master before the
+// program starts (to set the window size it will read).
+func startOnPTYWith(t *testing.T, setup func(master *os.File), program string, env []string, args ...string) *ptyRun {
+	t.Helper()
 	bin, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	master, slave := openPTY(t)
+	if setup != nil {
+		setup(master)
+	}
 	home := t.TempDir()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(cleanEnv(), "PTY_TEST_PROGRAM="+program, "HOME="+home,
@@ -227,6 +238,7 @@ func (f *tokendFixture) mint(t *testing.T, name string) (string, string) {
 	id := store.NewID(now)
 	if _, _, err := f.st.CreateToken(context.Background(), store.NewToken{
 		ID: id, UserID: f.user, Name: name, KeyHint: sec.Hint(), Digest: sec.Digest(), CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		Scopes: []string{scope.TokensRead, scope.TokensWrite}, // what a password login's token carries
 	}); err != nil {
 		t.Fatal(err)
 	}

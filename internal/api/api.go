@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
+
+	"github.com/tokenctl/tokenctl/internal/scope"
 )
 
 // Token status values. Status is computed from expires_at at read time.
@@ -49,8 +51,9 @@ type CreateTokenRequest struct {
 	// Scopes asked for. Nil (absent) gets the server's default: all of a
 	// password user's power, or exactly the parent token's scopes; an
 	// empty, non-nil slice is sent as [] and asks for a token with no
-	// scopes (omitzero, not omitempty, which would drop [] too).
-	Scopes []string `json:"scopes,omitzero"`
+	// scopes (omitzero, not omitempty, which would drop [] too). A Set,
+	// so the server has it sorted the moment it decodes the body.
+	Scopes scope.Set `json:"scopes,omitzero"`
 }
 
 // TokenPage is one page of GET /v1/tokens, newest first. NextCursor is nil
@@ -86,11 +89,14 @@ const (
 	AuthPassword = "password"
 )
 
-// Built-in scopes of tokend's own API. Every other scope is an
-// application scope the operator defined.
+// Built-in scopes of tokend's own API.
+//
+// Deprecated: use scope.TokensRead and scope.TokensWrite, their one owner.
+// Kept only so branches written before package scope still build; delete
+// once nothing names them.
 const (
-	ScopeTokensRead  = "tokens:read"  // list and show tokens
-	ScopeTokensWrite = "tokens:write" // create, rotate and delete tokens
+	ScopeTokensRead  = scope.TokensRead
+	ScopeTokensWrite = scope.TokensWrite
 )
 
 // Scope is one scope a token may be given (GET /v1/scopes).
@@ -139,6 +145,11 @@ type Problem struct {
 
 	// Reason comes with subject_token_rejected: which check failed.
 	Reason string `json:"reason,omitempty"`
+
+	// UnknownScopes comes with validation_failed when the request named
+	// scopes the server does not define, so a client can point at its own
+	// way of listing them (tokenctl scope list) instead of the detail's.
+	UnknownScopes []string `json:"unknown_scopes,omitempty"`
 }
 
 // ProblemContentType is the media type of every error response.

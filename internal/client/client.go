@@ -5,6 +5,8 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +31,8 @@ const (
 	// DefaultMaxRetryAfter caps how long a Retry-After is honoured.
 	DefaultMaxRetryAfter = 30 * time.Second
 	// PageSize is how many tokens the CLI asks for per page of a listing:
-	// the server's cap (api.MaxPageSize) today, but the CLI's own choice.
+	// within the cap the server enforces on every listing (tokens and
+	// events), but the CLI's own choice. token list and audit both use it.
 	PageSize = 1000
 	// announceAfter is the shortest retry wait worth telling a person about.
 	announceAfter = time.Second
@@ -59,6 +62,11 @@ type Options struct {
 	UserAgent string
 	// Transport replaces the default transport (tests).
 	Transport http.RoundTripper
+	// RootCAs, when set, are the CAs trusted for the server's certificate
+	// (the system's plus a private CA: see LoadCAFile). CAFile is where
+	// they came from, for messages only.
+	RootCAs *x509.CertPool
+	CAFile  string
 	// OnWait, when set, hears of every retry wait the server asked for
 	// (Retry-After) that is longer than a second, before the wait starts,
 	// so a person is not left staring at a silent terminal.
@@ -139,6 +147,9 @@ func New(opts Options) (*Client, error) {
 		dt := http.DefaultTransport.(*http.Transport).Clone()
 		dt.DialContext = (&net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 		dt.TLSHandshakeTimeout = opts.ConnectTimeout
+		if opts.RootCAs != nil {
+			dt.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, MinVersion: tls.VersionTLS12}
+		}
 		tr = dt
 	}
 	if opts.Budget == nil {

@@ -19,10 +19,3 @@ func (c *Client) Exchange(ctx context.Context, req api.ExchangeRequest) (*api.Ex
 	var out api.ExchangedToken
 	return &out, c.do(ctx, http.MethodPost, "/v1/tokens/exchange", nil, req, &out)
 }
-
-// DeleteCurrentToken deletes the token c authenticates with (DELETE
-// /v1/tokens/current): it needs no scope, so a token without tokens:write
-// can still end its own life.
-func (c *Client) DeleteCurrentToken(ctx context.Context) error {
-	return c.do(ctx, http.MethodDelete, "/v1/tokens/current", nil, nil, nil)
-}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/tokenctl/tokenctl/internal/netaddr"
 )
 
 // NormalizeHost turns user input ("localhost:8080", "https://x.example/")
@@ -17,7 +19,7 @@ func NormalizeHost(raw string) (*url.URL, error) {
 	}
 	if !strings.Contains(raw, "://") {
 		scheme := "https://"
-		if h := hostOnly(raw); IsLoopback(h) {
+		if h := hostOnly(raw); netaddr.IsLoopback(h) {
 			scheme = "http://"
 		}
 		raw = scheme + raw
@@ -31,7 +33,7 @@ func NormalizeHost(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !IsLoopback(u.Hostname()) {
+		if !netaddr.IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("refusing plain http to %s: credentials would travel unencrypted; use https (http is allowed only for localhost, 127.0.0.0/8 and ::1)", u.Host)
 		}
 	default:
@@ -43,17 +45,6 @@ func NormalizeHost(raw string) (*url.URL, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
-}
-
-// IsLoopback reports whether host (no port) is localhost, in 127.0.0.0/8 or
-// ::1. "localhost.example.com" is not loopback.
-func IsLoopback(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 func hostOnly(hostport string) string {

@@ -3,6 +3,8 @@ package client
 import (
 	"strings"
 	"testing"
+
+	"github.com/tokenctl/tokenctl/internal/netaddr"
 )
 
 func TestNormalizeHost(t *testing.T) {
@@ -55,7 +57,7 @@ func FuzzNormalizeHost(f *testing.F) {
 		switch u.Scheme {
 		case "https":
 		case "http":
-			if !IsLoopback(u.Hostname()) {
+			if !netaddr.IsLoopback(u.Hostname()) {
 				t.Fatalf("%q accepted as plain http to %q", s, u.Hostname())
 			}
 		default:

@@ -16,11 +16,3 @@ func (c *Client) Scopes(ctx context.Context) ([]api.Scope, error) {
 	}
 	return out.Items, nil
 }
-
-// CurrentToken returns the record of the token the client authenticates
-// with (GET /v1/tokens/current). With a password the server answers 400
-// not_a_token.
-func (c *Client) CurrentToken(ctx context.Context) (*api.CurrentToken, error) {
-	var out api.CurrentToken
-	return &out, c.do(ctx, http.MethodGet, "/v1/tokens/current", nil, nil, &out)
-}

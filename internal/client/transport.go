@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/netaddr"
 )
 
 // checkRedirect keeps credentials on their origin: a hop to another scheme,
@@ -27,7 +28,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return &redirectError{"stopped after 5 redirects"}
 	}
 	orig := via[0].URL
-	if req.URL.Scheme == "http" && !IsLoopback(req.URL.Hostname()) {
+	if req.URL.Scheme == "http" && !netaddr.IsLoopback(req.URL.Hostname()) {
 		return &redirectError{"refusing redirect to plain http " + req.URL.Host}
 	}
 	if orig.Scheme == "https" && req.URL.Scheme != "https" {
@@ -150,6 +151,9 @@ func (c *Client) once(ctx, callCtx context.Context, method, path string, h http.
 		}
 		if callCtx.Err() != nil {
 			return -1, c.timeoutError()
+		}
+		if terr := c.tlsError(err); terr != nil {
+			return -1, terr
 		}
 		if !retryableNetErr(err) {
 			return -1, fmt.Errorf("cannot reach %s: %w", c.base.Host, err)

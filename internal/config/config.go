@@ -1,5 +1,6 @@
 // Package config reads and writes tokenctl's config file
-// ($XDG_CONFIG_HOME/tokenctl/config.yaml) through viper. The file holds
+// ($XDG_CONFIG_HOME/tokenctl/config.yaml) with yaml.v3, one way both
+// directions (docs/decisions.md says why not viper). The file holds
 // profiles — a host and defaults each — and the current profile's name;
 // never a secret. Precedence, strongest first: flag, TOKENCTL_* environment,
 // the profile in the file, default — written once, in Load and Get.
@@ -15,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tokenctl/tokenctl/internal/atomicfile"
@@ -54,6 +54,16 @@ var Keys = []Key{
 		}
 		return v, nil
 	}},
+	{Name: "ca_file", Help: "PEM file of a private CA to trust for the server's TLS certificate, besides the system's CAs", validate: func(v string) (string, error) {
+		abs, err := filepath.Abs(v)
+		if err != nil {
+			return "", err
+		}
+		if _, err := client.LoadCAFile(abs); err != nil {
+			return "", fmt.Errorf("invalid ca_file: %w", err)
+		}
+		return abs, nil
+	}},
 	{Name: "timeout", Default: client.DefaultTimeout.String(), Help: "time limit for all of a command's requests to the server, retries included (Go duration, e.g. 30s, 2m)", validate: func(v string) (string, error) {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -67,8 +77,8 @@ var Keys = []Key{
 const CurrentProfileKey = "current_profile"
 
 // ValidProfileName checks a profile name: 1-64 of a-z, 0-9, '-' and '_',
-// starting with a letter or digit. Names are lower case because viper folds
-// keys to lower case. (A loop, not a regexp: compiling one at init would
+// starting with a letter or digit. Names are lower case because the viper
+// that wrote earlier files folded keys to lower case. (A loop, not a regexp: compiling one at init would
 // tax every start-up, `tokenctl version` included.)
 func ValidProfileName(name string) error {
 	ok := len(name) > 0 && len(name) <= 64
@@ -101,31 +111,41 @@ type Config struct {
 	path    string
 	getenv  func(string) string
 	flags   Flags
-	v       *viper.Viper // the file's content only, never env or flags
+	doc     document // the file's content only, never env or flags
 	profile string
+}
+
+// document is config.yaml. Keys tokenctl does not know are kept as they
+// are, so a newer tokenctl's settings survive an older one's write.
+type document struct {
+	CurrentProfile string                       `yaml:"current_profile,omitempty"`
+	Profiles       map[string]map[string]string `yaml:"profiles,omitempty"`
+	Other          map[string]any               `yaml:",inline"`
 }
 
 // Load reads the config file in dir (a missing file is an empty config) and
 // selects a profile: flags["profile"], else TOKENCTL_PROFILE, else
 // current_profile, else "default".
 func Load(dir string, getenv func(string) string, flags Flags) (*Config, error) {
-	c := &Config{path: filepath.Join(dir, "config.yaml"), getenv: getenv, flags: flags, v: viper.New()}
-	c.v.SetConfigFile(c.path)
-	c.v.SetConfigType("yaml")
-	if err := c.v.ReadInConfig(); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		var pe *fs.PathError
-		if !errors.As(err, &pe) {
+	c := &Config{path: filepath.Join(dir, "config.yaml"), getenv: getenv, flags: flags}
+	data, err := os.ReadFile(c.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read config: %w", err)
+	default:
+		if err := yaml.Unmarshal(data, &c.doc); err != nil {
 			return nil, fmt.Errorf("config file %s is not valid YAML: fix or delete it (%s)", c.path, text.OneLine(err.Error()))
 		}
-		return nil, fmt.Errorf("read config: %w", err)
 	}
+	c.doc.fold()
 	switch {
 	case flags["profile"] != "":
 		c.profile = flags["profile"]
 	case getenv("TOKENCTL_PROFILE") != "":
 		c.profile = getenv("TOKENCTL_PROFILE")
-	case c.v.GetString(CurrentProfileKey) != "":
-		c.profile = c.v.GetString(CurrentProfileKey)
+	case c.doc.CurrentProfile != "":
+		c.profile = c.doc.CurrentProfile
 	default:
 		c.profile = DefaultProfile
 	}
@@ -143,7 +163,7 @@ func (c *Config) Profile() string { return c.profile }
 
 // CurrentProfile is the profile named in the file (or "default").
 func (c *Config) CurrentProfile() string {
-	if p := c.v.GetString(CurrentProfileKey); p != "" {
+	if p := c.doc.CurrentProfile; p != "" {
 		return p
 	}
 	return DefaultProfile
@@ -151,8 +171,8 @@ func (c *Config) CurrentProfile() string {
 
 // Profiles lists the profile names in the file, sorted.
 func (c *Config) Profiles() []string {
-	var names []string
-	for name := range c.v.GetStringMap("profiles") {
+	names := make([]string, 0, len(c.doc.Profiles))
+	for name := range c.doc.Profiles {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -173,7 +193,7 @@ func (c *Config) Get(key string) (Value, error) {
 		return Value{}, err
 	}
 	if v := c.flags[k.Name]; v != "" {
-		return Value{Key: k.Name, Value: v, Source: "flag --" + k.Name}, nil
+		return Value{Key: k.Name, Value: v, Source: "flag --" + strings.ReplaceAll(k.Name, "_", "-")}, nil
 	}
 	env := "TOKENCTL_" + strings.ToUpper(k.Name)
 	if v := c.getenv(env); v != "" {
@@ -190,7 +210,7 @@ func (c *Config) Get(key string) (Value, error) {
 
 // FileValue is key's value in the selected profile of the file, or "".
 func (c *Config) FileValue(key string) string {
-	return c.v.GetString("profiles." + c.profile + "." + key)
+	return c.doc.Profiles[c.profile][strings.ToLower(key)]
 }
 
 // List returns every key's effective value for the selected profile.
@@ -217,7 +237,7 @@ func (c *Config) Set(key, value string) error {
 	if err != nil {
 		return err
 	}
-	c.v.Set("profiles."+c.profile+"."+k.Name, norm)
+	c.profileMap(c.profile)[k.Name] = norm
 	return c.write()
 }
 
@@ -227,13 +247,8 @@ func (c *Config) Unset(key string) error {
 	if err != nil {
 		return err
 	}
-	all := c.v.AllSettings()
-	if profiles, ok := all["profiles"].(map[string]any); ok {
-		if p, ok := profiles[c.profile].(map[string]any); ok {
-			delete(p, k.Name)
-		}
-	}
-	return c.replace(all)
+	delete(c.doc.Profiles[c.profile], k.Name)
+	return c.write()
 }
 
 // Use makes name the current profile (creating it empty if needed) and
@@ -242,10 +257,8 @@ func (c *Config) Use(name string) error {
 	if err := ValidProfileName(name); err != nil {
 		return err
 	}
-	c.v.Set(CurrentProfileKey, name)
-	if c.v.Get("profiles."+name) == nil {
-		c.v.Set("profiles."+name, map[string]any{})
-	}
+	c.doc.CurrentProfile = name
+	c.profileMap(name)
 	c.profile = name
 	return c.write()
 }
@@ -265,24 +278,46 @@ func (c *Config) SetHostIfEmpty(host string) (bool, error) {
 	return true, nil
 }
 
-func (c *Config) write() error { return c.replace(c.v.AllSettings()) }
+// profileMap is the named profile's settings, created empty if needed.
+func (c *Config) profileMap(name string) map[string]string {
+	if c.doc.Profiles == nil {
+		c.doc.Profiles = map[string]map[string]string{}
+	}
+	if c.doc.Profiles[name] == nil {
+		c.doc.Profiles[name] = map[string]string{}
+	}
+	return c.doc.Profiles[name]
+}
 
-func (c *Config) replace(all map[string]any) error {
-	data, err := yaml.Marshal(all)
+// write replaces the file with the document as it is in memory, which is
+// then what the file holds: nothing is read back.
+func (c *Config) write() error {
+	data, err := yaml.Marshal(&c.doc)
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
-	if err := atomicfile.Write(c.path, data, 0o600); err != nil {
-		return err
+	return atomicfile.Write(c.path, data, 0o600)
+}
+
+// fold lower-cases profile names and keys, as viper (which wrote and read
+// this file before) did, so a hand-edited "Host:" still counts.
+func (d *document) fold() {
+	d.CurrentProfile = strings.ToLower(d.CurrentProfile)
+	if len(d.Profiles) == 0 {
+		return
 	}
-	nv := viper.New()
-	nv.SetConfigType("yaml")
-	nv.SetConfigFile(c.path)
-	if err := nv.ReadInConfig(); err != nil {
-		return fmt.Errorf("re-read config: %w", err)
+	folded := make(map[string]map[string]string, len(d.Profiles))
+	for name, p := range d.Profiles {
+		m := folded[strings.ToLower(name)]
+		if m == nil {
+			m = map[string]string{}
+			folded[strings.ToLower(name)] = m
+		}
+		for k, v := range p {
+			m[strings.ToLower(k)] = v
+		}
 	}
-	c.v = nv
-	return nil
+	d.Profiles = folded
 }
 
 func lookupKey(key string) (Key, error) {

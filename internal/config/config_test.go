@@ -235,3 +235,48 @@ func TestPrecedenceIncludesFlags(t *testing.T) {
 		})
 	}
 }
+
+// The file is read and written one way (yaml.v3): what a person or an
+// older tokenctl wrote reads the same, unknown keys survive a write, and
+// Unset removes the key from the file itself.
+func TestFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	hand := "# mine\ncurrent_profile: Prod\nfuture_setting: {a: 1}\nprofiles:\n  PROD:\n    Host: https://prod.example\n    expiry_warning: 0\n    timeout: 45s\n    later_key: kept\n  empty:\n"
+	if err := os.WriteFile(path, []byte(hand), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := load(t, dir, nil, "")
+	if c.Profile() != "prod" || c.FileValue("host") != "https://prod.example" || c.FileValue("expiry_warning") != "0" {
+		t.Fatalf("profile %q host %q expiry_warning %q", c.Profile(), c.FileValue("host"), c.FileValue("expiry_warning"))
+	}
+	if got := strings.Join(c.Profiles(), ","); got != "empty,prod" {
+		t.Errorf("profiles %q", got)
+	}
+	if err := c.Unset("timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set("timeout", "1m"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unset("timeout"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"future_setting:", "later_key: kept", "host: https://prod.example", "current_profile: prod"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("file lacks %q:\n%s", want, data)
+		}
+	}
+	if strings.Contains(string(data), "timeout") {
+		t.Errorf("unset timeout is still in the file:\n%s", data)
+	}
+	// What is in memory after a write is what a fresh load reads.
+	fresh := load(t, dir, nil, "")
+	if fresh.FileValue("host") != c.FileValue("host") || fresh.FileValue("timeout") != "" || fresh.CurrentProfile() != "prod" {
+		t.Errorf("reloaded: host %q timeout %q current %q", fresh.FileValue("host"), fresh.FileValue("timeout"), fresh.CurrentProfile())
+	}
+}

@@ -462,3 +462,23 @@ func TestKeyringWithoutSessionBusDoesNotAutolaunch(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// state.yaml written before the key hint showed the secret's last four
+// holds the earlier form; the record must still describe its credential,
+// or the expiry warning would go quiet after an upgrade.
+func TestAccountMatchesAnEarlierFormKeyHint(t *testing.T) {
+	tok, err := secret.Generate("tkn_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tok.Random
+	for _, h := range []string{tok.Hint(), "tkn_" + r[:4] + "…" + r[len(r)-4:]} {
+		if a := (&Account{KeyHint: h}); !a.Matches(tok.String()) {
+			t.Errorf("hint %q does not match its token", h)
+		}
+	}
+	other, _ := secret.Generate("tkn_")
+	if a := (&Account{KeyHint: tok.Hint()}); a.Matches(other.String()) || (&Account{}).Matches(tok.String()) {
+		t.Error("a hint matched another token, or an empty hint matched")
+	}
+}

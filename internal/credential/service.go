@@ -434,9 +434,14 @@ func (s *Service) Account(host, user string) *Account { return s.state.Account(h
 // FilePath is where the plain-file store lives.
 func (s *Service) FilePath() string { return s.file.Path }
 
-// Matches reports whether a describes tok (its key hint is tok's).
+// Matches reports whether a describes tok (its key hint is tok's, in the
+// current or the earlier form: state files outlive the change).
 func (a *Account) Matches(tok string) bool {
-	return a != nil && a.KeyHint != "" && a.KeyHint == hint(tok)
+	if a == nil || a.KeyHint == "" {
+		return false
+	}
+	t, err := secret.Parse(tok)
+	return err == nil && t.HasHint(a.KeyHint)
 }
 
 func hint(tok string) string {

@@ -8,9 +8,12 @@
 //
 // Custom commands available to scripts:
 //
-//	start-tokend [user...]   start tokend on 127.0.0.1:0 with $WORK/tokend.db,
+//	start-tokend [--flag=v...] [user...]
+//	                         start tokend on 127.0.0.1:0 with $WORK/tokend.db,
 //	                         create each user with password pw-<name>, set $URL;
-//	                         stopped at the end of the script
+//	                         stopped at the end of the script. --flag=v goes to
+//	                         `tokend serve`; --tls serves https with a
+//	                         certificate from a fresh private CA ($WORK/ca.pem)
 //	stop-tokend              stop it now (for "server unreachable" cases)
 //	expect-exit N cmd args   run cmd and require exit status N exactly
 //	keyring-has URL          succeed when the keyring holds a valid token for URL
@@ -125,11 +128,23 @@ type serverState struct {
 
 func state(ts *testscript.TestScript) *serverState { return ts.Value(serverKey{}).(*serverState) }
 
-func cmdStartTokend(ts *testscript.TestScript, neg bool, users []string) {
+func cmdStartTokend(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! start-tokend")
 	}
 	work := ts.Getenv("WORK")
+	var users, serveFlags []string
+	for _, a := range args {
+		switch {
+		case a == "--tls":
+			cert, key := writePrivateCA(ts, work)
+			serveFlags = append(serveFlags, "--tls-cert", cert, "--tls-key", key)
+		case strings.HasPrefix(a, "--"):
+			serveFlags = append(serveFlags, a)
+		default:
+			users = append(users, a)
+		}
+	}
 	db := filepath.Join(work, "tokend.db")
 	for _, u := range users {
 		add := exec.Command("tokend", "user", "add", u, "--database", db)
@@ -142,7 +157,7 @@ func cmdStartTokend(ts *testscript.TestScript, neg bool, users []string) {
 	_ = os.Remove(addrFile)
 	logf, err := os.Create(filepath.Join(work, "tokend.log"))
 	ts.Check(err)
-	cmd := exec.Command("tokend", "serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--database", db)
+	cmd := exec.Command("tokend", append([]string{"serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--database", db}, serveFlags...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	ts.Check(cmd.Start())
 	exited := make(chan struct{})

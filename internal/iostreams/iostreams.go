@@ -21,7 +21,7 @@ type IOStreams struct {
 
 	stdinTTY, stdoutTTY, stderrTTY bool
 	colorEnabled                   bool
-	termWidth                      int
+	termWidth, termHeight          int
 
 	// ReadPassword reads one line from the terminal without echo; Ctrl-C
 	// ends it with ErrInterrupted, echo restored. Tests replace it; it is
@@ -50,6 +50,12 @@ func System() *IOStreams {
 	if s.stdoutTTY {
 		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			s.termWidth = w
+		}
+	}
+	// Height matters for what goes to stderr (previews above a prompt).
+	if s.stderrTTY {
+		if _, h, err := term.GetSize(int(os.Stderr.Fd())); err == nil {
+			s.termHeight = h
 		}
 	}
 	s.ReadPassword = func() (string, error) {
@@ -94,4 +100,15 @@ func (s *IOStreams) TerminalWidth() int {
 		return s.termWidth
 	}
 	return 80
+}
+
+// SetTerminalHeight lets tests pretend stderr is a terminal this tall.
+func (s *IOStreams) SetTerminalHeight(h int) { s.termHeight = h }
+
+// TerminalHeight is stderr's height in lines, or 24 when unknown.
+func (s *IOStreams) TerminalHeight() int {
+	if s.termHeight > 0 {
+		return s.termHeight
+	}
+	return 24
 }

@@ -20,8 +20,8 @@ import (
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/api"
-	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
+	"github.com/tokenctl/tokenctl/internal/netaddr"
 )
 
 // The GitHub Actions runner sets these when the job has
@@ -145,7 +145,7 @@ func (s Source) fromActions(ctx context.Context) (Token, error) {
 	if err != nil || u.Host == "" {
 		return fail("%s is not a URL", EnvActionsRequestURL)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && client.IsLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && netaddr.IsLoopback(u.Hostname())) {
 		// The runner's bearer must not travel in clear text.
 		return fail("%s is not https", EnvActionsRequestURL)
 	}

@@ -4,9 +4,9 @@ package oidcverify
 
 import (
 	"fmt"
-	"net"
 	"net/url"
-	"strings"
+
+	"github.com/tokenctl/tokenctl/internal/netaddr"
 )
 
 // CheckIssuerURL accepts what a trust policy may name as an issuer: an
@@ -26,19 +26,11 @@ func CheckIssuerURL(s string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if netaddr.IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("issuer %q uses http; only https is trusted (http only on a loopback address)", s)
 	default:
 		return fmt.Errorf("issuer %q must be an https URL", s)
 	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

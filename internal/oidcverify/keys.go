@@ -20,6 +20,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/netaddr"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // keySet is one successful fetch of an issuer's JWKS, read-only once built.
@@ -228,16 +230,7 @@ func (v *Verifier) unavailable(ctx context.Context, what string, err error) *Err
 		// go-oidc formats the read error with %v, hence the text match.
 		return reject(api.ReasonIssuerUnavailable, "%s: %v", what, errTooLarge)
 	}
-	return reject(api.ReasonIssuerUnavailable, "%s: %s", what, oneLine(err.Error(), 200))
-}
-
-// oneLine keeps an error from another server to one short line.
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
+	return reject(api.ReasonIssuerUnavailable, "%s: %s", what, text.Truncate(text.OneLine(err.Error()), 200))
 }
 
 var errTooLarge = fmt.Errorf("answer larger than %d KiB", maxDocumentSize>>10)
@@ -275,7 +268,7 @@ func fetchAllowed(u *url.URL) bool {
 	case "https":
 		return u.Host != ""
 	case "http":
-		return isLoopback(u.Hostname())
+		return netaddr.IsLoopback(u.Hostname())
 	}
 	return false
 }

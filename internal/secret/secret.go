@@ -61,10 +61,30 @@ func (t Token) Digest() Digest {
 	return sha256.Sum256(b[:n])
 }
 
-// Hint returns what may be shown of a token: prefix, first 4 and last 4
-// random characters, e.g. "tkn_a1B2…x9Z0".
-func (t Token) Hint() string {
-	return t.Prefix + t.Random[:4] + "…" + t.Random[len(t.Random)-4:]
+// Hint returns what may be shown of a token: the prefix, the first 4
+// random characters and the last 4 characters of the whole secret, e.g.
+// "tkn_a1B2…x9Z0". A person matches a pasted secret to a listing by its
+// two ends, so the hint shows the secret's real ends (its last four are
+// checksum characters). Never more than these 8 characters.
+func (t Token) Hint() string { return HintOf(t.Prefix, t.raw) }
+
+// HintOf is the key hint of s, a string of a token's shape starting with
+// prefix, whether or not its checksum holds: a mangled copy found in a leak
+// still needs a name a person can match. Too short a string gives only
+// the prefix and "…".
+func HintOf(prefix, s string) string {
+	if len(s) < len(prefix)+RandomLen+ChecksumLen {
+		return prefix + "…"
+	}
+	return prefix + s[len(prefix):len(prefix)+4] + "…" + s[len(s)-4:]
+}
+
+// HasHint reports whether hint describes t: its Hint, or the earlier form
+// (the last 4 random characters instead of the secret's last 4) that
+// tokens made and state files written before the change still hold; see
+// docs/decisions.md, "Key hint".
+func (t Token) HasHint(hint string) bool {
+	return hint == t.Hint() || hint == t.Prefix+t.Random[:4]+"…"+t.Random[len(t.Random)-4:]
 }
 
 // ValidPrefix reports whether p can be used as a token prefix: 1 to 16

@@ -24,8 +24,62 @@ func TestGenerateParseRoundTrip(t *testing.T) {
 			t.Fatalf("round trip mismatch")
 		}
 		hint := got.Hint()
-		if hint != prefix+tok.Random[:4]+"…"+tok.Random[26:] {
+		if hint != prefix+tok.Random[:4]+"…"+s[len(s)-4:] {
 			t.Fatalf("hint %q", hint)
+		}
+	}
+}
+
+// A person compares a pasted secret with a listing by its two ends: the
+// hint's last four are the secret's last four (checksum characters), not
+// the last four random ones, which sit six characters from the end.
+func TestHintShowsTheSecretsRealEnds(t *testing.T) {
+	body := "tkn_a1B2cDeFgHiJkLmNoPqRsTuVwX" + "wxyz" // 30 random characters
+	sum := checksum(body)
+	tok, err := Parse(body + string(sum[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := tok.String()
+	hint := tok.Hint()
+	head, tail, ok := strings.Cut(hint, "…")
+	if !ok || head != "tkn_a1B2" || !strings.HasSuffix(sec, tail) || len(tail) != 4 {
+		t.Fatalf("hint %q of %q: want tkn_a1B2…%s", hint, sec, sec[len(sec)-4:])
+	}
+	if tail == tok.Random[len(tok.Random)-4:] {
+		t.Fatalf("hint %q ends with the last random characters, not the secret's end", hint)
+	}
+	// Never more than 8 characters of the secret past the prefix.
+	if n := len(head) + len(tail) - len(tok.Prefix); n != 8 {
+		t.Fatalf("hint %q shows %d characters", hint, n)
+	}
+}
+
+func TestHasHintAcceptsTheEarlierForm(t *testing.T) {
+	tok, _ := Generate("acme_")
+	r := tok.Random
+	earlier := "acme_" + r[:4] + "…" + r[len(r)-4:]
+	if !tok.HasHint(tok.Hint()) || !tok.HasHint(earlier) {
+		t.Errorf("HasHint refuses %q or %q", tok.Hint(), earlier)
+	}
+	other, _ := Generate("acme_")
+	for _, h := range []string{"", other.Hint(), "acme_" + r[:4] + "…", tok.Prefix + r[:8]} {
+		if tok.HasHint(h) {
+			t.Errorf("HasHint(%q) = true for %s", h, tok.Hint())
+		}
+	}
+}
+
+func TestHintOfAMangledCopy(t *testing.T) {
+	tok, _ := Generate(DefaultPrefix)
+	s := tok.String()
+	bad := s[:10] + "!" + s[11:] // checksum no longer holds
+	if got := HintOf(DefaultPrefix, bad); got != tok.Hint() {
+		t.Errorf("HintOf(mangled) = %q, want the same ends as %q", got, tok.Hint())
+	}
+	for _, short := range []string{"", "tkn_", s[:20]} {
+		if got := HintOf(DefaultPrefix, short); got != "tkn_…" {
+			t.Errorf("HintOf(%q) = %q, want tkn_…", short, got)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // Response headers of a 204 from GET /v1/auth/check, for the proxy to
@@ -24,7 +25,7 @@ const (
 func (s *server) handleAuthCheck(w http.ResponseWriter, r *http.Request, _ *principal) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, "the query string is malformed: "+truncate(err.Error(), 100)))
+		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, "the query string is malformed: "+text.Truncate(err.Error(), 100)))
 		return
 	}
 	want, prob := queryScopes(q["scope"])

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // decode reads exactly one JSON value of type T from a request body with
@@ -115,7 +116,7 @@ func jsonProblem(err error) *problem {
 		return bad("unknown field " + rest + "; see docs/openapi.yaml for the accepted fields")
 	}
 	// Anything else the decoder rejects is still the client's JSON.
-	return bad("invalid JSON: " + truncate(strings.TrimPrefix(msg, "json: "), 200))
+	return bad("invalid JSON: " + text.Truncate(strings.TrimPrefix(msg, "json: "), 200))
 }
 
 func jsonKind(goType string) string {
@@ -131,17 +132,6 @@ func jsonKind(goType string) string {
 	default:
 		return "a " + goType
 	}
-}
-
-// truncate cuts s to at most n bytes, on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // fieldNames is the set of JSON member names of struct type T.

@@ -52,11 +52,6 @@ type countingStore struct {
 	listQueries   atomic.Int64
 }
 
-func (c *countingStore) ListTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, error) {
-	c.listQueries.Add(1)
-	return c.Store.ListTokens(ctx, opts)
-}
-
 func (c *countingStore) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
 	c.listQueries.Add(1)
 	return c.Store.ScanTokens(ctx, opts)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/text"
@@ -164,9 +165,9 @@ func (s *server) handleExchange(w http.ResponseWriter, r *http.Request, _ *princ
 }
 
 // validateExchange checks the request's shape and returns the scopes it
-// asks for (nil: the policy's).
-func validateExchange(req *api.ExchangeRequest) ([]string, *problem) {
-	invalid := func(format string, a ...any) ([]string, *problem) {
+// asks for (empty: the policy's).
+func validateExchange(req *api.ExchangeRequest) (scope.Set, *problem) {
+	invalid := func(format string, a ...any) (scope.Set, *problem) {
 		return nil, newProblem(http.StatusBadRequest, api.CodeValidation, fmt.Sprintf(format, a...))
 	}
 	if req.GrantType != "" && req.GrantType != api.GrantTypeTokenExchange {
@@ -192,17 +193,17 @@ func validateExchange(req *api.ExchangeRequest) ([]string, *problem) {
 	}
 	var asked []string
 	for _, sc := range strings.Fields(req.Scope) {
-		if err := ValidScopeName(sc); err != nil {
+		if err := scope.Valid(sc); err != nil {
 			return invalid("scope: %s", err)
 		}
 		asked = append(asked, sc)
 	}
-	return store.NormalizeScopes(asked), nil
+	return scope.NewSet(asked...), nil
 }
 
 // exchangeGrant decides the new token's scopes and lifetime within pol.
-func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, asked []string, expiresIn *int64) ([]string, time.Duration, *problem, error) {
-	exceeds := func(format string, a ...any) ([]string, time.Duration, *problem, error) {
+func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, asked scope.Set, expiresIn *int64) (scope.Set, time.Duration, *problem, error) {
+	exceeds := func(format string, a ...any) (scope.Set, time.Duration, *problem, error) {
 		return nil, 0, newProblem(http.StatusForbidden, api.CodeExceedsPolicy, fmt.Sprintf(format, a...)), nil
 	}
 	// A policy never grants more than its user has: the built-in scopes
@@ -213,13 +214,13 @@ func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, aske
 		return nil, 0, nil, err
 	}
 	for _, sc := range pol.Scopes {
-		if !isBuiltinScope(sc) && !slices.ContainsFunc(app, func(d store.Scope) bool { return d.Name == sc }) {
+		if !scope.IsBuiltin(sc) && !slices.ContainsFunc(app, func(d store.Scope) bool { return d.Name == sc }) {
 			return exceeds("trust policy %s grants the scope %s, which is no longer defined; the operator must correct the policy (tokend trust delete, then add)", pol.Name, sc)
 		}
 	}
-	scopes := store.NormalizeScopes(pol.Scopes)
+	scopes := pol.Scopes
 	if len(asked) > 0 {
-		if extra := missingScopes(pol.Scopes, asked); len(extra) > 0 {
+		if extra := pol.Scopes.Missing(asked...); len(extra) > 0 {
 			return exceeds("asked for %s, which trust policy %s does not grant (it grants: %s)",
 				strings.Join(extra, " "), pol.Name, scopeList(pol.Scopes))
 		}

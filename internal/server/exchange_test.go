@@ -13,6 +13,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/oidctest"
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/store/storetest"
 )
 
 // exchangeEnv is a tokend over a real SQLite file trusting a real test
@@ -71,7 +72,7 @@ func (e *exchangeEnv) exchange(body map[string]any) resp {
 // have minted nothing.
 func (e *exchangeEnv) liveTokens() int {
 	e.t.Helper()
-	toks, err := e.st.ListTokens(context.Background(), store.ListOptions{UserID: e.user.ID, Limit: 100, Now: e.clock.Now()})
+	toks, err := storetest.List(context.Background(), e.st, store.ListOptions{UserID: e.user.ID, Limit: 100, Now: e.clock.Now()})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ type problem struct {
 	status int
 	code   string
 	detail string
+
+	unknownScopes []string // validation_failed: scope names not defined
 }
 
 func (p *problem) Error() string { return p.detail }
@@ -33,26 +35,28 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, deta
 // writeProblemReason is writeProblem with the reason member set (for
 // subject_token_rejected).
 func writeProblemReason(w http.ResponseWriter, r *http.Request, status int, code, reason, detail string) {
+	writeProblemBody(w, r, status, api.Problem{Code: code, Reason: reason, Detail: detail})
+}
+
+// writeProblemBody completes body (type, title, status, request id) and
+// sends it.
+func writeProblemBody(w http.ResponseWriter, r *http.Request, status int, body api.Problem) {
 	info := infoFrom(r.Context())
-	body := api.Problem{
-		Type:   ProblemTypeBase + code,
-		Title:  http.StatusText(status),
-		Status: status,
-		// A last guard: whatever input a detail quotes, a secret in it
-		// goes out as its key hint at most.
-		Detail: redact(detail),
-		Code:   code,
-		Reason: reason,
-	}
+	body.Type = ProblemTypeBase + body.Code
+	body.Title = http.StatusText(status)
+	body.Status = status
+	// A last guard: whatever input a detail quotes, a secret in it goes
+	// out as its key hint at most.
+	body.Detail = redact(body.Detail)
 	if info != nil {
 		body.RequestID = info.id
-		info.problemCode = code
+		info.problemCode = body.Code
 	}
 	writeJSON(w, status, problemContentType, &body)
 }
 
 func (s *server) fail(w http.ResponseWriter, r *http.Request, p *problem) {
-	writeProblem(w, r, p.status, p.code, p.detail)
+	writeProblemBody(w, r, p.status, api.Problem{Code: p.code, Detail: p.detail, UnknownScopes: p.unknownScopes})
 }
 
 // internalError logs err (which never holds a secret: secrets do not reach

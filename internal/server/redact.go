@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tokenctl/tokenctl/internal/secret"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // secretShown replaces, in anything the server repeats back, a secret-shaped
@@ -85,5 +86,5 @@ func redact(s string) string {
 // quote is how input appears in a problem detail: secrets redacted, cut to
 // n bytes, Go-quoted.
 func quote(s string, n int) string {
-	return strconv.Quote(truncate(redact(s), n))
+	return strconv.Quote(text.Truncate(redact(s), n))
 }

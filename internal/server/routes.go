@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"net/http"
 	"path"
 	"slices"
@@ -23,19 +24,19 @@ var routeTable = []route{
 	{"GET /healthz", false, "", (*server).handleHealthz},
 	{"GET /readyz", false, "", (*server).handleReadyz},
 	{"GET /v1/user", true, "", (*server).handleUser},
-	{"POST /v1/tokens", true, api.ScopeTokensWrite, (*server).handleCreateToken},
-	{"GET /v1/tokens", true, api.ScopeTokensRead, (*server).handleListTokens},
+	{"POST /v1/tokens", true, scope.TokensWrite, (*server).handleCreateToken},
+	{"GET /v1/tokens", true, scope.TokensRead, (*server).handleListTokens},
 	{"GET /v1/tokens/current", true, "", (*server).handleCurrentToken},
 	// A token may always revoke itself: giving up power needs no scope.
 	{"DELETE /v1/tokens/current", true, "", (*server).handleDeleteCurrentToken},
-	{"GET /v1/tokens/{id}", true, api.ScopeTokensRead, (*server).handleGetToken},
-	{"DELETE /v1/tokens/{id}", true, api.ScopeTokensWrite, (*server).handleDeleteToken},
-	{"POST /v1/tokens/delete", true, api.ScopeTokensWrite, (*server).handleBulkDelete},
-	{"POST /v1/tokens/{id}/rotate", true, api.ScopeTokensWrite, (*server).handleRotateToken},
+	{"GET /v1/tokens/{id}", true, scope.TokensRead, (*server).handleGetToken},
+	{"DELETE /v1/tokens/{id}", true, scope.TokensWrite, (*server).handleDeleteToken},
+	{"POST /v1/tokens/delete", true, scope.TokensWrite, (*server).handleBulkDelete},
+	{"POST /v1/tokens/{id}/rotate", true, scope.TokensWrite, (*server).handleRotateToken},
 	{"GET /v1/scopes", true, "", (*server).handleListScopes},
 	// auth/check authenticates itself: tokens only, and its own 403.
 	{"GET /v1/auth/check", false, "", (*server).handleAuthCheck},
-	{"GET /v1/events", true, api.ScopeTokensRead, (*server).handleListEvents},
+	{"GET /v1/events", true, scope.TokensRead, (*server).handleListEvents},
 	// revoke needs no credential: the leaked secret is the proof.
 	{"POST /v1/tokens/revoke", false, "", (*server).handleRevoke},
 	// exchange needs no credential: the CI identity token is the proof.

@@ -5,73 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
-	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/scope"
 )
 
-// builtinScopes are the scopes of tokend's own API, with what they allow.
-var builtinScopes = []api.Scope{
-	{Name: api.ScopeTokensRead, Description: "list and show your tokens", Builtin: true},
-	{Name: api.ScopeTokensWrite, Description: "create, rotate and delete your tokens", Builtin: true},
-}
+// What a scope is (grammar, limits, the built-in ones, the sorted Set a
+// token carries) is package scope's; this file is how the API uses them.
 
-// BuiltinScopes returns tokend's own scopes, sorted by name.
-func BuiltinScopes() []api.Scope { return slices.Clone(builtinScopes) }
-
-func isBuiltinScope(name string) bool {
-	return name == api.ScopeTokensRead || name == api.ScopeTokensWrite
-}
-
-// MaxScopeLen bounds a scope name.
-const MaxScopeLen = 64
-
-// scopeName: a lower-case word, then ":"-separated parts that may also
-// hold '*' (deploy:write, app.read, registry:push:team-*). No spaces, so a
-// list travels space-separated in headers and the SQLite column.
-var scopeName = regexp.MustCompile(`^[a-z][a-z0-9_.-]*(:[a-z0-9_.*-]+)*$`)
-
-// ValidScopeName says what is wrong with a scope name, or nil.
-func ValidScopeName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("a scope name must not be empty")
-	case len(name) > MaxScopeLen:
-		return fmt.Errorf("scope name %q is %d characters long; the maximum is %d", truncate(name, MaxScopeLen), len(name), MaxScopeLen)
-	case !scopeName.MatchString(name):
-		return fmt.Errorf("scope name %q is malformed: use lower-case letters, digits and . _ - in parts separated by ':' (like deploy:write)", truncate(name, MaxScopeLen))
-	}
-	return nil
-}
-
-// IsBuiltinScope reports whether name is one of tokend's own scopes,
-// which the operator cannot add or delete.
-func IsBuiltinScope(name string) bool { return isBuiltinScope(name) }
-
-// hasScopes reports whether have (sorted) holds every scope of want.
-func hasScopes(have []string, want ...string) bool {
-	for _, w := range want {
-		if _, ok := slices.BinarySearch(have, w); !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// missingScopes returns the scopes of want not in have (sorted).
-func missingScopes(have, want []string) []string {
-	var out []string
-	for _, w := range want {
-		if _, ok := slices.BinarySearch(have, w); !ok {
-			out = append(out, w)
-		}
-	}
-	return out
-}
+// hasScopes reports whether have holds every scope of want.
+func hasScopes(have scope.Set, want ...string) bool { return have.HasAll(want...) }
 
 // scopeProblem is a problem with RFC 6750's insufficient_scope members;
 // both lists are always present, [] when empty.
@@ -87,7 +33,7 @@ func (s *server) insufficientScope(w http.ResponseWriter, r *http.Request, requi
 	if have == nil {
 		have = []string{}
 	}
-	missing := missingScopes(have, required)
+	missing := scope.Set(have).Missing(required...)
 	held := "no scopes"
 	if len(have) > 0 {
 		held = strings.Join(have, " ")
@@ -124,7 +70,10 @@ func (s *server) handleListScopes(w http.ResponseWriter, r *http.Request, _ *pri
 		s.internalError(w, r, "list scopes", err)
 		return
 	}
-	out := api.ScopeList{Items: append([]api.Scope{}, builtinScopes...)}
+	var out api.ScopeList
+	for _, b := range scope.Builtins() {
+		out.Items = append(out.Items, api.Scope{Name: b.Name, Description: b.Description, Builtin: true})
+	}
 	for _, sc := range app {
 		out.Items = append(out.Items, api.Scope{Name: sc.Name, Description: sc.Description})
 	}
@@ -133,16 +82,16 @@ func (s *server) handleListScopes(w http.ResponseWriter, r *http.Request, _ *pri
 }
 
 // createScopes decides the scopes and checks the expiry of a new token.
-// asked is the request's scopes (nil: the default); explicit says whether
-// the request named its expiry. A token may create only within its own
-// scopes and lifetime: a default expiry is cut to the parent's, an
-// explicit one past it is refused.
+// asked is the request's scopes (nil: the default), sorted as decoded;
+// explicit says whether the request named its expiry. A token may create
+// only within its own scopes and lifetime: a default expiry is cut to the
+// parent's, an explicit one past it is refused.
 // err is a store failure (answer 500); prob a refusal.
-func (s *server) createScopes(ctx context.Context, p *principal, asked []string, expires time.Time, explicit bool) (_ []string, _ time.Time, prob *problem, err error) {
-	var scopes []string
+func (s *server) createScopes(ctx context.Context, p *principal, asked scope.Set, expires time.Time, explicit bool) (_ scope.Set, _ time.Time, prob *problem, err error) {
+	var scopes scope.Set
 	switch {
 	case asked == nil && p.token != nil:
-		scopes = store.NormalizeScopes(p.token.Scopes)
+		scopes = p.token.Scopes
 	case asked == nil:
 		// A password acts with all of the user's power: written out, so
 		// the token does not grow when scopes are added later.
@@ -150,13 +99,13 @@ func (s *server) createScopes(ctx context.Context, p *principal, asked []string,
 		if err != nil {
 			return nil, time.Time{}, nil, err
 		}
-		scopes = []string{api.ScopeTokensRead, api.ScopeTokensWrite}
+		names := []string{scope.TokensRead, scope.TokensWrite}
 		for _, sc := range app {
-			scopes = append(scopes, sc.Name)
+			names = append(names, sc.Name)
 		}
-		scopes = store.NormalizeScopes(scopes)
+		scopes = scope.NewSet(names...)
 	default:
-		scopes = store.NormalizeScopes(asked)
+		scopes = asked
 		if prob, err := s.checkKnownScopes(ctx, scopes); prob != nil || err != nil {
 			return nil, time.Time{}, prob, err
 		}
@@ -164,7 +113,7 @@ func (s *server) createScopes(ctx context.Context, p *principal, asked []string,
 	if p.token == nil {
 		return scopes, expires, nil, nil
 	}
-	if extra := missingScopes(p.token.Scopes, scopes); len(extra) > 0 {
+	if extra := p.token.Scopes.Missing(scopes...); len(extra) > 0 {
 		return nil, time.Time{}, newProblem(http.StatusForbidden, api.CodeExceedsParent,
 			fmt.Sprintf("a token can only create tokens within its own scopes; this one lacks %s (it has: %s)",
 				strings.Join(extra, " "), scopeList(p.token.Scopes))), nil
@@ -181,14 +130,14 @@ func (s *server) createScopes(ctx context.Context, p *principal, asked []string,
 }
 
 // checkKnownScopes refuses malformed or undefined scope names, naming them.
-func (s *server) checkKnownScopes(ctx context.Context, scopes []string) (*problem, error) {
+func (s *server) checkKnownScopes(ctx context.Context, scopes scope.Set) (*problem, error) {
 	var app map[string]bool
 	var unknown []string
 	for _, sc := range scopes {
-		if err := ValidScopeName(sc); err != nil {
+		if err := scope.Valid(sc); err != nil {
 			return newProblem(http.StatusBadRequest, api.CodeValidation, err.Error()), nil
 		}
-		if isBuiltinScope(sc) {
+		if scope.IsBuiltin(sc) {
 			continue
 		}
 		if app == nil {
@@ -206,8 +155,10 @@ func (s *server) checkKnownScopes(ctx context.Context, scopes []string) (*proble
 		}
 	}
 	if len(unknown) > 0 {
-		return newProblem(http.StatusBadRequest, api.CodeValidation,
-			fmt.Sprintf("unknown scope(s): %s; GET /v1/scopes lists the ones this server defines", strings.Join(unknown, " "))), nil
+		p := newProblem(http.StatusBadRequest, api.CodeValidation,
+			fmt.Sprintf("unknown scope(s): %s; GET /v1/scopes lists the ones this server defines", strings.Join(unknown, " ")))
+		p.unknownScopes = unknown
+		return p, nil
 	}
 	return nil, nil
 }
@@ -221,20 +172,21 @@ func scopeList(scopes []string) string {
 
 // queryScopes reads every scope= parameter, each one scope or a
 // space-separated list, and checks the names.
-func queryScopes(values []string) ([]string, *problem) {
+func queryScopes(values []string) (scope.Set, *problem) {
 	var out []string
 	for _, v := range values {
 		for _, sc := range strings.Fields(v) {
-			if err := ValidScopeName(sc); err != nil {
+			if err := scope.Valid(sc); err != nil {
 				return nil, newProblem(http.StatusBadRequest, api.CodeBadRequest, err.Error())
 			}
 			out = append(out, sc)
 		}
 	}
-	if len(out) > 32 {
-		return nil, newProblem(http.StatusBadRequest, api.CodeBadRequest, "ask for at most 32 scopes")
+	if len(out) > scope.MaxAsked {
+		return nil, newProblem(http.StatusBadRequest, api.CodeBadRequest,
+			fmt.Sprintf("ask for at most %d scopes", scope.MaxAsked))
 	}
-	return store.NormalizeScopes(out), nil
+	return scope.NewSet(out...), nil
 }
 
 // rotateWithinBounds keeps a token from getting, by rotation, a secret it
@@ -250,7 +202,7 @@ func (s *server) rotateWithinBounds(w http.ResponseWriter, r *http.Request, p *p
 	if t.ID == p.token.ID {
 		return true // a token renewing itself gains no scope; its lifetime length stays
 	}
-	if extra := missingScopes(p.token.Scopes, t.Scopes); len(extra) > 0 {
+	if extra := p.token.Scopes.Missing(t.Scopes...); len(extra) > 0 {
 		s.fail(w, r, newProblem(http.StatusForbidden, api.CodeExceedsParent,
 			fmt.Sprintf("token %s carries %s, which this token lacks (it has: %s); rotate it with a broader credential", id, strings.Join(extra, " "), scopeList(p.token.Scopes))))
 		return false

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -52,12 +53,12 @@ func TestScopedTokenCanDoOnlyWhatItsScopesAllow(t *testing.T) {
 		rq    req
 		scope string
 	}{
-		{req{method: "GET", path: "/v1/tokens"}, api.ScopeTokensRead},
-		{req{method: "GET", path: "/v1/tokens/" + victim.ID}, api.ScopeTokensRead},
-		{req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "child"}}, api.ScopeTokensWrite},
-		{req{method: "DELETE", path: "/v1/tokens/" + victim.ID}, api.ScopeTokensWrite},
-		{req{method: "POST", path: "/v1/tokens/delete", json: map[string]any{"ids": []string{victim.ID}}}, api.ScopeTokensWrite},
-		{req{method: "POST", path: "/v1/tokens/" + victim.ID + "/rotate"}, api.ScopeTokensWrite},
+		{req{method: "GET", path: "/v1/tokens"}, scope.TokensRead},
+		{req{method: "GET", path: "/v1/tokens/" + victim.ID}, scope.TokensRead},
+		{req{method: "POST", path: "/v1/tokens", json: map[string]any{"name": "child"}}, scope.TokensWrite},
+		{req{method: "DELETE", path: "/v1/tokens/" + victim.ID}, scope.TokensWrite},
+		{req{method: "POST", path: "/v1/tokens/delete", json: map[string]any{"ids": []string{victim.ID}}}, scope.TokensWrite},
+		{req{method: "POST", path: "/v1/tokens/" + victim.ID + "/rotate"}, scope.TokensWrite},
 	} {
 		c.rq.auth = deploy
 		p := scopeProblemOf(t, e.do(c.rq), c.scope)
@@ -348,5 +349,28 @@ func TestFilteredListExaminesABoundedWindowPerPage(t *testing.T) {
 	res.decode(t, &page)
 	if page.NextCursor != nil || len(page.Items) != 500 {
 		t.Fatalf("last unfiltered page: %d items, next %v", len(page.Items), page.NextCursor)
+	}
+}
+
+// Unknown scope names come back as data too, so a client can name its own
+// way of listing the defined ones instead of the detail's API path.
+func TestUnknownScopesAreNamedInTheProblem(t *testing.T) {
+	e := newTestEnv(t)
+	e.addUser("alice", "pw")
+	auth := bearer(e.login("alice", "pw"))
+	res := e.do(req{method: "POST", path: "/v1/tokens", auth: auth, body: `{"name":"a","scopes":["tokens:read","admin","zz:top"]}`})
+	if res.status != http.StatusBadRequest {
+		t.Fatalf("status %d: %s", res.status, res.body)
+	}
+	res.problem(t)
+	var p api.Problem
+	res.decode(t, &p)
+	if p.Code != api.CodeValidation || !slices.Equal(p.UnknownScopes, []string{"admin", "zz:top"}) {
+		t.Fatalf("problem = %+v, want validation_failed naming admin and zz:top", p)
+	}
+	// Other problems do not carry the member.
+	res = e.do(req{method: "POST", path: "/v1/tokens", auth: auth, body: `{"name":""}`})
+	if strings.Contains(string(res.body), "unknown_scopes") {
+		t.Errorf("an empty name's problem carries unknown_scopes: %s", res.body)
 	}
 }

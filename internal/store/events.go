@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
+
+	"github.com/tokenctl/tokenctl/internal/api"
 )
 
 // Event types of the audit trail (the same strings as on the wire).
@@ -31,8 +33,9 @@ const (
 	ActorOIDC       = "oidc"
 )
 
-// MaxEventListLimit is the largest EventListOptions.Limit (a page plus one).
-const MaxEventListLimit = MaxListLimit
+// MaxEventListLimit is the largest EventListOptions.Limit: the API's
+// largest page plus the one row that tells whether another page follows.
+const MaxEventListLimit = api.MaxPageSize + 1
 
 // Event is one entry of a user's audit trail. It never holds a secret or a
 // password; it outlives the token it describes and goes with its user.

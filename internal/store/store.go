@@ -1,5 +1,5 @@
 // Package store defines the storage contract of tokend. Backends live in
-// sub-packages (sqlite, and postgres next); storetest holds the conformance
+// sub-packages (sqlite, postgres); storetest holds the conformance
 // suite every backend must pass, so behaviour is defined once, here and there.
 package store
 
@@ -7,9 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/tokenctl/tokenctl/internal/scope"
 )
 
 // Errors every backend returns (wrapped or bare) so callers can use errors.Is.
@@ -43,7 +44,7 @@ type Token struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	LastUsedAt  *time.Time
-	Scopes      []string // sorted, unique, never nil
+	Scopes      scope.Set // never nil
 }
 
 // Expired reports whether t is expired at now.
@@ -70,8 +71,8 @@ type NewToken struct {
 	IdempotencyKey string
 	RequestHash    [32]byte
 
-	// Scopes the token carries; stored sorted and unique.
-	Scopes []string
+	// Scopes the token carries, stored as given: a Set is already sorted.
+	Scopes scope.Set
 	// MaxLive, when positive, refuses the create with ErrLimit if the user
 	// already has MaxLive tokens unexpired at CreatedAt. The count and the
 	// insert are one atomic step, so concurrent creates (on any replica)
@@ -94,14 +95,6 @@ const (
 	StatusExpired
 )
 
-// MaxPageSize is the largest page of tokens the API serves (the server's
-// cap on GET /v1/tokens?limit=).
-const MaxPageSize = 1000
-
-// MaxListLimit is the largest ListOptions.Limit: a full page plus the one
-// row that tells the caller whether another page follows.
-const MaxListLimit = MaxPageSize + 1
-
 // ListOptions selects one page of a user's tokens, newest first.
 type ListOptions struct {
 	UserID string
@@ -114,9 +107,9 @@ type ListOptions struct {
 	// BeforeID, when not empty, returns only tokens whose ID sorts before it
 	// (keyset pagination: pass the last ID of the previous page).
 	BeforeID string
-	Limit    int // 1..MaxListLimit
+	Limit    int // 1..api.MaxPageSize
 	// Scopes, when not empty, keeps tokens that carry every one of them.
-	Scopes []string
+	Scopes scope.Set
 	// MaxScan, when positive, bounds how many of the user's tokens (after
 	// BeforeID, newest first) one ScanTokens call examines, whatever the
 	// filters, so a filter that matches little cannot make a page read
@@ -165,13 +158,6 @@ func (e *ScopeInUseError) Error() string {
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ScopeInUseError) Is(target error) bool { return target == ErrConflict }
 
-// NormalizeScopes returns scopes sorted, without duplicates, never nil.
-func NormalizeScopes(scopes []string) []string {
-	out := append([]string{}, scopes...)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
 // Store is tokend's persistence. Every method is safe for concurrent use.
 // Methods that take a userID only ever see or touch that user's rows: another
 // user's token is ErrNotFound, never a permission error.
@@ -200,12 +186,10 @@ type Store interface {
 	TouchToken(ctx context.Context, id string, at time.Time, minInterval time.Duration) error
 	// GetToken returns one of the user's tokens or ErrNotFound.
 	GetToken(ctx context.Context, userID, id string) (Token, error)
-	// ListTokens returns up to opts.Limit tokens, newest first.
-	ListTokens(ctx context.Context, opts ListOptions) ([]Token, error)
-	// ScanTokens is ListTokens with a resume point: it examines the user's
-	// tokens newest first after opts.BeforeID, at most opts.MaxScan of them
-	// when MaxScan is positive, and returns the first opts.Limit that pass
-	// the filters. next is "" when the scan reached the user's oldest
+	// ScanTokens returns one page of the user's tokens, newest first: it
+	// examines the user's tokens after opts.BeforeID, at most opts.MaxScan
+	// of them when MaxScan is positive, and returns the first opts.Limit
+	// that pass the filters. next is "" when the scan reached the user's oldest
 	// token; otherwise it is the last id examined, to pass as BeforeID for
 	// the rest. A page may hold fewer than Limit tokens (even none) while
 	// next is not "".

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tokenctl/tokenctl/internal/scope"
 )
 
 // ErrReplayed: CreateToken was given a SubjectTokenUse already recorded
@@ -36,7 +38,7 @@ type TrustPolicy struct {
 	Claims      []ClaimMatch
 	UserID      string
 	Username    string // filled by reads; CreateTrustPolicy ignores it
-	Scopes      []string
+	Scopes      scope.Set
 	MaxLifetime time.Duration
 	CreatedAt   time.Time
 }

@@ -133,6 +133,17 @@ func Expiry(t, now time.Time) string {
 	return "expires " + Relative(t, now, true)
 }
 
+// DaysLeft is the whole days from now until t, rounded to the nearest day
+// exactly as Relative rounds them (89d23h is 90, "in 90d"), never below 0:
+// a count printed beside a relative time must not disagree with it.
+func DaysLeft(t, now time.Time) int {
+	d := t.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int((d + day/2) / day)
+}
+
 // Stamp is Date and Relative together, the way a single time is shown
 // next to a label: "2026-12-23 15:04 UTC (in 30d)".
 func Stamp(t, now time.Time, expiry bool) string {

@@ -1,6 +1,7 @@
 package timespec
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -100,4 +101,29 @@ func FuzzParseDuration(f *testing.F) {
 			t.Fatalf("accepted non-positive %q = %v", s, d)
 		}
 	})
+}
+
+// days_left in `auth status -o json` sits beside "in 90d": the two must be
+// one rounding, not a floor beside a nearest (89 next to "in 90d").
+func TestDaysLeftAgreesWithRelative(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, d := range []time.Duration{
+		89*day + 23*time.Hour, 89*day + 12*time.Hour, 89*day + 11*time.Hour, 90 * day,
+		30*day - time.Second, day + 13*time.Hour, 2 * day, 24*time.Hour + time.Minute,
+	} {
+		rel := Relative(now.Add(d), now, true)
+		var n int
+		if _, err := fmt.Sscanf(rel, "in %dd", &n); err != nil {
+			t.Fatalf("%v: Relative says %q, not days", d, rel)
+		}
+		if got := DaysLeft(now.Add(d), now); got != n {
+			t.Errorf("%v: DaysLeft %d beside %q", d, got, rel)
+		}
+	}
+	if got := DaysLeft(now.Add(89*day+23*time.Hour), now); got != 90 {
+		t.Errorf("89d23h: DaysLeft %d, want 90", got)
+	}
+	if got := DaysLeft(now.Add(-time.Hour), now); got != 0 {
+		t.Errorf("expired: DaysLeft %d, want 0", got)
+	}
 }

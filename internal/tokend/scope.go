@@ -11,7 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/cmdargs"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -31,7 +32,7 @@ and may run while tokend serves it.`,
 		Example: `  tokend scope add deploy:write --description "deploy to production"
   tokend scope list
   tokend scope delete deploy:write`,
-		Args: scopeArgs(0, "tokend scope add|list|delete"),
+		Args: cmdargs.NoArgs, // a mistyped verb: "did you mean …?"
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv), databaseUsage)
@@ -40,20 +41,20 @@ and may run while tokend serves it.`,
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Define an application scope",
-		Long: `Define an application scope that tokens may then be created with.
+		Long: fmt.Sprintf(`Define an application scope that tokens may then be created with.
 
-A name is 1 to 64 characters: lower-case letters, digits and . _ - in parts
+A name is 1 to %d characters: lower-case letters, digits and . _ - in parts
 separated by ':' (deploy:write, registry.push, app:*:read). A token made
 with a password from now on carries it by default; tokens made earlier do
-not gain it.`,
+not gain it.`, scope.MaxLen),
 		Example: `  tokend scope add deploy:write --description "deploy to production"`,
-		Args:    scopeArgs(1, "one scope name"),
+		Args:    cmdargs.ExactArgs(1, "tokend scope add NAME [--description TEXT]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if err := server.ValidScopeName(name); err != nil {
+			if err := scope.Valid(name); err != nil {
 				return usageErrorf("%s", err)
 			}
-			if server.IsBuiltinScope(name) {
+			if scope.IsBuiltin(name) {
 				return usageErrorf("%s is built in; it needs no adding", name)
 			}
 			if len(description) > 1000 {
@@ -88,7 +89,7 @@ On a terminal this is a table; piped, one name per line; -o json gives
 name, description and builtin for each, like GET /v1/scopes.`,
 		Example: `  tokend scope list
   tokend scope list -o json`,
-		Args: scopeArgs(0, "tokend scope list"),
+		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "" && output != "table" && output != "json" {
 				return usageErrorf("-o must be table or json, got %q", output)
@@ -108,7 +109,7 @@ name, description and builtin for each, like GET /v1/scopes.`,
 				Builtin     bool   `json:"builtin"`
 			}
 			var rows []row
-			for _, sc := range server.BuiltinScopes() {
+			for _, sc := range scope.Builtins() {
 				rows = append(rows, row{sc.Name, sc.Description, true})
 			}
 			for _, sc := range app {
@@ -149,10 +150,10 @@ While unexpired tokens carry the scope it is refused, naming how many:
 delete those tokens (or let them expire) first. Deleting a scope never
 changes a token.`,
 		Example: `  tokend scope delete deploy:write`,
-		Args:    scopeArgs(1, "one scope name"),
+		Args:    cmdargs.ExactArgs(1, "tokend scope delete NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if server.IsBuiltinScope(name) {
+			if scope.IsBuiltin(name) {
 				return usageErrorf("%s is built in and cannot be deleted", name)
 			}
 			st, err := openStore(cmd.Context(), database)
@@ -176,14 +177,4 @@ changes a token.`,
 	}
 	cmd.AddCommand(add, list, del)
 	return cmd
-}
-
-// scopeArgs wants exactly n arguments, else a usage error naming what.
-func scopeArgs(n int, what string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErrorf("expected %d argument(s), got %d: %s", n, len(args), what)
-		}
-		return nil
-	}
 }

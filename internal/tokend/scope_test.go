@@ -71,10 +71,15 @@ func TestBadScopeCommandLines(t *testing.T) {
 		errHas string
 	}{
 		{[]string{"scope", "add", "Deploy Write"}, "malformed"},
-		{[]string{"scope", "add", strings.Repeat("a", 65)}, "maximum is 64"},
+		{[]string{"scope", "add", strings.Repeat("a", 65)}, "at most 64 characters"},
 		{[]string{"scope", "add", "tokens:read"}, "built in"},
 		{[]string{"scope", "delete", "tokens:write"}, "built in"},
-		{[]string{"scope", "add"}, "one scope name"},
+		// The same argument checks (cmdargs) as every other tokend command:
+		// the line to type, and a suggestion for a mistyped verb.
+		{[]string{"scope", "add"}, "expected 1 argument, got 0: tokend scope add NAME"},
+		{[]string{"scope", "delete", "a", "b"}, "expected 1 argument, got 2: tokend scope delete NAME"},
+		{[]string{"scope", "lst"}, "did you mean"},
+		{[]string{"trust", "lsit"}, "did you mean"},
 		{[]string{"scope", "list", "-o", "yaml"}, "table or json"},
 		{[]string{"serve", "--max-tokens-per-user", "0"}, "at least 1"},
 	} {

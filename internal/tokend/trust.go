@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,8 +16,9 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
-	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // Bounds of a trust policy's parts: generous for real CI claims, small
@@ -62,7 +64,7 @@ commands work on it directly and may run while tokend serves it.`,
     --user deployer --scope deploy:write --max-lifetime 15m
   tokend trust list
   tokend trust delete gha-deploy`,
-		Args: scopeArgs(0, "tokend trust add|list|delete"),
+		Args: cmdargs.NoArgs, // a mistyped verb: "did you mean …?"
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv), databaseUsage)
@@ -128,7 +130,7 @@ address, for tests).`,
 				return fmt.Errorf("add trust policy %s: %w", p.Name, err)
 			}
 			for _, sc := range p.Scopes {
-				if !server.IsBuiltinScope(sc) && !slices.ContainsFunc(defined, func(d store.Scope) bool { return d.Name == sc }) {
+				if !scope.IsBuiltin(sc) && !slices.ContainsFunc(defined, func(d store.Scope) bool { return d.Name == sc }) {
 					return fmt.Errorf("scope %s is not defined; add it first with tokend scope add %s, or see tokend scope list", sc, sc)
 				}
 			}
@@ -157,18 +159,25 @@ address, for tests).`,
 	var output string
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List trust policies (a table on a terminal, one name per line otherwise)",
-		Long: `List the trust policies, by name.
+		Short: "List trust policies (a table on a terminal, tab-separated columns otherwise)",
+		Long: `List the trust policies, by name, with every field an operator checks:
+NAME ISSUER AUDIENCE CLAIMS USER SCOPES MAX-LIFETIME.
 
-On a terminal this is a table of NAME ISSUER AUDIENCE CLAIMS USER SCOPES
-MAX-LIFETIME; piped, one name per line; -o table forces the table and
--o json gives an array with every field.`,
+On a terminal this is an aligned table. Piped (or through kubectl exec or
+docker exec without a terminal) it is the same columns separated by tabs,
+after the same header line, so a person still reads it and cut -f still
+splits it. -o table or -o tsv picks one; -o json gives an array with every
+field. With no policies the header alone goes to stdout and a note saying
+how to add one to stderr.`,
 		Example: `  tokend trust list
+  tokend trust list -o tsv | cut -f1,5
   tokend trust list -o json`,
 		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "" && output != "table" && output != "json" {
-				return usageErrorf("-o must be table or json, got %q", output)
+			switch output {
+			case "", "table", "tsv", "json":
+			default:
+				return usageErrorf("-o must be table, tsv or json, got %q", output)
 			}
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
@@ -179,33 +188,22 @@ MAX-LIFETIME; piped, one name per line; -o table forces the table and
 			if err != nil {
 				return fmt.Errorf("list trust policies: %w", err)
 			}
-			switch {
-			case output == "json":
+			if output == "json" {
 				return writeTrustJSON(e, ps)
-			case output == "" && !isTerminal(e.stdout):
-				for _, p := range ps {
-					fmt.Fprintln(e.stdout, p.Name)
+			}
+			if output == "" {
+				output = "tsv"
+				if isTerminal(e.stdout) {
+					output = "table"
 				}
-				return nil
 			}
 			if len(ps) == 0 {
 				fmt.Fprintln(e.stderr, "No trust policies yet; add one with: tokend trust add NAME --issuer URL ...")
-				return nil
 			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tISSUER\tAUDIENCE\tCLAIMS\tUSER\tSCOPES\tMAX-LIFETIME")
-			for _, p := range ps {
-				var claims []string
-				for _, c := range p.Claims {
-					claims = append(claims, c.Claim+"="+c.Glob)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Issuer, p.Audience,
-					strings.Join(claims, " "), p.Username, strings.Join(p.Scopes, " "), fmtLifetime(p.MaxLifetime))
-			}
-			return tw.Flush()
+			return writeTrustTable(e.stdout, ps, output == "table")
 		},
 	}
-	list.Flags().StringVarP(&output, "output", "o", "", "output format: table or json (default: table on a terminal, names otherwise)")
+	list.Flags().StringVarP(&output, "output", "o", "", "output format: table, tsv or json (default: table on a terminal, tsv otherwise)")
 
 	del := &cobra.Command{
 		Use:   "delete NAME",
@@ -244,7 +242,7 @@ func (o *trustAddOptions) policy(name string) (store.TrustPolicy, error) {
 	p := store.TrustPolicy{Name: name, Issuer: o.issuer, Audience: o.audience, MaxLifetime: o.maxLifetime,
 		CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	if !trustNameRE.MatchString(name) {
-		return p, usageErrorf("trust policy name %q is malformed: 1 to 64 lower-case letters, digits and . _ -, starting with a letter or digit (like gha-deploy)", clip(name))
+		return p, usageErrorf("trust policy name %q is malformed: 1 to 64 lower-case letters, digits and . _ -, starting with a letter or digit (like gha-deploy)", text.Truncate(name, quoteLen))
 	}
 	if o.issuer == "" {
 		return p, usageErrorf("--issuer is required: the identity token's iss, e.g. https://token.actions.githubusercontent.com")
@@ -271,11 +269,11 @@ func (o *trustAddOptions) policy(name string) (store.TrustPolicy, error) {
 		key, glob, ok := strings.Cut(kv, "=")
 		switch {
 		case !ok || key == "" || glob == "":
-			return p, usageErrorf("--claim %q is not KEY=GLOB with both parts non-empty (e.g. --claim ref=refs/heads/main)", clip(kv))
+			return p, usageErrorf("--claim %q is not KEY=GLOB with both parts non-empty (e.g. --claim ref=refs/heads/main)", text.Truncate(kv, quoteLen))
 		case len(key) > maxClaimKeyLen || len(glob) > maxClaimGlobLen:
-			return p, usageErrorf("--claim %q is too long: KEY at most %d characters, GLOB at most %d", clip(kv), maxClaimKeyLen, maxClaimGlobLen)
+			return p, usageErrorf("--claim %q is too long: KEY at most %d characters, GLOB at most %d", text.Truncate(kv, quoteLen), maxClaimKeyLen, maxClaimGlobLen)
 		case hasControl(key) || hasControl(glob) || strings.ContainsFunc(key, unicode.IsSpace):
-			return p, usageErrorf("--claim %q: KEY must not contain spaces, and neither part control characters", clip(kv))
+			return p, usageErrorf("--claim %q: KEY must not contain spaces, and neither part control characters", text.Truncate(kv, quoteLen))
 		}
 		if strings.Trim(glob, "*") != "" {
 			onlyStars = false
@@ -292,11 +290,11 @@ func (o *trustAddOptions) policy(name string) (store.TrustPolicy, error) {
 		return p, usageErrorf("give at least one --scope the minted tokens may carry (e.g. --scope deploy:write)")
 	}
 	for _, sc := range o.scopes {
-		if err := server.ValidScopeName(sc); err != nil {
+		if err := scope.Valid(sc); err != nil {
 			return p, usageErrorf("--scope: %s", err)
 		}
 	}
-	p.Scopes = store.NormalizeScopes(o.scopes)
+	p.Scopes = scope.NewSet(o.scopes...)
 	if o.maxLifetime < minTrustLifetime || o.maxLifetime > maxTrustLifetime {
 		return p, usageErrorf("--max-lifetime %s is outside 1m to 24h; a CI token should die with its job", o.maxLifetime)
 	}
@@ -304,6 +302,31 @@ func (o *trustAddOptions) policy(name string) (store.TrustPolicy, error) {
 		return p, usageErrorf("--max-lifetime %s is not a whole number of seconds", o.maxLifetime)
 	}
 	return p, nil
+}
+
+// writeTrustTable writes a header and one line per policy: aligned when
+// aligned, else separated by single tabs (no field holds a tab: every part
+// is checked for control characters when added).
+func writeTrustTable(w io.Writer, ps []store.TrustPolicy, aligned bool) error {
+	out := w
+	var tw *tabwriter.Writer
+	if aligned {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		out = tw
+	}
+	fmt.Fprintln(out, "NAME\tISSUER\tAUDIENCE\tCLAIMS\tUSER\tSCOPES\tMAX-LIFETIME")
+	for _, p := range ps {
+		var claims []string
+		for _, c := range p.Claims {
+			claims = append(claims, c.Claim+"="+c.Glob)
+		}
+		fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Issuer, p.Audience,
+			strings.Join(claims, " "), p.Username, p.Scopes.String(), fmtLifetime(p.MaxLifetime))
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
 }
 
 // trustJSON is one policy in `tokend trust list -o json`; its fields and
@@ -355,10 +378,5 @@ func fmtLifetime(d time.Duration) string {
 
 func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }
 
-// clip shortens what a refusal quotes back.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
-}
+// quoteLen bounds what a refusal quotes back of the input.
+const quoteLen = 80

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 const ghIssuer = "https://token.actions.githubusercontent.com"
@@ -45,11 +46,18 @@ func TestTrustCommands(t *testing.T) {
 		t.Fatalf("duplicate trust add = %v", err)
 	}
 
-	out, _, err := run(t, "", nil, "trust", "list", "--database", db)
-	if err != nil || out != "gha-deploy\ngitlab\n" {
-		t.Fatalf("trust list piped = %q, %v", out, err)
+	// Piped (no terminal, as under kubectl exec): every column, tab-separated,
+	// after the header; -o tsv is the same anywhere.
+	wantTSV := "NAME\tISSUER\tAUDIENCE\tCLAIMS\tUSER\tSCOPES\tMAX-LIFETIME\n" +
+		"gha-deploy\t" + ghIssuer + "\thttps://tokend.example\tref=refs/heads/main repository=acme/app\tbob\tdeploy:write tokens:read\t30m\n" +
+		"gitlab\thttp://127.0.0.1:9999/gl\taud\tproject_path=group/*\talice\ttokens:read\t15m\n"
+	for _, args := range [][]string{nil, {"-o", "tsv"}} {
+		out, errOut, err := run(t, "", nil, append([]string{"trust", "list", "--database", db}, args...)...)
+		if err != nil || out != wantTSV || errOut != "" {
+			t.Fatalf("trust list %q = %q, %q, %v; want\n%s", args, out, errOut, err, wantTSV)
+		}
 	}
-	out, _, err = run(t, "", nil, "trust", "list", "-o", "table", "--database", db)
+	out, _, err := run(t, "", nil, "trust", "list", "-o", "table", "--database", db)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if err != nil || len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "NAME ISSUER AUDIENCE CLAIMS USER SCOPES MAX-LIFETIME" ||
 		strings.Join(strings.Fields(lines[1]), " ") != "gha-deploy "+ghIssuer+" https://tokend.example ref=refs/heads/main repository=acme/app bob deploy:write tokens:read 30m" ||
@@ -102,6 +110,14 @@ func TestTrustCommands(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("trust list after deleting every policy's user = %q, %v; want []", out, err)
 	}
+	// Empty is never silent: the header on stdout, what to do on stderr.
+	for _, args := range [][]string{nil, {"-o", "table"}, {"-o", "tsv"}} {
+		out, errOut, err := run(t, "", nil, append([]string{"trust", "list", "--database", db}, args...)...)
+		if err != nil || strings.Join(strings.Fields(out), " ") != "NAME ISSUER AUDIENCE CLAIMS USER SCOPES MAX-LIFETIME" ||
+			!strings.Contains(errOut, "No trust policies yet; add one with: tokend trust add") {
+			t.Fatalf("empty trust list %q = %q, %q, %v", args, out, errOut, err)
+		}
+	}
 }
 
 func TestBadTrustCommandLines(t *testing.T) {
@@ -150,7 +166,7 @@ func TestBadTrustCommandLines(t *testing.T) {
 		{"lifetime too long", good("p", "--max-lifetime", "25h"), true, "outside 1m to 24h"},
 		{"lifetime not whole seconds", good("p", "--max-lifetime", "90.5s"), true, "whole number of seconds"},
 		{"lifetime not a duration", good("p", "--max-lifetime", "soon"), true, "invalid"},
-		{"list format", []string{"trust", "list", "-o", "yaml"}, true, "table or json"},
+		{"list format", []string{"trust", "list", "-o", "yaml"}, true, "table, tsv or json"},
 		{"delete without a name", []string{"trust", "delete"}, true, "tokend trust delete NAME"},
 		// Refusals that depend on the database: exit 1, like tokend scope delete of an unknown scope.
 		{"unknown user", good("p", "--user", "carol"), false, `no user "carol"`},
@@ -177,5 +193,23 @@ func TestBadTrustCommandLines(t *testing.T) {
 	ps, _ := st.ListTrustPolicies(context.Background())
 	if len(ps) != 1 || ps[0].MaxLifetime != 24*time.Hour || len(ps[0].Claims) != 2 || strings.Join(ps[0].Scopes, " ") != "deploy:write tokens:write" {
 		t.Fatalf("stored policy = %+v", ps)
+	}
+}
+
+// A refusal quotes at most a bounded prefix of the bad input, cut between
+// characters: the old clip cut at byte 80, in the middle of "é".
+func TestTrustRefusalQuotesWholeCharacters(t *testing.T) {
+	db := trustDB(t)
+	name := "a" + strings.Repeat("é", 100) // byte 80 is inside an é
+	_, _, err := run(t, "", nil, "trust", "add", name, "--issuer", ghIssuer, "--audience", "aud",
+		"--claim", "repository=acme/app", "--user", "bob", "--scope", "deploy:write", "--database", db)
+	if err == nil || !isUsage(err) {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	if !utf8.ValidString(err.Error()) || strings.Contains(err.Error(), `\x`) {
+		t.Errorf("the refusal cuts a character in half: %q", err)
+	}
+	if !strings.Contains(err.Error(), "…") {
+		t.Errorf("the refusal does not mark the cut: %q", err)
 	}
 }

@@ -50,7 +50,7 @@ var CSVHeader = []string{"id", "time", "type", "token_id", "token_name", "token_
 
 // NewCmdAudit builds `tokenctl audit`.
 func NewCmdAudit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Client: f.Client, Now: f.Now, PageSize: api.MaxPageSize}
+	opts := &Options{IO: f.IOStreams, Client: f.Client, Now: f.Now, PageSize: client.PageSize}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -154,62 +154,33 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	ios := opts.IO
-	var n int
-	switch opts.Export.Kind() {
-	case output.KindJSON:
-		if n, err = output.StreamJSON(ios.Out, opts.events(ctx, c), listError); err != nil {
-			return err
-		}
-	case output.KindCSV:
-		if n, err = output.StreamCSV(ios.Out, CSVHeader, opts.events(ctx, c), csvRecord, listError); err != nil {
-			return err
-		}
-	case output.KindDefault:
-		tbl := output.NewTable("WHEN", "WHAT", "TOKEN", "BY", "FROM")
-		now := opts.Now()
-		for ev, err := range opts.events(ctx, c) {
-			if err != nil {
-				return listError(err)
-			}
+	now := opts.Now()
+	n, err := output.List(ios.Out, ios, &opts.Export, opts.events(ctx, c), output.Listing[api.Event]{
+		Header: []string{"WHEN", "WHAT", "TOKEN", "BY", "FROM"},
+		Row: func(ev api.Event) (output.Style, []string) {
 			st := output.StylePlain
 			if ev.Type == api.EventAuthFailed || ev.Type == api.EventTokenRevokedLeaked {
 				st = output.StyleAlert
 			}
-			tbl.AddRow(st, tableRow(ev, now)...)
-		}
-		if ios.IsStdoutTTY() {
+			return st, tableRow(ev, now)
+		},
+		Fit: func(tbl *output.Table, width int) {
 			// Narrower, step by step: long names, absolute times, key
 			// hints, failure reasons, long actors; then names are cut.
-			tbl.Fit(ios.TerminalWidth(), "TOKEN", 10,
+			tbl.Fit(width, "TOKEN", 10,
 				output.Cut("TOKEN", 40),
 				output.Shorten("WHEN", relativePart),
 				output.Shorten("TOKEN", beforeLastSpace),
 				output.Shorten("WHAT", withoutReason),
 				output.Cut("BY", 16),
 			)
-		}
-		n = tbl.Len()
-		if n > 0 {
-			if err := tbl.Render(ios.Out, ios.ColorEnabled()); err != nil {
-				return err
-			}
-		}
-	default:
-		all := []api.Event{}
-		for ev, err := range opts.events(ctx, c) {
-			if err != nil {
-				return listError(err)
-			}
-			all = append(all, ev)
-		}
-		n = len(all)
-		if n > 0 || opts.Export.Kind() != output.KindYAML {
-			if err := opts.Export.Write(ios.Out, all, ios.IsStdoutTTY()); err != nil {
-				return err
-			}
-		} else {
-			fmt.Fprintln(ios.Out, "[]")
-		}
+		},
+		CSVHeader: CSVHeader,
+		CSVRecord: csvRecord,
+		Wrap:      listError,
+	})
+	if err != nil {
+		return err
 	}
 	if n == 0 {
 		if opts.Token != "" || len(opts.Types) > 0 || opts.Since != "" || opts.Until != "" {

@@ -150,11 +150,11 @@ func (e *env) run(args ...string) (string, string, int) {
 	root.SetArgs(append([]string{"audit"}, args...))
 	root.SetOut(e.out)
 	root.SetErr(e.errOut)
-	err := root.Execute()
-	if err != nil {
-		fmt.Fprintf(e.errOut, "error: %s\n", err)
+	msg, code := cmdutil.Explain(root.Execute(), e.f) // as root.Run says it
+	if msg != "" {
+		fmt.Fprintf(e.errOut, "error: %s\n", msg)
 	}
-	return e.out.String(), e.errOut.String(), cmdutil.ExitCode(err)
+	return e.out.String(), e.errOut.String(), code
 }
 
 func (e *env) jsonTypes(args ...string) []string {
@@ -298,5 +298,21 @@ func TestExchangedEventShowsPolicyAndSubject(t *testing.T) {
 	rec := csvRecord(ev)
 	if len(rec) != len(CSVHeader) || rec[len(rec)-2] != "gha-main" || rec[len(rec)-1] != "repo:acme/app:ref:refs/heads/main" {
 		t.Errorf("csv record %q", rec)
+	}
+}
+
+// audit pages as token list does, by client.PageSize (held within the
+// server's cap by the client's tests); it used to read api.MaxPageSize, a
+// second constant the server does not enforce.
+func TestAuditAsksForTheCLIsPageSize(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	got := -1
+	cmd := NewCmdAudit(&cmdutil.Factory{IOStreams: ios}, func(o *Options) error { got = o.PageSize; return nil })
+	cmd.SetArgs(nil)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got != client.PageSize {
+		t.Errorf("audit asks for pages of %d, token list of %d", got, client.PageSize)
 	}
 }

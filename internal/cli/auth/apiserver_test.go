@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,11 +27,23 @@ type apiServer struct {
 	requests atomic.Int32
 	// refuseDeletes makes every DELETE fail with 403.
 	refuseDeletes atomic.Bool
+	// info, when set, answers GET /v1/server if tokend itself does not
+	// (404): the endpoint is another branch's work. Once tokend serves it,
+	// its real answer is used and info is never read.
+	info atomic.Pointer[api.ServerInfo]
+	// older makes GET /v1/server a 404, as from a tokend before it.
+	older atomic.Bool
 }
 
 // newAPIServer starts tokend's real handlers with user alice (password
 // pw-alice) and any others named (password pw-<name>).
 func newAPIServer(t *testing.T, others ...string) *apiServer {
+	t.Helper()
+	return newAPIServerWith(t, server.Config{}, others...)
+}
+
+// newAPIServerWith is newAPIServer with tokend configured by cfg.
+func newAPIServerWith(t *testing.T, cfg server.Config, others ...string) *apiServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tokend.db"))
@@ -49,11 +62,32 @@ func newAPIServer(t *testing.T, others ...string) *apiServer {
 		}
 	}
 	s := &apiServer{}
-	h := server.New(server.Config{}, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
 		if r.Method == http.MethodDelete && s.refuseDeletes.Load() {
 			http.Error(w, "refused by the test", http.StatusForbidden)
+			return
+		}
+		if s.older.Load() && r.URL.Path == "/v1/server" {
+			w.Header().Set("Content-Type", api.ProblemContentType)
+			w.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(w).Encode(api.Problem{Type: "about:blank", Title: "Not Found", Status: 404, Code: api.CodeNotFound, Detail: "no such route"})
+			return
+		}
+		if info := s.info.Load(); info != nil && r.Method == http.MethodGet && r.URL.Path == "/v1/server" {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code == http.StatusNotFound {
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(info)
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
 			return
 		}
 		h.ServeHTTP(w, r)

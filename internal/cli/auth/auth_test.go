@@ -216,7 +216,7 @@ func TestLoginRefusesBadInputBeforeSending(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{"mistyped token fails the local checksum", string(mistyped) + "\n", []string{"--with-token"}, 2, "not a valid token"},
+		{"mistyped token fails the local checksum", string(mistyped) + "\n", []string{"--with-token"}, 4, "not a valid token"},
 		{"empty stdin for --with-token", "", []string{"--with-token"}, 2, "no token on stdin"},
 		{"empty stdin for --password-stdin", "", []string{"-u", "alice", "--password-stdin"}, 2, "no password on stdin"},
 		{"--with-token with --username", "x\n", []string{"--with-token", "-u", "alice"}, 2, "cannot be used together"},
@@ -491,7 +491,8 @@ func TestStatusJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("stdout is not JSON: %v", err)
 	}
-	if doc.Host != srv.URL || doc.Username != "alice" || doc.Source != "environment" || doc.Token == nil || doc.Token.DaysLeft != 2 || doc.Token.Name != "seeded" {
+	// A moment under 72h is 3 days left, as "in 3d" beside it says.
+	if doc.Host != srv.URL || doc.Username != "alice" || doc.Source != "environment" || doc.Token == nil || doc.Token.DaysLeft != 3 || doc.Token.Name != "seeded" {
 		t.Errorf("status JSON = %+v (token %+v)", doc, doc.Token)
 	}
 	if r := e.run("", "auth", "status", "-o", "yaml"); r.code != 2 {

@@ -22,7 +22,8 @@ import (
 )
 
 // DefaultLoginLifetime is how long the token minted by a password login
-// lives unless --expires-in says otherwise.
+// lives unless --expires-in or the server (GET /v1/server) says otherwise;
+// it is cut to the server's maximum.
 const DefaultLoginLifetime = "90d"
 
 // LoginOptions are the inputs of `auth login`.
@@ -68,7 +69,10 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 With --username, the password is read from a no-echo prompt, or as one line of
 stdin with --password-stdin. It is exchanged (HTTP Basic) for a token named
 tokenctl@<this machine's hostname> that expires after --expires-in; only that
-token is stored, the password is never written anywhere.
+token is stored, the password is never written anywhere. Without
+--expires-in the lifetime is what the server says suits a login (GET
+/v1/server), else 90 days cut to the server's maximum; an --expires-in
+longer than the server allows is refused before the password is sent.
 
 With --with-token, a token is read from stdin (without echo on a terminal),
 checked locally (a mistyped one fails at once) and with the server, then
@@ -108,7 +112,7 @@ the token when the command ends.`,
 	fl.StringVarP(&opts.Username, "username", "u", "", "log in as `USER` with a password")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password as one line of stdin")
 	fl.BoolVar(&opts.WithToken, "with-token", false, "read a personal access token from stdin")
-	fl.StringVar(&opts.ExpiresIn, "expires-in", DefaultLoginLifetime, "lifetime of the login token as a `DURATION` of m, h, d, w (e.g. 90d)")
+	fl.StringVar(&opts.ExpiresIn, "expires-in", "", "lifetime of the login token as a `DURATION` of m, h, d, w (default: the server's login lifetime, else 90d cut to the server's maximum)")
 	fl.BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the token in a plain file instead of the OS keyring")
 	cmdutil.AddOIDCFlags(cmd, &opts.OIDC)
 	return cmd
@@ -133,6 +137,9 @@ func (o *LoginOptions) validate() error {
 		return cmdutil.UsageErrorf("not a terminal: pass --username USER --password-stdin, or --with-token, with the secret on stdin")
 	case !o.WithToken && !o.PasswordStdin && o.Username != "" && !o.IO.CanPrompt():
 		return cmdutil.UsageErrorf("not a terminal, so the password cannot be prompted for: pass --password-stdin and send it on stdin")
+	}
+	if o.ExpiresIn == "" {
+		o.ExpiresIn, o.expiresInSet = DefaultLoginLifetime, false
 	}
 	d, err := timespec.ParseDuration(o.ExpiresIn)
 	if err != nil {
@@ -215,7 +222,8 @@ func (o *LoginOptions) withToken(ctx context.Context, host string, copts client.
 		return nil, cmdutil.UsageErrorf("--with-token: %w", err)
 	}
 	if _, err := secret.Parse(tok); err != nil {
-		return nil, cmdutil.UsageErrorf("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")
+		// Exit 4 like a malformed TOKENCTL_TOKEN: a credential was refused.
+		return nil, &cmdutil.AuthError{Err: errors.New("the token on stdin is not a valid token (mistyped or truncated?): nothing was sent")}
 	}
 	if err := ready(); err != nil {
 		return nil, err
@@ -294,6 +302,10 @@ func (o *LoginOptions) withPassword(ctx context.Context, host string, copts clie
 	if err := ready(); err != nil {
 		return nil, err
 	}
+	life, flag, err := o.loginLifetime(ctx, host, copts)
+	if err != nil {
+		return nil, err
+	}
 	copts.Username, copts.Password = username, password
 	cl, err := client.New(copts)
 	if err != nil {
@@ -302,13 +314,13 @@ func (o *LoginOptions) withPassword(ctx context.Context, host string, copts clie
 	created, err := cl.CreateToken(ctx, api.CreateTokenRequest{
 		Name:             loginTokenName(o.Hostname),
 		Description:      "created by tokenctl auth login",
-		ExpiresInSeconds: client.ExpiresIn(o.expiresIn),
+		ExpiresInSeconds: client.ExpiresIn(life),
 	}, "")
 	if client.IsStatus(err, http.StatusUnauthorized) {
 		return nil, &cmdutil.AuthError{Err: fmt.Errorf("wrong username or password for %s", host)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create login token: %w", err)
+		return nil, cmdutil.NameLifetimeFlag(fmt.Errorf("create login token: %w", err), cmdutil.LifetimeFlags{ExpiresIn: flag})
 	}
 	return &login{
 		host:     host,
@@ -323,6 +335,50 @@ func (o *LoginOptions) withPassword(ctx context.Context, host string, copts clie
 			}
 		},
 	}, nil
+}
+
+// loginLifetime is how long the password login's token is asked to live,
+// and the flag text to name if the server refuses it. The server's limits
+// (GET /v1/server) decide the default: its login default, else
+// DefaultLoginLifetime cut to its maximum; an --expires-in over the
+// maximum is refused here, naming the flag, before the password is sent.
+// A server without the endpoint (404) gets --expires-in or
+// DefaultLoginLifetime as before, and its refusal names the flag too.
+func (o *LoginOptions) loginLifetime(ctx context.Context, host string, copts client.Options) (time.Duration, string, error) {
+	life, flag := o.expiresIn, "--expires-in "+o.ExpiresIn
+	if !o.expiresInSet {
+		flag += " (the default)"
+	}
+	// No credential: the limits are public. One attempt: an address the
+	// failed-login limit blocks gets 429 here too, and the login must
+	// say so at once (see SignInLimitedError), not wait and retry.
+	copts.MaxAttempts = 1
+	cl, err := client.New(copts)
+	if err != nil {
+		return 0, "", err
+	}
+	info, err := cl.ServerInfo(ctx)
+	var ae *client.APIError
+	switch {
+	case errors.As(err, &ae):
+		return life, flag, nil // an older server: it has the last word
+	case err != nil:
+		return 0, "", err
+	}
+	max := time.Duration(info.MaxTokenLifetimeSeconds) * time.Second
+	switch {
+	case o.expiresInSet && max > 0 && life > max:
+		return 0, "", cmdutil.UsageErrorf("invalid --expires-in %s: %s allows tokens of at most %s; pass --expires-in %s or less",
+			o.ExpiresIn, host, timespec.FormatDuration(max), timespec.FormatDuration(max))
+	case o.expiresInSet:
+		return life, flag, nil
+	case info.DefaultLoginLifetimeSeconds > 0:
+		life = time.Duration(info.DefaultLoginLifetimeSeconds) * time.Second
+	}
+	if max > 0 && life > max {
+		life = max
+	}
+	return life, "--expires-in " + timespec.FormatDuration(life) + " (the server's default)", nil
 }
 
 // store is the end both flows share: store the credential, revoke the login
@@ -370,28 +426,23 @@ func (o *LoginOptions) store(ctx context.Context, svc *credential.Service, sourc
 }
 
 // revokeReplaced deletes the login token the new credential replaced:
-// nobody holds it any more. Only tokens a password login minted are
-// revoked (a token given with --with-token may be in use elsewhere), and
-// never the token just stored. It returns a line for stderr, or "".
+// nobody holds it any more (see isLoginToken), unless it is the token just
+// stored. It returns a line for stderr, or "".
 func (o *LoginOptions) revokeReplaced(ctx context.Context, copts client.Options, l *login, replaced *credential.Account) string {
-	if replaced == nil || replaced.TokenID == "" || replaced.TokenID == l.facts.TokenID {
+	if !isLoginToken(replaced) || replaced.TokenID == l.facts.TokenID {
 		return ""
 	}
-	if !replaced.LoginToken && !strings.HasPrefix(replaced.TokenName, loginTokenPrefix) {
-		return ""
-	}
-	cl, err := clientWithToken(copts, l.token)
-	if err == nil {
-		err = cl.DeleteToken(ctx, replaced.TokenID)
-	}
-	switch {
-	case err == nil:
+	revoked, warning := revokeLoginToken(ctx, replaced.TokenID, "the login token this login replaced", func(ctx context.Context) error {
+		cl, err := clientWithToken(copts, l.token)
+		if err != nil {
+			return err
+		}
+		return cl.DeleteToken(ctx, replaced.TokenID)
+	})
+	if revoked {
 		return fmt.Sprintf("Revoked the login token it replaced (id %s)", replaced.TokenID)
-	case client.IsStatus(err, http.StatusNotFound):
-		return "" // already gone
 	}
-	return fmt.Sprintf("warning: could not revoke the login token this login replaced (id %s): %v; delete it with `tokenctl token delete %s`",
-		replaced.TokenID, err, replaced.TokenID)
+	return warning
 }
 
 // clientWithToken is copts authenticated with tok instead of a password.

@@ -12,6 +12,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/output"
 )
 
 // LogoutOptions are the inputs of `auth logout`.
@@ -34,9 +35,16 @@ func NewCmdLogout(f *cmdutil.Factory, runF func(context.Context, *LogoutOptions)
 		Short: "Remove the stored credential for a host",
 		Long: `Remove the stored credential of the active account for the selected host
 (or of --user's) from wherever it lives (the OS keyring or the plain file).
-With --revoke the token is also deleted on the server first, so a copy
-elsewhere stops working too. When the active account logs out, another
-account of the host, if any, becomes active.
+
+A login token (one ` + "`auth login`" + ` minted with a password or --oidc) is
+revoked on the server too: nobody else holds it. When the server cannot be
+reached the credential is still removed, and a warning names the token's id
+to delete later. A token added with --with-token is yours and stays valid,
+and the message says so; --revoke deletes it as well (and then nothing is
+removed unless the delete works).
+
+When the active account logs out, another account of the host, if any,
+becomes active.
 
 A credential from TOKENCTL_TOKEN cannot be removed by tokenctl: unset it.`,
 		Example: `  $ tokenctl auth logout
@@ -51,7 +59,7 @@ A credential from TOKENCTL_TOKEN cannot be removed by tokenctl: unset it.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.User, "user", "u", "", "log out `USER` instead of the active account")
-	cmd.Flags().BoolVar(&opts.Revoke, "revoke", false, "also delete the token on the server")
+	cmd.Flags().BoolVar(&opts.Revoke, "revoke", false, "also delete a token added with --with-token on the server (login tokens always are)")
 	return cmd
 }
 
@@ -81,11 +89,40 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 			return fmt.Errorf("the credential comes from the TOKENCTL_TOKEN environment variable: unset it to log out")
 		}
 	}
-	revoked := ""
-	if o.Revoke {
-		if revoked, err = revoke(ctx, o.ClientOptions, cred); err != nil {
+	// What happens to the token on the server: --revoke deletes whatever
+	// it is and stops the logout if it cannot; a login token tokenctl
+	// minted is revoked anyway (nobody else holds it), and a failure only
+	// warns, since the local credential must go either way; a token the
+	// user brought (--with-token) stays.
+	acct := svc.Account(cred.Host, cred.Username)
+	server, warning := "", ""
+	switch {
+	case o.Revoke:
+		if server, err = revoke(ctx, o.ClientOptions, cred); err != nil {
 			return err
 		}
+	case isLoginToken(acct) && acct.Matches(cred.Token):
+		revoked, w := revokeLoginToken(ctx, acct.TokenID, "the login token "+output.Sanitize(acct.TokenName), func(ctx context.Context) error {
+			cl, err := clientFor(o.ClientOptions, cred.Token)
+			if err != nil {
+				return err
+			}
+			return cl.DeleteCurrentToken(ctx)
+		})
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err() // Ctrl-C: stop here, nothing removed
+		case revoked:
+			server = fmt.Sprintf("revoked its login token %s (id %s) on the server", output.Sanitize(acct.TokenName), acct.TokenID)
+		case w == "":
+			server = "its login token was already revoked or expired"
+		default:
+			warning = w
+		}
+	case acct.Matches(cred.Token) && acct.TokenID != "" && !isLoginToken(acct):
+		server = fmt.Sprintf("token %s (id %s) stays valid on the server: it was added with --with-token, so it may be in use elsewhere (`tokenctl token delete %s`, or logout --revoke, deletes it)", output.Sanitize(acct.TokenName), acct.TokenID, acct.TokenID)
+	default:
+		server = "the token stays valid on the server (logout --revoke deletes it)"
 	}
 	now, err := svc.Remove(cred)
 	if err != nil {
@@ -95,10 +132,13 @@ func logoutRun(ctx context.Context, o *LogoutOptions) error {
 	if cred.Username != "" {
 		msg = fmt.Sprintf("Logged out of %s as %s: removed the token from %s", cred.Host, cred.Username, cred.Location)
 	}
-	if revoked != "" {
-		msg += "; " + revoked
+	if server != "" {
+		msg += "; " + server
 	}
 	fmt.Fprintln(o.IO.ErrOut, msg)
+	if warning != "" {
+		fmt.Fprintln(o.IO.ErrOut, warning)
+	}
 	if now != nil && now.Username != cred.Username {
 		fmt.Fprintf(o.IO.ErrOut, "The active account for %s is %s\n", cred.Host, now.Username)
 	}

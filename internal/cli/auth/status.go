@@ -224,7 +224,7 @@ func tokenJSON(t *api.Token, now time.Time) *StatusTokenJSON {
 	if scopes == nil {
 		scopes = []string{}
 	}
-	return &StatusTokenJSON{ID: t.ID, Name: t.Name, KeyHint: t.KeyHint, ExpiresAt: t.ExpiresAt.UTC(), DaysLeft: daysLeft(t.ExpiresAt, now), Scopes: scopes}
+	return &StatusTokenJSON{ID: t.ID, Name: t.Name, KeyHint: t.KeyHint, ExpiresAt: t.ExpiresAt.UTC(), DaysLeft: timespec.DaysLeft(t.ExpiresAt, now), Scopes: scopes}
 }
 
 func (o *StatusOptions) printJSON(inUse accountStatus, others []accountStatus, now time.Time) error {
@@ -279,9 +279,4 @@ func printAccount(out io.Writer, a accountStatus, mark bool, now time.Time) {
 		}
 		fmt.Fprintf(out, "  Scopes:        %s\n", scopes)
 	}
-}
-
-// daysLeft counts whole days until t, never below zero.
-func daysLeft(t, now time.Time) int {
-	return max(int(t.Sub(now).Hours()/24), 0)
 }

@@ -5,7 +5,6 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
@@ -52,7 +51,8 @@ type ExitCodeError struct{ Code int }
 
 func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// ExitCode maps an error to the process exit code.
+// ExitCode is the exit code err ends tokenctl with; Explain gives the line
+// that goes with it.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
@@ -76,12 +76,7 @@ func ExitCode(err error) int {
 	case errors.As(err, &pe):
 		return ExitPartial
 	case errors.As(err, &api):
-		switch api.Status {
-		case http.StatusUnauthorized:
-			return ExitAuth
-		case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge:
-			return ExitUsage
-		}
+		return problemExit(api)
 	}
 	return ExitError
 }

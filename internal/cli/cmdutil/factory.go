@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"errors"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/client"
@@ -70,4 +71,22 @@ type Factory struct {
 	// RemoveCredential, for the auth commands that manage accounts (login,
 	// switch, status, logout). It is the only owner of stored credentials.
 	Credentials func() (*credential.Service, error)
+}
+
+// ClientFor returns a client for the selected host with the global options
+// (ClientOptions), authenticated with token, or with no credential when
+// token is "": for a token in hand that is not the stored credential (the
+// one token exec minted) and for calls that need none (revoke-leaked).
+// Commands build clients only through Client and ClientFor, so a new global
+// option reaches every request.
+func (f *Factory) ClientFor(token string) (*client.Client, error) {
+	if f.ClientOptions == nil {
+		return nil, errors.New("no server selected: pass --host URL")
+	}
+	opts, err := f.ClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Token = token
+	return client.New(opts)
 }

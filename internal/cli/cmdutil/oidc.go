@@ -85,8 +85,8 @@ func (o *OIDC) IdentityToken(ctx context.Context, copts client.Options, getenv f
 }
 
 // Trade sends the exchange to copts' host with no credential (the identity
-// token is the credential). Refusals come back as *AuthError (exit 4) with
-// the server's reason and what to do.
+// token is the credential). A refusal comes back as the server's
+// *client.APIError; Explain turns it into the line and exit code 4.
 func Trade(ctx context.Context, copts client.Options, id oidctoken.Token, req api.ExchangeRequest) (*api.ExchangedToken, error) {
 	copts.Token, copts.Username, copts.Password = "", "", ""
 	c, err := client.New(copts)
@@ -96,52 +96,15 @@ func Trade(ctx context.Context, copts client.Options, id oidctoken.Token, req ap
 	req.SubjectToken, req.SubjectTokenType = id.Value, id.Type
 	et, err := c.Exchange(ctx, req)
 	if err != nil {
-		return nil, ExchangeError(c.Host(), err)
+		var ae *client.APIError
+		if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
+			// An older tokend, or another server: the route is not there.
+			return nil, fmt.Errorf("%s does not offer token exchange (HTTP %d): it needs a tokend with trust policies", ae.Host, ae.Status)
+		}
+		return nil, fmt.Errorf("token exchange: %w", err)
 	}
 	if et.Secret == "" {
 		et.Secret = et.AccessToken
 	}
 	return et, nil
 }
-
-// ExchangeError maps a refused exchange to one line that says why and
-// what to do; other errors (unreachable server, timeouts) pass through as
-// every command reports them.
-func ExchangeError(host string, err error) error {
-	var ae *client.APIError
-	if !errors.As(err, &ae) {
-		return err
-	}
-	detail := ""
-	if ae.Problem != nil {
-		detail = ae.Problem.Detail
-	}
-	switch {
-	case ae.Code() == api.CodeSubjectTokenRejected || ae.Status == http.StatusUnauthorized:
-		msg := "tokend refused the identity token"
-		if ae.Problem != nil && ae.Problem.Reason != "" {
-			msg += " (" + ae.Problem.Reason + ")"
-		}
-		if detail != "" {
-			msg += ": " + detail
-		}
-		return &AuthError{Err: &wrapped{msg, err}}
-	case ae.Code() == api.CodeNoMatchingPolicy || ae.Code() == api.CodeExceedsPolicy:
-		if detail == "" {
-			detail = "no trust policy allows this exchange"
-		}
-		return &AuthError{Err: &wrapped{fmt.Sprintf("%s: %s; ask its operator to check the trust policies (`tokend trust list`)", ae.Host, detail), err}}
-	case ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed:
-		return &wrapped{fmt.Sprintf("%s does not offer token exchange (HTTP %d): it needs a tokend with trust policies", ae.Host, ae.Status), err}
-	}
-	return fmt.Errorf("token exchange: %w", err)
-}
-
-// wrapped is a message of its own over the error it explains.
-type wrapped struct {
-	msg string
-	err error
-}
-
-func (e *wrapped) Error() string { return e.msg }
-func (e *wrapped) Unwrap() error { return e.err }

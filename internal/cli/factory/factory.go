@@ -6,6 +6,7 @@
 package factory
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,6 +29,7 @@ type Globals struct {
 	NoColor bool
 	Debug   bool
 	Timeout time.Duration // 0: not given
+	CAFile  string
 	// NoExpiryWarning turns the expiry warning off for this run (the auth
 	// commands report expiry themselves).
 	NoExpiryWarning bool
@@ -74,6 +76,11 @@ type builder struct {
 	budgetOnce sync.Once
 	budget     *client.Budget
 
+	caOnce sync.Once
+	caPool *x509.CertPool
+	caFile string
+	caErr  error
+
 	// cred caches the resolved credential: each lookup may be a D-Bus round
 	// trip, and a command often asks more than once (Client, then
 	// Credential). Saving or removing resets it.
@@ -83,7 +90,7 @@ type builder struct {
 
 func (b *builder) config() (*config.Config, error) {
 	b.cfgOnce.Do(func() {
-		flags := config.Flags{"profile": b.g.Profile, "host": b.g.Host}
+		flags := config.Flags{"profile": b.g.Profile, "host": b.g.Host, "ca_file": b.g.CAFile}
 		if b.g.Timeout != 0 {
 			flags["timeout"] = b.g.Timeout.String()
 		}
@@ -140,10 +147,36 @@ func (b *builder) clientOptions() (client.Options, error) {
 		UserAgent: "tokenctl/" + version.String(),
 		OnWait:    func(w client.Wait) { fmt.Fprintln(b.ios.ErrOut, w) },
 	}
+	if err := b.trust(&opts); err != nil {
+		return client.Options{}, err
+	}
 	if b.g.Debug || b.getenv("TOKENCTL_DEBUG") == "1" || b.getenv("TOKENCTL_DEBUG") == "true" {
 		opts.Debug = b.ios.ErrOut
 	}
 	return opts, nil
+}
+
+// trust adds the private CA of --ca-file, TOKENCTL_CA_FILE or the
+// profile's ca_file to the client's trusted CAs; a file that cannot be read
+// is bad input (exit 2) naming where the setting came from.
+func (b *builder) trust(opts *client.Options) error {
+	b.caOnce.Do(func() {
+		cfg, err := b.config()
+		if err != nil {
+			b.caErr = err
+			return
+		}
+		v, _ := cfg.Get("ca_file")
+		if v.Value == "" {
+			return
+		}
+		b.caFile = v.Value
+		if b.caPool, err = client.LoadCAFile(v.Value); err != nil {
+			b.caErr = cmdutil.UsageErrorf("invalid CA file (from %s): %v", v.Source, err)
+		}
+	})
+	opts.RootCAs, opts.CAFile = b.caPool, b.caFile
+	return b.caErr
 }
 
 func (b *builder) service() (*credential.Service, error) {
@@ -231,12 +264,7 @@ func (b *builder) client() (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, err := b.clientOptions()
-	if err != nil {
-		return nil, err
-	}
-	opts.Token = c.Token
-	return client.New(opts)
+	return b.f.ClientFor(c.Token)
 }
 
 func (b *builder) forget() {

@@ -216,3 +216,45 @@ func TestSaveCredentialSendsNothingAndRecordsTheCallersFacts(t *testing.T) {
 		t.Errorf("saving sent %d requests", n)
 	}
 }
+
+// ClientFor builds a client as Client does — the selected host, the global
+// --debug trace and user agent, one budget — only with the token given, or
+// none: exec's minted token and revoke-leaked use it instead of building
+// their own from ClientOptions.
+func TestClientForCarriesTheGlobalOptions(t *testing.T) {
+	var auths, agents []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auths = append(auths, r.Header.Get("Authorization"))
+		agents = append(agents, r.Header.Get("User-Agent"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"items":[]}`))
+	}))
+	defer srv.Close()
+	ios, _, _, errOut := iostreams.Test()
+	vars := map[string]string{"HOME": t.TempDir(), "TOKENCTL_HOST": srv.URL}
+	f := New(ios, func(k string) string { return vars[k] }, &Globals{Debug: true})
+	tok, _ := secret.Generate("tkn_")
+	for _, token := range []string{tok.String(), ""} {
+		c, err := f.ClientFor(token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Host() != srv.URL {
+			t.Errorf("host %s, want %s", c.Host(), srv.URL)
+		}
+		if _, err := c.Scopes(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(auths) != 2 || auths[0] != "Bearer "+tok.String() || auths[1] != "" {
+		t.Errorf("Authorization headers %d, want the token then none", len(auths))
+	}
+	for _, ua := range agents {
+		if !strings.HasPrefix(ua, "tokenctl/") {
+			t.Errorf("User-Agent %q", ua)
+		}
+	}
+	if !strings.Contains(errOut.String(), "> GET "+srv.URL+"/v1/scopes") || strings.Contains(errOut.String(), tok.String()) {
+		t.Errorf("--debug trace missing or unredacted:\n%s", errOut)
+	}
+}

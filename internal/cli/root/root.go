@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -18,14 +17,14 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/audit"
 	"github.com/tokenctl/tokenctl/internal/cli/auth"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
-	configcmd "github.com/tokenctl/tokenctl/internal/cli/config"
+	"github.com/tokenctl/tokenctl/internal/cli/configcmd"
 	"github.com/tokenctl/tokenctl/internal/cli/factory"
+	"github.com/tokenctl/tokenctl/internal/cli/scope"
 	"github.com/tokenctl/tokenctl/internal/cli/token"
-	versioncmd "github.com/tokenctl/tokenctl/internal/cli/version"
+	"github.com/tokenctl/tokenctl/internal/cli/versioncmd"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
-	"github.com/tokenctl/tokenctl/internal/text"
 )
 
 // Main runs tokenctl with the process's arguments and streams and returns
@@ -57,39 +56,11 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv fu
 		fmt.Fprintln(ios.ErrOut, "tokenctl: interrupted")
 		return cmdutil.ExitInterrupted
 	}
-	err = explain(err, f)
-	var ce *cmdutil.ExitCodeError
-	if !errors.Is(err, cmdutil.ErrSilent) && !errors.As(err, &ce) {
-		fmt.Fprintln(ios.ErrOut, "tokenctl: "+text.OneLine(err.Error()))
+	msg, code := cmdutil.Explain(err, f)
+	if msg != "" {
+		fmt.Fprintln(ios.ErrOut, "tokenctl: "+msg)
 	}
-	return cmdutil.ExitCode(err)
-}
-
-// explain maps the errors every command can meet to one message that says
-// what to do, in one place: a 401 from the server, and a password login the
-// server's failed-login limit turned away (said as it is, whatever the
-// command wrapped around it).
-func explain(err error, f *cmdutil.Factory) error {
-	var limited *client.SignInLimitedError
-	if errors.As(err, &limited) {
-		return limited
-	}
-	var ae *client.APIError
-	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-		var authErr *cmdutil.AuthError
-		if errors.As(err, &authErr) {
-			return err // the command already said what happened
-		}
-		host := ae.Host
-		if h, herr := f.Host(); herr == nil {
-			host = h
-		}
-		if c, cerr := f.Credential(); cerr == nil && c.Source == cmdutil.SourceEnv {
-			return &cmdutil.AuthError{Err: fmt.Errorf("the token in TOKENCTL_TOKEN was rejected by %s (expired or revoked): set it to a valid token, or unset it and run `tokenctl auth login --host %s`", host, host)}
-		}
-		return &cmdutil.AuthError{Err: fmt.Errorf("credential for %s was rejected (expired or revoked): run `tokenctl auth login --host %s`", host, host)}
-	}
-	return err
+	return code
 }
 
 // NewCmdRoot returns the `tokenctl` command with every group attached.
@@ -142,6 +113,7 @@ Run 'tokenctl --help' for every command.
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.Host, "host", "", "token API server `URL` (default: TOKENCTL_HOST, then the profile's host)")
 	pf.StringVar(&g.Profile, "profile", "", "config profile `NAME` (default: TOKENCTL_PROFILE, then current_profile)")
+	pf.StringVar(&g.CAFile, "ca-file", "", "also trust the CA certificates in this PEM `FILE` for the server's TLS certificate (default: TOKENCTL_CA_FILE, then the profile's ca_file)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour output")
 	pf.BoolVar(&g.Debug, "debug", false, "trace HTTP requests and responses to stderr (secrets redacted)")
 	pf.DurationVar(&g.Timeout, "timeout", 0, "time limit for all of the command's requests to the server, retries included; time at a prompt does not count (default: TOKENCTL_TIMEOUT, then the profile's timeout, then "+client.DefaultTimeout.String()+")")
@@ -149,6 +121,7 @@ Run 'tokenctl --help' for every command.
 	cmd.AddCommand(
 		auth.NewCmdAuth(f),
 		token.NewCmdToken(f),
+		scope.NewCmdScope(f),
 		audit.NewCmdAudit(f, nil),
 		configcmd.NewCmdConfig(f),
 		versioncmd.NewCmdVersion(f),

@@ -137,24 +137,24 @@ func TestRejectedCredentialIsAnAuthError(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	g := &factory.Globals{Host: "http://127.0.0.1:8080"}
 	f := factory.New(ios, func(string) string { return "" }, g)
-	err := explain(fmt.Errorf("list tokens: %w", &client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}), f)
-	if cmdutil.ExitCode(err) != cmdutil.ExitAuth {
-		t.Errorf("exit %d, want 4", cmdutil.ExitCode(err))
+	msg, code := cmdutil.Explain(fmt.Errorf("list tokens: %w", &client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}), f)
+	if code != cmdutil.ExitAuth {
+		t.Errorf("exit %d, want 4", code)
 	}
 	want := "credential for http://127.0.0.1:8080 was rejected (expired or revoked): run `tokenctl auth login --host http://127.0.0.1:8080`"
-	if err.Error() != want {
-		t.Errorf("message %q, want %q", err, want)
+	if msg != want {
+		t.Errorf("message %q, want %q", msg, want)
 	}
 	// A rejected TOKENCTL_TOKEN is named as such.
 	fe := factory.New(ios, func(k string) string { return map[string]string{"TOKENCTL_TOKEN": wellFormedToken(t)}[k] }, g)
-	err = explain(&client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}, fe)
-	if cmdutil.ExitCode(err) != cmdutil.ExitAuth || !strings.Contains(err.Error(), "the token in TOKENCTL_TOKEN was rejected") {
-		t.Errorf("env credential: %v", err)
+	msg, code = cmdutil.Explain(&client.APIError{Host: "127.0.0.1:8080", Status: http.StatusUnauthorized}, fe)
+	if code != cmdutil.ExitAuth || !strings.Contains(msg, "the token in TOKENCTL_TOKEN was rejected") {
+		t.Errorf("env credential: %q, exit %d", msg, code)
 	}
 	// Other API errors pass through untouched.
 	nf := &client.APIError{Host: "h", Status: http.StatusNotFound}
-	if got := explain(nf, f); got != error(nf) {
-		t.Errorf("404 rewritten to %v", got)
+	if msg, _ := cmdutil.Explain(nf, f); msg != nf.Error() {
+		t.Errorf("404 rewritten to %q", msg)
 	}
 }
 
@@ -188,9 +188,9 @@ func TestRateLimitedLoginIsSaidPlainly(t *testing.T) {
 	limited := &client.SignInLimitedError{RetryAfter: 58 * time.Second, Err: &client.APIError{Host: "h", Status: http.StatusTooManyRequests}}
 	ios, _, _, _ := iostreams.Test()
 	g := &factory.Globals{}
-	err := explain(fmt.Errorf("create login token: %w", limited), factory.New(ios, func(string) string { return "" }, g))
-	if err.Error() != "too many failed sign-ins from this address; try again in 58s" || cmdutil.ExitCode(err) != 1 {
-		t.Errorf("got %q, exit %d", err, cmdutil.ExitCode(err))
+	msg, code := cmdutil.Explain(fmt.Errorf("create login token: %w", limited), factory.New(ios, func(string) string { return "" }, g))
+	if msg != "too many failed sign-ins from this address; try again in 58s" || code != 1 {
+		t.Errorf("got %q, exit %d", msg, code)
 	}
 }
 

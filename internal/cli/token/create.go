@@ -165,6 +165,19 @@ func (o *CreateOptions) validate() error {
 	return nil
 }
 
+// lifetimeFlags are the lifetime flags as given, for naming the one the
+// server refused.
+func (o *CreateOptions) lifetimeFlags() cmdutil.LifetimeFlags {
+	var f cmdutil.LifetimeFlags
+	if o.ExpiresIn != "" {
+		f.ExpiresIn = "--expires-in " + o.ExpiresIn
+	}
+	if o.ExpiresAt != "" {
+		f.ExpiresAt = "--expires-at " + o.ExpiresAt
+	}
+	return f
+}
+
 func createRun(ctx context.Context, opts *CreateOptions, ask bool) error {
 	if err := opts.secretOutput.validate(); err != nil {
 		return err
@@ -183,7 +196,7 @@ func createRun(ctx context.Context, opts *CreateOptions, ask bool) error {
 	}
 	ct, err := c.CreateToken(ctx, opts.req, "")
 	if err != nil {
-		return fmt.Errorf("create token: %w", err)
+		return cmdutil.NameLifetimeFlag(fmt.Errorf("create token: %w", err), opts.lifetimeFlags())
 	}
 	return opts.print(opts.IO, ct, "Created", opts.Now())
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/secret"
+	"github.com/tokenctl/tokenctl/internal/server"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -226,6 +227,24 @@ func TestCreateAliases(t *testing.T) {
 		out, _ := e.mustRun(0, alias, "x", "-q")
 		if !secretRE.MatchString(out) {
 			t.Errorf("%s: no secret", alias)
+		}
+	}
+}
+
+// The server refuses a lifetime in terms of its JSON fields
+// (expires_in_seconds, expires_at); the error names the flag instead.
+func TestCreateLifetimeRefusalNamesTheFlag(t *testing.T) {
+	e := newTestEnvWith(t, server.Config{MaxLifetime: 24 * time.Hour})
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--expires-in", "400d"}, "invalid --expires-in 400d: "},
+		{[]string{"--expires-at", "2099-01-01"}, "invalid --expires-at 2099-01-01: "},
+	} {
+		out, errOut, code := e.run(append([]string{"create", "x"}, tt.args...)...)
+		if code != 2 || out != "" || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "maximum lifetime") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 with %q", tt.args, code, out, errOut, tt.want)
 		}
 	}
 }

@@ -45,7 +45,8 @@ type DeleteOptions struct {
 	createdBefore time.Time
 	unusedSince   time.Time
 	expBefore     time.Time
-	named         map[string]bool // ids the user typed or piped
+	named         map[string]bool // ids the user typed or piped, or named
+	names         []ref           // arguments that are names, not ids
 }
 
 // confirmThreshold is the selection size above which the user must type
@@ -56,13 +57,14 @@ const confirmThreshold = 10
 func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IOStreams, Client: f.Client, Credential: f.Credential, RemoveCredential: f.RemoveCredential, Now: now(f), BatchSize: api.MaxBulkDelete}
 	cmd := &cobra.Command{
-		Use:     "delete [ID... | -]",
+		Use:     "delete [ID|NAME... | -]",
 		Aliases: []string{"rm", "revoke"},
 		Short:   "Delete tokens by id or by filter",
 		Long: `Delete tokens. They stop working at once.
 
-Select tokens by id (arguments, or - to read them from stdin: the first field
-of each line, skipping blank lines and # comments), or with filters, which
+Select tokens by id or exact name (arguments; a name several tokens share
+is refused with their ids), by id from stdin (- : the first field of each
+line, skipping blank lines and # comments), or with filters, which
 combine: --expired, --name GLOB, --scope SCOPE (tokens that carry it),
 --created-before DATE|AGE, --unused-since DATE|AGE (never used, or last used
 before then), --expires-before DATE|IN (expired ones included), or --all. An
@@ -70,7 +72,8 @@ age counts back from now (--unused-since 90d is 90 days ago); in
 --expires-before a duration counts forward (7d is 7 days from now).
 
 tokenctl resolves the selection first and shows it. On a terminal it asks for
-confirmation (for more than 10 tokens or --all you type the count); without a
+confirmation, listing as many of the tokens as fit the terminal, then the
+count (for more than 10 tokens or --all you type the count); without a
 terminal it refuses unless --yes is given. --dry-run prints the selected ids
 and names on stdout and deletes nothing.
 
@@ -81,6 +84,7 @@ code 3 unless --ignore-not-found; any failure makes it 3.
 The token tokenctl is logged in with is skipped unless you name its id or pass
 --include-current; deleting it logs you out.`,
 		Example: `  tokenctl token delete 01jd8k2m4n5p6q7r8s9t0v1w2x
+  tokenctl token delete deploy-key
   tokenctl token delete --expired --yes
   tokenctl token delete --expired --unused-since 90d --yes
   tokenctl token delete --name 'ci-*' --dry-run

@@ -60,14 +60,22 @@ func confirmYes(ctx context.Context, ios *iostreams.IOStreams, question, refused
 	return errors.New(refused)
 }
 
-// preview prints the count and the first few tokens on stderr.
+// previewReserve is the lines a preview leaves for what surrounds the
+// rows: its heading, the table header, the "… and N more" line, the prompt
+// and the line typed after it.
+const previewReserve = 5
+
+// preview prints the count, then as many of the tokens as fit the
+// terminal under it (so the heading has not scrolled away when the
+// question comes), then how many more there are.
 func (o *DeleteOptions) preview(targets []target) {
 	w := o.IO.ErrOut
 	n := len(targets)
 	fmt.Fprintf(w, "About to delete %s:\n", plural(n, "token", "tokens"))
+	rows := max(o.IO.TerminalHeight()-previewReserve, 3)
 	tbl := output.NewTable("ID", "NAME")
 	for i, t := range targets {
-		if i == 5 {
+		if i == rows {
 			break
 		}
 		tbl.AddRow(output.StylePlain, t.id, t.name)
@@ -76,7 +84,7 @@ func (o *DeleteOptions) preview(targets []target) {
 		tbl.Fit(o.IO.TerminalWidth(), "NAME", minNameWidth)
 	}
 	_ = tbl.Render(w, false)
-	if n > 5 {
-		fmt.Fprintf(w, "… and %d more\n", n-5)
+	if n > rows {
+		fmt.Fprintf(w, "… and %d more (%s in all)\n", n-rows, plural(n, "token", "tokens"))
 	}
 }

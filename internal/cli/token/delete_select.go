@@ -58,12 +58,21 @@ func (o *DeleteOptions) validate() error {
 	if o.expBefore, err = pointFlag("--expires-before", o.ExpiresBefore, o.Now(), true); err != nil {
 		return err
 	}
-	for i, id := range o.IDs {
-		o.IDs[i] = strings.ToLower(id)
-		if err := checkID(id); err != nil {
+	// Arguments are ids or exact names (resolved with the listing, in
+	// resolve); only ids come from stdin.
+	ids := make([]string, 0, len(o.IDs))
+	for _, a := range o.IDs {
+		r, err := parseRef(a)
+		if err != nil {
 			return err
 		}
+		if r.id != "" {
+			ids = append(ids, r.id)
+		} else {
+			o.names = append(o.names, r)
+		}
 	}
+	o.IDs = ids
 	if o.FromStdin {
 		ids, err := readIDs(o.IO.In)
 		if err != nil {
@@ -125,13 +134,25 @@ func dedupe(ids []string) []string {
 type target struct{ id, name string }
 
 // resolve turns the selection into the list of tokens to delete. Ids are
-// taken as given (the server reports unknown ones); filters walk the full
+// taken as given (the server reports unknown ones), names looked up; filters walk the full
 // listing, which the server narrows by status, name and scope.
 func (o *DeleteOptions) resolve(ctx context.Context, c *client.Client) ([]target, error) {
-	if len(o.IDs) > 0 {
-		out := make([]target, len(o.IDs))
+	if len(o.IDs) > 0 || len(o.names) > 0 {
+		out := make([]target, len(o.IDs), len(o.IDs)+len(o.names))
 		for i, id := range o.IDs {
 			out[i] = target{id: id}
+		}
+		// A name must name one token; every name is resolved before
+		// anything is deleted, so one bad name deletes nothing.
+		for _, r := range o.names {
+			id, t, err := r.resolve(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			if !o.named[id] {
+				o.named[id] = true
+				out = append(out, target{id: id, name: t.Name})
+			}
 		}
 		return out, nil
 	}

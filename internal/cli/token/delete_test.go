@@ -226,7 +226,8 @@ func TestDeleteRejectsBadInputBeforeSending(t *testing.T) {
 		{"nothing selected", nil, "", "nothing selected"},
 		{"ids with --all", []string{"01jd8k2m4n5p6q7r8s9t0v1w2x", "--all"}, "", "--all cannot be combined"},
 		{"ids with a filter", []string{"01jd8k2m4n5p6q7r8s9t0v1w2x", "--expired"}, "", "not both"},
-		{"malformed id argument", []string{"tkn_oops"}, "", "invalid token id"},
+		{"a pasted secret as an argument", []string{"tkn_0123456789abcdefghijABCDEFGHIJ000000"}, "", "(a token secret, not shown)"},
+		{"a name several tokens share", []string{"dup"}, "", `2 tokens are named "dup"`},
 		{"garbage on stdin names its line", []string{"-"}, "# ok\n01jd8k2m4n5p6q7r8s9t0v1w2x\nDROP TABLE tokens;\n", "stdin line 3"},
 		{"empty stdin", []string{"-"}, "# only a comment\n", "no token ids on stdin"},
 		{"- with ids", []string{"-", "01jd8k2m4n5p6q7r8s9t0v1w2x"}, "", "cannot be combined"},
@@ -238,6 +239,8 @@ func TestDeleteRejectsBadInputBeforeSending(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
 			e.create("x", time.Hour)
+			e.create("dup", time.Hour)
+			e.create("dup", time.Hour)
 			before := len(e.tokens())
 			e.in.WriteString(tt.stdin)
 			out, errOut, code := e.run(append([]string{"delete", "--yes"}, tt.args...)...)
@@ -307,5 +310,40 @@ func TestTimeAtTheConfirmationIsNotSpentFromTimeout(t *testing.T) {
 	e.mustRun(0, "delete", "--name", "tmp")
 	if left := len(e.tokens()) - 1; left != 0 {
 		t.Fatalf("%d tmp tokens left", left)
+	}
+}
+
+// The issue: a bulk delete's confirmation listed five tokens whatever the
+// terminal; it lists what fits the screen, then the count.
+func TestDeletePreviewFitsTheTerminal(t *testing.T) {
+	for _, tt := range []struct {
+		height, n, shown int
+		more             string
+	}{
+		{height: 12, n: 30, shown: 7, more: "… and 23 more (30 tokens in all)"},
+		{height: 50, n: 30, shown: 30},
+		{height: 4, n: 30, shown: 3, more: "… and 27 more (30 tokens in all)"},
+	} {
+		e := newTestEnv(t)
+		for range tt.n {
+			e.mintDirect("tmp", time.Hour)
+		}
+		e.ios.SetStdinTTY(true)
+		e.ios.SetStderrTTY(true)
+		e.ios.SetTerminalHeight(tt.height)
+		e.in.WriteString("no\n")
+		_, errOut := e.mustRun(1, "delete", "--name", "tmp")
+		if got := strings.Count(errOut, "  tmp\n"); got != tt.shown {
+			t.Errorf("height %d: %d rows shown, want %d:\n%s", tt.height, got, tt.shown, errOut)
+		}
+		if tt.more != "" && !strings.Contains(errOut, tt.more+"\nType 30 to delete them: ") {
+			t.Errorf("height %d: no %q before the question:\n%s", tt.height, tt.more, errOut)
+		}
+		if tt.more == "" && strings.Contains(errOut, "more (") {
+			t.Errorf("height %d: everything fits, yet:\n%s", tt.height, errOut)
+		}
+		if lines := strings.Count(errOut[:strings.Index(errOut, "Type 30")], "\n") + 1; lines > max(tt.height, 3+previewReserve) {
+			t.Errorf("height %d: the preview and question take %d lines", tt.height, lines)
+		}
 	}
 }

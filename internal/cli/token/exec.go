@@ -19,6 +19,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/text"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 )
@@ -40,8 +41,10 @@ type ExecOptions struct {
 	Client func() (*client.Client, error)
 	// ClientOptions are the host's options without a credential (--oidc).
 	ClientOptions func() (client.Options, error)
-	Now           func() time.Time
-	Getenv        func(string) string
+	// ClientFor builds a client authenticated with the minted token.
+	ClientFor func(token string) (*client.Client, error)
+	Now       func() time.Time
+	Getenv    func(string) string
 
 	ExpiresIn   string
 	Name        string
@@ -58,7 +61,7 @@ type ExecOptions struct {
 
 // NewCmdExec builds `token exec`.
 func NewCmdExec(f *cmdutil.Factory, runF func(*ExecOptions) error) *cobra.Command {
-	opts := &ExecOptions{IO: f.IOStreams, Client: f.Client, ClientOptions: f.ClientOptions, Now: now(f), Getenv: getenv(f)}
+	opts := &ExecOptions{IO: f.IOStreams, Client: f.Client, ClientOptions: f.ClientOptions, ClientFor: f.ClientFor, Now: now(f), Getenv: getenv(f)}
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command with a short-lived token that is deleted when it ends",
@@ -327,8 +330,7 @@ func (o *ExecOptions) minter() (func(context.Context) (*api.CreatedToken, func(c
 			if err != nil {
 				return nil, nil, err
 			}
-			copts.Token = et.Secret
-			mc, err := client.New(copts)
+			mc, err := o.ClientFor(et.Secret)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -346,7 +348,11 @@ func (o *ExecOptions) minter() (func(context.Context) (*api.CreatedToken, func(c
 		}
 		ct, err := c.CreateToken(ctx, req, "")
 		if err != nil {
-			return nil, nil, err
+			flag := "--expires-in " + o.ExpiresIn
+			if !o.expiresInSet {
+				flag += " (the default)"
+			}
+			return nil, nil, cmdutil.NameLifetimeFlag(err, cmdutil.LifetimeFlags{ExpiresIn: flag})
 		}
 		return ct, func(ctx context.Context) error { return deleteExecToken(ctx, c, ct) }, nil
 	}, nil
@@ -410,7 +416,7 @@ func (o *ExecOptions) request(ctx context.Context, c *client.Client) (api.Create
 func withoutTokenScopes(in []string) []string {
 	out := []string{}
 	for _, s := range in {
-		if s != api.ScopeTokensRead && s != api.ScopeTokensWrite {
+		if !scope.IsBuiltin(s) {
 			out = append(out, s)
 		}
 	}

@@ -167,7 +167,7 @@ func (e *testEnv) tokens() []store.Token {
 	var all []store.Token
 	before := ""
 	for {
-		page, err := e.st.ListTokens(context.Background(), store.ListOptions{UserID: e.userID, Now: e.clock.Now(), BeforeID: before, Limit: 1000})
+		page, _, err := e.st.ScanTokens(context.Background(), store.ListOptions{UserID: e.userID, Now: e.clock.Now(), BeforeID: before, Limit: 1000})
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -218,13 +218,12 @@ func (e *testEnv) run(args ...string) (stdout, stderr string, code int) {
 	root.SetOut(e.out)
 	root.SetErr(e.errOut)
 	err := root.ExecuteContext(context.Background())
-	if err != nil && !errors.Is(err, cmdutil.ErrSilent) {
-		var ce *cmdutil.ExitCodeError
-		if !errors.As(err, &ce) {
-			fmt.Fprintf(e.errOut, "error: %s\n", err)
-		}
+	// As root.Run says it.
+	msg, code := cmdutil.Explain(err, e.f)
+	if msg != "" {
+		fmt.Fprintf(e.errOut, "error: %s\n", msg)
 	}
-	return e.out.String(), e.errOut.String(), cmdutil.ExitCode(err)
+	return e.out.String(), e.errOut.String(), code
 }
 
 // mustRun runs and fails the test unless the exit code is want.

@@ -210,23 +210,10 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		return listTokensError(err)
 	}
 	ios := opts.IO
-	var n int
-	switch opts.Export.Kind() {
-	case output.KindJSON:
-		if n, err = output.StreamJSON(ios.Out, opts.tokens(ctx, c), listTokensError); err != nil {
-			return err
-		}
-	case output.KindCSV:
-		if n, err = output.StreamCSV(ios.Out, CSVHeader, opts.tokens(ctx, c), csvRecord, listTokensError); err != nil {
-			return err
-		}
-	case output.KindDefault:
-		tbl := output.NewTable("ID", "NAME", "KEY", "CREATED", "EXPIRES", "LAST USED", "SCOPES")
-		now := opts.Now()
-		for t, err := range opts.tokens(ctx, c) {
-			if err != nil {
-				return listTokensError(err)
-			}
+	now := opts.Now()
+	n, err := output.List(ios.Out, ios, &opts.Export, opts.tokens(ctx, c), output.Listing[listItem]{
+		Header: []string{"ID", "NAME", "KEY", "CREATED", "EXPIRES", "LAST USED", "SCOPES"},
+		Row: func(t listItem) (output.Style, []string) {
 			st := output.StylePlain
 			if !t.ExpiresAt.After(now) {
 				st = output.StyleAlert
@@ -235,35 +222,15 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			if t.Current {
 				row[1] = "* " + row[1]
 			}
-			tbl.AddRow(st, row...)
-		}
-		if ios.IsStdoutTTY() {
-			// Keep rows on one line for people; scripts get every column
-			// and names whole.
-			fitTable(tbl, ios.TerminalWidth())
-		}
-		n = tbl.Len()
-		if n > 0 {
-			if err := tbl.Render(ios.Out, ios.ColorEnabled()); err != nil {
-				return err
-			}
-		}
-	default:
-		all := []listItem{}
-		for t, err := range opts.tokens(ctx, c) {
-			if err != nil {
-				return listTokensError(err)
-			}
-			all = append(all, t)
-		}
-		n = len(all)
-		if n > 0 || opts.Export.Kind() != output.KindYAML {
-			if err := opts.Export.Write(ios.Out, all, ios.IsStdoutTTY()); err != nil {
-				return err
-			}
-		} else {
-			fmt.Fprintln(ios.Out, "[]")
-		}
+			return st, row
+		},
+		Fit:       fitTable,
+		CSVHeader: CSVHeader,
+		CSVRecord: csvRecord,
+		Wrap:      listTokensError,
+	})
+	if err != nil {
+		return err
 	}
 	if n == 0 {
 		fmt.Fprintln(ios.ErrOut, emptyMessage(opts))

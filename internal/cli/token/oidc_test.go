@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -240,15 +239,15 @@ func TestExecOIDCRefusalsMintNothingAndRunNothing(t *testing.T) {
 		{"rejected", func(w http.ResponseWriter) bool {
 			problem(w, 401, api.CodeSubjectTokenRejected, api.ReasonExpired, "the identity token expired at 10:00:00Z")
 			return true
-		}, 4, []string{"tokend refused the identity token (expired): the identity token expired at 10:00:00Z"}},
+		}, 4, []string{"refused the exchange: the identity token was refused (expired): the identity token expired at 10:00:00Z"}},
 		{"no policy", func(w http.ResponseWriter) bool {
 			problem(w, 403, api.CodeNoMatchingPolicy, "", "no trust policy accepts this identity")
 			return true
 		}, 4, []string{"no trust policy accepts this identity", "tokend trust list"}},
 		{"exceeds", func(w http.ResponseWriter) bool {
-			problem(w, 403, api.CodeExceedsPolicy, "", "expires_in_seconds is above the policy's 900")
+			problem(w, 403, api.CodeExceedsPolicy, "", "expires_in_seconds 7200 is longer than trust policy gha allows (900, 15m0s); ask for less or leave it out")
 			return true
-		}, 4, []string{"above the policy's 900", "tokend trust list"}},
+		}, 4, []string{"refused the exchange: expires_in_seconds 7200 is longer than trust policy gha allows (900, 15m0s); ask for less or leave it out\n"}},
 		{"old server", func(w http.ResponseWriter) bool {
 			problem(w, 404, "not_found", "", "no such route")
 			return true
@@ -281,13 +280,14 @@ func TestExecOIDCRefusalsMintNothingAndRunNothing(t *testing.T) {
 	}
 }
 
-// The 401 must keep its own message: the root command turns a bare 401
-// into "log in again", which is wrong advice with no stored credential.
+// The 401 must keep its own message: a bare 401 means "log in again",
+// which is wrong advice with no stored credential. The server's detail
+// already names the reason, so it is said once.
 func TestExchangeRejectionIsAnAuthErrorOfItsOwn(t *testing.T) {
-	err := cmdutil.ExchangeError("h", &client.APIError{Host: "h", Status: 401, Problem: &api.Problem{Status: 401, Code: api.CodeSubjectTokenRejected, Reason: api.ReasonReplayed, Detail: "seen before"}})
-	var ae *cmdutil.AuthError
-	if !errors.As(err, &ae) || err.Error() != "tokend refused the identity token (replayed): seen before" || cmdutil.ExitCode(err) != 4 {
-		t.Fatalf("err = %v (%T)", err, err)
+	err := fmt.Errorf("token exchange: %w", &client.APIError{Host: "h", Status: 401, Problem: &api.Problem{Status: 401, Code: api.CodeSubjectTokenRejected, Reason: api.ReasonReplayed, Detail: "the identity token was refused (replayed): seen before"}})
+	msg, code := cmdutil.Explain(err, nil)
+	if msg != "token exchange: h refused the exchange: the identity token was refused (replayed): seen before" || code != 4 {
+		t.Fatalf("msg = %q, exit %d", msg, code)
 	}
 }
 

@@ -43,18 +43,12 @@ type RevokeLeakedOptions struct {
 func NewCmdRevokeLeaked(f *cmdutil.Factory, runF func(*RevokeLeakedOptions) error) *cobra.Command {
 	opts := &RevokeLeakedOptions{IO: f.IOStreams, BatchSize: api.MaxRevokeSecrets}
 	opts.Client = func() (*client.Client, error) {
-		if f.ClientOptions == nil {
-			return nil, errors.New("no server selected: pass --host URL")
+		c, err := f.ClientFor("") // a leak report needs no login
+		var ae *cmdutil.AuthError
+		if errors.As(err, &ae) {
+			return nil, cmdutil.UsageErrorf("no server selected: pass --host URL (or set TOKENCTL_HOST); revoke-leaked needs no login")
 		}
-		co, err := f.ClientOptions()
-		if err != nil {
-			var ae *cmdutil.AuthError
-			if errors.As(err, &ae) {
-				return nil, cmdutil.UsageErrorf("no server selected: pass --host URL (or set TOKENCTL_HOST); revoke-leaked needs no login")
-			}
-			return nil, err
-		}
-		return client.New(co)
+		return c, err
 	}
 	cmd := &cobra.Command{
 		Use:   "revoke-leaked [FILE | -]",
@@ -165,8 +159,7 @@ func revokeLeakedRun(ctx context.Context, opts *RevokeLeakedOptions) error {
 		} else {
 			// Shaped like a token but the checksum fails: a mangled copy
 			// at best, so it cannot work; not worth a request.
-			r := s[len(opts.Prefix) : len(s)-secret.ChecksumLen]
-			f.hint = opts.Prefix + r[:4] + "…" + r[len(r)-4:]
+			f.hint = secret.HintOf(opts.Prefix, s)
 			f.status, f.dead = "malformed (checksum mismatch)", true
 			localBad++
 		}

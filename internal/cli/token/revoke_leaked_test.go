@@ -133,6 +133,8 @@ func TestRevokeLeakedFindsASecretInA1MBLogWithoutLogin(t *testing.T) {
 				last = "b"
 			}
 			mangled := l[:len(l)-1] + last
+			// Its hint shows its own ends: the changed last character too.
+			mangledHint := l[:8] + "…" + mangled[len(mangled)-4:]
 			log := logWith(1<<20, live.String(), dead.String(), live.String(), mangled)
 			file := filepath.Join(t.TempDir(), "app.log")
 			if err := os.WriteFile(file, log, 0o600); err != nil {
@@ -164,7 +166,7 @@ func TestRevokeLeakedFindsASecretInA1MBLogWithoutLogin(t *testing.T) {
 			if !perIndex {
 				wantLive, wantDead = "revoked or not live", "revoked or not live"
 			}
-			want := []string{live.Hint() + "\t" + wantLive, dead.Hint() + "\t" + wantDead, live.Hint() + "\tmalformed (checksum mismatch)"}
+			want := []string{live.Hint() + "\t" + wantLive, dead.Hint() + "\t" + wantDead, mangledHint + "\tmalformed (checksum mismatch)"}
 			if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 				t.Errorf("stdout:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
 			}

@@ -2,10 +2,12 @@ package token
 
 import (
 	"errors"
-	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 )
 
 func TestRotateGivesANewWorkingSecretAndKillsTheOld(t *testing.T) {
@@ -78,7 +80,8 @@ func TestRotateErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"malformed id", []string{"xyz"}, 2, "invalid token id"},
+		{"unknown name", []string{"xyz"}, 1, `no token named "xyz"`},
+		{"a pasted secret is neither echoed nor looked up", []string{"tkn_0123456789abcdefghijABCDEFGHIJ000000"}, 2, "(a token secret, not shown) is not a token id or name"},
 		{"unknown id", []string{"01jd8k2m4n5p6q7r8s9t0v1w2x"}, 1, "no token with id"},
 		{"quiet with yaml", []string{"01jd8k2m4n5p6q7r8s9t0v1w2x", "-q", "-o", "yaml"}, 2, "cannot be combined"},
 	}
@@ -121,7 +124,9 @@ func TestRotateAsksOnATerminalAndRefusesWithoutOne(t *testing.T) {
 	e.ios.SetStderrTTY(true)
 	e.in.WriteString("n\n")
 	out, errOut, code = e.run("rotate", ct.ID, "-q")
-	if code != 1 || out != "" || !strings.Contains(errOut, "stops working at once") || !strings.Contains(errOut, "nothing was rotated") {
+	// The question names what dies: the token, its id and its key hint.
+	ask := fmt.Sprintf("Rotate token %q (%s, key %s)? Its current secret stops working at once. [y/N] ", "ci", ct.ID, ct.KeyHint)
+	if code != 1 || out != "" || !strings.Contains(errOut, ask) || !strings.Contains(errOut, "nothing was rotated") {
 		t.Fatalf("answer n: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if !e.works(ct.Secret) {

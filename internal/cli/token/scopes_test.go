@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/client"
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
@@ -67,7 +68,7 @@ func (s *scopeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "GET" && r.URL.Path == "/v1/scopes":
 		reply(api.ScopeList{Items: s.scopes})
 	case r.Method == "POST" && r.URL.Path == "/v1/tokens":
-		if !s.need(w, api.ScopeTokensWrite) {
+		if !s.need(w, scope.TokensWrite) {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
@@ -88,7 +89,7 @@ func (s *scopeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(201)
 		_ = json.NewEncoder(w).Encode(api.CreatedToken{Token: t, Secret: sec.String()})
 	case r.Method == "GET" && r.URL.Path == "/v1/tokens":
-		if !s.need(w, api.ScopeTokensRead) {
+		if !s.need(w, scope.TokensRead) {
 			return
 		}
 		s.pages++
@@ -106,7 +107,7 @@ func (s *scopeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(page)
 	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v1/tokens/"):
-		if !s.need(w, api.ScopeTokensRead) {
+		if !s.need(w, scope.TokensRead) {
 			return
 		}
 		for _, t := range s.tokens {
@@ -117,12 +118,12 @@ func (s *scopeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.problem(w, api.Problem{Status: 404, Code: api.CodeNotFound, Detail: "no such token"})
 	case r.Method == "DELETE" && strings.HasPrefix(r.URL.Path, "/v1/tokens/"):
-		if !s.need(w, api.ScopeTokensWrite) {
+		if !s.need(w, scope.TokensWrite) {
 			return
 		}
 		w.WriteHeader(204)
 	case r.Method == "POST" && r.URL.Path == "/v1/tokens/delete":
-		if !s.need(w, api.ScopeTokensWrite) {
+		if !s.need(w, scope.TokensWrite) {
 			return
 		}
 		var req api.BulkDeleteRequest
@@ -377,5 +378,15 @@ func TestIDCompletionFollowsEmptyPages(t *testing.T) {
 	got, _ := completeTokenIDs(e.f, true)(&cobra.Command{}, nil, "")
 	if len(got) != len(s.tokens) {
 		t.Errorf("%d completions, want %d", len(got), len(s.tokens))
+	}
+}
+
+// An over-long --scope is quoted back cut between characters (it was cut
+// at byte 64, inside an "é", and printed as \xc3).
+func TestLongScopeIsQuotedWhole(t *testing.T) {
+	e := newTestEnv(t)
+	_, errOut, code := e.run("list", "--scope", "a"+strings.Repeat("é", 70))
+	if code != 2 || !strings.Contains(errOut, "at most 64 characters") || strings.Contains(errOut, `\x`) || !strings.Contains(errOut, "é…") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }

@@ -21,7 +21,7 @@ type ShowOptions struct {
 	Client func() (*client.Client, error)
 	Now    func() time.Time
 
-	ID     string
+	ID     string // an id or a name, as given
 	Export output.Exporter
 }
 
@@ -29,19 +29,23 @@ type ShowOptions struct {
 func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Command {
 	opts := &ShowOptions{IO: f.IOStreams, Client: f.Client, Now: now(f)}
 	cmd := &cobra.Command{
-		Use:     "show ID",
+		Use:     "show ID|NAME",
 		Aliases: []string{"view", "get"},
 		Short:   "Show one token's details",
 		Long: `Show one token's metadata: name, description, key hint, scopes, status,
 creation, expiry and last use. The secret is never shown again after create or rotate.
 
+The token is given by its id or by its exact name; a name that several
+tokens share is refused (exit 2) with their ids.
+
 -o json prints the same object as one element of ` + "`token list -o json`" + `.`,
 		Example: `  tokenctl token show 01jd8k2m4n5p6q7r8s9t0v1w2x
-  tokenctl token show 01jd8k2m4n5p6q7r8s9t0v1w2x --jq .expires_at`,
-		Args:              exactArgs(1, "tokenctl token show ID"),
+  tokenctl token show deploy-key
+  tokenctl token show deploy-key --jq .expires_at`,
+		Args:              exactArgs(1, "tokenctl token show ID|NAME"),
 		ValidArgsFunction: completeTokenIDs(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.ID = strings.ToLower(args[0])
+			opts.ID = args[0]
 			if runF != nil {
 				return runF(opts)
 			}
@@ -56,19 +60,25 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if err := opts.Export.Validate(); err != nil {
 		return cmdutil.UsageErrorf("%s", err)
 	}
-	if err := checkID(opts.ID); err != nil {
+	r, err := parseRef(opts.ID)
+	if err != nil {
 		return err
 	}
 	c, err := opts.Client()
 	if err != nil {
 		return err
 	}
-	t, err := c.GetToken(ctx, opts.ID)
+	id, t, err := r.resolve(ctx, c)
 	if err != nil {
-		if client.IsStatus(err, 404) {
-			return fmt.Errorf("no token with id %s: see `tokenctl token list`", opts.ID)
+		return err
+	}
+	if t == nil {
+		if t, err = c.GetToken(ctx, id); err != nil {
+			if client.IsStatus(err, 404) {
+				return fmt.Errorf("no token with id %s: see `tokenctl token list`", id)
+			}
+			return fmt.Errorf("show token %s: %w", id, err)
 		}
-		return fmt.Errorf("show token %s: %w", opts.ID, err)
 	}
 	tok := utc(*t)
 	if opts.Export.Kind() != output.KindDefault {
@@ -100,7 +110,11 @@ func printTokenBlock(ios *iostreams.IOStreams, t api.Token, now time.Time) error
 		desc = "-"
 	}
 	var b strings.Builder
-	row := func(k, v string) { fmt.Fprintf(&b, "%-12s %s\n", output.Colorize(color, output.StyleBold, k+":"), v) }
+	// Pad before colouring: the escape codes take no columns on screen,
+	// so padding a coloured label would leave the values misaligned.
+	row := func(k, v string) {
+		fmt.Fprintf(&b, "%s %s\n", output.Colorize(color, output.StyleBold, fmt.Sprintf("%-12s", k+":")), v)
+	}
 	row("ID", t.ID)
 	row("Name", output.Sanitize(t.Name))
 	row("Description", output.Sanitize(desc))

@@ -2,10 +2,12 @@ package token
 
 import (
 	"encoding/json"
-	"github.com/spf13/cobra"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 )
@@ -41,7 +43,9 @@ func TestShowErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"malformed id is a usage error", []string{"not-an-id"}, 2, "invalid token id"},
+		{"an unknown name says so", []string{"not-an-id"}, 1, `no token named "not-an-id"`},
+		{"a pasted secret is neither echoed nor looked up", []string{"tkn_0123456789abcdefghijABCDEFGHIJ000000"}, 2, "(a token secret, not shown)"},
+		{"a blank name is a usage error", []string{" "}, 2, "invalid token id or name"},
 		{"unknown id says so", []string{"01jd8k2m4n5p6q7r8s9t0v1w2x"}, 1, "no token with id 01jd8k2m4n5p6q7r8s9t0v1w2x"},
 		{"no id", nil, 2, "expected 1 argument"},
 	}
@@ -84,5 +88,30 @@ func TestCompletionIsQuietWhenTheServerIsDown(t *testing.T) {
 	comps, _ := del.ValidArgsFunction(del, nil, "")
 	if len(comps) != 0 || e.errOut.Len() != 0 {
 		t.Fatalf("completions %v, stderr %q", comps, e.errOut.String())
+	}
+}
+
+// On a colour terminal the labels are bold; the escape codes take no
+// columns, so every value must still start in the same column.
+func TestShowAlignsLabelsInColour(t *testing.T) {
+	e := newTestEnv(t)
+	ct := e.create("deploy", 48*time.Hour)
+	e.ios.SetStdoutTTY(true)
+	e.ios.SetColorEnabled(true)
+	out, _ := e.mustRun(0, "show", ct.ID)
+	if !strings.Contains(out, "\x1b[1m") {
+		t.Fatalf("no colour on a colour terminal:\n%q", out)
+	}
+	plain := regexp.MustCompile(`\x1b\[[0-9;]*m`).ReplaceAllString(out, "")
+	lines := strings.Split(strings.TrimSuffix(plain, "\n"), "\n")
+	if len(lines) < 9 {
+		t.Fatalf("show printed %d lines:\n%s", len(lines), plain)
+	}
+	for _, l := range lines {
+		// Labels are at most 11 characters with the colon, padded to 12,
+		// then one space: every value starts in column 14.
+		if len(l) < 14 || l[12] != ' ' || l[13] == ' ' || !strings.Contains(l[:12], ":") {
+			t.Errorf("misaligned line %q in:\n%s", l, plain)
+		}
 	}
 }

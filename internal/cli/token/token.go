@@ -45,7 +45,6 @@ show only its key hint (prefix, first and last four characters).`,
 		NewCmdExec(f, nil),
 		NewCmdRevokeLeaked(f, nil),
 	)
-	explainScopes(cmd)
 	return cmd
 }
 
@@ -64,15 +63,6 @@ func getenv(f *cmdutil.Factory) func(string) string {
 		return f.Getenv
 	}
 	return os.Getenv
-}
-
-// checkID rejects a malformed id before any request: ids are lower-case
-// ULIDs, 26 characters.
-func checkID(id string) error {
-	if !api.ValidID(id) {
-		return cmdutil.UsageErrorf("invalid token id %s: ids are 26 characters long, as `tokenctl token list` shows them", quoteNotID(id))
-	}
-	return nil
 }
 
 // looksLikeSecret is deliberately generous: a valid token, one with a typo

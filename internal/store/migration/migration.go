@@ -1,6 +1,8 @@
-// Package migration reads a backend's embedded, numbered schema migrations.
-// Both stores (sqlite, postgres) version their schema the same way, so the
-// rules for naming and ordering the files live here once.
+// Package migration reads a backend's embedded, numbered schema migrations
+// and applies the ones a database lacks. Both stores (sqlite, postgres)
+// version their schema the same way, so the rules for naming, ordering and
+// applying the files live here once; a backend brings only its transaction
+// and where it records the version.
 package migration
 
 import (
@@ -48,4 +50,21 @@ func Load(fsys fs.FS, glob string) ([]Migration, error) {
 		}
 	}
 	return ms, nil
+}
+
+// Apply brings a database that records version current up to the newest of
+// ms: it calls step for each migration the database lacks, oldest first.
+// step runs m.SQL and records m.Version; the caller runs Apply inside one
+// transaction, so a failed step leaves the database as it was. A database
+// newer than ms is refused: it needs a newer binary, not a downgrade.
+func Apply(ms []Migration, current int, step func(m Migration) error) error {
+	if current < 0 || current > len(ms) {
+		return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, len(ms))
+	}
+	for _, m := range ms[current:] {
+		if err := step(m); err != nil {
+			return fmt.Errorf("apply migration %s: %w", m.Name, err)
+		}
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package migration
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -27,5 +29,42 @@ func TestLoadOrdersAndChecksVersions(t *testing.T) {
 		if _, err := Load(fsys, "m/*.sql"); err == nil || !strings.Contains(err.Error(), "migration") {
 			t.Errorf("%s: err = %v, want a migration error", name, err)
 		}
+	}
+}
+
+func TestApplyRunsOnlyTheMissingStepsInOrder(t *testing.T) {
+	ms := []Migration{{Version: 1, Name: "0001_a.sql"}, {Version: 2, Name: "0002_b.sql"}, {Version: 3, Name: "0003_c.sql"}}
+	for current, want := range map[int][]int{0: {1, 2, 3}, 1: {2, 3}, 3: nil} {
+		var ran []int
+		err := Apply(ms, current, func(m Migration) error { ran = append(ran, m.Version); return nil })
+		if err != nil || !slices.Equal(ran, want) {
+			t.Errorf("Apply from %d ran %v, %v; want %v", current, ran, err, want)
+		}
+	}
+}
+
+func TestApplyRefusesANewerDatabase(t *testing.T) {
+	ms := []Migration{{Version: 1, Name: "0001_a.sql"}}
+	err := Apply(ms, 2, func(Migration) error { t.Fatal("step ran on a newer database"); return nil })
+	for _, want := range []string{"version 2", "supports (1)", "newer tokend"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Apply = %v, want an error containing %q", err, want)
+		}
+	}
+}
+
+func TestApplyStopsAtAFailedStepAndNamesIt(t *testing.T) {
+	ms := []Migration{{Version: 1, Name: "0001_a.sql"}, {Version: 2, Name: "0002_b.sql"}, {Version: 3, Name: "0003_c.sql"}}
+	boom := errors.New("boom")
+	var ran []int
+	err := Apply(ms, 0, func(m Migration) error {
+		ran = append(ran, m.Version)
+		if m.Version == 2 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "0002_b.sql") || !slices.Equal(ran, []int{1, 2}) {
+		t.Fatalf("Apply = %v after %v; want boom naming 0002_b.sql after steps 1 and 2", err, ran)
 	}
 }

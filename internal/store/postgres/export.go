@@ -108,7 +108,7 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 					key, hash = t.IdempotencyKey, t.RequestHash[:]
 				}
 				return []any{t.ID, t.UserID, t.Name, t.Description, t.KeyHint, t.Digest[:],
-					toDB(t.CreatedAt), toDB(t.ExpiresAt), lastUsed, key, hash, store.NormalizeScopes(t.Scopes)}, nil
+					toDB(t.CreatedAt), toDB(t.ExpiresAt), lastUsed, key, hash, textArray(t.Scopes)}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy tokens: %w", err)

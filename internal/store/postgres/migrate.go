@@ -4,9 +4,10 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"github.com/tokenctl/tokenctl/internal/store/migration"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tokenctl/tokenctl/internal/store/migration"
 )
 
 //go:embed migrations/*.sql
@@ -57,17 +58,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM tokend_schema_migrations`).Scan(&current); err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		if current > len(ms) {
-			return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, len(ms))
-		}
-		for _, m := range ms[current:] {
+		return migration.Apply(ms, current, func(m migration.Migration) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return fmt.Errorf("apply migration %s: %w", m.Name, err)
+				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO tokend_schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-				return fmt.Errorf("record migration %s: %w", m.Name, err)
-			}
-		}
-		return nil
+			_, err := tx.Exec(ctx, `INSERT INTO tokend_schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
+			return err
+		})
 	})
 }

@@ -155,7 +155,7 @@ func TestPostgresIdempotencyKeyAcrossReplicas(t *testing.T) {
 			t.Fatalf("round %d: %d callers were told they created the token, want 1", round, firsts)
 		}
 	}
-	page, err := a.ListTokens(ctx, store.ListOptions{UserID: alice.ID, Limit: 100})
+	page, err := storetest.List(ctx, a, store.ListOptions{UserID: alice.ID, Limit: 100})
 	if err != nil || len(page) != 20 {
 		t.Fatalf("ListTokens = %d tokens, %v; want 20 (one per key)", len(page), err)
 	}

@@ -4,115 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
-// store.MaxPageSize is the largest page ScanTokens returns (the API's largest);
-// it reads one row more to know whether the page ended the matches.
+// textArray is a scope.Set as a text[] parameter: already sorted, so
+// stored as given, and never NULL (a nil Set is no scopes).
+func textArray(s scope.Set) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
 
-// ScanTokens returns one bounded page of the user's tokens; see
-// store.Store. With a filter, the filters are checked on a window of at
-// most MaxScan rows of the (user_id, id) index, read in one REPEATABLE
-// READ transaction with the count that tells whether the window was full.
-// Without one every examined row matches, so the page is read straight off
-// the index.
-func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
-	if opts.Limit < 1 || opts.Limit > store.MaxPageSize {
-		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxPageSize)
+// fromTextArray is a scopes column read back: sorted when it was written.
+func fromTextArray(col []string) scope.Set {
+	if col == nil {
+		return scope.Set{}
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
-	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
-
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	var rows strings.Builder // the user's rows, newest first
-	rows.WriteString(`FROM tokens WHERE user_id = ` + arg(opts.UserID))
-	if opts.BeforeID != "" {
-		rows.WriteString(` AND id < ` + arg(opts.BeforeID))
-	}
-	var q strings.Builder
-	window := ""
-	if windowed {
-		window = rows.String() + ` ORDER BY id DESC LIMIT ` + arg(opts.MaxScan)
-		q.WriteString(`SELECT ` + tokenColumns + ` FROM (SELECT * ` + window + `) w WHERE true`)
-	} else {
-		q.WriteString(`SELECT ` + tokenColumns + ` ` + rows.String())
-	}
-	nWindowArgs := len(args)
-	switch opts.Status {
-	case store.StatusAll:
-	case store.StatusActive:
-		q.WriteString(` AND expires_at > ` + arg(toDB(opts.Now)))
-	case store.StatusExpired:
-		q.WriteString(` AND expires_at <= ` + arg(toDB(opts.Now)))
-	default:
-		return nil, "", fmt.Errorf("list tokens: unknown status %d", opts.Status)
-	}
-	if opts.NameGlob != "" {
-		q.WriteString(` AND name LIKE ` + arg(likePattern(opts.NameGlob)) + ` ESCAPE '\'`)
-	}
-	if len(opts.Scopes) > 0 {
-		q.WriteString(` AND scopes @> ` + arg(opts.Scopes) + `::text[]`)
-	}
-	if !opts.UnusedBefore.IsZero() {
-		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ` + arg(toDB(opts.UnusedBefore)) + `)`)
-	}
-	// One row past the page says whether the page ended the matches.
-	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit+1))
-
-	var (
-		toks []store.Token
-		next string
-	)
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.String(), args...)
-		if err != nil {
-			return err
-		}
-		toks = make([]store.Token, 0, min(opts.Limit+1, 101))
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			toks = append(toks, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(toks) > opts.Limit {
-			toks = toks[:opts.Limit]
-			next = toks[opts.Limit-1].ID
-			return nil
-		}
-		if !windowed {
-			return nil
-		}
-		var n int
-		var last *string
-		if err := tx.QueryRow(ctx, `SELECT count(*), min(id) FROM (SELECT id `+window+`) w`,
-			args[:nWindowArgs]...).Scan(&n, &last); err != nil {
-			return err
-		}
-		if n >= opts.MaxScan && last != nil {
-			next = *last
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("list tokens: %w", err)
-	}
-	return toks, next, nil
+	return col
 }
 
 // CreateScope adds an application scope; store.ErrConflict when it exists.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -26,7 +27,7 @@ func scanToken(row pgx.Row, extra ...any) (store.Token, error) {
 	if err := row.Scan(dest...); err != nil {
 		return store.Token{}, err
 	}
-	t.Scopes = store.NormalizeScopes(scopes)
+	t.Scopes = fromTextArray(scopes)
 	t.CreatedAt = fromDB(created)
 	t.ExpiresAt = fromDB(expires)
 	if lastUsed != nil {
@@ -85,7 +86,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 func (s *Store) createOnce(ctx context.Context, nt store.NewToken) (tok store.Token, replayed bool, err error) {
 	args := []any{nt.ID, nt.UserID, nt.Name, nt.Description, nt.KeyHint, nt.Digest[:],
-		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil, store.NormalizeScopes(nt.Scopes)}
+		toDB(nt.CreatedAt), toDB(nt.ExpiresAt), nil, nil, textArray(nt.Scopes)}
 	if _, audited := store.AuditFrom(ctx); nt.IdempotencyKey == "" && nt.MaxLive <= 0 && nt.SubjectTokenUse == nil && !audited {
 		// One statement, its own transaction.
 		tok, err = scanToken(s.pool.QueryRow(ctx, insertToken+` RETURNING `+tokenColumns, args...))
@@ -242,23 +243,38 @@ func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, e
 	return t, nil
 }
 
-// ListTokens returns one page of the user's tokens, newest first: a
-// backwards scan of the (user_id, id) index, with the status and name
-// filters checked on the rows it visits.
-func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, error) {
-	if opts.Limit < 1 || opts.Limit > store.MaxListLimit {
-		return nil, fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxListLimit)
+// ScanTokens returns one bounded page of the user's tokens; see
+// store.Store. With a filter, the filters are checked on a window of at
+// most MaxScan rows of the (user_id, id) index, read in one REPEATABLE
+// READ transaction with the count that tells whether the window was full.
+// Without one every examined row matches, so the page is read straight off
+// the index.
+func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
+	if opts.Limit < 1 || opts.Limit > api.MaxPageSize {
+		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, api.MaxPageSize)
 	}
-	var q strings.Builder
-	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = $1`)
-	args := []any{opts.UserID}
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
+	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
+
+	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
+	var rows strings.Builder // the user's rows, newest first
+	rows.WriteString(`FROM tokens WHERE user_id = ` + arg(opts.UserID))
 	if opts.BeforeID != "" {
-		q.WriteString(` AND id < ` + arg(opts.BeforeID))
+		rows.WriteString(` AND id < ` + arg(opts.BeforeID))
 	}
+	var q strings.Builder
+	window := ""
+	if windowed {
+		window = rows.String() + ` ORDER BY id DESC LIMIT ` + arg(opts.MaxScan)
+		q.WriteString(`SELECT ` + tokenColumns + ` FROM (SELECT * ` + window + `) w WHERE true`)
+	} else {
+		q.WriteString(`SELECT ` + tokenColumns + ` ` + rows.String())
+	}
+	nWindowArgs := len(args)
 	switch opts.Status {
 	case store.StatusAll:
 	case store.StatusActive:
@@ -266,36 +282,65 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 	case store.StatusExpired:
 		q.WriteString(` AND expires_at <= ` + arg(toDB(opts.Now)))
 	default:
-		return nil, fmt.Errorf("list tokens: unknown status %d", opts.Status)
+		return nil, "", fmt.Errorf("list tokens: unknown status %d", opts.Status)
 	}
 	if opts.NameGlob != "" {
 		q.WriteString(` AND name LIKE ` + arg(likePattern(opts.NameGlob)) + ` ESCAPE '\'`)
 	}
 	if len(opts.Scopes) > 0 {
-		q.WriteString(` AND scopes @> ` + arg(opts.Scopes) + `::text[]`)
+		q.WriteString(` AND scopes @> ` + arg(textArray(opts.Scopes)) + `::text[]`)
 	}
 	if !opts.UnusedBefore.IsZero() {
 		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ` + arg(toDB(opts.UnusedBefore)) + `)`)
 	}
-	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit))
+	// One row past the page says whether the page ended the matches.
+	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit+1))
 
-	rows, err := s.pool.Query(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	defer rows.Close()
-	toks := make([]store.Token, 0, min(opts.Limit, 100))
-	for rows.Next() {
-		t, err := scanToken(rows)
+	var (
+		toks []store.Token
+		next string
+	)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q.String(), args...)
 		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
+			return err
 		}
-		toks = append(toks, t)
+		toks = make([]store.Token, 0, min(opts.Limit+1, 101))
+		for rows.Next() {
+			t, err := scanToken(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			toks = append(toks, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(toks) > opts.Limit {
+			toks = toks[:opts.Limit]
+			next = toks[opts.Limit-1].ID
+			return nil
+		}
+		if !windowed {
+			return nil
+		}
+		var n int
+		var last *string
+		if err := tx.QueryRow(ctx, `SELECT count(*), min(id) FROM (SELECT id `+window+`) w`,
+			args[:nWindowArgs]...).Scan(&n, &last); err != nil {
+			return err
+		}
+		if n >= opts.MaxScan && last != nil {
+			next = *last
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
-	}
-	return toks, nil
+	return toks, next, nil
 }
 
 // likePattern turns our glob ('*' any run, '?' one character, everything

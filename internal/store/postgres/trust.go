@@ -29,7 +29,7 @@ func scanTrustPolicy(row pgx.CollectableRow) (store.TrustPolicy, error) {
 	if p.Claims, err = store.DecodeClaims(claims); err != nil {
 		return store.TrustPolicy{}, fmt.Errorf("trust policy %s: %w", p.Name, err)
 	}
-	p.Scopes = store.NormalizeScopes(scopes)
+	p.Scopes = fromTextArray(scopes)
 	p.MaxLifetime = time.Duration(maxLifetime)
 	p.CreatedAt = fromDB(created)
 	return p, nil
@@ -62,7 +62,7 @@ func (s *Store) CreateTrustPolicy(ctx context.Context, p store.TrustPolicy) erro
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO trust_policies
 		(name, issuer, audience, claims, user_id, scopes, max_lifetime, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		p.Name, p.Issuer, p.Audience, claims, p.UserID, store.NormalizeScopes(p.Scopes), int64(p.MaxLifetime), toDB(p.CreatedAt))
+		p.Name, p.Issuer, p.Audience, claims, p.UserID, textArray(p.Scopes), int64(p.MaxLifetime), toDB(p.CreatedAt))
 	switch {
 	case isUniqueViolation(err):
 		return fmt.Errorf("create trust policy %s: %w", p.Name, store.ErrConflict)
@@ -173,7 +173,7 @@ func importTrust(ctx context.Context, tx pgx.Tx, snap store.Snapshot) error {
 			if err != nil {
 				return nil, err
 			}
-			return []any{p.Name, p.Issuer, p.Audience, claims, p.UserID, store.NormalizeScopes(p.Scopes),
+			return []any{p.Name, p.Issuer, p.Audience, claims, p.UserID, textArray(p.Scopes),
 				int64(p.MaxLifetime), toDB(p.CreatedAt)}, nil
 		}))
 	if err != nil {

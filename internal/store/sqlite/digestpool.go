@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"sync"
 )
 
@@ -203,12 +201,4 @@ func (c *digestConn) lookup(ctx context.Context, digest *[32]byte) (string, erro
 		return "", fmt.Errorf("sqlite: packed row is a %T, not text", v)
 	}
 	return row, nil
-}
-
-// splitScopesInPlace is splitScopes without the copy NormalizeScopes makes:
-// strings.Fields' slice is fresh, so it can be sorted where it is.
-func splitScopesInPlace(col string) []string {
-	s := strings.Fields(col)
-	slices.Sort(s)
-	return slices.Compact(s)
 }

@@ -28,7 +28,7 @@ func globMatch(pattern, name string) bool {
 	return match[len(n)]
 }
 
-// FuzzNameGlob checks that the GLOB pattern ListTokens sends to SQLite
+// FuzzNameGlob checks that the GLOB pattern ScanTokens sends to SQLite
 // matches exactly the names the reference matcher does.
 func FuzzNameGlob(f *testing.F) {
 	for _, c := range [][2]string{

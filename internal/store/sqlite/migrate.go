@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"github.com/tokenctl/tokenctl/internal/store/migration"
 	"strconv"
+
+	"github.com/tokenctl/tokenctl/internal/store/migration"
 )
 
 //go:embed migrations/*.sql
@@ -41,18 +42,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		if current > len(ms) {
-			return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, len(ms))
-		}
-		for _, m := range ms[current:] {
+		return migration.Apply(ms, current, func(m migration.Migration) error {
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("apply migration %s: %w", m.Name, err)
+				return err
 			}
 			// PRAGMA takes no bound parameters; the version is an int we made.
-			if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.Version)); err != nil {
-				return fmt.Errorf("record migration %s: %w", m.Name, err)
-			}
-		}
-		return nil
+			_, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.Version))
+			return err
+		})
 	})
 }

@@ -8,17 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
-// joinScopes is the scopes column: sorted, unique, space-separated.
-func joinScopes(scopes []string) string {
-	return strings.Join(store.NormalizeScopes(scopes), " ")
-}
+// joinScopes is the scopes column: the Set, space-separated. A Set is
+// already sorted, so it is stored as given.
+func joinScopes(scopes scope.Set) string { return scopes.String() }
 
-func splitScopes(col string) []string {
-	return store.NormalizeScopes(strings.Fields(col))
-}
+// splitScopes reads the column back; it was sorted when written.
+func splitScopes(col string) scope.Set { return strings.Fields(col) }
 
 // scopeMatch is true when the space-separated scopes column holds the
 // scope bound after it (padded with spaces, so "a:b" never matches "a:bc").
@@ -30,106 +29,6 @@ func appendScopeFilter(q *strings.Builder, args []any, scopes []string) []any {
 		args = append(args, " "+sc+" ")
 	}
 	return args
-}
-
-// store.MaxPageSize is the largest page ScanTokens returns (the API's largest);
-// it reads one row more to know whether the page ended the matches.
-
-// ScanTokens returns one bounded page of the user's tokens; see
-// store.Store. With a filter, the filters are checked on a window of at
-// most MaxScan rows of the (user_id, id) index, read in one read
-// transaction with the count that tells whether the window was full.
-// Without one every examined row matches, so the page is read straight off
-// the index.
-func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
-	if opts.Limit < 1 || opts.Limit > store.MaxPageSize {
-		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxPageSize)
-	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
-	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
-
-	var rows strings.Builder // the user's rows, newest first
-	rows.WriteString(`FROM tokens WHERE user_id = ?`)
-	rargs := []any{opts.UserID}
-	if opts.BeforeID != "" {
-		rows.WriteString(` AND id < ?`)
-		rargs = append(rargs, opts.BeforeID)
-	}
-	window := rows.String() + ` ORDER BY id DESC LIMIT ?`
-	wargs := append(append([]any{}, rargs...), opts.MaxScan)
-
-	var q strings.Builder
-	var args []any
-	if windowed {
-		q.WriteString(`SELECT ` + tokenColumns + ` FROM (SELECT * ` + window + `) WHERE 1 = 1`)
-		args = append(args, wargs...)
-	} else {
-		q.WriteString(`SELECT ` + tokenColumns + ` ` + rows.String())
-		args = append(args, rargs...)
-	}
-	switch opts.Status {
-	case store.StatusAll:
-	case store.StatusActive:
-		q.WriteString(` AND expires_at > ?`)
-		args = append(args, toDB(opts.Now))
-	case store.StatusExpired:
-		q.WriteString(` AND expires_at <= ?`)
-		args = append(args, toDB(opts.Now))
-	default:
-		return nil, "", fmt.Errorf("list tokens: unknown status %d", opts.Status)
-	}
-	if opts.NameGlob != "" {
-		q.WriteString(` AND name GLOB ?`)
-		args = append(args, sqliteGlob(opts.NameGlob))
-	}
-	args = appendScopeFilter(&q, args, opts.Scopes)
-	if !opts.UnusedBefore.IsZero() {
-		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ?)`)
-		args = append(args, clampDB(opts.UnusedBefore))
-	}
-	// One row past the page says whether the page ended the matches.
-	q.WriteString(` ORDER BY id DESC LIMIT ?`)
-	args = append(args, opts.Limit+1)
-
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, "", fmt.Errorf("list tokens: %w", err)
-	}
-	defer tx.Rollback() // read-only: nothing to commit
-	toks, err := func() ([]store.Token, error) {
-		rows, err := tx.QueryContext(ctx, q.String(), args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		toks := make([]store.Token, 0, min(opts.Limit+1, 101))
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				return nil, err
-			}
-			toks = append(toks, t)
-		}
-		return toks, rows.Err()
-	}()
-	if err != nil {
-		return nil, "", fmt.Errorf("list tokens: %w", err)
-	}
-	if len(toks) > opts.Limit {
-		return toks[:opts.Limit], toks[opts.Limit-1].ID, nil
-	}
-	if !windowed {
-		return toks, "", nil
-	}
-	var n int
-	var last sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(id) FROM (SELECT id `+window+`)`, wargs...).Scan(&n, &last); err != nil {
-		return nil, "", fmt.Errorf("list tokens: %w", err)
-	}
-	if n < opts.MaxScan {
-		return toks, "", nil
-	}
-	return toks, last.String, nil
 }
 
 // CreateScope adds an application scope; store.ErrConflict when it exists.

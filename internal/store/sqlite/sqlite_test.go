@@ -160,7 +160,7 @@ func TestTwoProcessesOnOneFileNeverSeeBusy(t *testing.T) {
 	for err := range errs {
 		t.Errorf("write beside another process: %v", err)
 	}
-	page, err := b.ListTokens(ctx, store.ListOptions{UserID: u.ID, Limit: 1000})
+	page, err := storetest.List(ctx, b, store.ListOptions{UserID: u.ID, Limit: 1000})
 	if err != nil || len(page) != 4*n {
 		t.Fatalf("listed %d, %v; want %d", len(page), err, 4*n)
 	}
@@ -322,19 +322,6 @@ func TestPathWithURICharacters(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database not created at the given path: %v", err)
-	}
-}
-
-func TestListTokensRejectsBadOptions(t *testing.T) {
-	s, _ := openTemp(t)
-	for _, opts := range []store.ListOptions{
-		{UserID: "u", Limit: 0},
-		{UserID: "u", Limit: store.MaxListLimit + 1},
-		{UserID: "u", Limit: 10, Status: store.Status(42)},
-	} {
-		if _, err := s.ListTokens(t.Context(), opts); err == nil {
-			t.Errorf("ListTokens(%+v) succeeded", opts)
-		}
 	}
 }
 

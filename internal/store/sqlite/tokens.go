@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -211,7 +212,7 @@ func unpackRow(row string) (t store.Token, u store.User, ok bool) {
 		strs[i], rest = rest[:n[i]], rest[n[i]:]
 	}
 	t = store.Token{ID: strs[0], UserID: strs[1], Name: strs[2], Description: strs[3], KeyHint: strs[4],
-		CreatedAt: fromDB(n[8]), ExpiresAt: fromDB(n[9]), Scopes: splitScopesInPlace(strs[7])}
+		CreatedAt: fromDB(n[8]), ExpiresAt: fromDB(n[9]), Scopes: splitScopes(strs[7])}
 	if !lastUsedNull {
 		at := fromDB(n[10])
 		t.LastUsedAt = &at
@@ -264,19 +265,37 @@ func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, e
 	return t, nil
 }
 
-// ListTokens returns one page of the user's tokens, newest first. The query
-// is a backwards range scan of the (user_id, id) index; the status and name
-// filters are checked on the rows the scan visits.
-func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, error) {
-	if opts.Limit < 1 || opts.Limit > store.MaxListLimit {
-		return nil, fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, store.MaxListLimit)
+// ScanTokens returns one bounded page of the user's tokens; see
+// store.Store. With a filter, the filters are checked on a window of at
+// most MaxScan rows of the (user_id, id) index, read in one read
+// transaction with the count that tells whether the window was full.
+// Without one every examined row matches, so the page is read straight off
+// the index.
+func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
+	if opts.Limit < 1 || opts.Limit > api.MaxPageSize {
+		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, api.MaxPageSize)
 	}
-	var q strings.Builder
-	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens WHERE user_id = ?`)
-	args := []any{opts.UserID}
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
+	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
+
+	var rows strings.Builder // the user's rows, newest first
+	rows.WriteString(`FROM tokens WHERE user_id = ?`)
+	rargs := []any{opts.UserID}
 	if opts.BeforeID != "" {
-		q.WriteString(` AND id < ?`)
-		args = append(args, opts.BeforeID)
+		rows.WriteString(` AND id < ?`)
+		rargs = append(rargs, opts.BeforeID)
+	}
+	window := rows.String() + ` ORDER BY id DESC LIMIT ?`
+	wargs := append(append([]any{}, rargs...), opts.MaxScan)
+
+	var q strings.Builder
+	var args []any
+	if windowed {
+		q.WriteString(`SELECT ` + tokenColumns + ` FROM (SELECT * ` + window + `) WHERE 1 = 1`)
+		args = append(args, wargs...)
+	} else {
+		q.WriteString(`SELECT ` + tokenColumns + ` ` + rows.String())
+		args = append(args, rargs...)
 	}
 	switch opts.Status {
 	case store.StatusAll:
@@ -287,7 +306,7 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 		q.WriteString(` AND expires_at <= ?`)
 		args = append(args, toDB(opts.Now))
 	default:
-		return nil, fmt.Errorf("list tokens: unknown status %d", opts.Status)
+		return nil, "", fmt.Errorf("list tokens: unknown status %d", opts.Status)
 	}
 	if opts.NameGlob != "" {
 		q.WriteString(` AND name GLOB ?`)
@@ -298,26 +317,49 @@ func (s *Store) ListTokens(ctx context.Context, opts store.ListOptions) ([]store
 		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ?)`)
 		args = append(args, clampDB(opts.UnusedBefore))
 	}
+	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
-	args = append(args, opts.Limit)
+	args = append(args, opts.Limit+1)
 
-	rows, err := s.query(ctx, q.String(), args...)
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+		return nil, "", fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
-	toks := make([]store.Token, 0, min(opts.Limit, 100))
-	for rows.Next() {
-		t, err := scanToken(rows)
+	defer tx.Rollback() // read-only: nothing to commit
+	toks, err := func() ([]store.Token, error) {
+		rows, err := tx.QueryContext(ctx, q.String(), args...)
 		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
+			return nil, err
 		}
-		toks = append(toks, t)
+		defer rows.Close()
+		toks := make([]store.Token, 0, min(opts.Limit+1, 101))
+		for rows.Next() {
+			t, err := scanToken(rows)
+			if err != nil {
+				return nil, err
+			}
+			toks = append(toks, t)
+		}
+		return toks, rows.Err()
+	}()
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list tokens: %w", err)
+	if len(toks) > opts.Limit {
+		return toks[:opts.Limit], toks[opts.Limit-1].ID, nil
 	}
-	return toks, nil
+	if !windowed {
+		return toks, "", nil
+	}
+	var n int
+	var last sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(id) FROM (SELECT id `+window+`)`, wargs...).Scan(&n, &last); err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
+	}
+	if n < opts.MaxScan {
+		return toks, "", nil
+	}
+	return toks, last.String, nil
 }
 
 // sqliteGlob turns our glob ('*' and '?' special, all else literal) into a

@@ -45,8 +45,8 @@ func testConcurrency(t *testing.T, newStore func(t *testing.T) store.Store) {
 		go func() {
 			defer readers.Done()
 			for !stop.Load() {
-				if _, err := f.s.ListTokens(f.ctx, store.ListOptions{UserID: alice.ID, Limit: 10}); err != nil {
-					readErr <- fmt.Errorf("ListTokens during creates: %w", err)
+				if _, err := List(f.ctx, f.s, store.ListOptions{UserID: alice.ID, Limit: 10}); err != nil {
+					readErr <- fmt.Errorf("ScanTokens during creates: %w", err)
 					return
 				}
 				time.Sleep(5 * time.Millisecond)

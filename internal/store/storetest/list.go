@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -22,9 +23,9 @@ func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 			f.create(nt)
 			ids = append(ids, nt.ID)
 		}
-		page, err := f.s.ListTokens(f.ctx, store.ListOptions{UserID: alice.ID, Limit: 1000})
+		page, err := List(f.ctx, f.s, store.ListOptions{UserID: alice.ID, Limit: 1000})
 		if err != nil {
-			t.Fatalf("ListTokens: %v", err)
+			t.Fatalf("ScanTokens: %v", err)
 		}
 		var got []string
 		for _, tok := range page {
@@ -35,13 +36,36 @@ func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// The server asks for up to api.MaxPageSize tokens; the store reads
+	// one row more itself to learn whether another page follows (that row
+	// once pushed PostgreSQL past its own cap: GET ?limit=1000 was a 500).
+	t.Run("Limit runs from 1 to api.MaxPageSize", func(t *testing.T) {
+		f := newFixture(t, newStore)
+		alice := f.user("alice")
+		for i := 0; i < 3; i++ {
+			f.token(alice, fmt.Sprint("t", i))
+		}
+		if page, err := List(f.ctx, f.s, store.ListOptions{UserID: alice.ID, Limit: api.MaxPageSize}); err != nil || len(page) != 3 {
+			t.Fatalf("ScanTokens with Limit %d = %d tokens, %v; want 3", api.MaxPageSize, len(page), err)
+		}
+		for _, opts := range []store.ListOptions{
+			{UserID: alice.ID, Limit: 0},
+			{UserID: alice.ID, Limit: api.MaxPageSize + 1},
+			{UserID: alice.ID, Limit: 10, Status: store.Status(42)},
+		} {
+			if _, err := List(f.ctx, f.s, opts); err == nil {
+				t.Errorf("ScanTokens(%+v) succeeded, want an error", opts)
+			}
+		}
+	})
+
 	t.Run("user with no tokens gets an empty page", func(t *testing.T) {
 		f := newFixture(t, newStore)
 		alice := f.user("alice")
 		f.token(f.user("bob"), "bobs")
-		page, err := f.s.ListTokens(f.ctx, store.ListOptions{UserID: alice.ID, Limit: 10})
+		page, err := List(f.ctx, f.s, store.ListOptions{UserID: alice.ID, Limit: 10})
 		if err != nil || len(page) != 0 {
-			t.Fatalf("ListTokens = %v, %v; want an empty page", page, err)
+			t.Fatalf("ScanTokens = %v, %v; want an empty page", page, err)
 		}
 	})
 
@@ -63,9 +87,9 @@ func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 					if pages > len(all)+1 {
 						t.Fatalf("no end after %d pages", pages)
 					}
-					page, err := f.s.ListTokens(f.ctx, opts)
+					page, err := List(f.ctx, f.s, opts)
 					if err != nil {
-						t.Fatalf("ListTokens: %v", err)
+						t.Fatalf("ScanTokens: %v", err)
 					}
 					if len(page) > size {
 						t.Fatalf("page of %d tokens for limit %d", len(page), size)
@@ -94,7 +118,7 @@ func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 			all = append(all, tok.ID)
 		}
 		want := sortedDesc(all)
-		page, err := f.s.ListTokens(f.ctx, store.ListOptions{UserID: alice.ID, Limit: 4})
+		page, err := List(f.ctx, f.s, store.ListOptions{UserID: alice.ID, Limit: 4})
 		if err != nil || len(page) != 4 {
 			t.Fatalf("first page = %d tokens, %v", len(page), err)
 		}
@@ -151,9 +175,9 @@ func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 		}
 		// The filter and Token.Expired agree on every row.
-		page, err := f.s.ListTokens(f.ctx, store.ListOptions{UserID: alice.ID, Status: store.StatusExpired, Now: now, Limit: 100})
+		page, err := List(f.ctx, f.s, store.ListOptions{UserID: alice.ID, Status: store.StatusExpired, Now: now, Limit: 100})
 		if err != nil {
-			t.Fatalf("ListTokens: %v", err)
+			t.Fatalf("ScanTokens: %v", err)
 		}
 		for _, tok := range page {
 			if !tok.Expired(now) {

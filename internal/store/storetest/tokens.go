@@ -47,11 +47,11 @@ func testTokens(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		checkTime(t, "owner CreatedAt", owner.CreatedAt, alice.CreatedAt)
 
-		page, err := f.s.ListTokens(f.ctx, store.ListOptions{UserID: alice.ID, Limit: 10})
+		page, err := List(f.ctx, f.s, store.ListOptions{UserID: alice.ID, Limit: 10})
 		if err != nil || len(page) != 1 {
-			t.Fatalf("ListTokens = %d tokens, %v; want 1", len(page), err)
+			t.Fatalf("ScanTokens = %d tokens, %v; want 1", len(page), err)
 		}
-		checkToken(t, "ListTokens", page[0], w)
+		checkToken(t, "ScanTokens", page[0], w)
 	})
 
 	t.Run("empty description round-trips", func(t *testing.T) {

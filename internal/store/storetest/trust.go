@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -31,7 +32,7 @@ func policy(u store.User, name, issuer string) store.TrustPolicy {
 			{Claim: "repository", Glob: "org/app"}, // a duplicate, dropped
 		},
 		UserID:      u.ID,
-		Scopes:      []string{"tokens:read", "deploy:write", "tokens:read"},
+		Scopes:      scope.NewSet("tokens:read", "deploy:write", "tokens:read"),
 		MaxLifetime: 15*time.Minute + 1500*time.Microsecond,
 		CreatedAt:   epoch,
 	}
@@ -361,9 +362,9 @@ func ReplayRace(t *testing.T, stores []store.Store, u store.User) {
 			t.Fatalf("round %d: %d exchanges of one subject token succeeded, want 1", round, won)
 		}
 	}
-	page, err := stores[0].ListTokens(ctx, store.ListOptions{UserID: u.ID, Limit: 100})
+	page, err := List(ctx, stores[0], store.ListOptions{UserID: u.ID, Limit: 100})
 	if err != nil || len(page) != rounds {
-		t.Fatalf("ListTokens = %d tokens, %v; want %d (one per subject token)", len(page), err, rounds)
+		t.Fatalf("ScanTokens = %d tokens, %v; want %d (one per subject token)", len(page), err, rounds)
 	}
 	evs, err := stores[0].ListEvents(ctx, store.EventListOptions{UserID: u.ID, Limit: 100})
 	if err != nil || len(evs) != rounds {

@@ -1,6 +1,6 @@
-// Package config holds `tokenctl config`: get, set, unset, list and use,
+// Package configcmd holds `tokenctl config`: get, set, unset, list and use,
 // over the profiles in config.yaml.
-package config
+package configcmd
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package config_test
+package configcmd_test
 
 import (
 	"context"
@@ -26,8 +26,8 @@ func TestConfigCommands(t *testing.T) {
 		{[]string{"config", "set", "timeout", "never"}, 2, "", "invalid timeout"},
 		{[]string{"config", "set", "timeout", "45s"}, 0, "", ""},
 		{[]string{"config", "use", "other"}, 0, "", "Current profile is now other"},
-		{[]string{"config", "list"}, 0, "profile=other\nhost=\nexpiry_warning=7d\ntimeout=30s\n", ""},
-		{[]string{"config", "list", "--profile", "default"}, 0, "profile=default\nhost=http://127.0.0.1:8080\nexpiry_warning=7d\ntimeout=45s\n", ""},
+		{[]string{"config", "list"}, 0, "profile=other\nhost=\nexpiry_warning=7d\nca_file=\ntimeout=30s\n", ""},
+		{[]string{"config", "list", "--profile", "default"}, 0, "profile=default\nhost=http://127.0.0.1:8080\nexpiry_warning=7d\nca_file=\ntimeout=45s\n", ""},
 		{[]string{"config", "get", "current_profile"}, 0, "other\n", ""},
 		{[]string{"config", "get"}, 2, "", "expected 1 argument, got 0: tokenctl config get KEY"},
 		{[]string{"config", "list", "--profile", "UPPER"}, 2, "", "invalid profile name"},

@@ -1,5 +1,5 @@
-// Package version holds `tokenctl version`.
-package version
+// Package versioncmd holds `tokenctl version`.
+package versioncmd
 
 import (
 	"fmt"
