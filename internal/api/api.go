@@ -38,7 +38,14 @@ type Token struct {
 type CreatedToken struct {
 	Token
 	Secret string `json:"token"`
+	// ExpiryCappedBy says why expires_at is earlier than the lifetime asked
+	// for (or, on rotate, kept): ExpiryCappedByParent, or "" when it is not.
+	ExpiryCappedBy string `json:"expiry_capped_by,omitempty"`
 }
+
+// ExpiryCappedByParent: a token made or rotated by a token lives no longer
+// than the token that made the request.
+const ExpiryCappedByParent = "parent_token"
 
 // CreateTokenRequest is the body of POST /v1/tokens. At most one of
 // ExpiresInSeconds and ExpiresAt may be set; with neither the server's

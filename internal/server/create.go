@@ -35,12 +35,12 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 	// Whole seconds: what people read and scripts compare. The id keeps
 	// full precision so tokens made in the same second still list in order.
 	now := exact.Truncate(time.Second)
-	expires, prob := s.validateCreate(&req, now)
+	asked, prob := s.validateCreate(&req, now)
 	if prob != nil {
 		s.fail(w, r, prob)
 		return
 	}
-	scopes, expires, prob, err := s.createScopes(r.Context(), p, req.Scopes, expires, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
+	scopes, expires, prob, err := s.createScopes(r.Context(), p, req.Scopes, asked, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
 	if err != nil {
 		s.internalError(w, r, "create token", err)
 		return
@@ -86,7 +86,11 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		w.Header().Set(ReplayedHeader, "true")
 	}
 	w.Header().Set("Location", "/v1/tokens/"+tok.ID)
-	encode(w, http.StatusCreated, api.CreatedToken{Token: s.wireToken(tok), Secret: sec.String()})
+	out := api.CreatedToken{Token: s.wireToken(tok), Secret: sec.String()}
+	if expires.Before(asked) {
+		out.ExpiryCappedBy = api.ExpiryCappedByParent
+	}
+	encode(w, http.StatusCreated, out)
 }
 
 func validIdempotencyKey(key string, all []string) *problem {

@@ -141,8 +141,14 @@ func (s *server) handleExchange(w http.ResponseWriter, r *http.Request, _ *princ
 	tok, _, err := s.store.CreateToken(store.WithAudit(r.Context(), a), nt)
 	switch {
 	case errors.Is(err, store.ErrReplayed):
+		spent := "jti " + quote(id.ID, 80)
+		if id.ID == "" {
+			// The issuer sends no jti, so the token's digest is what was
+			// recorded as spent; an empty jti "" would explain nothing.
+			spent = "it carries no jti; its SHA-256, " + strings.TrimPrefix(use.ID, "sha256:") + ", is what was spent"
+		}
 		reject(&oidcverify.Error{Reason: api.ReasonReplayed,
-			Detail: "this identity token was already exchanged (jti " + quote(id.ID, 80) + "); ask the CI for a fresh one"})
+			Detail: "this identity token was already exchanged (" + spent + "); ask the CI for a fresh one"})
 		return
 	case err != nil:
 		s.storeError(w, r, "exchange token", "", err)

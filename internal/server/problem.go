@@ -46,8 +46,9 @@ func writeProblemBody(w http.ResponseWriter, r *http.Request, status int, body a
 	body.Title = http.StatusText(status)
 	body.Status = status
 	// A last guard: whatever input a detail quotes, a secret in it goes
-	// out as its key hint at most.
-	body.Detail = redact(body.Detail)
+	// out as its key hint at most, and the request's own credential not
+	// at all.
+	body.Detail = redactFor(r, body.Detail)
 	if info != nil {
 		body.RequestID = info.id
 		info.problemCode = body.Code

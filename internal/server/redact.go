@@ -1,27 +1,86 @@
 package server
 
 import (
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/text"
 )
 
-// secretShown replaces, in anything the server repeats back, a secret-shaped
-// value it cannot name by key hint.
-const secretShown = "(a token secret, not shown)"
+// What the server repeats back (problem details, the audit log's source and
+// user agent) passes through redact. It hides what is secret and nothing
+// else, so that public values an operator needs, such as an issuer's kid
+// (40 hex characters at Dex) or a subject (56 base64url characters), stay
+// readable:
+//
+//   - a well-formed token of any prefix (its checksum holds): shown as its
+//     key hint, so the client can tell which token it pasted;
+//   - this server's token prefix followed by 16 or more base62 characters:
+//     a token cut short (the missing checksum can be recomputed);
+//   - a token's random part without its prefix: a run of 30 to 35 base62
+//     characters that is not all hex digits (a random run is all hex with
+//     odds of about 1 in 10^13, while kids and digests often are), or of
+//     36 whose checksum holds under this server's prefix;
+//   - anything JWT-shaped: base64url segments joined by dots, the first
+//     starting "eyJ" (a JSON header);
+//   - the request's own credential: its bearer value or Basic password
+//     (redactFor).
+const (
+	secretShown     = "(a token secret, not shown)"
+	jwtShown        = "(a JWT, not shown)"
+	credentialShown = "(your credential, not shown)"
+)
 
-// minSecretTail is how many base62 characters after a prefix's '_' make a
-// run look like a secret: short enough to catch a truncated or partly pasted
-// one (the cut-off checksum can be recomputed), long enough to leave names
-// such as "deploy_2026" alone.
+// minSecretTail is how many base62 characters after the prefix make a run
+// a cut-off token: short enough to catch a truncated or partly pasted one,
+// long enough to leave names such as "tkn_2026" alone.
 const minSecretTail = 16
 
-// minBareSecret is how long a run of base62 characters without any prefix
-// must be to look like the random part of a secret; token ids (26
-// characters) stay shorter.
-const minBareSecret = 30
+// A run without a prefix may be a token's random part when its length is
+// between these: token ids (26 characters) are shorter, and a 40-character
+// kid or 56-character subject longer.
+const (
+	minBareSecret = secret.RandomLen
+	maxBareSecret = secret.RandomLen + secret.ChecksumLen
+)
+
+// minCredential is the shortest credential of the request's own that is
+// hidden wherever it appears; a shorter one would hide ordinary words.
+const minCredential = 8
+
+// jwtShape is a compact JWS or JWE, whole or cut after its first dot.
+var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)+`)
+
+// prefixes are the token prefixes this process mints (every New adds its
+// own; tokend runs one server, tests several). redact needs no request to
+// know them, so quote and the audit log use the same rules as problems.
+var prefixes atomic.Pointer[[]string]
+
+func init() { registerPrefix(secret.DefaultPrefix) }
+
+// registerPrefix adds p to prefixes.
+func registerPrefix(p string) {
+	for {
+		old := prefixes.Load()
+		var list []string
+		if old != nil {
+			if slices.Contains(*old, p) {
+				return
+			}
+			list = slices.Clone(*old)
+		}
+		list = append(list, p)
+		if prefixes.CompareAndSwap(old, &list) {
+			return
+		}
+	}
+}
 
 func isBase62(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
@@ -29,31 +88,65 @@ func isBase62(c byte) bool {
 
 func isWordByte(c byte) bool { return c == '_' || isBase62(c) }
 
-// secretShaped reports whether word, a run of [A-Za-z0-9_], looks like all
-// or part of a token secret.
+func allHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// base62Run is how many base62 characters s starts with.
+func base62Run(s string) int {
+	n := 0
+	for n < len(s) && isBase62(s[n]) {
+		n++
+	}
+	return n
+}
+
+// secretShaped reports whether word, a run of [A-Za-z0-9_], holds all or
+// part of a token secret (a whole, well-formed token is found by redact
+// before this is asked).
 func secretShaped(word string) bool {
-	run := 0
-	for i := 0; i < len(word); i++ {
-		if word[i] == '_' {
-			run = 0
-			continue
+	known := *prefixes.Load()
+	for _, p := range known {
+		for i := strings.Index(word, p); i >= 0; {
+			if base62Run(word[i+len(p):]) >= minSecretTail {
+				return true
+			}
+			next := strings.Index(word[i+1:], p)
+			if next < 0 {
+				break
+			}
+			i += 1 + next
 		}
-		run++
-		if run >= minBareSecret {
+	}
+	for rest := word; rest != ""; {
+		part, after, _ := strings.Cut(rest, "_")
+		rest = after
+		switch n := len(part); {
+		case n >= minBareSecret && n < maxBareSecret && !allHex(part):
 			return true
-		}
-		// A tail after an underscore that follows at least one character.
-		if run >= minSecretTail && i-run >= 1 && word[i-run] == '_' {
-			return true
+		case n == maxBareSecret:
+			for _, p := range known {
+				if _, err := secret.Parse(p + part); err == nil {
+					return true
+				}
+			}
 		}
 	}
 	return false
 }
 
-// redact returns s with every secret-shaped run replaced: by its key hint
-// when the run is a well-formed secret, else by secretShown. What is not
-// secret-shaped is returned unchanged.
+// redact returns s with every secret in it replaced (see above). What is
+// not secret is returned unchanged.
 func redact(s string) string {
+	if strings.Contains(s, "eyJ") {
+		s = jwtShape.ReplaceAllLiteralString(s, jwtShown)
+	}
 	var b strings.Builder
 	last, changed := 0, false
 	for i := 0; i < len(s); {
@@ -65,9 +158,11 @@ func redact(s string) string {
 		for j < len(s) && isWordByte(s[j]) {
 			j++
 		}
-		if word := s[i:j]; secretShaped(word) {
+		word := s[i:j]
+		tok, err := secret.Parse(word)
+		if err == nil || secretShaped(word) {
 			b.WriteString(s[last:i])
-			if tok, err := secret.Parse(word); err == nil {
+			if err == nil {
 				b.WriteString(tok.Hint())
 			} else {
 				b.WriteString(secretShown)
@@ -80,6 +175,53 @@ func redact(s string) string {
 		return s
 	}
 	b.WriteString(s[last:])
+	return b.String()
+}
+
+// redactFor is redact that also hides r's own credential, whatever its
+// shape: a password or a foreign bearer value is as secret as a token.
+func redactFor(r *http.Request, s string) string {
+	s = redact(s)
+	if r == nil {
+		return s
+	}
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	cred = strings.TrimSpace(cred)
+	if strings.EqualFold(scheme, "Basic") {
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return s
+		}
+		_, cred, _ = strings.Cut(string(raw), ":")
+	}
+	return hideCredential(s, cred)
+}
+
+// hideCredential replaces cred in s, and any cut-off copy of it at least
+// minCredential long (quote cuts long input at its end).
+func hideCredential(s, cred string) string {
+	if len(cred) < minCredential {
+		return s
+	}
+	head := cred[:minCredential]
+	var b strings.Builder
+	for {
+		i := strings.Index(s, head)
+		if i < 0 {
+			break
+		}
+		n := minCredential
+		for n < len(cred) && i+n < len(s) && s[i+n] == cred[n] {
+			n++
+		}
+		b.WriteString(s[:i])
+		b.WriteString(credentialShown)
+		s = s[i+n:]
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(s)
 	return b.String()
 }
 

@@ -80,7 +80,7 @@ func (s *server) handleRevoke(w http.ResponseWriter, r *http.Request, _ *princip
 	}
 	a := store.Audit{At: s.eventTime(), ActorKind: store.ActorLeakReport, Source: redact(req.Source)}
 	a.ClientAddress, a.UserAgent = s.client(r)
-	revoked, err := s.store.RevokeByDigests(store.WithAudit(r.Context(), a), digests)
+	revoked, err := s.store.RevokeByDigests(store.WithAudit(r.Context(), a), digests, s.cfg.Now())
 	if err != nil {
 		s.internalError(w, r, "revoke leaked tokens", err)
 		return

@@ -23,6 +23,8 @@ type route struct {
 var routeTable = []route{
 	{"GET /healthz", false, "", (*server).handleHealthz},
 	{"GET /readyz", false, "", (*server).handleReadyz},
+	// server describes limits a client needs before it has a credential.
+	{"GET /v1/server", false, "", (*server).handleServerInfo},
 	{"GET /v1/user", true, "", (*server).handleUser},
 	{"POST /v1/tokens", true, scope.TokensWrite, (*server).handleCreateToken},
 	{"GET /v1/tokens", true, scope.TokensRead, (*server).handleListTokens},

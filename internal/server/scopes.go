@@ -188,30 +188,3 @@ func queryScopes(values []string) (scope.Set, *problem) {
 	}
 	return scope.NewSet(out...), nil
 }
-
-// rotateWithinBounds keeps a token from getting, by rotation, a secret it
-// could not have created: the rotated token must fit the caller's scopes,
-// and its new expiry (now plus its lifetime) the caller's expiry. It
-// answers the request and reports false when not.
-func (s *server) rotateWithinBounds(w http.ResponseWriter, r *http.Request, p *principal, id string, now time.Time) bool {
-	t, err := s.store.GetToken(r.Context(), p.user.ID, id)
-	if err != nil {
-		s.storeError(w, r, "rotate token", id, err)
-		return false
-	}
-	if t.ID == p.token.ID {
-		return true // a token renewing itself gains no scope; its lifetime length stays
-	}
-	if extra := p.token.Scopes.Missing(t.Scopes...); len(extra) > 0 {
-		s.fail(w, r, newProblem(http.StatusForbidden, api.CodeExceedsParent,
-			fmt.Sprintf("token %s carries %s, which this token lacks (it has: %s); rotate it with a broader credential", id, strings.Join(extra, " "), scopeList(p.token.Scopes))))
-		return false
-	}
-	if newExpiry := now.Add(t.ExpiresAt.Sub(t.CreatedAt)); newExpiry.After(p.token.ExpiresAt) {
-		s.fail(w, r, newProblem(http.StatusForbidden, api.CodeExceedsParent,
-			fmt.Sprintf("rotating token %s would make it live until %s, past this token's own expiry %s; rotate it with a longer-lived credential",
-				id, newExpiry.UTC().Format(time.RFC3339), p.token.ExpiresAt.UTC().Format(time.RFC3339))))
-		return false
-	}
-	return true
-}

@@ -37,6 +37,10 @@ type Config struct {
 	// DefaultLifetime applies when a create names no expiry; default 30
 	// days, capped by MaxLifetime.
 	DefaultLifetime time.Duration
+	// DefaultLoginLifetime is what GET /v1/server tells a client's
+	// password login to ask for when its user names no lifetime; default
+	// 90 days (api.DefaultLoginLifetime), capped by MaxLifetime.
+	DefaultLoginLifetime time.Duration
 	// MaxBodyBytes bounds a request body; default 1 MiB.
 	MaxBodyBytes int64
 	// AuthFailures failed authentications per AuthFailWindow from one
@@ -73,6 +77,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DefaultLifetime > c.MaxLifetime {
 		c.DefaultLifetime = c.MaxLifetime
+	}
+	if c.DefaultLoginLifetime <= 0 {
+		c.DefaultLoginLifetime = api.DefaultLoginLifetime
+	}
+	if c.DefaultLoginLifetime > c.MaxLifetime {
+		c.DefaultLoginLifetime = c.MaxLifetime
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
@@ -124,6 +134,12 @@ func (c Config) Validate() error {
 	if c.DefaultLifetime < api.MinLifetime {
 		return &ConfigError{"DefaultLifetime", fmt.Errorf("default lifetime must be at least %s, got %s", api.MinLifetime, c.DefaultLifetime)}
 	}
+	if set.DefaultLoginLifetime > c.MaxLifetime {
+		return &ConfigError{"DefaultLoginLifetime", fmt.Errorf("login lifetime %s is longer than the max lifetime %s", set.DefaultLoginLifetime, c.MaxLifetime)}
+	}
+	if c.DefaultLoginLifetime < api.MinLifetime {
+		return &ConfigError{"DefaultLoginLifetime", fmt.Errorf("login lifetime must be at least %s, got %s", api.MinLifetime, c.DefaultLoginLifetime)}
+	}
 	return nil
 }
 
@@ -149,6 +165,7 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
+	registerPrefix(cfg.TokenPrefix) // redact hides cut-off tokens of this prefix
 	s := &server{
 		cfg:     cfg,
 		store:   st,

@@ -79,10 +79,12 @@ type EventStore interface {
 	// PruneEvents deletes up to limit events older than before (oldest
 	// first) in one short transaction and returns how many it deleted.
 	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
-	// RevokeByDigests deletes every token whose digest is listed, whoever
-	// owns it, in one transaction, and returns the deleted tokens (UserID
-	// says whose). Digests matching nothing are skipped.
-	RevokeByDigests(ctx context.Context, digests [][32]byte) ([]Token, error)
+	// RevokeByDigests deletes every token whose digest is listed and that
+	// is live at now, whoever owns it, in one transaction, and returns the
+	// deleted tokens (UserID says whose). Digests matching nothing, and
+	// tokens already expired at now, are skipped: an expired secret is no
+	// leak to stop, so it gets no token.revoked_leaked event.
+	RevokeByDigests(ctx context.Context, digests [][32]byte, now time.Time) ([]Token, error)
 }
 
 // Audit says who is acting and from where. Attached to a context with

@@ -214,11 +214,13 @@ type Store interface {
 	DeleteTokens(ctx context.Context, userID string, ids []string) (deleted, notFound []string, err error)
 	// RotateToken gives one of the user's tokens a new digest and key hint,
 	// sets CreatedAt to now and ExpiresAt to now plus the token's previous
-	// lifetime (ExpiresAt-CreatedAt), keeping id, name and description.
+	// lifetime (ExpiresAt-CreatedAt), or notAfter if that is earlier and
+	// not zero (a token rotating its child gives it no more than its own
+	// expiry), keeping id, name and description.
 	// The old digest stops matching in the same transaction. LastUsedAt is
 	// cleared: the new secret has not been used yet. A token expired at
 	// now is not rotated: ErrExpired (nothing comes back from the dead).
-	RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (Token, error)
+	RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now, notAfter time.Time) (Token, error)
 
 	// Ping checks the store can serve reads.
 	Ping(ctx context.Context) error

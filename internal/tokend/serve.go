@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/atomicfile"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
@@ -42,6 +43,8 @@ type serveOptions struct {
 	// defaultLifeSet: --default-lifetime was given, so it must fit under
 	// --max-lifetime rather than be capped by it.
 	defaultLifeSet bool
+	loginLife      time.Duration
+	loginLifeSet   bool // likewise for --login-lifetime
 	drain          time.Duration
 	tlsCert        string
 	tlsKey         string
@@ -68,7 +71,9 @@ It is migrated to the current schema on start.
 Tokens are minted as --token-prefix plus 36 random and checksum
 characters; only their SHA-256 digest is stored. A token may live from one
 minute up to --max-lifetime; a create that names no lifetime gets
---default-lifetime.
+--default-lifetime. GET /v1/server tells clients these limits without a
+credential, and --login-lifetime: what tokenctl auth login asks for when
+its user names no lifetime.
 
 Failed logins are rate limited per client address; behind a reverse proxy
 that sets X-Forwarded-For, pass --trust-proxy so each client is counted on
@@ -92,6 +97,7 @@ password on every start and prints the tokenctl login line to paste.`,
 				o.database = filepath.Join(devDir, "tokend.db")
 			}
 			o.defaultLifeSet = cmd.Flags().Changed("default-lifetime")
+			o.loginLifeSet = cmd.Flags().Changed("login-lifetime")
 			return serve(cmd.Context(), e, o)
 		},
 	}
@@ -102,6 +108,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringVar(&o.tokenPrefix, "token-prefix", secret.DefaultPrefix, "prefix of every token minted (2-16 of [A-Za-z0-9_], ending in '_')")
 	f.DurationVar(&o.maxLifetime, "max-lifetime", server.DefaultMaxLifetime, "longest lifetime a token may be given")
 	f.DurationVar(&o.defaultLife, "default-lifetime", server.DefaultTokenLifetime, "lifetime of a token created without one (at most --max-lifetime)")
+	f.DurationVar(&o.loginLife, "login-lifetime", api.DefaultLoginLifetime, "lifetime clients' password logins ask for by default (GET /v1/server; at most --max-lifetime)")
 	f.DurationVar(&o.drain, "drain-timeout", DefaultDrainTimeout, "on SIGTERM, how long in-flight requests may take before their connections are closed")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); needs --tls-key")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM); needs --tls-cert")
@@ -115,17 +122,21 @@ password on every start and prints the tokenctl login line to paste.`,
 }
 
 func (o *serveOptions) validate() (server.Config, error) {
-	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens}
+	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife,
+		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens}
 	// The server's own checks, with their messages; a zero or negative
 	// duration would otherwise quietly become the default.
-	if o.maxLifetime <= 0 || o.defaultLife <= 0 {
-		return cfg, usageErrorf("--max-lifetime and --default-lifetime must be positive durations such as 720h")
+	if o.maxLifetime <= 0 || o.defaultLife <= 0 || o.loginLife <= 0 {
+		return cfg, usageErrorf("--max-lifetime, --default-lifetime and --login-lifetime must be positive durations such as 720h")
 	}
 	if !o.defaultLifeSet {
 		cfg.DefaultLifetime = 0 // the server's default, capped by --max-lifetime
 	}
+	if !o.loginLifeSet {
+		cfg.DefaultLoginLifetime = 0 // likewise
+	}
 	if err := cfg.Validate(); err != nil {
-		flag := map[string]string{"TokenPrefix": "--token-prefix", "MaxLifetime": "--max-lifetime", "DefaultLifetime": "--default-lifetime"}
+		flag := map[string]string{"TokenPrefix": "--token-prefix", "MaxLifetime": "--max-lifetime", "DefaultLifetime": "--default-lifetime", "DefaultLoginLifetime": "--login-lifetime"}
 		var ce *server.ConfigError
 		if errors.As(err, &ce) && flag[ce.Field] != "" {
 			return cfg, usageErrorf("%s: %w", flag[ce.Field], ce.Err)

@@ -42,7 +42,7 @@ func TestLoginDefaultsToWhatTheServerAllows(t *testing.T) {
 
 // The server's own default for logins wins over tokenctl's 90 days.
 func TestLoginUsesTheServersLoginDefault(t *testing.T) {
-	srv := newAPIServerWith(t, server.Config{MaxLifetime: 30 * 24 * time.Hour})
+	srv := newAPIServerWith(t, server.Config{MaxLifetime: 30 * 24 * time.Hour, DefaultLoginLifetime: 7 * 24 * time.Hour})
 	srv.info.Store(&api.ServerInfo{Version: "test", MaxTokenLifetimeSeconds: 30 * 86400, DefaultTokenLifetimeSeconds: 86400, DefaultLoginLifetimeSeconds: 7 * 86400, PasswordLogin: true})
 	e := newTestEnv(t)
 	r := e.run("pw-alice\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage")

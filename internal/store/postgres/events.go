@@ -169,10 +169,10 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	return int(tag.RowsAffected()), nil
 }
 
-// RevokeByDigests deletes every token with a listed digest, whoever owns
-// it, and records a token.revoked_leaked event for each when ctx carries a
-// store.Audit, all in one transaction.
-func (s *Store) RevokeByDigests(ctx context.Context, digests [][32]byte) ([]store.Token, error) {
+// RevokeByDigests deletes every token with a listed digest that is live at
+// now, whoever owns it, and records a token.revoked_leaked event for each
+// when ctx carries a store.Audit, all in one transaction.
+func (s *Store) RevokeByDigests(ctx context.Context, digests [][32]byte, now time.Time) ([]store.Token, error) {
 	var toks []store.Token
 	if len(digests) == 0 {
 		return toks, nil
@@ -182,7 +182,7 @@ func (s *Store) RevokeByDigests(ctx context.Context, digests [][32]byte) ([]stor
 		list[i] = digests[i][:]
 	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `DELETE FROM tokens WHERE digest = ANY($1::bytea[]) RETURNING `+tokenColumns, list)
+		rows, err := tx.Query(ctx, `DELETE FROM tokens WHERE digest = ANY($1::bytea[]) AND expires_at > $2 RETURNING `+tokenColumns, list, toDB(now))
 		if err != nil {
 			return err
 		}

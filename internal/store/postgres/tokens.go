@@ -427,7 +427,7 @@ func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (
 // RotateToken gives one of the user's tokens a new digest and key hint and
 // restarts its lifetime at now. The row is locked while its lifetime is
 // read, so two rotations of one token on two replicas do not interleave.
-func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (store.Token, error) {
+func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now, notAfter time.Time) (store.Token, error) {
 	var tok store.Token
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var created, expires time.Time
@@ -441,6 +441,9 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 			return store.ErrExpired
 		}
 		newExpiry := now.Add(expires.Sub(created))
+		if !notAfter.IsZero() && newExpiry.After(notAfter) {
+			newExpiry = notAfter
+		}
 		tok, err = scanToken(tx.QueryRow(ctx,
 			`UPDATE tokens SET digest = $1, key_hint = $2, created_at = $3, expires_at = $4, last_used_at = NULL
 			  WHERE id = $5 RETURNING `+tokenColumns,

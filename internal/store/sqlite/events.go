@@ -201,22 +201,25 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	return int(n), nil
 }
 
-// RevokeByDigests deletes every token with a listed digest, whoever owns
-// it, and records a token.revoked_leaked event for each when ctx carries a
-// store.Audit, all in one transaction.
-func (s *Store) RevokeByDigests(ctx context.Context, digests [][32]byte) ([]store.Token, error) {
+// RevokeByDigests deletes every token with a listed digest that is live at
+// now, whoever owns it, and records a token.revoked_leaked event for each
+// when ctx carries a store.Audit, all in one transaction.
+func (s *Store) RevokeByDigests(ctx context.Context, digests [][32]byte, now time.Time) ([]store.Token, error) {
 	var toks []store.Token
 	if len(digests) == 0 {
 		return toks, nil
 	}
+	if err := checkTime("now", now); err != nil {
+		return nil, fmt.Errorf("revoke tokens: %w", err)
+	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `DELETE FROM tokens WHERE digest = ? RETURNING `+tokenColumns)
+		stmt, err := tx.PrepareContext(ctx, `DELETE FROM tokens WHERE digest = ? AND expires_at > ? RETURNING `+tokenColumns)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, d := range digests {
-			t, err := scanToken(stmt.QueryRowContext(ctx, d[:]))
+			t, err := scanToken(stmt.QueryRowContext(ctx, d[:], toDB(now)))
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}

@@ -30,10 +30,10 @@ func TestEventFailureRollsBackTheChange(t *testing.T) {
 	if _, _, err := s.DeleteTokens(bad, u.ID, ids[1:]); err == nil {
 		t.Fatal("DeleteTokens with unwritable events succeeded")
 	}
-	if _, err := s.RotateToken(bad, u.ID, ids[0], seedDigest("new", 0), "tkn_new…hint", time.Now()); err == nil {
+	if _, err := s.RotateToken(bad, u.ID, ids[0], seedDigest("new", 0), "tkn_new…hint", time.Now(), time.Time{}); err == nil {
 		t.Fatal("RotateToken with an unwritable event succeeded")
 	}
-	if _, err := s.RevokeByDigests(bad, [][32]byte{seedDigest("rollback", 0)}); err == nil {
+	if _, err := s.RevokeByDigests(bad, [][32]byte{seedDigest("rollback", 0)}, time.Now()); err == nil {
 		t.Fatal("RevokeByDigests with an unwritable event succeeded")
 	}
 	for _, id := range ids {

@@ -148,7 +148,7 @@ func TestTwoProcessesOnOneFileNeverSeeBusy(t *testing.T) {
 					errs <- err
 					return
 				}
-				if _, err := s.RotateToken(ctx, u.ID, nt.ID, sha256.Sum256(nt.Digest[:]), "h2", time.Now()); err != nil {
+				if _, err := s.RotateToken(ctx, u.ID, nt.ID, sha256.Sum256(nt.Digest[:]), "h2", time.Now(), time.Time{}); err != nil {
 					errs <- err
 					return
 				}

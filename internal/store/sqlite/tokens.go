@@ -443,7 +443,7 @@ func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (
 // RotateToken gives one of the user's tokens a new digest and key hint and
 // restarts its lifetime at now. LastUsedAt is cleared: the new secret has
 // not been used yet.
-func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now time.Time) (store.Token, error) {
+func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]byte, keyHint string, now, notAfter time.Time) (store.Token, error) {
 	if err := checkTime("now", now); err != nil {
 		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, err)
 	}
@@ -460,6 +460,9 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 			return store.ErrExpired
 		}
 		newExpiry := now.Add(time.Duration(expires - created))
+		if !notAfter.IsZero() && newExpiry.After(notAfter) {
+			newExpiry = notAfter
+		}
 		if err := checkTime("expires_at", newExpiry); err != nil {
 			return err
 		}

@@ -42,7 +42,7 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if _, replayed, err := f.s.CreateToken(actx, nt); err != nil || !replayed {
 			t.Fatalf("replay: replayed=%v, %v", replayed, err)
 		}
-		rotated, err := f.s.RotateToken(actx, alice.ID, created.ID, randomDigest(), "tkn_rot…ated", epoch.Add(time.Minute))
+		rotated, err := f.s.RotateToken(actx, alice.ID, created.ID, randomDigest(), "tkn_rot…ated", epoch.Add(time.Minute), time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +60,7 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err := f.s.DeleteToken(actx, alice.ID, bobs.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("DeleteToken of bob's token as alice: %v", err)
 		}
-		if _, err := f.s.RotateToken(actx, alice.ID, bobs.ID, randomDigest(), "x", epoch); !errors.Is(err, store.ErrNotFound) {
+		if _, err := f.s.RotateToken(actx, alice.ID, bobs.ID, randomDigest(), "x", epoch, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("RotateToken of bob's token as alice: %v", err)
 		}
 
@@ -206,7 +206,7 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		b1, d3 := f.token(bob, "b1")
 		leak := testAudit
 		leak.ActorKind, leak.ActorTokenID, leak.ActorTokenName, leak.Source = store.ActorLeakReport, "", "", "https://paste.example/x"
-		got, err := f.s.RevokeByDigests(store.WithAudit(f.ctx, leak), [][32]byte{d1, randomDigest(), d3, d1})
+		got, err := f.s.RevokeByDigests(store.WithAudit(f.ctx, leak), [][32]byte{d1, randomDigest(), d3, d1}, epoch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,8 +237,37 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 				t.Errorf("%s's event = %+v", u.user.Username, e)
 			}
 		}
-		if got, err := f.s.RevokeByDigests(f.ctx, nil); err != nil || len(got) != 0 {
+		if got, err := f.s.RevokeByDigests(f.ctx, nil, epoch); err != nil || len(got) != 0 {
 			t.Errorf("RevokeByDigests(nil) = %v, %v", got, err)
+		}
+	})
+
+	t.Run("revoke by digest skips a token expired at now", func(t *testing.T) {
+		f := newFixture(t, newStore)
+		alice := f.user("alice")
+		nt := newToken(alice, "old")
+		nt.ExpiresAt = epoch.Add(time.Hour)
+		old := f.create(nt)
+		live, dl := f.token(alice, "live")
+		leak := testAudit
+		leak.ActorKind, leak.ActorTokenID, leak.ActorTokenName = store.ActorLeakReport, "", ""
+		before := len(f.events(alice, 10))
+		// At the expiry instant the token is already dead.
+		got, err := f.s.RevokeByDigests(store.WithAudit(f.ctx, leak), [][32]byte{nt.Digest, dl}, nt.ExpiresAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].ID != live.ID {
+			t.Fatalf("RevokeByDigests = %+v, want only the live token %s", got, live.ID)
+		}
+		evs := f.events(alice, 10)
+		if len(evs) != before+1 {
+			t.Fatalf("%d new events, want 1 (none for the expired token)", len(evs)-before)
+		}
+		for _, e := range evs {
+			if e.Type == store.EventTokenRevokedLeaked && e.TokenID == old.ID {
+				t.Fatalf("an expired token got a revoked_leaked event: %+v", e)
+			}
 		}
 	})
 }

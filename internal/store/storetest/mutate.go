@@ -120,7 +120,7 @@ func testRotate(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		now := epoch.Add(40*24*time.Hour + 7*time.Microsecond).In(time.FixedZone("X", -3*3600))
 		newDigest := randomDigest()
-		got, err := f.s.RotateToken(f.ctx, alice.ID, nt.ID, newDigest, "tkn_new…hint", now)
+		got, err := f.s.RotateToken(f.ctx, alice.ID, nt.ID, newDigest, "tkn_new…hint", now, time.Time{})
 		if err != nil {
 			t.Fatalf("RotateToken: %v", err)
 		}
@@ -141,6 +141,30 @@ func testRotate(t *testing.T, newStore func(t *testing.T) store.Store) {
 		checkToken(t, "GetToken after rotation", stored, w)
 	})
 
+	t.Run("rotate keeps the new expiry within notAfter", func(t *testing.T) {
+		f := newFixture(t, newStore)
+		alice := f.user("alice")
+		nt := newToken(alice, "child")
+		nt.ExpiresAt = epoch.Add(24 * time.Hour)
+		f.create(nt)
+		now := epoch.Add(time.Minute)
+		notAfter := epoch.Add(12 * time.Hour)
+		got, err := f.s.RotateToken(f.ctx, alice.ID, nt.ID, randomDigest(), "h", now, notAfter)
+		if err != nil {
+			t.Fatalf("RotateToken: %v", err)
+		}
+		checkTime(t, "ExpiresAt capped", got.ExpiresAt, notAfter)
+		checkTime(t, "CreatedAt", got.CreatedAt, now)
+		// A cap later than now plus the lifetime (12h less a minute since
+		// the capped rotation) changes nothing.
+		later := now.Add(time.Hour)
+		got, err = f.s.RotateToken(f.ctx, alice.ID, nt.ID, randomDigest(), "h", later, later.Add(48*time.Hour))
+		if err != nil {
+			t.Fatalf("RotateToken: %v", err)
+		}
+		checkTime(t, "ExpiresAt under a late cap", got.ExpiresAt, later.Add(notAfter.Sub(now)))
+	})
+
 	t.Run("rotating an expired token is ErrExpired and changes nothing", func(t *testing.T) {
 		f := newFixture(t, newStore)
 		alice := f.user("alice")
@@ -148,7 +172,7 @@ func testRotate(t *testing.T, newStore func(t *testing.T) store.Store) {
 		nt.ExpiresAt = epoch.Add(time.Hour)
 		f.create(nt)
 		for _, now := range []time.Time{nt.ExpiresAt, epoch.Add(48 * time.Hour)} {
-			if got, err := f.s.RotateToken(f.ctx, alice.ID, nt.ID, randomDigest(), "h", now); !errors.Is(err, store.ErrExpired) {
+			if got, err := f.s.RotateToken(f.ctx, alice.ID, nt.ID, randomDigest(), "h", now, time.Time{}); !errors.Is(err, store.ErrExpired) {
 				t.Fatalf("RotateToken at %s = %+v, %v; want ErrExpired", now, got, err)
 			}
 		}
@@ -165,7 +189,7 @@ func testRotate(t *testing.T, newStore func(t *testing.T) store.Store) {
 			{"unknown id", alice.ID, store.NewID(epoch)},
 		} {
 			d := randomDigest()
-			if _, err := f.s.RotateToken(f.ctx, c.user, c.id, d, "h", epoch.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			if _, err := f.s.RotateToken(f.ctx, c.user, c.id, d, "h", epoch.Add(time.Hour), time.Time{}); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("RotateToken(%s) = %v, want ErrNotFound", c.name, err)
 			}
 			f.mustNotFind(d, "a refused rotation")
@@ -179,7 +203,7 @@ func testRotate(t *testing.T, newStore func(t *testing.T) store.Store) {
 		alice := f.user("alice")
 		a, ad := f.token(alice, "a")
 		b, bd := f.token(alice, "b")
-		if _, err := f.s.RotateToken(f.ctx, alice.ID, a.ID, bd, "h", epoch.Add(time.Hour)); !errors.Is(err, store.ErrConflict) {
+		if _, err := f.s.RotateToken(f.ctx, alice.ID, a.ID, bd, "h", epoch.Add(time.Hour), time.Time{}); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("RotateToken to b's digest = %v, want ErrConflict", err)
 		}
 		checkToken(t, "a after refused rotation", f.mustFind(ad, a.ID), a)

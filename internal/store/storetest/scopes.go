@@ -35,7 +35,7 @@ func testScopes(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil || len(page) != 1 || !slices.Equal(page[0].Scopes, want) {
 			t.Errorf("ScanTokens = %+v, %v; want scopes %q", page, err, want)
 		}
-		rotated, err := f.s.RotateToken(f.ctx, alice.ID, nt.ID, randomDigest(), "h", epoch.Add(time.Hour))
+		rotated, err := f.s.RotateToken(f.ctx, alice.ID, nt.ID, randomDigest(), "h", epoch.Add(time.Hour), time.Time{})
 		if err != nil || !slices.Equal(rotated.Scopes, want) {
 			t.Errorf("RotateToken scopes = %q, %v; want %q kept", rotated.Scopes, err, want)
 		}
