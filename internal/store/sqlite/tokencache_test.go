@@ -101,7 +101,7 @@ func TestTokenCacheSeesEveryCommit(t *testing.T) {
 			}
 		}, true},
 		{"RotateToken", func(t *testing.T, s *Store, _ *sql.DB, u store.User, id string) {
-			if _, err := s.RotateToken(context.Background(), u.ID, id, seedDigest("rotated", 0), "h", time.Now()); err != nil {
+			if _, err := s.RotateToken(context.Background(), u.ID, id, seedDigest("rotated", 0), "h", time.Now(), time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 		}, true},
