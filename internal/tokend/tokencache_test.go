@@ -227,8 +227,8 @@ func TestSQLiteCacheRevocationAcrossProcesses(t *testing.T) {
 	}
 	for round := range cacheRounds {
 		k := kinds[round%len(kinds)]
-		// An hour: a rotation restarts the lifetime, and B refuses one
-		// that would outlive the admin token rotating it.
+		// An hour: a rotation restarts the lifetime, which must stay
+		// within the expiry of the admin token rotating it.
 		var tok api.CreatedToken
 		status, err := callHTTP(c, "POST", b.url+"/v1/tokens", admin, "", fmt.Sprintf(`{"name":"round-%d","expires_in_seconds":3600}`, round), &tok)
 		if err != nil || status != http.StatusCreated {
