@@ -4,7 +4,9 @@
 package api
 
 import (
+	"fmt"
 	"time"
+	"unicode"
 
 	"github.com/oklog/ulid/v2"
 
@@ -47,6 +49,10 @@ type CreatedToken struct {
 // than the token that made the request.
 const ExpiryCappedByParent = "parent_token"
 
+// ExpiryCappedByScope: a token carrying a scope with a maximum lifetime
+// (tokend scope add --max-lifetime) lives no longer than that.
+const ExpiryCappedByScope = "scope_lifetime"
+
 // CreateTokenRequest is the body of POST /v1/tokens. At most one of
 // ExpiresInSeconds and ExpiresAt may be set; with neither the server's
 // default lifetime applies.
@@ -88,7 +94,18 @@ type User struct {
 	Username   string `json:"username"`
 	AuthMethod string `json:"auth_method"` // "token" or "password"
 	Token      *Token `json:"token,omitempty"`
+	// Role is RoleMember or RoleAdmin; Kind KindPerson or KindService.
+	Role string `json:"role"`
+	Kind string `json:"kind"`
 }
+
+// Roles and kinds of user (issue 23).
+const (
+	RoleMember  = "member"
+	RoleAdmin   = "admin"
+	KindPerson  = "person"
+	KindService = "service"
+)
 
 // Auth methods reported in User.AuthMethod.
 const (
@@ -157,6 +174,10 @@ type Problem struct {
 	// scopes the server does not define, so a client can point at its own
 	// way of listing them (tokenctl scope list) instead of the detail's.
 	UnknownScopes []string `json:"unknown_scopes,omitempty"`
+
+	// Interval comes with slow_down: the seconds to wait between polls
+	// from now on.
+	Interval int64 `json:"interval,omitempty"`
 }
 
 // ProblemContentType is the media type of every error response.
@@ -173,6 +194,9 @@ const (
 	CodeBodyTooLarge        = "body_too_large"         // 413
 	CodeUnsupportedMedia    = "unsupported_media_type" // 415
 	CodeInsufficientScope   = "insufficient_scope"     // 403 the token lacks the operation's scope
+	CodeAdminRequired       = "admin_required"         // 403 a member asked for an admin route or admin scope
+	CodeUserExists          = "user_exists"            // 409 POST /v1/admin/users with a taken username
+	CodeLifetimeCapped      = "lifetime_capped"        // 400 a scope's maximum lifetime is shorter than asked
 	CodeExceedsParent       = "exceeds_parent"         // 403 a child asked for more than its parent has
 	CodeTokenExpired        = "token_expired"          // 409 rotating an expired token
 	CodeTokenLimitReached   = "token_limit_reached"    // 409 the user has the most live tokens allowed
@@ -181,6 +205,9 @@ const (
 	CodeRateLimited         = "rate_limited"           // 429
 	CodeInternal            = "internal_error"         // 500
 	CodeUnavailable         = "unavailable"            // 503
+	// CodePasswordChecksBusy is 503 with Retry-After: every password
+	// check slot and its short queue are taken.
+	CodePasswordChecksBusy = "password_checks_busy"
 )
 
 // Limits shared by server validation and client-side checks.
@@ -215,10 +242,21 @@ const (
 	EventTokenDeleted       = "token.deleted"
 	EventTokenRevokedLeaked = "token.revoked_leaked"
 	EventAuthFailed         = "auth.failed"
+	// Issue 23: the unused-expiry sweep, and an admin's changes to a user.
+	EventTokenExpiredUnused = "token.expired_unused"
+	EventUserCreated        = "user.created"
+	EventUserDisabled       = "user.disabled"
+	EventUserEnabled        = "user.enabled"
+	EventUserRoleChanged    = "user.role_changed"
+	EventUserDeleted        = "user.deleted"
+	// Issue 22: a person signed in through an SSO provider.
+	EventSSOLogin = "auth.sso_login"
 )
 
 // EventTypes lists every event type, in the order the docs give them.
-var EventTypes = []string{EventTokenCreated, EventTokenRotated, EventTokenDeleted, EventTokenRevokedLeaked, EventAuthFailed, EventTokenExchanged}
+var EventTypes = []string{EventTokenCreated, EventTokenRotated, EventTokenDeleted, EventTokenRevokedLeaked, EventAuthFailed, EventTokenExchanged,
+	EventTokenExpiredUnused, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserRoleChanged, EventUserDeleted,
+	EventSSOLogin}
 
 // Actor kinds: who caused an event.
 const (
@@ -239,6 +277,10 @@ type Event struct {
 	Client EventClient `json:"client"`
 	Source string      `json:"source,omitempty"` // leak reports: where it was found
 	Reason string      `json:"reason,omitempty"` // auth.failed: why
+	// Detail says what an admin changed on a user.* event ("role admin").
+	Detail string `json:"detail,omitempty"`
+	// User is whose trail the event is in; set by GET /v1/admin/events only.
+	User string `json:"user,omitempty"`
 }
 
 // EventToken names the token an event is about, as it was then.
@@ -258,6 +300,11 @@ type EventActor struct {
 	// those the policy matched on, such as repository, ref and run_id).
 	TrustPolicy string            `json:"trust_policy,omitempty"`
 	Claims      map[string]string `json:"claims,omitempty"`
+	// User is the admin who acted, when not the trail's owner.
+	User string `json:"user,omitempty"`
+	// Provider comes with kind sso: the provider the person signed in at
+	// (Claims then holds its subject and the claims that matched).
+	Provider string `json:"provider,omitempty"`
 }
 
 // EventClient is where the request came from.
@@ -303,3 +350,67 @@ const (
 	MaxRevokeSecrets = 1000
 	MaxRevokeSource  = 500
 )
+
+// Admin API (issue 23): every user's tokens, events and accounts, for a
+// token carrying admin:read or admin:write.
+
+// AdminToken is a token with the username of its owner.
+type AdminToken struct {
+	Token
+	User string `json:"user"`
+}
+
+// AdminTokenPage is one page of GET /v1/admin/tokens, newest first.
+type AdminTokenPage struct {
+	Items      []AdminToken `json:"items"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// AdminUser is one account as GET /v1/admin/users shows it.
+type AdminUser struct {
+	ID         string     `json:"id"`
+	Username   string     `json:"username"`
+	Role       string     `json:"role"`
+	Kind       string     `json:"kind"`
+	Disabled   bool       `json:"disabled"`
+	DisabledAt *time.Time `json:"disabled_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// AdminUserList is the answer of GET /v1/admin/users, ordered by username.
+type AdminUserList struct {
+	Items []AdminUser `json:"items"`
+}
+
+// CreateUserRequest is the body of POST /v1/admin/users. A service account
+// has no password; a person may have none (SSO sign-in only).
+type CreateUserRequest struct {
+	Username string `json:"username"`
+	Role     string `json:"role,omitempty"` // default member
+	Kind     string `json:"kind,omitempty"` // default person
+	Password string `json:"password,omitempty"`
+}
+
+// UpdateUserRequest is the body of PATCH /v1/admin/users/{name}: the
+// fields present are changed.
+type UpdateUserRequest struct {
+	Role     *string `json:"role,omitempty"`
+	Disabled *bool   `json:"disabled,omitempty"`
+}
+
+// MaxUsernameLen bounds a username.
+const MaxUsernameLen = 64
+
+// ValidUsername says what is wrong with a username, or nil: 1 to 64
+// characters without ':' (HTTP Basic), spaces or control characters.
+func ValidUsername(name string) error {
+	if name == "" || len(name) > MaxUsernameLen {
+		return fmt.Errorf("a user name must be 1 to %d characters", MaxUsernameLen)
+	}
+	for _, c := range name {
+		if c == ':' || unicode.IsSpace(c) || unicode.IsControl(c) {
+			return fmt.Errorf("user name %q may not contain ':', spaces or control characters", name)
+		}
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ const (
 	FeatureExchange    = "exchange"    // POST /v1/tokens/exchange (CI identity tokens)
 	FeatureLeakRevoke  = "revoke"      // POST /v1/tokens/revoke (leaked secrets)
 	FeatureEvents      = "events"      // GET /v1/events (audit log)
+	FeatureAdmin       = "admin"       // /v1/admin/: roles, every user's tokens, service accounts, offboarding
 )
 
 // ServerInfo is GET /v1/server: what a client needs to know of a server

@@ -49,9 +49,9 @@ func retrySafe(method, path string, h http.Header) bool {
 	switch {
 	case method == http.MethodGet, method == http.MethodDelete:
 		return true
-	case method == http.MethodPost && path == "/v1/tokens/delete":
+	case method == http.MethodPost && (path == "/v1/tokens/delete" || path == adminBulkDeletePath):
 		return true
-	case method == http.MethodPost && path == "/v1/tokens":
+	case method == http.MethodPost && (path == "/v1/tokens" || strings.HasPrefix(path, "/v1/admin/users/") && strings.HasSuffix(path, "/tokens")):
 		return h.Get(api.IdempotencyHeader) != ""
 	}
 	return false

@@ -19,6 +19,10 @@ import (
 const (
 	TokensRead  = "tokens:read"  // list and show tokens, read the audit trail
 	TokensWrite = "tokens:write" // create, rotate and delete tokens
+	// Only an admin's token may carry these (issue 23): every user's
+	// tokens, events and accounts, through /v1/admin/.
+	AdminRead  = "admin:read"
+	AdminWrite = "admin:write"
 )
 
 // Builtin is one of tokend's own scopes and what it allows.
@@ -28,6 +32,8 @@ type Builtin struct {
 
 // builtins is sorted by name.
 var builtins = []Builtin{
+	{AdminRead, "admins only: list every user's tokens, events and accounts"},
+	{AdminWrite, "admins only: revoke any token, manage users and service accounts"},
 	{TokensRead, "list and show your tokens"},
 	{TokensWrite, "create, rotate and delete your tokens"},
 }
@@ -37,7 +43,10 @@ func Builtins() []Builtin { return slices.Clone(builtins) }
 
 // IsBuiltin reports whether name is one of tokend's own scopes, which the
 // operator cannot add or delete.
-func IsBuiltin(name string) bool { return name == TokensRead || name == TokensWrite }
+func IsBuiltin(name string) bool { return name == TokensRead || name == TokensWrite || IsAdmin(name) }
+
+// IsAdmin reports whether name is one only an admin's token may carry.
+func IsAdmin(name string) bool { return name == AdminRead || name == AdminWrite }
 
 // Limits. They are wire-visible (docs/openapi.yaml states MaxLen as the
 // maxLength of a scope name), so changing one is an API change.

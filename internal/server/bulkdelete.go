@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -8,6 +9,12 @@ import (
 )
 
 func (s *server) handleBulkDelete(w http.ResponseWriter, r *http.Request, p *principal) {
+	s.bulkDelete(w, r, s.audited(r, p), p.user.ID)
+}
+
+// bulkDelete deletes the listed tokens of userID (store.AnyUser for an
+// admin), recording who acts from ctx.
+func (s *server) bulkDelete(w http.ResponseWriter, r *http.Request, ctx context.Context, userID string) {
 	req, prob := decode[api.BulkDeleteRequest](r)
 	if prob != nil {
 		s.fail(w, r, prob)
@@ -21,7 +28,7 @@ func (s *server) handleBulkDelete(w http.ResponseWriter, r *http.Request, p *pri
 	// A malformed id names no row, so the store reports it under
 	// not_found (with unknown, other users' and repeated ids) rather than
 	// the whole batch failing.
-	deleted, notFound, err := s.store.DeleteTokens(s.audited(r, p), p.user.ID, req.IDs)
+	deleted, notFound, err := s.store.DeleteTokens(ctx, userID, req.IDs)
 	if err != nil {
 		s.storeError(w, r, "delete tokens", "", err)
 		return

@@ -33,15 +33,21 @@ func (s *server) handleAuthCheck(w http.ResponseWriter, r *http.Request, _ *prin
 		s.fail(w, r, prob)
 		return
 	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		// A service behind the proxy that reads Authorization itself might
+		// act on the header this check did not look at.
+		writeProblem(w, r, http.StatusBadRequest, api.CodeBadRequest, "send one Authorization header, not several")
+		return
+	}
 	// Only tokens are checked: a service behind the proxy should never see
 	// passwords, and a password check here would be a brute-force oracle
 	// that costs an argon2id hash per request.
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		s.unauthorized(w, r, false, "auth/check accepts only tokens; send Authorization: Bearer <token>")
+		s.unauthorized(w, r, false, wwwAuthenticateBearer, "auth/check accepts only tokens; send Authorization: Bearer <token>")
 		return
 	}
-	p, ok := s.authBearer(w, r, strings.TrimSpace(cred))
+	p, ok := s.authBearer(w, r, strings.TrimSpace(cred), wwwAuthenticateBearer)
 	if !ok {
 		return
 	}

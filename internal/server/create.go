@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -21,6 +22,12 @@ const ReplayedHeader = "Idempotent-Replayed"
 const MaxIdempotencyKeyLen = 255
 
 func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *principal) {
+	s.createToken(w, r, s.audited(r, p), p, "/v1/tokens/")
+}
+
+// createToken mints a token for p.user within p's bounds, recording who
+// acts from ctx; location prefixes the new token's id in Location.
+func (s *server) createToken(w http.ResponseWriter, r *http.Request, ctx context.Context, p *principal, location string) {
 	req, prob := decode[api.CreateTokenRequest](r)
 	if prob != nil {
 		s.fail(w, r, prob)
@@ -40,7 +47,8 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		s.fail(w, r, prob)
 		return
 	}
-	scopes, expires, prob, err := s.createScopes(r.Context(), p, req.Scopes, asked, req.ExpiresInSeconds != nil || req.ExpiresAt != nil)
+	explicit := req.ExpiresInSeconds != nil || req.ExpiresAt != nil
+	scopes, expires, prob, err := s.createScopes(ctx, p, req.Scopes, asked, explicit)
 	if err != nil {
 		s.internalError(w, r, "create token", err)
 		return
@@ -48,6 +56,23 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 	if prob != nil {
 		s.fail(w, r, prob)
 		return
+	}
+	cappedBy := ""
+	if expires.Before(asked) {
+		cappedBy = api.ExpiryCappedByParent
+	}
+	beforeCap := expires
+	expires, prob, err = s.capExpiry(ctx, scopes, now, expires, explicit)
+	if err != nil {
+		s.internalError(w, r, "create token", err)
+		return
+	}
+	if prob != nil {
+		s.fail(w, r, prob)
+		return
+	}
+	if expires.Before(beforeCap) {
+		cappedBy = api.ExpiryCappedByScope
 	}
 	sec, err := secret.Generate(s.cfg.TokenPrefix)
 	if err != nil {
@@ -70,7 +95,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 		nt.IdempotencyKey = key
 		nt.RequestHash = requestHash(req, p)
 	}
-	tok, replayed, err := s.store.CreateToken(s.audited(r, p), nt)
+	tok, replayed, err := s.store.CreateToken(ctx, nt)
 	if err != nil {
 		s.storeError(w, r, "create token", "", err)
 		return
@@ -85,11 +110,8 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request, p *pr
 	if replayed {
 		w.Header().Set(ReplayedHeader, "true")
 	}
-	w.Header().Set("Location", "/v1/tokens/"+tok.ID)
-	out := api.CreatedToken{Token: s.wireToken(tok), Secret: sec.String()}
-	if expires.Before(asked) {
-		out.ExpiryCappedBy = api.ExpiryCappedByParent
-	}
+	w.Header().Set("Location", location+tok.ID)
+	out := api.CreatedToken{Token: s.wireToken(tok), Secret: sec.String(), ExpiryCappedBy: cappedBy}
 	encode(w, http.StatusCreated, out)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -71,56 +72,9 @@ func (s *server) authFailed(r *http.Request, u store.User, tok *store.Token, rea
 }
 
 func (s *server) handleListEvents(w http.ResponseWriter, r *http.Request, p *principal) {
-	bad := func(format string, a ...any) {
-		s.fail(w, r, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...)))
-	}
-	q, limit, prob := pageQuery(r)
+	opts, limit, prob := eventListOptions(r, p.user.ID)
 	if prob != nil {
 		s.fail(w, r, prob)
-		return
-	}
-	opts := store.EventListOptions{UserID: p.user.ID, Limit: limit + 1}
-	if v := q.Get("cursor"); v != "" {
-		id, ok := decodeCursor(v)
-		if !ok {
-			bad("cursor is malformed; pass next_cursor from the previous page unchanged")
-			return
-		}
-		opts.BeforeID = id
-	}
-	if v := q.Get("token_id"); v != "" {
-		if !api.ValidID(v) {
-			bad("token_id %s is not a token id", quote(v, 40))
-			return
-		}
-		opts.TokenID = v
-	}
-	for _, v := range q["type"] {
-		if !slices.Contains(api.EventTypes, v) {
-			bad("type %s is not an event type; use one of token.created, token.rotated, token.deleted, token.revoked_leaked, auth.failed", quote(v, 40))
-			return
-		}
-		if !slices.Contains(opts.Types, v) {
-			opts.Types = append(opts.Types, v)
-		}
-	}
-	for _, b := range []struct {
-		name string
-		dst  *time.Time
-	}{{"since", &opts.Since}, {"until", &opts.Until}} {
-		v := q.Get(b.name)
-		if v == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			bad("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", b.name)
-			return
-		}
-		*b.dst = t.UTC()
-	}
-	if !opts.Since.IsZero() && !opts.Until.IsZero() && !opts.Since.Before(opts.Until) {
-		bad("since must be before until")
 		return
 	}
 	evs, err := s.store.ListEvents(r.Context(), opts)
@@ -141,6 +95,59 @@ func (s *server) handleListEvents(w http.ResponseWriter, r *http.Request, p *pri
 	encode(w, http.StatusOK, page)
 }
 
+// eventListOptions reads the paging and filters of GET /v1/events (and
+// GET /v1/admin/events) for userID's trail; limit is the page size (the
+// options ask one more, to know whether another page follows).
+func eventListOptions(r *http.Request, userID string) (store.EventListOptions, int, *problem) {
+	bad := func(format string, a ...any) (store.EventListOptions, int, *problem) {
+		return store.EventListOptions{}, 0, newProblem(http.StatusBadRequest, api.CodeBadRequest, fmt.Sprintf(format, a...))
+	}
+	q, limit, prob := pageQuery(r)
+	if prob != nil {
+		return store.EventListOptions{}, 0, prob
+	}
+	opts := store.EventListOptions{UserID: userID, Limit: limit + 1}
+	if v := q.Get("cursor"); v != "" {
+		id, ok := decodeCursor(v)
+		if !ok {
+			return bad("cursor is malformed; pass next_cursor from the previous page unchanged")
+		}
+		opts.BeforeID = id
+	}
+	if v := q.Get("token_id"); v != "" {
+		if !api.ValidID(v) {
+			return bad("token_id %s is not a token id", quote(v, 40))
+		}
+		opts.TokenID = v
+	}
+	for _, v := range q["type"] {
+		if !slices.Contains(api.EventTypes, v) {
+			return bad("type %s is not an event type; use one of %s", quote(v, 40), strings.Join(api.EventTypes, ", "))
+		}
+		if !slices.Contains(opts.Types, v) {
+			opts.Types = append(opts.Types, v)
+		}
+	}
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &opts.Since}, {"until", &opts.Until}} {
+		v := q.Get(b.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return bad("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", b.name)
+		}
+		*b.dst = t.UTC()
+	}
+	if !opts.Since.IsZero() && !opts.Until.IsZero() && !opts.Since.Before(opts.Until) {
+		return bad("since must be before until")
+	}
+	return opts, limit, nil
+}
+
 func wireEvent(e store.Event) api.Event {
 	out := api.Event{
 		ID:     e.ID,
@@ -150,7 +157,9 @@ func wireEvent(e store.Event) api.Event {
 		Client: api.EventClient{Address: e.ClientAddress, UserAgent: e.UserAgent},
 		Source: e.Source,
 		Reason: e.Reason,
+		Detail: e.Detail,
 	}
+	out.Actor.User = e.ActorUser
 	if e.TokenID != "" {
 		out.Token = &api.EventToken{ID: e.TokenID, Name: e.TokenName, KeyHint: e.TokenKeyHint}
 	}
@@ -159,6 +168,9 @@ func wireEvent(e store.Event) api.Event {
 		out.Actor.TokenID, out.Actor.TokenName = e.ActorTokenID, e.ActorTokenName
 	case store.ActorOIDC:
 		out.Actor.TrustPolicy, out.Actor.Claims = e.TrustPolicy, e.Claims
+	case store.ActorSSO:
+		// The store keeps the provider where an exchange keeps its policy.
+		out.Actor.Provider, out.Actor.Claims = e.TrustPolicy, e.Claims
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/claimmatch"
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
 	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/secret"
@@ -48,11 +48,11 @@ func (s *server) handleExchange(w http.ResponseWriter, r *http.Request, _ *princ
 			s.internalError(w, r, "verify identity token", err)
 			return
 		}
-		if ve.Reason != api.ReasonIssuerUnavailable {
+		if ve.Reason != api.ReasonIssuerUnavailable && s.tooManyRefusals(w, r) {
 			// A refused identity counts like a wrong token against the
 			// address's failure budget; an issuer that is down is not the
 			// caller's doing.
-			s.limiter.fail(s.limitKey(r), s.cfg.Now())
+			return
 		}
 		s.log.InfoContext(r.Context(), "token exchange refused", "request_id", requestID(r),
 			"reason", ve.Reason, "detail", ve.Detail)
@@ -88,7 +88,9 @@ func (s *server) handleExchange(w http.ResponseWriter, r *http.Request, _ *princ
 	}
 	pol, misses := matchPolicy(policies, id)
 	if pol == nil {
-		s.limiter.fail(s.limitKey(r), s.cfg.Now())
+		if s.tooManyRefusals(w, r) {
+			return
+		}
 		s.log.InfoContext(r.Context(), "token exchange refused", "request_id", requestID(r),
 			"reason", api.CodeNoMatchingPolicy, "iss", id.Issuer, "sub", id.Subject, slog.Any("near_misses", misses))
 		s.fail(w, r, newProblem(http.StatusForbidden, api.CodeNoMatchingPolicy,
@@ -224,6 +226,15 @@ func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, aske
 			return exceeds("trust policy %s grants the scope %s, which is no longer defined; the operator must correct the policy (tokend trust delete, then add)", pol.Name, sc)
 		}
 	}
+	// The role and the disabled flag are read now, not when the policy
+	// was written: offboarding or a demotion reaches exchanges at once.
+	user, err := s.store.UserByID(ctx, pol.UserID)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if user.Disabled {
+		return exceeds("the user %s of trust policy %s is disabled; an admin must enable it", user.Username, pol.Name)
+	}
 	scopes := pol.Scopes
 	if len(asked) > 0 {
 		if extra := pol.Scopes.Missing(asked...); len(extra) > 0 {
@@ -231,6 +242,13 @@ func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, aske
 				strings.Join(extra, " "), pol.Name, scopeList(pol.Scopes))
 		}
 		scopes = asked
+		if prob := adminScopesFor(user, scopes); prob != nil {
+			return nil, 0, prob, nil
+		}
+	} else if !user.IsAdmin() {
+		// Granted by the policy but not asked for: a member's token just
+		// goes without them.
+		scopes = slices.DeleteFunc(slices.Clone(scopes), scope.IsAdmin)
 	}
 	life := pol.MaxLifetime
 	if expiresIn != nil {
@@ -241,7 +259,14 @@ func (s *server) exchangeGrant(ctx context.Context, pol *store.TrustPolicy, aske
 		}
 		life = want
 	}
-	return scopes, min(life, s.cfg.MaxLifetime), nil, nil
+	life = min(life, s.cfg.MaxLifetime)
+	if limit, sc := scopeCap(app, scopes); limit > 0 && life > limit {
+		if expiresIn != nil {
+			return nil, 0, lifetimeCapped(sc, limit, life), nil
+		}
+		life = limit
+	}
+	return scopes, life, nil, nil
 }
 
 // rejectSubjectToken answers 401 subject_token_rejected with the reason.
@@ -281,61 +306,12 @@ func matchPolicy(policies []store.TrustPolicy, id *oidcverify.Identity) (*store.
 	return nil, misses
 }
 
-// claimMatches applies a policy glob to a decoded claim: strings as they
-// are, numbers and booleans as their JSON text, an array when one of its
-// elements matches. Objects and null never match.
-func claimMatches(v any, glob string) bool {
-	if arr, ok := v.([]any); ok {
-		return slices.ContainsFunc(arr, func(e any) bool {
-			s, ok := claimText(e)
-			return ok && globMatch(glob, s)
-		})
-	}
-	s, ok := claimText(v)
-	return ok && globMatch(glob, s)
-}
+// claimMatches applies a policy glob to a decoded claim (claimmatch's
+// rule, shared with SSO providers).
+func claimMatches(v any, glob string) bool { return claimmatch.Value(v, glob) }
 
-func claimText(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, true
-	case bool:
-		if v {
-			return "true", true
-		}
-		return "false", true
-	case json.Number: // the verifier decodes numbers as their JSON text
-		return v.String(), true
-	}
-	return "", false
-}
-
-// globMatch reports whether s matches pattern: '*' any run of characters
-// (also '/' and ':'), '?' exactly one character, the rest literal.
-func globMatch(pattern, s string) bool {
-	p, t := []rune(pattern), []rune(s)
-	pi, ti, star, mark := 0, 0, -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+// claimText is a claim as the audit trail records it.
+func claimText(v any) (string, bool) { return claimmatch.Text(v) }
 
 // identityClaims the audit trail keeps from an exchanged identity, besides
 // those its policy matched on: enough to find the run that held the token.
@@ -395,4 +371,16 @@ func exchangeName(policy string, id *oidcverify.Identity) string {
 		return "oidc:" + policy
 	}
 	return name
+}
+
+// tooManyRefusals counts a refused exchange against the address's budget
+// of failing credentials and, past it, answers 429 instead of the refusal
+// and reports true. A valid exchange never gets here: like a valid token,
+// it is never refused for anyone's failures.
+func (s *server) tooManyRefusals(w http.ResponseWriter, r *http.Request) bool {
+	wait := s.limits.failedCredential(s.limitKey(r), s.cfg.Now())
+	if wait > 0 {
+		s.tooManyFailures(w, r, wait, tooManyBadCredentials)
+	}
+	return wait > 0
 }

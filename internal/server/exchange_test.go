@@ -230,7 +230,10 @@ func TestExchangeRefusals(t *testing.T) {
 }
 
 // Refused identities spend the address's failed-authentication budget
-// like wrong tokens do; past it the answer is 429 before any check.
+// like wrong tokens do; past it a refusal is 429 instead, while a valid
+// exchange from the same address still mints: a CI runner sharing its
+// egress address with a broken pipeline is not refused for that one's
+// failures.
 func TestExchangeRefusalsAreRateLimited(t *testing.T) {
 	e := newExchangeEnv(t, func(c *Config) { c.AuthFailures = 3 })
 	for i := range 3 {
@@ -238,12 +241,20 @@ func TestExchangeRefusalsAreRateLimited(t *testing.T) {
 			t.Fatalf("refusal %d: %d", i, res.status)
 		}
 	}
-	res := e.exchange(map[string]any{"subject_token": e.iss.Mint(t, ghClaims("acme/app", "refs/heads/main"))})
+	res := e.exchange(map[string]any{"subject_token": e.iss.MintNone(t, ghClaims("acme/app", "refs/heads/main"))})
 	if p := res.problem(t); res.status != 429 || p.Code != api.CodeRateLimited || res.header.Get("Retry-After") == "" {
-		t.Fatalf("after the budget: %d %+v", res.status, p)
+		t.Fatalf("a refusal after the budget: %d %+v", res.status, p)
+	}
+	res = e.exchange(map[string]any{"subject_token": e.iss.Mint(t, ghClaims("acme/other", "refs/heads/dev"))})
+	if p := res.problem(t); res.status != 429 || p.Code != api.CodeRateLimited {
+		t.Fatalf("a policy miss after the budget: %d %+v", res.status, p)
 	}
 	if e.liveTokens() != 0 {
-		t.Fatal("minted past the budget")
+		t.Fatal("minted for a refused identity")
+	}
+	res = e.exchange(map[string]any{"subject_token": e.iss.Mint(t, ghClaims("acme/app", "refs/heads/main"))})
+	if res.status != 201 {
+		t.Fatalf("a valid exchange from the address past its budget: %d %s, want 201", res.status, res.body)
 	}
 }
 

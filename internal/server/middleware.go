@@ -209,30 +209,13 @@ func (s *server) withRecover(next http.Handler) http.Handler {
 	})
 }
 
-// withRateLimit answers every request from a client address that has
-// failed authentication too often with 429 until its window passes.
-func (s *server) withRateLimit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Probes are never limited: a load balancer sharing an address
-		// with a misbehaving client must still see the truth.
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if wait := s.limiter.blockedFor(s.limitKey(r), s.cfg.Now()); wait > 0 {
-			s.tooManyFailures(w, r, wait)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// tooManyFailures answers 429 with how long the client must wait.
-func (s *server) tooManyFailures(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+// tooManyFailures answers 429 with how long the client must wait; what
+// says whose failures it is paying for.
+func (s *server) tooManyFailures(w http.ResponseWriter, r *http.Request, wait time.Duration, what string) {
 	secs := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeProblem(w, r, http.StatusTooManyRequests, api.CodeRateLimited,
-		fmt.Sprintf("too many failed authentication attempts from this address; retry in %d seconds", secs))
+		fmt.Sprintf("%s; retry in %d seconds", what, secs))
 }
 
 // withBodyLimit caps request bodies. A declared oversized body is refused

@@ -2,28 +2,51 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
-// failLimiter counts failed authentications per client address in fixed
-// windows. Once an address reaches the limit it is blocked until its window
-// ends. Memory is bounded: at capacity, expired windows are swept and, if
-// that frees too little, arbitrary live windows are dropped.
+// Failed authentication is limited by three budgets, each a failLimiter
+// over its own keys (see authLimits):
+//
+//   - failing credentials other than passwords (unknown, expired or
+//     malformed tokens, refused identity tokens) per client address; past
+//     the budget such a request gets 429 where it would have got 401 or
+//     403, and nothing else from the address is refused. A token is 178
+//     bits of randomness, so the budget is about noise, not guessing, and
+//     a valid token is never refused for anyone's failures: a stale script
+//     behind a shared address (a proxy, a CI egress, auth_request) must
+//     not lock out its neighbours.
+//   - wrong passwords per account and client address (tight): a password
+//     can be guessed, so past it every check of that account from that
+//     address is refused before the hash, right password included (else
+//     the answer would reveal it). One person's typos lock out only
+//     themselves, and only where they typed.
+//   - wrong passwords per client address across accounts (looser): one
+//     address spraying a common password over many accounts.
+//
+// failLimiter counts failures per key in fixed windows. Once a key reaches
+// the limit it is blocked until its window ends. Memory is bounded: at
+// capacity, expired windows are swept and, if that frees too little,
+// arbitrary live windows are dropped.
 //
 // With a store that implements store.LoginThrottle (set by sharing), the
 // budget is also kept in the store, so replicas on one database spend one
 // budget: every password check is admitted by the store, every failure is
-// counted there, and addresses the store reports blocked are refused here
-// too (polled at most once per sharedPoll, off the request path, so a
-// request that is not a password check costs no store round trip). The
+// counted there, and keys the store reports blocked are refused here too
+// (polled at most once per sharedPoll, off the request path, so a failing
+// token from a blocked address costs no store write). The
 // in-memory windows still run: they count this process's own share, answer
 // alone while the store is unreachable, and are never stricter than the
 // store, which sees every failure they see.
 type failLimiter struct {
+	kind     string // the prefix of every key this limiter counts
 	limit    int
 	window   time.Duration
 	capacity int
@@ -33,7 +56,7 @@ type failLimiter struct {
 
 	shared  store.LoginThrottle // nil: this process is alone
 	log     *slog.Logger
-	blocked map[string]time.Time // address -> end of its window, per the store
+	blocked map[string]time.Time // key -> end of its window, per the store
 	polled  time.Time            // when the last poll of the store started
 	polling bool
 }
@@ -60,6 +83,13 @@ type failWindow struct {
 
 func newFailLimiter(limit int, window time.Duration, capacity int) *failLimiter {
 	return &failLimiter{limit: limit, window: window, capacity: capacity, entries: make(map[string]*failWindow)}
+}
+
+// named sets the prefix of l's keys: limiters sharing one store keep their
+// windows apart by it, and a poll of the store ignores the others' keys.
+func (l *failLimiter) named(kind string) *failLimiter {
+	l.kind = kind
+	return l
 }
 
 // sharing makes l keep its budget in st too, when st is a
@@ -121,7 +151,7 @@ func (l *failLimiter) poll(now time.Time) {
 // held.
 func (l *failLimiter) noteBlocked(w store.LoginWindow, now time.Time) {
 	end := w.Start.Add(l.window)
-	if w.Failures < l.limit || !now.Before(end) {
+	if !strings.HasPrefix(w.Key, l.kind) || w.Failures < l.limit || !now.Before(end) {
 		return
 	}
 	if _, ok := l.blocked[w.Key]; !ok && len(l.blocked) >= l.capacity {
@@ -159,24 +189,34 @@ func (l *failLimiter) blockedFor(addr string, now time.Time) time.Duration {
 	return end.Sub(now)
 }
 
-// fail records one failed authentication from addr.
-func (l *failLimiter) fail(addr string, now time.Time) {
+// fail records one failed authentication from addr and returns how long
+// addr must wait if the window now holds more failures than the limit (in
+// this process or, shared, in the store), or 0.
+func (l *failLimiter) fail(addr string, now time.Time) time.Duration {
 	l.mu.Lock()
-	l.count(addr, now)
+	e := l.count(addr, now)
+	var wait time.Duration
+	if e.failures > l.limit {
+		wait = e.start.Add(l.window).Sub(now)
+	}
 	l.mu.Unlock()
 	if l.shared == nil {
-		return
+		return wait
 	}
 	ctx, cancel := l.sharedCtx()
 	defer cancel()
 	w, err := l.shared.CountLoginFailure(ctx, addr, now, l.window)
 	if err != nil {
 		l.warn("count a failure", err)
-		return
+		return wait
 	}
 	l.mu.Lock()
 	l.noteBlocked(w, now)
 	l.mu.Unlock()
+	if w.Failures > l.limit {
+		wait = max(wait, w.Start.Add(l.window).Sub(now))
+	}
+	return wait
 }
 
 // reserve admits one password check from addr, or returns how long addr
@@ -313,4 +353,85 @@ func (l *failLimiter) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.entries)
+}
+
+// Key prefixes of the three budgets, so they never share a window, in
+// memory or in the store.
+const (
+	kindCredential      = "cred "
+	kindPasswordAccount = "pwacct "
+	kindPasswordAddress = "pwaddr "
+)
+
+// authLimits are the three failed-authentication budgets (see failLimiter).
+type authLimits struct {
+	credential      *failLimiter // per address, failing path only
+	passwordAccount *failLimiter // per account and address
+	passwordAddress *failLimiter // per address, across accounts
+}
+
+func newAuthLimits(cfg Config, st store.Store, log *slog.Logger) authLimits {
+	mk := func(kind string, limit int) *failLimiter {
+		return newFailLimiter(limit, cfg.AuthFailWindow, cfg.LimiterCapacity).named(kind).sharing(st, log)
+	}
+	return authLimits{
+		credential:      mk(kindCredential, cfg.AuthFailures),
+		passwordAccount: mk(kindPasswordAccount, cfg.PasswordFailures),
+		passwordAddress: mk(kindPasswordAddress, cfg.PasswordFailuresPerAddress),
+	}
+}
+
+// accountKey is the password-per-account key of username at addr. The
+// name is hashed: a password typed into the username field must not sit
+// in the store's throttle table, and the key stays short however long the
+// name is. Collisions only merge two names' budgets.
+func accountKey(addr, username string) string {
+	sum := sha256.Sum256([]byte(username))
+	return kindPasswordAccount + addr + " " + base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+// failedCredential counts one failing credential from addr and returns 0,
+// or, when addr is past its budget, how long it must wait: the caller then
+// answers 429 instead of its refusal. An address known to be blocked is
+// not counted again, so a flood of refusals costs no store writes.
+func (a authLimits) failedCredential(addr string, now time.Time) time.Duration {
+	key := kindCredential + addr
+	if wait := a.credential.blockedFor(key, now); wait > 0 {
+		return wait
+	}
+	// The failure that crosses the budget is refused too, so replicas
+	// sharing a store refuse at the same count.
+	return a.credential.fail(key, now)
+}
+
+// passwordAttempt is one password check admitted by both password budgets.
+type passwordAttempt struct {
+	accountKey, addressKey string
+	account, address       *attempt
+}
+
+// reservePassword admits one check of username's password from addr
+// against both password budgets, or returns how long to wait and which
+// budget refused (a 429 detail). The caller reports the outcome with
+// settlePassword.
+func (a authLimits) reservePassword(addr, username string, now time.Time) (time.Duration, string, *passwordAttempt) {
+	pa := &passwordAttempt{accountKey: accountKey(addr, username), addressKey: kindPasswordAddress + addr}
+	wait, acct := a.passwordAccount.reserve(pa.accountKey, now)
+	if wait > 0 {
+		return wait, tooManyWrongPasswords, nil
+	}
+	wait, byAddr := a.passwordAddress.reserve(pa.addressKey, now)
+	if wait > 0 {
+		a.passwordAccount.settle(pa.accountKey, acct, false, now) // not checked after all
+		return wait, tooManyAddressGuesses, nil
+	}
+	pa.account, pa.address = acct, byAddr
+	return 0, "", pa
+}
+
+// settlePassword ends a check admitted by reservePassword; failed counts it
+// against both budgets.
+func (a authLimits) settlePassword(pa *passwordAttempt, failed bool, now time.Time) {
+	a.passwordAccount.settle(pa.accountKey, pa.account, failed, now)
+	a.passwordAddress.settle(pa.addressKey, pa.address, failed, now)
 }

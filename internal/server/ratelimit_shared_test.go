@@ -102,7 +102,7 @@ type throttledStore struct {
 // replicas returns two handlers over one store and one shared budget, as
 // two tokend processes on one PostgreSQL database.
 func replicas(t *testing.T, limit int) (*testEnv, *memThrottle, [2]http.Handler) {
-	e := newTestEnv(t, func(c *Config) { c.AuthFailures = limit })
+	e := newTestEnv(t, func(c *Config) { c.AuthFailures = limit; c.PasswordFailures = limit })
 	e.addUser("alice", "pw")
 	thr := &memThrottle{w: map[string]*store.LoginWindow{}}
 	st := throttledStore{e.st.Store, thr}
@@ -145,25 +145,42 @@ func TestSharedLimitSpansReplicas(t *testing.T) {
 	}
 }
 
-// Requests that are not password checks learn of a block made on the other
-// replica from the poll, within about a second and without a store round
-// trip of their own.
-func TestSharedBlockReachesEveryRequest(t *testing.T) {
+// A failing token on one replica learns of a block made on the other from
+// the poll, within about a second and without a store write of its own;
+// a valid token from the address is never refused.
+func TestSharedBlockReachesFailingTokens(t *testing.T) {
 	const limit = 3
-	e, _, hs := replicas(t, limit)
-	if got := call(hs[0], "").Code; got != http.StatusUnauthorized {
-		t.Fatalf("no credentials on A = %d, want 401", got)
-	}
+	e, thr, hs := replicas(t, limit)
+	good := bearer(e.login("alice", "pw"))
 	for range limit {
-		call(hs[1], basic("alice", "guess-Zq9"))
+		if got := call(hs[1], "Bearer nope").Code; got != http.StatusUnauthorized {
+			t.Fatalf("bad token on B = %d, want 401", got)
+		}
 	}
 	e.clock.Advance(sharedPoll)
 	deadline := time.Now().Add(5 * time.Second)
-	for call(hs[0], "").Code != http.StatusTooManyRequests {
+	for call(hs[0], "Bearer nope").Code != http.StatusTooManyRequests {
 		if time.Now().After(deadline) {
-			t.Fatal("A never refused the address B blocked")
+			t.Fatal("A never refused a bad token from the address B blocked")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	thr.mu.Lock()
+	counted := thr.w[kindCredential+"198.51.100.9"].Failures
+	thr.mu.Unlock()
+	for range 5 {
+		call(hs[0], "Bearer nope")
+	}
+	thr.mu.Lock()
+	after := thr.w[kindCredential+"198.51.100.9"].Failures
+	thr.mu.Unlock()
+	if after != counted {
+		t.Errorf("refusals of a blocked address wrote to the store: failures %d -> %d", counted, after)
+	}
+	for i, h := range hs {
+		if got := call(h, good).Code; got != http.StatusOK {
+			t.Errorf("a valid token on replica %d from the blocked address = %d, want 200", i, got)
+		}
 	}
 }
 

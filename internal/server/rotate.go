@@ -23,6 +23,22 @@ func (s *server) handleRotateToken(w http.ResponseWriter, r *http.Request, p *pr
 			return
 		}
 	}
+	// A rotation keeps the lifetime; a scope's cap set since then refuses
+	// it, naming the cap (the token keeps working until it expires).
+	old, err := s.store.GetToken(r.Context(), p.user.ID, id)
+	if err != nil {
+		s.storeError(w, r, "rotate token", id, err)
+		return
+	}
+	life := old.ExpiresAt.Sub(old.CreatedAt)
+	if _, prob, err := s.capExpiry(r.Context(), old.Scopes, now, now.Add(life), true); err != nil || prob != nil {
+		if err != nil {
+			s.internalError(w, r, "rotate token", err)
+			return
+		}
+		s.fail(w, r, prob)
+		return
+	}
 	sec, err := secret.Generate(s.cfg.TokenPrefix)
 	if err != nil {
 		s.internalError(w, r, "generate token", err)

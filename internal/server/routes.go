@@ -43,6 +43,22 @@ var routeTable = []route{
 	{"POST /v1/tokens/revoke", false, "", (*server).handleRevoke},
 	// exchange needs no credential: the CI identity token is the proof.
 	{"POST /v1/tokens/exchange", false, "", (*server).handleExchange},
+
+	// The admin API: an admin scope makes a route admin-only (bind).
+	{"GET /v1/admin/tokens", true, scope.AdminRead, (*server).handleAdminListTokens},
+	{"GET /v1/admin/tokens/{id}", true, scope.AdminRead, (*server).handleAdminGetToken},
+	{"DELETE /v1/admin/tokens/{id}", true, scope.AdminWrite, (*server).handleAdminDeleteToken},
+	{"POST /v1/admin/tokens/delete", true, scope.AdminWrite, (*server).handleAdminBulkDelete},
+	{"GET /v1/admin/events", true, scope.AdminRead, (*server).handleAdminListEvents},
+	{"GET /v1/admin/users", true, scope.AdminRead, (*server).handleAdminListUsers},
+	{"POST /v1/admin/users", true, scope.AdminWrite, (*server).handleAdminCreateUser},
+	{"PATCH /v1/admin/users/{name}", true, scope.AdminWrite, (*server).handleAdminUpdateUser},
+	{"DELETE /v1/admin/users/{name}", true, scope.AdminWrite, (*server).handleAdminDeleteUser},
+	{"POST /v1/admin/users/{name}/tokens", true, scope.AdminWrite, (*server).handleAdminCreateToken},
+	// The device grant needs no credential: the device code is the proof,
+	// and a person approves it in the browser (package loginweb).
+	{"POST /v1/auth/device", false, "", (*server).handleDeviceStart},
+	{"POST /v1/auth/device/token", false, "", (*server).handleDeviceToken},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.
@@ -73,6 +89,13 @@ func (s *server) bind(rt route) http.Handler {
 		if rt.auth {
 			var ok bool
 			if p, ok = s.authenticate(w, r); !ok {
+				return
+			}
+			// The role is read with the credential on every request, so a
+			// demoted admin's tokens lose admin power at once.
+			if scope.IsAdmin(rt.scope) && !p.user.IsAdmin() {
+				s.fail(w, r, newProblem(http.StatusForbidden, api.CodeAdminRequired,
+					"this needs an admin's token; "+p.user.Username+" is not an admin"))
 				return
 			}
 			if rt.scope != "" && p.token != nil && !hasScopes(p.token.Scopes, rt.scope) {

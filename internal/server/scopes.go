@@ -11,6 +11,8 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/scope"
+	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
 // What a scope is (grammar, limits, the built-in ones, the sorted Set a
@@ -18,6 +20,24 @@ import (
 
 // hasScopes reports whether have holds every scope of want.
 func hasScopes(have scope.Set, want ...string) bool { return have.HasAll(want...) }
+
+// adminScopesFor refuses admin scopes in scopes unless u is an admin.
+func adminScopesFor(u store.User, scopes []string) *problem {
+	if u.IsAdmin() {
+		return nil
+	}
+	var asked []string
+	for _, sc := range scopes {
+		if scope.IsAdmin(sc) {
+			asked = append(asked, sc)
+		}
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	return newProblem(http.StatusForbidden, api.CodeAdminRequired,
+		fmt.Sprintf("%s may be carried only by an admin's token; %s is a %s", strings.Join(asked, " "), u.Username, u.Role))
+}
 
 // scopeProblem is a problem with RFC 6750's insufficient_scope members;
 // both lists are always present, [] when empty.
@@ -100,6 +120,9 @@ func (s *server) createScopes(ctx context.Context, p *principal, asked scope.Set
 			return nil, time.Time{}, nil, err
 		}
 		names := []string{scope.TokensRead, scope.TokensWrite}
+		if p.user.IsAdmin() {
+			names = append(names, scope.AdminRead, scope.AdminWrite)
+		}
 		for _, sc := range app {
 			names = append(names, sc.Name)
 		}
@@ -109,6 +132,11 @@ func (s *server) createScopes(ctx context.Context, p *principal, asked scope.Set
 		if prob, err := s.checkKnownScopes(ctx, scopes); prob != nil || err != nil {
 			return nil, time.Time{}, prob, err
 		}
+	}
+	// A token made while its user was an admin keeps its admin scopes
+	// after a demotion, but the routes check the role on every request.
+	if prob := adminScopesFor(p.user, scopes); prob != nil {
+		return nil, time.Time{}, prob, nil
 	}
 	if p.token == nil {
 		return scopes, expires, nil, nil
@@ -187,4 +215,42 @@ func queryScopes(values []string) (scope.Set, *problem) {
 			fmt.Sprintf("ask for at most %d scopes", scope.MaxAsked))
 	}
 	return scope.NewSet(out...), nil
+}
+
+// scopeCap returns the shortest lifetime cap among the application scopes
+// in scopes (0 when none has one) and the scope that sets it.
+func scopeCap(app []store.Scope, scopes scope.Set) (time.Duration, string) {
+	var limit time.Duration
+	var which string
+	for _, d := range app {
+		if d.MaxLifetime > 0 && scopes.Has(d.Name) && (limit == 0 || d.MaxLifetime < limit) {
+			limit, which = d.MaxLifetime, d.Name
+		}
+	}
+	return limit, which
+}
+
+// lifetimeCapped is the 400 for a token asked to live longer than a scope
+// it carries allows.
+func lifetimeCapped(name string, limit, asked time.Duration) *problem {
+	return newProblem(http.StatusBadRequest, api.CodeLifetimeCapped,
+		fmt.Sprintf("scope %s caps a token's lifetime at %s (%d seconds); asked for %s; ask for less or leave the expiry out",
+			name, timespec.FormatDuration(limit), seconds(limit), timespec.FormatDuration(asked)))
+}
+
+// capExpiry applies the scopes' lifetime caps to a new token: a default
+// expiry is cut to the cap, an explicit one past it is refused.
+func (s *server) capExpiry(ctx context.Context, scopes scope.Set, now, expires time.Time, explicit bool) (time.Time, *problem, error) {
+	app, err := s.store.ListScopes(ctx)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	limit, sc := scopeCap(app, scopes)
+	if limit == 0 || !expires.After(now.Add(limit)) {
+		return expires, nil, nil
+	}
+	if explicit {
+		return time.Time{}, lifetimeCapped(sc, limit, expires.Sub(now)), nil
+	}
+	return now.Add(limit), nil, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/oidcverify"
+	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
@@ -21,7 +22,12 @@ const (
 	DefaultTokenLifetime    = 30 * 24 * time.Hour
 	DefaultMaxBodyBytes     = 1 << 20
 	DefaultAuthFailures     = 10
+	DefaultPasswordFailures = 5
+	DefaultAddressFailures  = 30
 	DefaultAuthFailWindow   = time.Minute
+	// PasswordQueuePerCheck is how many password checks may wait per
+	// check running (Config.PasswordChecks); more get 503.
+	PasswordQueuePerCheck   = 4
 	DefaultLimiterCapacity  = 100_000
 	DefaultMaxTokensPerUser = 10_000
 	touchInterval           = time.Minute
@@ -43,11 +49,25 @@ type Config struct {
 	DefaultLoginLifetime time.Duration
 	// MaxBodyBytes bounds a request body; default 1 MiB.
 	MaxBodyBytes int64
-	// AuthFailures failed authentications per AuthFailWindow from one
-	// client address are tolerated; past that every request from it gets
-	// 429 until the window ends. Defaults 10 per minute.
+	// AuthFailures failing credentials other than passwords (bad tokens,
+	// refused identity tokens) per AuthFailWindow from one client address
+	// are answered 401; past that the next ones get 429 until the window
+	// ends. A valid token is never refused. Defaults 10 per minute.
 	AuthFailures   int
 	AuthFailWindow time.Duration
+	// PasswordFailures wrong passwords per AuthFailWindow for one account
+	// from one client address are tolerated; past that every password
+	// check of that account from that address gets 429 until the window
+	// ends. Default 5.
+	PasswordFailures int
+	// PasswordFailuresPerAddress wrong passwords per AuthFailWindow from
+	// one client address, whatever the accounts, are tolerated; past that
+	// every password check from it gets 429. Default 30.
+	PasswordFailuresPerAddress int
+	// PasswordChecks bounds the password hashes (argon2id, 19 MiB each)
+	// running at once; PasswordQueuePerCheck times as many may wait and
+	// the rest get 503. Default GOMAXPROCS.
+	PasswordChecks int
 	// LimiterCapacity bounds how many client addresses the rate limiter
 	// remembers, so a spray of addresses cannot grow memory without end.
 	LimiterCapacity int
@@ -58,6 +78,17 @@ type Config struct {
 	// MaxTokensPerUser caps a user's live (unexpired) tokens; the next
 	// create is 409 token_limit_reached. Default 10,000.
 	MaxTokensPerUser int
+	// DisablePasswordLogin refuses HTTP Basic (username and password) on
+	// every route, for SSO-only deployments (tokend serve
+	// --password-login=false); tokens keep working.
+	DisablePasswordLogin bool
+	// DevicePollInterval is the least time between two polls of a device
+	// code (whole seconds, at least one); default 5 s.
+	DevicePollInterval time.Duration
+	// PublicURL is where clients reach this server (https://tokend.example.com),
+	// used in the device grant's verification_uri; empty takes it from
+	// each request.
+	PublicURL string
 	// Now is the clock; tests inject one to exercise expiry.
 	Now func() time.Time
 	// Verifier checks identity tokens for POST /v1/tokens/exchange; nil
@@ -90,6 +121,15 @@ func (c Config) withDefaults() Config {
 	if c.AuthFailures <= 0 {
 		c.AuthFailures = DefaultAuthFailures
 	}
+	if c.PasswordFailures <= 0 {
+		c.PasswordFailures = DefaultPasswordFailures
+	}
+	if c.PasswordFailuresPerAddress <= 0 {
+		c.PasswordFailuresPerAddress = DefaultAddressFailures
+	}
+	if c.PasswordChecks <= 0 {
+		c.PasswordChecks = runtime.GOMAXPROCS(0)
+	}
 	if c.AuthFailWindow <= 0 {
 		c.AuthFailWindow = DefaultAuthFailWindow
 	}
@@ -102,6 +142,10 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.DevicePollInterval < time.Second {
+		c.DevicePollInterval = DevicePollInterval
+	}
+	c.DevicePollInterval = c.DevicePollInterval.Truncate(time.Second)
 	return c
 }
 
@@ -148,11 +192,12 @@ type server struct {
 	store   store.Store
 	log     *slog.Logger
 	mux     *http.ServeMux
-	limiter *failLimiter
+	limits  authLimits
 	methods []string // every method some route uses, for 405 detection
 	// hashing bounds concurrent password checks: each argon2id check takes
-	// 19 MiB, so a burst of Basic requests must queue, not exhaust memory.
-	hashing chan struct{}
+	// 19 MiB, so a burst of Basic requests must queue briefly, then be
+	// told to come back, not exhaust memory.
+	hashing *password.Gate
 	audit   auditState // events.go, revoke.go
 	// verifier checks identity tokens for the exchange (exchange.go).
 	verifier *oidcverify.Verifier
@@ -171,8 +216,8 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 		store:   st,
 		log:     logger,
 		mux:     http.NewServeMux(),
-		limiter: newFailLimiter(cfg.AuthFailures, cfg.AuthFailWindow, cfg.LimiterCapacity).sharing(st, logger),
-		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		limits:  newAuthLimits(cfg, st, logger),
+		hashing: password.NewGate(cfg.PasswordChecks, PasswordQueuePerCheck*cfg.PasswordChecks),
 
 		verifier: cfg.Verifier,
 	}
@@ -182,5 +227,5 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 	s.addRoutes()
 	// Outermost first: the request id exists before anything logs, the
 	// access log sees the final status, and a panic anywhere is recovered.
-	return s.withRequestID(s.withAccessLog(s.withRecover(s.withRateLimit(s.withBodyLimit(http.HandlerFunc(s.dispatch))))))
+	return s.withRequestID(s.withAccessLog(s.withRecover(s.withBodyLimit(http.HandlerFunc(s.dispatch)))))
 }

@@ -10,7 +10,7 @@ import (
 
 // serverFeatures are what every tokend of this version serves, sorted.
 var serverFeatures = []string{
-	api.FeatureEvents, api.FeatureExchange, api.FeatureIdempotency, api.FeatureLeakRevoke, api.FeatureScopes,
+	api.FeatureAdmin, api.FeatureEvents, api.FeatureExchange, api.FeatureIdempotency, api.FeatureLeakRevoke, api.FeatureScopes,
 }
 
 // handleServerInfo is GET /v1/server. It needs no credential, like an OIDC
@@ -26,7 +26,7 @@ func (s *server) handleServerInfo(w http.ResponseWriter, r *http.Request, _ *pri
 		MinTokenLifetimeSeconds:     seconds(api.MinLifetime),
 		MaxTokenLifetimeSeconds:     seconds(s.cfg.MaxLifetime),
 		DefaultLoginLifetimeSeconds: seconds(s.cfg.DefaultLoginLifetime),
-		PasswordLogin:               true,
+		PasswordLogin:               !s.cfg.DisablePasswordLogin,
 		Features:                    slices.Clone(serverFeatures),
 		MaxPageSize:                 api.MaxPageSize,
 		MaxBulkDelete:               api.MaxBulkDelete,

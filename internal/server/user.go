@@ -7,7 +7,7 @@ import (
 )
 
 func (s *server) handleUser(w http.ResponseWriter, r *http.Request, p *principal) {
-	u := api.User{ID: p.user.ID, Username: p.user.Username, AuthMethod: api.AuthPassword}
+	u := api.User{ID: p.user.ID, Username: p.user.Username, AuthMethod: api.AuthPassword, Role: p.user.Role, Kind: p.user.Kind}
 	if p.token != nil {
 		t := s.wireToken(*p.token)
 		u.AuthMethod = api.AuthToken

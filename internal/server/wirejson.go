@@ -52,6 +52,10 @@ func appendUser(b []byte, u *api.User) ([]byte, bool) {
 			return b, false
 		}
 	}
+	b = append(b, `,"role":`...)
+	b = appendJSONString(b, u.Role)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, u.Kind)
 	return append(b, "}\n"...), true
 }
 

@@ -22,6 +22,22 @@ const (
 	// EventTokenExchanged replaces token.created for a token minted by
 	// POST /v1/tokens/exchange (Audit.ActorKind == ActorOIDC).
 	EventTokenExchanged = "token.exchanged"
+	// EventTokenExpiredUnused: the unused-expiry sweep expired the token
+	// (tokend serve --expire-unused-after).
+	EventTokenExpiredUnused = "token.expired_unused"
+	// User events, recorded in the affected user's trail with the admin
+	// as actor (Event.ActorUser).
+	EventUserCreated     = "user.created"
+	EventUserDisabled    = "user.disabled"
+	EventUserEnabled     = "user.enabled"
+	EventUserRoleChanged = "user.role_changed"
+	// EventUserDeleted is recorded in the acting admin's trail (the
+	// deleted user's goes with them); Detail names the user.
+	EventUserDeleted = "user.deleted"
+	// EventSSOLogin: a person signed in through an SSO provider and
+	// approved a device code (the provider is in TrustPolicy, the subject
+	// and the claims that matched in Claims).
+	EventSSOLogin = "auth.sso_login"
 )
 
 // Actor kinds: who caused an event.
@@ -31,6 +47,8 @@ const (
 	ActorLeakReport = "leak_report"
 	ActorOperator   = "operator"
 	ActorOIDC       = "oidc"
+	// ActorSSO: a person who signed in at an SSO provider (tokend sso).
+	ActorSSO = "sso"
 )
 
 // MaxEventListLimit is the largest EventListOptions.Limit: the API's
@@ -56,6 +74,10 @@ type Event struct {
 	// policy that allowed the exchange and the identifying claims.
 	TrustPolicy string
 	Claims      map[string]string
+	// ActorUser is the username of the one who acted when it is not the
+	// trail's owner: an admin. Detail says what an admin changed on a
+	// user event ("role admin").
+	ActorUser, Detail string
 }
 
 // EventListOptions selects one page of a user's events, newest first.
@@ -85,6 +107,12 @@ type EventStore interface {
 	// tokens already expired at now, are skipped: an expired secret is no
 	// leak to stop, so it gets no token.revoked_leaked event.
 	RevokeByDigests(ctx context.Context, digests [][32]byte, now time.Time) ([]Token, error)
+	// ExpireUnused expires (sets ExpiresAt to now) up to limit tokens,
+	// oldest first, that are unexpired at now, were created before before,
+	// and were never used or last used before before, in one short
+	// transaction, recording token.expired_unused for each when ctx
+	// carries an Audit. It returns the tokens as they were.
+	ExpireUnused(ctx context.Context, before, now time.Time, limit int) ([]Token, error)
 }
 
 // Audit says who is acting and from where. Attached to a context with
@@ -100,6 +128,8 @@ type Audit struct {
 	// TrustPolicy and Claims: see Event (ActorKind ActorOIDC).
 	TrustPolicy string
 	Claims      map[string]string
+	// ActorUser: see Event; set when an admin acts on another's rows.
+	ActorUser string
 }
 
 type auditKey struct{}
@@ -133,7 +163,16 @@ func (a Audit) Event(typ string, t Token) Event {
 		Source:         a.Source,
 		TrustPolicy:    a.TrustPolicy,
 		Claims:         a.Claims,
+		ActorUser:      a.ActorUser,
 	}
+}
+
+// UserEvent returns the event of type typ about user userID (no token),
+// acted by a, with detail.
+func (a Audit) UserEvent(typ, userID, detail string) Event {
+	e := a.Event(typ, Token{UserID: userID})
+	e.Detail = detail
+	return e
 }
 
 // AuditEvents returns the events of type typ for toks if ctx carries an

@@ -29,6 +29,17 @@ type Snapshot struct {
 	// expired ones included (the caller may drop them).
 	TrustPolicies    []TrustPolicy
 	SubjectTokenUses []SubjectTokenUse
+	// SSOProviders ordered by name (client secrets included: the target
+	// must be able to talk to them); SSOUsers by user id. Device codes and
+	// browser logins live minutes and are not carried over.
+	SSOProviders []SSOProvider
+	SSOUsers     []SSOUser
+}
+
+// SSOUser records that a provider provisioned a user.
+type SSOUser struct {
+	UserID   string
+	Provider string
 }
 
 // Exporter is a store that can read all of its rows in one consistent pass
@@ -55,6 +66,8 @@ type ImportResult struct {
 
 	TrustPolicies    int
 	SubjectTokenUses int
+	SSOProviders     int
+	SSOUsers         int
 }
 
 // Importer is a store that can write a Snapshot in one transaction: either

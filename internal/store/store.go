@@ -25,13 +25,44 @@ var (
 	ErrExpired = errors.New("token expired")
 )
 
+// Roles: a member acts on their own tokens; an admin's tokens may also
+// carry admin:read and admin:write, which reach every user's.
+const (
+	RoleMember = "member"
+	RoleAdmin  = "admin"
+)
+
+// Kinds of user: a person signs in; a service account cannot (an admin
+// mints its tokens), so no person's departure takes its tokens away.
+const (
+	KindPerson  = "person"
+	KindService = "service"
+)
+
+// AnyUser, passed as the userID of GetToken, ListTokens, ScanTokens,
+// DeleteToken and DeleteTokens (and EventListOptions.UserID), reaches every
+// user's rows: the admin API. No user id is ever "*".
+const AnyUser = "*"
+
 // User is an account that can log in with a password and own tokens.
 type User struct {
 	ID           string
 	Username     string
 	PasswordHash string // encoded hash (argon2id/bcrypt); never a password
 	CreatedAt    time.Time
+	Role         string // RoleMember or RoleAdmin; "" is stored as RoleMember
+	Kind         string // KindPerson or KindService; "" is stored as KindPerson
+	// Disabled users are refused at every sign-in and every token they
+	// own is refused; DisabledAt says since when (zero when enabled).
+	Disabled   bool
+	DisabledAt time.Time
 }
+
+// IsAdmin reports whether u has the admin role.
+func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
+
+// ValidRole reports whether role is one CreateUser and SetUserRole accept.
+func ValidRole(role string) bool { return role == RoleMember || role == RoleAdmin }
 
 // Token is a stored token. The secret itself is never stored: only its
 // SHA-256 digest, which is not part of this struct on purpose.
@@ -118,6 +149,9 @@ type ListOptions struct {
 	// UnusedBefore, when not zero, keeps tokens never used or last used
 	// before it (GET /v1/tokens?unused_since=).
 	UnusedBefore time.Time
+	// ExpiresBefore, when not zero, keeps tokens expiring before it
+	// (GET /v1/admin/tokens?expiring_within=).
+	ExpiresBefore time.Time
 }
 
 // Scope is an application scope defined by the operator. The built-in
@@ -126,6 +160,9 @@ type Scope struct {
 	Name        string
 	Description string
 	CreatedAt   time.Time
+	// MaxLifetime, when positive, caps the lifetime of any token that
+	// carries the scope (create, rotate and exchange).
+	MaxLifetime time.Duration
 }
 
 // ScopeInUseError refuses to delete a scope live tokens still carry or a
@@ -160,10 +197,12 @@ func (e *ScopeInUseError) Is(target error) bool { return target == ErrConflict }
 
 // Store is tokend's persistence. Every method is safe for concurrent use.
 // Methods that take a userID only ever see or touch that user's rows: another
-// user's token is ErrNotFound, never a permission error.
+// user's token is ErrNotFound, never a permission error. AnyUser is the one
+// exception, for the admin API.
 type Store interface {
 	EventStore // the audit trail and leak revocation: events.go
 	TrustStore // trust policies for POST /v1/tokens/exchange: trust.go
+	SSOStore   // sign-in through an OpenID provider: sso.go
 
 	// CreateUser adds a user; ErrConflict when the username is taken.
 	CreateUser(ctx context.Context, u User) error
@@ -173,6 +212,17 @@ type Store interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	// DeleteUser removes a user and all their tokens; ErrNotFound if unknown.
 	DeleteUser(ctx context.Context, username string) error
+	// SetUserRole makes the user RoleMember or RoleAdmin; ErrNotFound if
+	// unknown. With an Audit on ctx it records user.role_changed in the
+	// user's trail in the same transaction.
+	SetUserRole(ctx context.Context, username, role string) error
+	// SetUserDisabled disables the user as of at (disabled) or enables them;
+	// ErrNotFound if unknown. Disabling an already disabled user keeps its
+	// first time. With an Audit on ctx it records user.disabled or
+	// user.enabled in the user's trail in the same transaction.
+	SetUserDisabled(ctx context.Context, username string, disabled bool, at time.Time) error
+	// UserByID returns a user by id or ErrNotFound.
+	UserByID(ctx context.Context, id string) (User, error)
 
 	// CreateToken stores a token; see NewToken for idempotency.
 	CreateToken(ctx context.Context, t NewToken) (tok Token, replayed bool, err error)
@@ -180,8 +230,8 @@ type Store interface {
 	// ErrNotFound. It is the authentication hot path: one indexed read, or
 	// none where a backend can tell at once that nothing changed since it
 	// last read the token (SQLite: sqlite/tokencache.go). A change committed
-	// by anyone before the call is always seen. Expiry is the caller's
-	// business.
+	// by anyone before the call is always seen. Expiry and the owner's
+	// Disabled flag are the caller's business.
 	TokenByDigest(ctx context.Context, digest [32]byte) (Token, User, error)
 	// TouchToken sets last_used_at to at unless it is already within
 	// minInterval of at, so a busy token costs one write per interval.
@@ -202,6 +252,9 @@ type Store interface {
 	CreateScope(ctx context.Context, sc Scope) error
 	// ListScopes returns the application scopes ordered by name.
 	ListScopes(ctx context.Context) ([]Scope, error)
+	// SetScopeMaxLifetime sets (d > 0) or clears (d == 0) an application
+	// scope's lifetime cap; ErrNotFound when the scope is unknown.
+	SetScopeMaxLifetime(ctx context.Context, name string, d time.Duration) error
 	// DeleteScope removes an application scope. ErrNotFound when unknown;
 	// a *ScopeInUseError (which is ErrConflict) while tokens unexpired at
 	// now carry it or a trust policy grants it.

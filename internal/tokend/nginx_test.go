@@ -18,11 +18,14 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/server"
 )
 
 // nginxConf is the configuration docs/proxy.md shows, with the paths and
 // ports of a test: one internal location per scope asks tokend's
-// auth/check, and the protected location passes the token's user on.
+// auth/check, and the protected location passes the token's user on. Two
+// locations are the test's own: /svc, a service that reads Authorization
+// itself, and /v1/, tokend's API behind the same proxy.
 const nginxConf = `{{user}}
 daemon off;
 worker_processes 1;
@@ -49,6 +52,19 @@ http {
             proxy_set_header X-Forwarded-For $remote_addr;
         }
 
+        # A service that reads Authorization itself: it gets the header
+        # tokend checked, and only when tokend saw exactly one.
+        location /svc {
+            auth_request /_tokend/deploy-write;
+            proxy_pass {{upstream}};
+        }
+
+        # tokend's own API through the proxy, for password sign-ins.
+        location /v1/ {
+            proxy_pass {{tokend}};
+            proxy_set_header X-Forwarded-For $remote_addr;
+        }
+
         location / {
             auth_request /_tokend/deploy-write;
             auth_request_set $token_user $upstream_http_x_token_user;
@@ -67,19 +83,6 @@ http {
 // deploy:write get through, and a deleted one is refused on the very next
 // request.
 func TestNginxAuthRequest(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err2 := os.Stat("/usr/sbin/nginx"); err2 == nil {
-			nginx, err = "/usr/sbin/nginx", nil
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("nginx not found (CI must install the nginx package): %v", err)
-		}
-		t.Skipf("nginx not found: %v", err)
-	}
-
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tokend.db")
 	if _, _, err := run(t, "pw\n", nil, "user", "add", "alice", "--database", db); err != nil {
@@ -100,37 +103,7 @@ func TestNginxAuthRequest(t *testing.T) {
 	}))
 	t.Cleanup(upstream.Close)
 
-	listen := freeAddr(t)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;" // the workers must reach the temp dir
-	}
-	conf := strings.NewReplacer("{{user}}", user, "{{dir}}", dir, "{{listen}}", listen,
-		"{{tokend}}", tokendURL, "{{upstream}}", upstream.URL).Replace(nginxConf)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
-	var nginxOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &nginxOut, &nginxOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
-	waitListening(t, listen, exited, func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		return nginxOut.String() + string(b)
-	})
+	listen, _ := startNginxConf(t, dir, tokendURL, upstream.URL)
 
 	// Tokens: one with deploy:write, one without.
 	login := nginxBasic("alice", "pw")
@@ -166,11 +139,13 @@ func TestNginxAuthRequest(t *testing.T) {
 	if status, _, _ := get("Bearer " + reader.Secret); status != 403 {
 		t.Fatalf("token without deploy:write through nginx: %d, want 403", status)
 	}
-	if status, _, hdr := get(""); status != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
-		t.Fatalf("no token through nginx: %d (WWW-Authenticate %q), want 401 with a challenge", status, hdr.Get("WWW-Authenticate"))
+	// The challenge is Bearer only: a Basic one would make a browser ask
+	// for a password that can never work.
+	if status, _, hdr := get(""); status != 401 || hdr.Get("WWW-Authenticate") != `Bearer realm="tokend"` {
+		t.Fatalf("no token through nginx: %d (WWW-Authenticate %q), want 401 with a Bearer challenge", status, hdr.Get("WWW-Authenticate"))
 	}
-	if status, _, _ := get(nginxBasic("alice", "pw")); status != 401 {
-		t.Fatalf("a password through nginx: %d, want 401", status)
+	if status, _, hdr := get(nginxBasic("alice", "pw")); status != 401 || hdr.Get("WWW-Authenticate") != `Bearer realm="tokend"` {
+		t.Fatalf("a password through nginx: %d (WWW-Authenticate %q), want 401 with a Bearer challenge", status, hdr.Get("WWW-Authenticate"))
 	}
 
 	// Deleted: refused on the very next request.
@@ -193,6 +168,170 @@ func TestNginxAuthRequest(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("upstream was reached %d times, want once", n)
 	}
+}
+
+// TestNginxLimitsAndOneAuthorization runs issue 20's cases through the
+// real nginx, with tokend behind it taking the client address from
+// X-Forwarded-For: clients bind 127.0.0.N, so nginx sees N addresses.
+//   - Bad tokens from one address get 401, then 429 (nginx's auth_request
+//     turns any status but 2xx, 401 and 403 into 500), while a valid token
+//     from that address still passes.
+//   - Wrong passwords lock out that account from that address only.
+//   - Two Authorization headers, in either order, never reach the service.
+//
+// Client addresses: 127.0.0.2-3 tokens, 4-5 passwords, 6 headers.
+func TestNginxLimitsAndOneAuthorization(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tokend.db")
+	for _, u := range []string{"alice", "bob"} {
+		if _, _, err := run(t, u+"-pw\n", nil, "user", "add", u, "--database", db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := run(t, "", nil, "scope", "add", "deploy:write", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run(t, "", nil, "scope", "add", "deploy:read", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	tokendURL := serveInProcess(t, db, "--trust-proxy")
+	var mu sync.Mutex
+	var seen [][]string // the Authorization headers the service got
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Values("Authorization"))
+		mu.Unlock()
+		fmt.Fprintln(w, "deployed")
+	}))
+	t.Cleanup(upstream.Close)
+	listen, errorLog := startNginxConf(t, dir, tokendURL, upstream.URL)
+
+	login := nginxBasic("alice", "alice-pw")
+	writer := "Bearer " + mustCreate(t, tokendURL, login, `{"name":"w","scopes":["deploy:write"]}`).Secret
+	reader := "Bearer " + mustCreate(t, tokendURL, login, `{"name":"r","scopes":["deploy:read"]}`).Secret
+	do := func(from byte, path string, auth ...string) (int, http.Header) {
+		t.Helper()
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, from)}}
+		c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+		defer c.CloseIdleConnections()
+		req, _ := http.NewRequest("GET", "http://"+listen+path, nil)
+		req.Header["Authorization"] = auth
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		_, _ = io.Copy(io.Discard, res.Body)
+		return res.StatusCode, res.Header
+	}
+
+	t.Run("bad tokens are limited only on the failing path", func(t *testing.T) {
+		for i := range server.DefaultAuthFailures {
+			if got, _ := do(2, "/deploy", "Bearer tkn_stale"); got != 401 {
+				t.Fatalf("bad token %d through nginx: %d, want 401", i+1, got)
+			}
+		}
+		if got, _ := do(2, "/deploy", "Bearer tkn_stale"); got != 500 {
+			t.Fatalf("bad token past the budget through nginx: %d, want 500 (tokend's 429)", got)
+		}
+		// nginx's log quotes no secret here, but print only the verdict.
+		if b, _ := os.ReadFile(errorLog); !strings.Contains(string(b), "auth request unexpected status: 429") {
+			t.Fatal("nginx's error log does not show tokend's 429")
+		}
+		if got, _ := do(2, "/deploy", writer); got != 200 {
+			t.Fatalf("a valid token from the same address through nginx: %d, want 200", got)
+		}
+		if got, _ := do(2, "/v1/user", writer); got != 200 {
+			t.Fatalf("a valid token on the API from the same address: %d, want 200", got)
+		}
+		if got, _ := do(3, "/deploy", "Bearer tkn_stale"); got != 401 {
+			t.Fatalf("a bad token from another address: %d, want 401", got)
+		}
+	})
+
+	t.Run("wrong passwords lock out one account at one address", func(t *testing.T) {
+		for i := range server.DefaultPasswordFailures {
+			if got, _ := do(4, "/v1/user", nginxBasic("alice", "typo")); got != 401 {
+				t.Fatalf("typo %d through nginx: %d, want 401", i+1, got)
+			}
+		}
+		if got, h := do(4, "/v1/user", nginxBasic("alice", "alice-pw")); got != 429 || h.Get("Retry-After") == "" {
+			t.Fatalf("alice's right password past her budget: %d (Retry-After %q), want 429", got, h.Get("Retry-After"))
+		}
+		if got, _ := do(4, "/v1/user", nginxBasic("bob", "bob-pw")); got != 200 {
+			t.Fatalf("bob at the same address: %d, want 200", got)
+		}
+		if got, _ := do(5, "/v1/user", nginxBasic("alice", "alice-pw")); got != 200 {
+			t.Fatalf("alice from another address: %d, want 200", got)
+		}
+	})
+
+	// nginx itself refuses a second Authorization header (400, "client
+	// sent duplicate header line"), so tokend's own 400 is for proxies
+	// that forward both, like Caddy (see TestAuthCheckRefusesTwoAuthorizationHeaders
+	// in internal/server); here the point is that neither order gets
+	// through.
+	t.Run("two Authorization headers never reach the service", func(t *testing.T) {
+		mu.Lock()
+		before := len(seen)
+		mu.Unlock()
+		for _, path := range []string{"/svc", "/deploy"} {
+			for _, order := range [][]string{{reader, writer}, {writer, reader}} {
+				if got, _ := do(6, path, order...); got != 400 {
+					t.Errorf("%s with two Authorization headers through nginx: %d, want 400", path, got)
+				}
+			}
+		}
+		// The service still works with one header, and gets that one.
+		if got, _ := do(6, "/svc", writer); got != 200 {
+			t.Fatalf("/svc with the deploy:write token: %d, want 200", got)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != before+1 || len(seen[before]) != 1 || seen[before][0] != writer {
+			t.Errorf("the service was reached %d times after the two-header requests, or not with the checked token; want once, with it", len(seen)-before)
+		}
+	})
+}
+
+// startNginxConf runs nginx with nginxConf in dir until the test ends and
+// returns the address it listens on and the path of its error log.
+func startNginxConf(t *testing.T, dir, tokendURL, upstreamURL string) (string, string) {
+	t.Helper()
+	nginx := findNginx(t)
+	listen := freeAddr(t)
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;" // the workers must reach the temp dir
+	}
+	conf := strings.NewReplacer("{{user}}", user, "{{dir}}", dir, "{{listen}}", listen,
+		"{{tokend}}", tokendURL, "{{upstream}}", upstreamURL).Replace(nginxConf)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errorLog := filepath.Join(dir, "error.log")
+	cmd := exec.Command(nginx, "-p", dir, "-e", errorLog, "-c", confPath)
+	var nginxOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &nginxOut, &nginxOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	waitListening(t, listen, exited, func() string {
+		b, _ := os.ReadFile(errorLog)
+		return nginxOut.String() + string(b)
+	})
+	return listen, errorLog
 }
 
 // serveInProcess runs "tokend serve" on a free loopback port until the

@@ -2,6 +2,7 @@ package tokend
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"syscall"
@@ -34,40 +35,92 @@ func get(t *testing.T, base, path, auth, from string) int {
 	return res.StatusCode
 }
 
-// A burst of wrong passwords spread over two tokend processes on one
-// PostgreSQL meets the same limit as on one process: the (limit+1)th attempt
-// is 429 whichever replica gets it.
+// The failed-authentication budgets are kept in PostgreSQL, so two tokend
+// processes on one database spend one budget each:
+//   - wrong passwords for one account from one address: the (limit+1)th
+//     attempt is 429 whichever replica gets it, right password included,
+//     while another account at that address and that account elsewhere
+//     sign in;
+//   - wrong passwords from one address across accounts (a spray);
+//   - failing tokens from one address, refused on the failing path only:
+//     a valid token from it passes on both replicas.
 func TestPostgresReplicasShareTheLoginBudget(t *testing.T) {
 	bin := buildTokend(t)
 	db := pgtest.URL(t)
 	addUserProc(t, bin, db, "alice", "alice-pw")
+	addUserProc(t, bin, db, "bob", "bob-pw")
 	// Behind a proxy each round can be its own client address.
 	a := startProc(t, bin, db, "--trust-proxy")
 	b := startProc(t, bin, db, "--trust-proxy")
 	replicas := []*proc{a, b}
-	const limit = server.DefaultAuthFailures
-	for first, from := range []string{"203.0.113.10", "203.0.113.11"} {
-		for i := range limit {
-			p := replicas[(first+i)%2]
-			if got := get(t, p.url, "/v1/user", basicAuth("alice", "guess-Zq9"), from); got != http.StatusUnauthorized {
-				t.Fatalf("%s: wrong password %d = %d, want 401", from, i+1, got)
+
+	t.Run("per account and address", func(t *testing.T) {
+		const limit = server.DefaultPasswordFailures
+		for first, from := range []string{"203.0.113.10", "203.0.113.11"} {
+			for i := range limit {
+				p := replicas[(first+i)%2]
+				if got := get(t, p.url, "/v1/user", basicAuth("alice", "guess-Zq9"), from); got != http.StatusUnauthorized {
+					t.Fatalf("%s: wrong password %d = %d, want 401", from, i+1, got)
+				}
 			}
-		}
-		// The next attempt goes to the replica after the last one, then to
-		// the other: both refuse, even the right password.
-		for j := range 2 {
-			p := replicas[(first+limit+j)%2]
-			for _, pw := range []string{"guess-Zq9", "alice-pw"} {
-				if got := get(t, p.url, "/v1/user", basicAuth("alice", pw), from); got != http.StatusTooManyRequests {
-					t.Fatalf("%s: attempt %d on replica %d = %d, want 429", from, limit+1, (first+limit+j)%2, got)
+			// The next attempt goes to the replica after the last one, then to
+			// the other: both refuse, even the right password.
+			for j := range 2 {
+				p := replicas[(first+limit+j)%2]
+				for _, pw := range []string{"guess-Zq9", "alice-pw"} {
+					if got := get(t, p.url, "/v1/user", basicAuth("alice", pw), from); got != http.StatusTooManyRequests {
+						t.Fatalf("%s: attempt %d on replica %d = %d, want 429", from, limit+1, (first+limit+j)%2, got)
+					}
+				}
+			}
+			for i, p := range replicas {
+				if got := get(t, p.url, "/v1/user", basicAuth("bob", "bob-pw"), from); got != http.StatusOK {
+					t.Fatalf("%s: bob on replica %d = %d, want 200", from, i, got)
 				}
 			}
 		}
-	}
-	// Another address still logs in.
-	if got := get(t, b.url, "/v1/user", basicAuth("alice", "alice-pw"), "203.0.113.12"); got != http.StatusOK {
-		t.Fatalf("another address = %d, want 200", got)
-	}
+		// Another address still logs in.
+		if got := get(t, b.url, "/v1/user", basicAuth("alice", "alice-pw"), "203.0.113.12"); got != http.StatusOK {
+			t.Fatalf("another address = %d, want 200", got)
+		}
+	})
+
+	t.Run("per address across accounts", func(t *testing.T) {
+		const limit, from = server.DefaultAddressFailures, "203.0.113.20"
+		for i := range limit {
+			// No account is guessed often enough to meet its own budget.
+			user := fmt.Sprint("sprayed-", i%(limit/server.DefaultPasswordFailures+1))
+			if got := get(t, replicas[i%2].url, "/v1/user", basicAuth(user, "Winter2026!"), from); got != http.StatusUnauthorized {
+				t.Fatalf("guess %d = %d, want 401", i+1, got)
+			}
+		}
+		for i, p := range replicas {
+			if got := get(t, p.url, "/v1/user", basicAuth("bob", "bob-pw"), from); got != http.StatusTooManyRequests {
+				t.Fatalf("bob from the spraying address on replica %d = %d, want 429", i, got)
+			}
+		}
+	})
+
+	t.Run("failing tokens, on the failing path only", func(t *testing.T) {
+		login, status, err := createToken(http.DefaultClient, a.url, basicAuth("alice", "alice-pw"), "login")
+		if err != nil || status != http.StatusCreated {
+			t.Fatalf("create: %d, %v", status, err)
+		}
+		const limit, from = server.DefaultAuthFailures, "203.0.113.30"
+		for i := range limit {
+			if got := get(t, replicas[i%2].url, "/v1/user", "Bearer tkn_stale", from); got != http.StatusUnauthorized {
+				t.Fatalf("bad token %d = %d, want 401", i+1, got)
+			}
+		}
+		for i, p := range replicas {
+			if got := get(t, p.url, "/v1/user", "Bearer tkn_stale", from); got != http.StatusTooManyRequests {
+				t.Fatalf("bad token past the budget on replica %d = %d, want 429", i, got)
+			}
+			if got := get(t, p.url, "/v1/user", "Bearer "+login.Secret, from); got != http.StatusOK {
+				t.Fatalf("a valid token from the address on replica %d = %d, want 200", i, got)
+			}
+		}
+	})
 }
 
 // A replica whose PostgreSQL goes away fails /readyz within seconds, and

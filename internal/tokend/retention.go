@@ -62,3 +62,49 @@ func runPruner(ctx context.Context, st store.EventStore, retention, interval tim
 		}
 	}
 }
+
+// expireUnusedBatch tokens are expired per transaction, like pruneBatch.
+const expireUnusedBatch = 500
+
+// expireUnused expires every token unused for after (never used, or last
+// used, and created, before now-after), expireUnusedBatch at a time, each
+// with a token.expired_unused event by the operator, and returns how many.
+func expireUnused(ctx context.Context, st store.EventStore, after time.Duration, now time.Time) (int, error) {
+	ctx = store.WithAudit(ctx, store.Audit{At: now.UTC().Truncate(time.Millisecond), ActorKind: store.ActorOperator})
+	total := 0
+	for {
+		toks, err := st.ExpireUnused(ctx, now.Add(-after), now, expireUnusedBatch)
+		total += len(toks)
+		if err != nil || len(toks) < expireUnusedBatch {
+			return total, err
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(pruneRest):
+		}
+	}
+}
+
+// runUnusedSweeper expires unused tokens now and then every interval
+// until ctx ends (tokend serve --expire-unused-after).
+func runUnusedSweeper(ctx context.Context, st store.EventStore, after, interval time.Duration, now func() time.Time, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := expireUnused(ctx, st, after, now())
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Warn("expire unused tokens", "error", err.Error(), "expired", n)
+		case n > 0:
+			logger.Info("expired unused tokens", "expired", n, "unused_for", after.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

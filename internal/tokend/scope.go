@@ -14,6 +14,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/scope"
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/timespec"
 )
 
 func newScopeCmd(e *env) *cobra.Command {
@@ -23,13 +24,16 @@ func newScopeCmd(e *env) *cobra.Command {
 		Short: "Manage the application scopes tokens may carry",
 		Long: `Add, list and delete application scopes.
 
-A scope names something a token may do. tokend's own API has two built-in
-scopes, tokens:read and tokens:write. Application scopes are yours: a
+A scope names something a token may do. tokend's own API has built-in
+scopes: tokens:read and tokens:write, and admin:read and admin:write, which
+only an admin's token may carry. Application scopes are yours: a
 service behind a proxy that asks tokend's GET /v1/auth/check?scope=NAME lets
 in only tokens that carry NAME (see docs/proxy.md). They are kept in the
 database, so every replica sees them; these commands work on it directly
 and may run while tokend serves it.`,
 		Example: `  tokend scope add deploy:write --description "deploy to production"
+  tokend scope add deploy:write --max-lifetime 7d
+  tokend scope set deploy:write --max-lifetime 1d
   tokend scope list
   tokend scope delete deploy:write`,
 		Args: cmdargs.NoArgs, // a mistyped verb: "did you mean …?"
@@ -37,7 +41,7 @@ and may run while tokend serves it.`,
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv), databaseUsage)
 
-	var description string
+	var description, maxLife string
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Define an application scope",
@@ -46,9 +50,14 @@ and may run while tokend serves it.`,
 A name is 1 to %d characters: lower-case letters, digits and . _ - in parts
 separated by ':' (deploy:write, registry.push, app:*:read). A token made
 with a password from now on carries it by default; tokens made earlier do
-not gain it.`, scope.MaxLen),
-		Example: `  tokend scope add deploy:write --description "deploy to production"`,
-		Args:    cmdargs.ExactArgs(1, "tokend scope add NAME [--description TEXT]"),
+not gain it.
+
+--max-lifetime caps how long a token carrying the scope may live (create,
+rotate and exchange are refused past it with a 400 naming the cap; a
+token asking no lifetime gets the cap).`, scope.MaxLen),
+		Example: `  tokend scope add deploy:write --description "deploy to production"
+  tokend scope add deploy:write --max-lifetime 7d`,
+		Args: cmdargs.ExactArgs(1, "tokend scope add NAME [--description TEXT]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := scope.Valid(name); err != nil {
@@ -60,12 +69,16 @@ not gain it.`, scope.MaxLen),
 			if len(description) > 1000 {
 				return usageErrorf("--description is longer than 1000 characters")
 			}
+			life, err := parseMaxLifetime(maxLife, false)
+			if err != nil {
+				return err
+			}
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			err = st.CreateScope(cmd.Context(), store.Scope{Name: name, Description: description, CreatedAt: time.Now().UTC().Truncate(time.Second)})
+			err = st.CreateScope(cmd.Context(), store.Scope{Name: name, Description: description, CreatedAt: time.Now().UTC().Truncate(time.Second), MaxLifetime: life})
 			if errors.Is(err, store.ErrConflict) {
 				return fmt.Errorf("scope %s already exists; see tokend scope list", name)
 			}
@@ -77,6 +90,51 @@ not gain it.`, scope.MaxLen),
 		},
 	}
 	add.Flags().StringVarP(&description, "description", "d", "", "what the scope allows, shown by GET /v1/scopes")
+	add.Flags().StringVar(&maxLife, "max-lifetime", "", "longest lifetime of a token carrying the scope (such as 7d; m, h, d, w units)")
+
+	var setLife string
+	set := &cobra.Command{
+		Use:   "set NAME --max-lifetime DURATION",
+		Short: "Change an application scope's lifetime cap",
+		Long: `Set (or, with --max-lifetime none, clear) the longest lifetime a token
+carrying the scope may have. Tokens already made keep their expiry; a
+rotation past the new cap is refused.`,
+		Example: `  tokend scope set deploy:write --max-lifetime 1d
+  tokend scope set deploy:write --max-lifetime none`,
+		Args: cmdargs.ExactArgs(1, "tokend scope set NAME --max-lifetime DURATION"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if scope.IsBuiltin(name) {
+				return usageErrorf("%s is built in; only application scopes take a lifetime cap", name)
+			}
+			if !cmd.Flags().Changed("max-lifetime") {
+				return usageErrorf("give --max-lifetime, such as 7d, or none to clear it")
+			}
+			life, err := parseMaxLifetime(setLife, true)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			err = st.SetScopeMaxLifetime(cmd.Context(), name, life)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no scope %q; see tokend scope list", name)
+			}
+			if err != nil {
+				return fmt.Errorf("set scope %s: %w", name, err)
+			}
+			if life == 0 {
+				fmt.Fprintf(e.stderr, "Scope %s has no lifetime cap now.\n", name)
+			} else {
+				fmt.Fprintf(e.stderr, "Tokens carrying %s now live at most %s.\n", name, timespec.FormatDuration(life))
+			}
+			return nil
+		},
+	}
+	set.Flags().StringVar(&setLife, "max-lifetime", "", "longest lifetime of a token carrying the scope (such as 7d), or none")
 
 	var output string
 	list := &cobra.Command{
@@ -107,13 +165,15 @@ name, description and builtin for each, like GET /v1/scopes.`,
 				Name        string `json:"name"`
 				Description string `json:"description"`
 				Builtin     bool   `json:"builtin"`
+				// MaxLifetime in seconds; 0 for no cap of its own.
+				MaxLifetime int64 `json:"max_lifetime_seconds"`
 			}
 			var rows []row
 			for _, sc := range scope.Builtins() {
-				rows = append(rows, row{sc.Name, sc.Description, true})
+				rows = append(rows, row{sc.Name, sc.Description, true, 0})
 			}
 			for _, sc := range app {
-				rows = append(rows, row{sc.Name, sc.Description, false})
+				rows = append(rows, row{sc.Name, sc.Description, false, int64(sc.MaxLifetime / time.Second)})
 			}
 			slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.Name, b.Name) })
 			switch {
@@ -128,13 +188,17 @@ name, description and builtin for each, like GET /v1/scopes.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tBUILTIN\tDESCRIPTION")
+			fmt.Fprintln(tw, "NAME\tBUILTIN\tMAX LIFETIME\tDESCRIPTION")
 			for _, r := range rows {
 				b := "no"
 				if r.Builtin {
 					b = "yes"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, b, r.Description)
+				limit := "-"
+				if r.MaxLifetime > 0 {
+					limit = timespec.FormatDuration(time.Duration(r.MaxLifetime) * time.Second)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, b, limit, r.Description)
 			}
 			return tw.Flush()
 		},
@@ -175,6 +239,22 @@ changes a token.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(add, list, del)
+	cmd.AddCommand(add, set, list, del)
 	return cmd
+}
+
+// parseMaxLifetime reads --max-lifetime: "" is no cap, and so is "none"
+// when clearing is allowed.
+func parseMaxLifetime(v string, clear bool) (time.Duration, error) {
+	if v == "" || (clear && v == "none") {
+		return 0, nil
+	}
+	d, err := timespec.ParseDuration(v)
+	if err != nil {
+		return 0, usageErrorf("--max-lifetime: %s", err)
+	}
+	if d < time.Minute {
+		return 0, usageErrorf("--max-lifetime must be at least 1m, got %s", v)
+	}
+	return d, nil
 }

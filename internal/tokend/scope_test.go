@@ -20,7 +20,7 @@ func TestScopeCommands(t *testing.T) {
 		t.Fatalf("scope add app.read: %v", err)
 	}
 	out, _, err := run(t, "", nil, "scope", "list", "--database", db)
-	if err != nil || out != "app.read\ndeploy:write\ntokens:read\ntokens:write\n" {
+	if err != nil || out != "admin:read\nadmin:write\napp.read\ndeploy:write\ntokens:read\ntokens:write\n" {
 		t.Fatalf("scope list = %q, %v", out, err)
 	}
 	out, _, err = run(t, "", nil, "scope", "list", "-o", "json", "--database", db)
@@ -28,8 +28,8 @@ func TestScopeCommands(t *testing.T) {
 		Name, Description string
 		Builtin           bool
 	}
-	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 4 ||
-		rows[1].Name != "deploy:write" || rows[1].Description != "deploy to production" || rows[1].Builtin || !rows[2].Builtin {
+	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 6 ||
+		rows[3].Name != "deploy:write" || rows[3].Description != "deploy to production" || rows[3].Builtin || !rows[4].Builtin {
 		t.Fatalf("scope list -o json = %s, %v", out, err)
 	}
 	if _, _, err := run(t, "", nil, "scope", "add", "deploy:write", "--database", db); err == nil || !strings.Contains(err.Error(), "already exists") {
@@ -87,5 +87,56 @@ func TestBadScopeCommandLines(t *testing.T) {
 		if err == nil || !isUsage(err) || !strings.Contains(err.Error(), c.errHas) {
 			t.Errorf("%q: %v, want a usage error with %q", c.args, err, c.errHas)
 		}
+	}
+}
+
+// TestScopeLifetimeCapCommands: --max-lifetime on add, then set and cleared.
+func TestScopeLifetimeCapCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "scopes.db")
+	if _, _, err := run(t, "", nil, "scope", "add", "deploy:write", "--max-lifetime", "7d", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	capOf := func() int64 {
+		t.Helper()
+		out, _, err := run(t, "", nil, "scope", "list", "-o", "json", "--database", db)
+		var rows []struct {
+			Name        string
+			MaxLifetime int64 `json:"max_lifetime_seconds"`
+		}
+		if err != nil || json.Unmarshal([]byte(out), &rows) != nil {
+			t.Fatalf("scope list -o json = %s, %v", out, err)
+		}
+		for _, r := range rows {
+			if r.Name == "deploy:write" {
+				return r.MaxLifetime
+			}
+		}
+		t.Fatal("deploy:write not listed")
+		return 0
+	}
+	if got := capOf(); got != 7*24*3600 {
+		t.Fatalf("cap after add = %d", got)
+	}
+	if _, errOut, err := run(t, "", nil, "scope", "set", "deploy:write", "--max-lifetime", "1d", "--database", db); err != nil || !strings.Contains(errOut, "at most 1d") {
+		t.Fatalf("scope set = %q, %v", errOut, err)
+	}
+	if got := capOf(); got != 24*3600 {
+		t.Fatalf("cap after set = %d", got)
+	}
+	if _, _, err := run(t, "", nil, "scope", "set", "deploy:write", "--max-lifetime", "none", "--database", db); err != nil || capOf() != 0 {
+		t.Fatalf("clearing the cap: %v", err)
+	}
+	for _, args := range [][]string{
+		{"scope", "set", "deploy:write", "--max-lifetime", "soon"},
+		{"scope", "set", "deploy:write"},
+		{"scope", "set", "tokens:read", "--max-lifetime", "1d"},
+		{"scope", "add", "x:y", "--max-lifetime", "30s"},
+	} {
+		if _, _, err := run(t, "", nil, append(args, "--database", db)...); err == nil {
+			t.Errorf("%v succeeded", args)
+		}
+	}
+	if _, _, err := run(t, "", nil, "scope", "set", "nope", "--max-lifetime", "1d", "--database", db); err == nil || !strings.Contains(err.Error(), "no scope") {
+		t.Errorf("set on an unknown scope: %v", err)
 	}
 }

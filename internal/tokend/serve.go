@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,10 +22,12 @@ import (
 	"github.com/tokenctl/tokenctl/internal/atomicfile"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
+	"github.com/tokenctl/tokenctl/internal/loginweb"
 	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/secret"
 	"github.com/tokenctl/tokenctl/internal/server"
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/timespec"
 	"github.com/tokenctl/tokenctl/internal/version"
 )
 
@@ -52,8 +56,15 @@ type serveOptions struct {
 	trustProxy     bool
 	logFormat      string
 	maxTokens      int
+	passwordChecks int
 	auditRetention time.Duration
 	pprofAddr      string
+	// expireUnused is --expire-unused-after as given ("90d"); unusedAfter
+	// is what it parses to, 0 for off.
+	expireUnused  string
+	unusedAfter   time.Duration
+	passwordLogin bool
+	publicURL     string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -75,16 +86,33 @@ minute up to --max-lifetime; a create that names no lifetime gets
 credential, and --login-lifetime: what tokenctl auth login asks for when
 its user names no lifetime.
 
-Failed logins are rate limited per client address; behind a reverse proxy
-that sets X-Forwarded-For, pass --trust-proxy so each client is counted on
-its own. One log line per request goes to stderr, never with a secret.
+Failed authentication is rate limited per client address, and only
+failing requests are refused: past 10 a minute a bad token gets 429 where
+it would get 401, while valid tokens pass. Wrong passwords are limited per
+account and address (5 a minute) and per address (30). Behind a reverse
+proxy that sets X-Forwarded-For, pass --trust-proxy so each client is
+counted on its own. Password checks (argon2id, 19 MiB each) run one per
+core at once (--password-checks); four times as many wait and the rest get
+503 with Retry-After. One log line per request goes to stderr, never with
+a secret.
 
 Every token created, rotated, deleted or revoked as leaked, and every
 failed sign-in to an account, is kept as an audit event (GET /v1/events)
 for --audit-retention; older events are pruned hourly in small batches.
+With --expire-unused-after (such as 90d), tokens neither used nor created
+in that long are expired hourly, in small batches, each with a
+token.expired_unused event in its owner's trail.
 SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests
 finish for up to --drain-timeout, then closes the connections still open
 (a client still sending its body gets cut off) and exits 0.
+
+People sign in through the browser and the organisation's OpenID provider
+(tokenctl auth login --web) once a provider is added with "tokend sso add";
+the pages live under /login/. --password-login=false refuses passwords on
+every route, for SSO-only deployments (tokend user add still works, for a
+break-glass account once it is turned back on). --public-url is where
+browsers reach tokend (the provider's redirect URI is it plus
+/login/callback); left out, it is taken from each request.
 
 --dev keeps its database under ./` + devDir + `, gives the user "dev" a new random
 password on every start and prints the tokenctl login line to paste.`,
@@ -116,14 +144,24 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take the client address from the last X-Forwarded-For entry (only behind one proxy that adds it)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.IntVar(&o.maxTokens, "max-tokens-per-user", server.DefaultMaxTokensPerUser, "most live (unexpired) tokens one user may hold; the next create is refused")
+	f.IntVar(&o.passwordChecks, "password-checks", 0, "most password checks (argon2id, 19 MiB each) run at once; 0 means one per core (GOMAXPROCS)")
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
+	f.StringVar(&o.expireUnused, "expire-unused-after", "", "expire tokens unused this long (such as 90d; m, h, d, w units); off when empty")
+	f.BoolVar(&o.passwordLogin, "password-login", true, "accept usernames and passwords (false: sign-in through an SSO provider only)")
+	f.StringVar(&o.publicURL, "public-url", "", "where browsers and clients reach tokend, e.g. https://tokend.example.com (default: taken from each request)")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
 
 func (o *serveOptions) validate() (server.Config, error) {
 	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife,
-		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens}
+		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens,
+		PasswordChecks: o.passwordChecks, DisablePasswordLogin: !o.passwordLogin, PublicURL: strings.TrimSuffix(o.publicURL, "/")}
+	if o.publicURL != "" {
+		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return cfg, usageErrorf("--public-url must be a scheme and host such as https://tokend.example.com, got %q", o.publicURL)
+		}
+	}
 	// The server's own checks, with their messages; a zero or negative
 	// duration would otherwise quietly become the default.
 	if o.maxLifetime <= 0 || o.defaultLife <= 0 || o.loginLife <= 0 {
@@ -146,11 +184,24 @@ func (o *serveOptions) validate() (server.Config, error) {
 	if o.maxTokens < 1 {
 		return cfg, usageErrorf("--max-tokens-per-user must be at least 1, got %d", o.maxTokens)
 	}
+	if o.passwordChecks < 0 {
+		return cfg, usageErrorf("--password-checks must be 0 (one per core) or more, got %d", o.passwordChecks)
+	}
 	if o.drain <= 0 {
 		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)
 	}
 	if o.auditRetention < time.Hour {
 		return cfg, usageErrorf("--audit-retention must be at least 1h, such as 9600h (400 days), got %s", o.auditRetention)
+	}
+	if o.expireUnused != "" {
+		d, err := timespec.ParseDuration(o.expireUnused)
+		if err != nil {
+			return cfg, usageErrorf("--expire-unused-after: %w", err)
+		}
+		if d < 24*time.Hour {
+			return cfg, usageErrorf("--expire-unused-after must be at least 1d, such as 90d, got %s", o.expireUnused)
+		}
+		o.unusedAfter = d
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return cfg, usageErrorf("--tls-cert and --tls-key go together; give both or neither")
@@ -234,7 +285,7 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		ln = server.ProblemListener(ln)
 	}
 	srv := &http.Server{
-		Handler: server.New(cfg, st, logger),
+		Handler: handler(cfg, st, logger, tlsCfg != nil),
 		// "OPTIONS *" reaches the API (a 404 problem) instead of net/http's
 		// bare 200 that the contract does not know.
 		DisableGeneralOptionsHandler: true,
@@ -270,6 +321,14 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		runPruner(pctx, st, o.auditRetention, pruneInterval, time.Now, logger)
 	}()
 	defer func() { stopPruner(); <-pruned }()
+	if o.unusedAfter > 0 {
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			runUnusedSweeper(pctx, st, o.unusedAfter, pruneInterval, time.Now, logger)
+		}()
+		defer func() { stopPruner(); <-swept }()
+	}
 
 	errc := make(chan error, 1)
 	go func() {
@@ -343,4 +402,23 @@ func baseURL(a net.Addr, tls bool) string {
 		ip = net.IPv4(127, 0, 0, 1)
 	}
 	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port)))
+}
+
+// handler is the API with the browser sign-in pages beside it under
+// /login/; they share the store and the per-address failure budget's rules.
+func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool) http.Handler {
+	api := server.New(cfg, st, logger)
+	pages := loginweb.New(loginweb.Config{
+		Store: st, Limiter: server.NewAddressLimiter(cfg, st, logger), PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy,
+		Secure: tls || strings.HasPrefix(cfg.PublicURL, "https://"), Now: cfg.Now, Logger: logger,
+	})
+	// Not a ServeMux: it would answer "OPTIONS *" and unclean paths itself,
+	// and the API must see every request that is not a page.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/login/") {
+			pages.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }

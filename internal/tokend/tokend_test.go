@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/exitcode"
+	"github.com/tokenctl/tokenctl/internal/store"
 )
 
 // run executes tokend in-process and returns stdout, stderr and the error.
@@ -354,4 +355,83 @@ func TestPprofListener(t *testing.T) {
 		t.Fatalf("the API listener serves the profiler: %v %v", res, err)
 	}
 	res.Body.Close()
+}
+
+// TestUserRolesAndServiceAccounts: --admin, --service (no password read)
+// and set-role, as the store then holds them.
+func TestUserRolesAndServiceAccounts(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tokend.db")
+	if _, errOut, err := run(t, "root-pw\n", nil, "user", "add", "root", "--admin", "--database", db); err != nil || !strings.Contains(errOut, "Added admin user root") {
+		t.Fatalf("add --admin = %q, %v", errOut, err)
+	}
+	// No stdin at all: a service account asks for no password.
+	if _, errOut, err := run(t, "", nil, "user", "add", "jenkins", "--service", "--database", db); err != nil || !strings.Contains(errOut, "Added service account jenkins") {
+		t.Fatalf("add --service = %q, %v", errOut, err)
+	}
+	if _, _, err := run(t, "bob-pw\n", nil, "user", "add", "bob", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := run(t, "", nil, "user", "set-role", "bob", "admin", "--database", db); err != nil || !strings.Contains(errOut, "bob is now an admin") {
+		t.Fatalf("set-role = %q, %v", errOut, err)
+	}
+	if _, _, err := run(t, "", nil, "user", "set-role", "bob", "root", "--database", db); err == nil {
+		t.Fatal("set-role root succeeded")
+	}
+	if _, _, err := run(t, "", nil, "user", "set-role", "ghost", "admin", "--database", db); err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("set-role on an unknown user: %v", err)
+	}
+	st, err := openStore(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want := map[string]string{"root": "admin/person", "jenkins": "member/service", "bob": "admin/person"}
+	users, err := st.ListUsers(context.Background())
+	if err != nil || len(users) != 3 {
+		t.Fatalf("users = %+v, %v", users, err)
+	}
+	for _, u := range users {
+		if got := u.Role + "/" + u.Kind; got != want[u.Username] {
+			t.Errorf("%s = %s, want %s", u.Username, got, want[u.Username])
+		}
+		if u.Username == "jenkins" && u.PasswordHash != "" {
+			t.Error("the service account has a password hash")
+		}
+	}
+	evs, err := st.ListEvents(context.Background(), store.EventListOptions{UserID: users[0].ID, Limit: 10})
+	if err != nil || len(evs) != 1 || evs[0].Type != store.EventUserRoleChanged || evs[0].ActorKind != store.ActorOperator {
+		t.Fatalf("bob's trail = %+v, %v; want the role change by the operator", evs, err)
+	}
+}
+
+// TestUserDisableOnTheHost: the break-glass offboarding without an admin
+// token, recorded in the user's trail as the operator's.
+func TestUserDisableOnTheHost(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tokend.db")
+	if _, _, err := run(t, "bob-pw\n", nil, "user", "add", "bob", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := run(t, "", nil, "user", "disable", "bob", "--database", db); err != nil || !strings.Contains(errOut, "Disabled bob") {
+		t.Fatalf("disable = %q, %v", errOut, err)
+	}
+	check := func(want bool) {
+		t.Helper()
+		st, err := openStore(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		u, err := st.UserByName(context.Background(), "bob")
+		if err != nil || u.Disabled != want {
+			t.Fatalf("bob disabled = %v, %v; want %v", u.Disabled, err, want)
+		}
+	}
+	check(true)
+	if _, errOut, err := run(t, "", nil, "user", "enable", "bob", "--database", db); err != nil || !strings.Contains(errOut, "Enabled bob") {
+		t.Fatalf("enable = %q, %v", errOut, err)
+	}
+	check(false)
+	if _, _, err := run(t, "", nil, "user", "disable", "ghost", "--database", db); err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("disable ghost: %v", err)
+	}
 }

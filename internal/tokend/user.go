@@ -10,11 +10,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/password"
@@ -29,15 +29,22 @@ func newUserCmd(e *env) *cobra.Command {
 		Long: `Add, list and delete the users who may log in to tokend.
 
 A user logs in with HTTP Basic (name and password) or with any of their
-personal access tokens, which carry the user's own rights. These commands
-work on the database directly, so they may run while tokend serves it.`,
-		Example: `  tokend user add alice --database /var/lib/tokend/tokend.db
+personal access tokens, which carry the user's own rights. A user is a
+member or an admin; only an admin's tokens may carry admin:read and
+admin:write, which reach every user's tokens through /v1/admin/. A service
+account cannot sign in: an admin mints its tokens. These commands work on
+the database directly, so they may run while tokend serves it; once one
+admin exists, the rest is done over the API (tokenctl admin).`,
+		Example: `  tokend user add alice --admin --database /var/lib/tokend/tokend.db
+  tokend user add jenkins --service
+  tokend user set-role bob admin
   tokend user list
   tokend user delete alice`,
 	}
 	cmd.PersistentFlags().StringVar(&database, "database", databaseDefault(e.getenv),
 		databaseUsage)
 
+	var asAdmin, asService bool
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Add a user; the password comes from a prompt, or one line of stdin",
@@ -46,8 +53,14 @@ work on the database directly, so they may run while tokend serves it.`,
 On a terminal the password is asked for twice without echo; otherwise it is
 the first line of stdin, so it never appears in the process list or shell
 history. Only an argon2id hash of it is stored. A name is 1 to 64
-characters without ':', spaces or control characters.`,
+characters without ':', spaces or control characters.
+
+--admin makes the user an admin; --service adds a service account, which
+has no password and cannot sign in (an admin mints its tokens with tokenctl
+admin token create --for NAME).`,
 		Example: `  tokend user add alice                     # prompts for the password
+  tokend user add alice --admin             # the first admin
+  tokend user add jenkins --service         # no password
   printf '%s\n' "$PW" | tokend user add ci   # from stdin, for scripts`,
 		Args: cmdargs.ExactArgs(1, "tokend user add NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,27 +68,76 @@ characters without ':', spaces or control characters.`,
 			if err := validUsername(name); err != nil {
 				return err
 			}
-			pw, err := readPassword(cmd.Context(), e, name)
-			if err != nil {
-				return err
-			}
-			hash, err := password.Hash(pw)
-			if err != nil {
-				return fmt.Errorf("hash password: %w", err)
+			var hash string
+			if !asService {
+				pw, err := readPassword(cmd.Context(), e, name)
+				if err != nil {
+					return err
+				}
+				if hash, err = password.Hash(pw); err != nil {
+					return fmt.Errorf("hash password: %w", err)
+				}
 			}
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			u := store.User{ID: store.NewID(time.Now()), Username: name, PasswordHash: hash, CreatedAt: time.Now().UTC()}
+			u := store.User{ID: store.NewID(time.Now()), Username: name, PasswordHash: hash, CreatedAt: time.Now().UTC(),
+				Role: store.RoleMember, Kind: store.KindPerson}
+			if asAdmin {
+				u.Role = store.RoleAdmin
+			}
+			if asService {
+				u.Kind = store.KindService
+			}
 			if err := st.CreateUser(cmd.Context(), u); err != nil {
 				if errors.Is(err, store.ErrConflict) {
 					return fmt.Errorf("user %q already exists; delete it first with: tokend user delete %s", name, name)
 				}
 				return fmt.Errorf("add user %s: %w", name, err)
 			}
-			fmt.Fprintf(e.stderr, "Added user %s.\n", name)
+			what := "user"
+			if asService {
+				what = "service account"
+			}
+			if asAdmin {
+				what = "admin " + what
+			}
+			fmt.Fprintf(e.stderr, "Added %s %s.\n", what, name)
+			return nil
+		},
+	}
+	add.Flags().BoolVar(&asAdmin, "admin", false, "make the user an admin (their tokens may carry admin:read and admin:write)")
+	add.Flags().BoolVar(&asService, "service", false, "add a service account: no password, cannot sign in; an admin mints its tokens")
+
+	setRole := &cobra.Command{
+		Use:   "set-role NAME member|admin",
+		Short: "Make a user a member or an admin",
+		Long: `Make a user a member or an admin. It takes effect on the user's next
+request: a demoted admin's tokens keep their scopes but the admin routes
+refuse them.`,
+		Example: `  tokend user set-role alice admin
+  tokend user set-role alice member`,
+		Args: cmdargs.ExactArgs(2, "tokend user set-role NAME member|admin"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, role := args[0], args[1]
+			if !store.ValidRole(role) {
+				return usageErrorf("role must be member or admin, got %q", role)
+			}
+			st, err := openStore(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := store.WithAudit(cmd.Context(), store.Audit{At: time.Now().UTC().Truncate(time.Millisecond), ActorKind: store.ActorOperator})
+			if err := st.SetUserRole(ctx, name, role); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("no user %q; see tokend user list", name)
+				}
+				return fmt.Errorf("set role of %s: %w", name, err)
+			}
+			fmt.Fprintf(e.stderr, "%s is now %s %s.\n", name, map[string]string{store.RoleAdmin: "an", store.RoleMember: "a"}[role], role)
 			return nil
 		},
 	}
@@ -111,9 +173,13 @@ name per line on stdout, for scripts.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "USERNAME\tCREATED")
+			fmt.Fprintln(tw, "USERNAME\tROLE\tKIND\tSTATUS\tCREATED")
 			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\n", u.Username, u.CreatedAt.UTC().Format(time.RFC3339))
+				status := "enabled"
+				if u.Disabled {
+					status = "disabled"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, u.Kind, status, u.CreatedAt.UTC().Format(time.RFC3339))
 			}
 			return tw.Flush()
 		},
@@ -144,19 +210,48 @@ on the very next request; there is no undo.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(add, list, del)
+	toggle := func(disable bool) *cobra.Command {
+		verb, short, long := "enable", "Let a disabled user and their tokens in again", `Enable a disabled user: their unexpired tokens and their sign-in work again
+from the next request, on every server sharing the database.`
+		if disable {
+			verb, short, long = "disable", "Offboard a user: refuse all their tokens and sign-in at once", `Disable a user in one write: from the next request on, on every server
+sharing the database, every token of theirs is refused and so is their
+sign-in. Nothing is deleted; tokend user enable restores them. Over the
+API the same is tokenctl admin user disable.`
+		}
+		return &cobra.Command{
+			Use:     verb + " NAME",
+			Short:   short,
+			Long:    long,
+			Example: "  tokend user " + verb + " alice",
+			Args:    cmdargs.ExactArgs(1, "tokend user "+verb+" NAME"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				st, err := openStore(cmd.Context(), database)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				now := time.Now().UTC().Truncate(time.Second)
+				ctx := store.WithAudit(cmd.Context(), store.Audit{At: now.Truncate(time.Millisecond), ActorKind: store.ActorOperator})
+				if err := st.SetUserDisabled(ctx, args[0], disable, now); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return fmt.Errorf("no user %q; see tokend user list", args[0])
+					}
+					return fmt.Errorf("%s %s: %w", verb, args[0], err)
+				}
+				fmt.Fprintf(e.stderr, "%sd %s.\n", strings.ToUpper(verb[:1])+verb[1:], args[0])
+				return nil
+			},
+		}
+	}
+	cmd.AddCommand(add, setRole, toggle(true), toggle(false), list, del)
 	return cmd
 }
 
 // validUsername keeps names usable in HTTP Basic auth and on a command line.
 func validUsername(name string) error {
-	if name == "" || len(name) > 64 {
-		return usageErrorf("user name must be 1 to 64 characters")
-	}
-	for _, c := range name {
-		if c == ':' || unicode.IsSpace(c) || unicode.IsControl(c) {
-			return usageErrorf("user name %q may not contain ':', spaces or control characters", name)
-		}
+	if err := api.ValidUsername(name); err != nil {
+		return usageErrorf("%s", err)
 	}
 	return nil
 }

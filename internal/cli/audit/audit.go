@@ -232,6 +232,9 @@ func tableRow(ev api.Event, now time.Time) []string {
 	if ev.Reason != "" {
 		what += " (" + ev.Reason + ")"
 	}
+	if ev.Detail != "" {
+		what += " (" + ev.Detail + ")"
+	}
 	tok := "-"
 	if ev.Token != nil {
 		tok = ev.Token.Name + " " + ev.Token.KeyHint
@@ -239,8 +242,12 @@ func tableRow(ev api.Event, now time.Time) []string {
 	return []string{timespec.Stamp(ev.Time, now, false), what, tok, actor(ev), ev.Client.Address}
 }
 
-// actor says who did it, for people.
+// actor says who did it, for people: an admin acting on your account by
+// name first.
 func actor(ev api.Event) string {
+	if ev.Actor.User != "" {
+		return "admin " + ev.Actor.User
+	}
 	switch ev.Actor.Kind {
 	case api.ActorToken:
 		if ev.Actor.TokenName != "" {

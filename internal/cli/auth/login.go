@@ -43,6 +43,13 @@ type LoginOptions struct {
 	ExpiresIn       string
 	InsecureStorage bool
 	OIDC            cmdutil.OIDC
+	// Web signs in through the browser and the server's SSO provider.
+	Web bool
+	// OpenBrowser opens a URL in a browser; nil on a headless machine,
+	// where --web only prints it.
+	OpenBrowser func(url string) error
+	// Timings of a --web sign-in, filled as it goes.
+	Timings LoginTimings
 
 	expiresIn    time.Duration
 	expiresInSet bool
@@ -60,6 +67,7 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) e
 		Getenv:        f.Getenv,
 		Hostname:      os.Hostname,
 		Now:           nowFunc(f),
+		OpenBrowser:   browserOpener(f.Getenv),
 	}
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -86,13 +94,21 @@ The token goes to the OS keyring. When no keyring is usable, login fails and
 says what to do; --insecure-storage stores it in a plain file (mode 0600)
 instead. No flag takes a secret as its value.
 
+With --web, sign in through the browser and the organisation's identity
+provider (the server's "tokend sso"): tokenctl shows a one-time code and a
+URL, opens the browser ($BROWSER, or the desktop's; on a machine without
+one it only prints them, so open the URL anywhere), and waits while you
+confirm the code and sign in. The login token is then stored as a password
+login's is. Ctrl-C stops it with nothing stored.
+
 With --oidc (or --oidc-token-file PATH / --oidc-token-env NAME) the CI
 job's or workload's OIDC identity token is traded for a token, which is
 stored as with --with-token. The server's trust policy decides its user,
 scopes and longest lifetime (--expires-in, when given, asks for less). In
 a CI job prefer ` + "`token exec --oidc`" + `, which needs no storage and deletes
 the token when the command ends.`,
-		Example: `  $ tokenctl auth login --host https://tokens.example.com --username alice
+		Example: `  $ tokenctl auth login --host https://tokens.example.com --web
+  $ tokenctl auth login --host https://tokens.example.com --username alice
   $ printf '%s\n' "$PASSWORD" | tokenctl auth login --host https://tokens.example.com --username ci --password-stdin
   $ tokenctl auth login --host https://tokens.example.com --with-token < token.txt
   $ tokenctl auth login --host https://tokens.example.com --oidc-token-file /var/run/secrets/tokens/tokend --insecure-storage`,
@@ -112,6 +128,7 @@ the token when the command ends.`,
 	fl.StringVarP(&opts.Username, "username", "u", "", "log in as `USER` with a password")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password as one line of stdin")
 	fl.BoolVar(&opts.WithToken, "with-token", false, "read a personal access token from stdin")
+	fl.BoolVar(&opts.Web, "web", false, "sign in through the browser and the server's identity provider (SSO)")
 	fl.StringVar(&opts.ExpiresIn, "expires-in", "", "lifetime of the login token as a `DURATION` of m, h, d, w (default: the server's login lifetime, else 90d cut to the server's maximum)")
 	fl.BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the token in a plain file instead of the OS keyring")
 	cmdutil.AddOIDCFlags(cmd, &opts.OIDC)
@@ -121,6 +138,9 @@ the token when the command ends.`,
 func (o *LoginOptions) validate() error {
 	oidc := o.OIDC.Active() || o.OIDC.Audience != ""
 	switch {
+	case o.Web && (oidc || o.WithToken || o.Username != "" || o.PasswordStdin):
+		return cmdutil.UsageErrorf("--web cannot be used with --oidc, --with-token, --username or --password-stdin: it is a way to log in of its own")
+	case o.Web:
 	case oidc && (o.WithToken || o.Username != "" || o.PasswordStdin):
 		return cmdutil.UsageErrorf("--oidc cannot be used with --with-token, --username or --password-stdin: it is a way to log in of its own")
 	case oidc:
@@ -186,6 +206,8 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 	ready := func() error { return svc.Usable(source) }
 	var l *login
 	switch {
+	case o.Web:
+		l, err = o.withWeb(ctx, host, copts, ready)
 	case o.OIDC.Active():
 		l, err = o.withOIDC(ctx, host, copts, ready)
 	case o.WithToken:
@@ -196,7 +218,13 @@ func loginRun(ctx context.Context, o *LoginOptions) error {
 	if err != nil {
 		return err
 	}
-	return o.store(ctx, svc, source, copts, l)
+	if err := o.store(ctx, svc, source, copts, l); err != nil {
+		return err
+	}
+	if o.Web {
+		o.Timings.Stored = o.Now()
+	}
+	return nil
 }
 
 // withToken reads a token from stdin, checks it locally and asks the
@@ -317,6 +345,10 @@ func (o *LoginOptions) withPassword(ctx context.Context, host string, copts clie
 		ExpiresInSeconds: client.ExpiresIn(life),
 	}, "")
 	if client.IsStatus(err, http.StatusUnauthorized) {
+		var ae *client.APIError
+		if errors.As(err, &ae) && ae.Problem != nil && strings.Contains(ae.Problem.Detail, "--web") {
+			return nil, &cmdutil.AuthError{Err: fmt.Errorf("%s does not take passwords; sign in through the browser: tokenctl auth login --web --host %s", host, host)}
+		}
 		return nil, &cmdutil.AuthError{Err: fmt.Errorf("wrong username or password for %s", host)}
 	}
 	if err != nil {
@@ -364,6 +396,9 @@ func (o *LoginOptions) loginLifetime(ctx context.Context, host string, copts cli
 		return life, flag, nil // an older server: it has the last word
 	case err != nil:
 		return 0, "", err
+	}
+	if !info.PasswordLogin {
+		return 0, "", &cmdutil.AuthError{Err: fmt.Errorf("%s does not take passwords; sign in through the browser: tokenctl auth login --web --host %s", host, host)}
 	}
 	max := time.Duration(info.MaxTokenLifetimeSeconds) * time.Second
 	switch {

@@ -85,10 +85,12 @@ func TestLoginToAnOlderServerKeepsTheOldDefault(t *testing.T) {
 }
 
 // Asking for the limits must not undo "a rate-limited password login is
-// never retried": from a blocked address GET /v1/server is a 429 too, and
-// the login says so at once instead of announcing a wait.
+// never retried": the login's password check is a 429 (tokend limits
+// wrong passwords per account and address; GET /v1/server, sent without
+// credentials, is never refused for them), and the login says so at once
+// instead of announcing a wait.
 func TestRateLimitedLoginDoesNotWaitForTheLimits(t *testing.T) {
-	srv := newAPIServerWith(t, server.Config{AuthFailures: 1, AuthFailWindow: 20 * time.Second})
+	srv := newAPIServerWith(t, server.Config{PasswordFailures: 1, AuthFailWindow: 20 * time.Second})
 	e := newTestEnv(t)
 	if r := e.run("wrong\n", "auth", "login", "--host", srv.URL, "-u", "alice", "--password-stdin", "--insecure-storage"); r.code != 4 {
 		t.Fatalf("wrong password: exit %d: %s", r.code, r.stderr)

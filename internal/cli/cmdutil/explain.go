@@ -72,14 +72,19 @@ func problemExit(ae *client.APIError) int {
 		// "This credential may not do that": the remedy is another
 		// credential, as for a rejected one.
 		api.CodeInsufficientScope, api.CodeExceedsParent,
-		api.CodeNoMatchingPolicy, api.CodeExceedsPolicy:
+		api.CodeNoMatchingPolicy, api.CodeExceedsPolicy, api.CodeAdminRequired,
+		// A browser sign-in that was refused or ran out: log in again.
+		api.CodeAccessDenied, api.CodeExpiredToken:
 		return ExitAuth
 	case api.CodeBadRequest, api.CodeInvalidJSON, api.CodeValidation,
-		api.CodeBodyTooLarge, api.CodeIdempotencyMismatch, api.CodeNotAToken:
+		api.CodeBodyTooLarge, api.CodeIdempotencyMismatch, api.CodeNotAToken, api.CodeLifetimeCapped:
 		return ExitUsage
 	case api.CodeNotFound, api.CodeMethodNotAllowed, api.CodeUnsupportedMedia,
-		api.CodeTokenExpired, api.CodeTokenLimitReached,
-		api.CodeRateLimited, api.CodeInternal, api.CodeUnavailable:
+		api.CodeTokenExpired, api.CodeTokenLimitReached, api.CodeUserExists,
+		api.CodeRateLimited, api.CodeInternal, api.CodeUnavailable,
+		// auth login --web's poll loop handles these; met anywhere else
+		// they are the server's business.
+		api.CodeAuthorizationPending, api.CodeSlowDown, api.CodeSSONotConfigured:
 		return ExitError
 	}
 	switch ae.Status {
@@ -155,6 +160,12 @@ func refusal(ae *client.APIError) string {
 			detail += "; delete those you no longer need (`tokenctl token delete --expired`)"
 		}
 		return ae.Host + " refused: " + detail
+	case api.CodeAdminRequired:
+		// One line: what is needed, whoever's credential this is.
+		if strings.Contains(detail, "may be carried only") {
+			return ae.Host + " refused: " + detail
+		}
+		return "this needs an admin's token: " + ae.Host + " says " + strings.TrimPrefix(detail, "this needs an admin's token; ") + "; log in as an admin (`tokenctl auth login`)"
 	case api.CodeTokenExpired:
 		// The server's detail advises in API terms; say it in ours.
 		return "the token has expired and cannot be rotated: create a new one with `tokenctl token create NAME`"

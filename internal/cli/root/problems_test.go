@@ -40,11 +40,21 @@ var problemRows = []problemRow{
 	{"CodeTokenLimitReached", api.CodeTokenLimitReached, 409, "you already have 100 live tokens, the most this server allows; delete some (tokenctl token delete --expired, or by name) and try again", nil, 1},
 	{"CodeNotAToken", api.CodeNotAToken, 400, "this request was made with a password, not a token; send Authorization: Bearer <token>", nil, 2},
 	{"CodeIdempotencyMismatch", api.CodeIdempotencyMismatch, 422, "this Idempotency-Key was already used with a different request body; use a new key for a new token", nil, 2},
-	{"CodeRateLimited", api.CodeRateLimited, 429, "too many failed authentication attempts from this address; retry in 1 seconds", nil, 1},
+	{"CodeRateLimited", api.CodeRateLimited, 429, "too many failed credentials from this address; retry in 1 seconds", nil, 1},
+	{"CodeRateLimited", api.CodeRateLimited, 429, "too many wrong passwords for this account from this address; retry in 60 seconds", nil, 1},
 	{"CodeInternal", api.CodeInternal, 500, "the server could not complete the request; it has been logged with the request id", nil, 1},
 	{"CodeUnavailable", api.CodeUnavailable, 503, "the store is not reachable", nil, 1},
+	{"CodePasswordChecksBusy", api.CodePasswordChecksBusy, 503, "too many password checks are running; retry in 1 second, or sign in with a token", nil, 1},
 	{"CodeSubjectTokenRejected", api.CodeSubjectTokenRejected, 401, "the identity token was refused (replayed): its jti was seen before", map[string]any{"reason": api.ReasonReplayed}, 4},
 	{"CodeNoMatchingPolicy", api.CodeNoMatchingPolicy, 403, "no trust policy of issuer \"https://i.example\" accepts this identity (sub \"repo:a/b\"); the operator can compare its claims with tokend trust list", nil, 4},
+	{"CodeAdminRequired", api.CodeAdminRequired, 403, "this needs an admin's token; bob is not an admin", nil, 4},
+	{"CodeUserExists", api.CodeUserExists, 409, "a user named \"jenkins\" already exists", nil, 1},
+	{"CodeLifetimeCapped", api.CodeLifetimeCapped, 400, "scope deploy:write caps a token's lifetime at 7d (604800 seconds); asked for 30d; ask for less or leave the expiry out", nil, 2},
+	{"CodeAuthorizationPending", api.CodeAuthorizationPending, 400, "not approved yet; poll again after the interval", nil, 1},
+	{"CodeSlowDown", api.CodeSlowDown, 400, "polled too soon; wait the interval between polls", map[string]any{"interval": 10}, 1},
+	{"CodeExpiredToken", api.CodeExpiredToken, 400, "unknown or expired device code; start again with tokenctl auth login --web", nil, 4},
+	{"CodeAccessDenied", api.CodeAccessDenied, 400, "the sign-in was refused in the browser or by the server's policy", nil, 4},
+	{"CodeSSONotConfigured", api.CodeSSONotConfigured, 403, "this server has no sign-in provider; log in with a password, or ask its operator to add one with tokend sso add", nil, 1},
 	{"CodeExceedsPolicy", api.CodeExceedsPolicy, 403, "expires_in_seconds 7200 is longer than trust policy gha allows (900, 15m0s); ask for less or leave it out", nil, 4},
 }
 
@@ -58,6 +68,8 @@ func TestEveryProblemCodeMapsTheSameInEveryCommand(t *testing.T) {
 		{"scope", "list"},
 		{"token", "create", "x", "-q"},
 		{"token", "show", "01jd8k2m4n5p6q7r8s9t0v1w2x"},
+		{"admin", "token", "list"},
+		{"admin", "user", "disable", "bob"},
 	}
 	apiCall := regexp.MustCompile(`\b(GET|POST|PUT|PATCH|DELETE) /v1/`)
 	for _, row := range problemRows {

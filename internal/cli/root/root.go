@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenctl/tokenctl/internal/cli/admin"
 	"github.com/tokenctl/tokenctl/internal/cli/audit"
 	"github.com/tokenctl/tokenctl/internal/cli/auth"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
@@ -123,6 +124,7 @@ Run 'tokenctl --help' for every command.
 		token.NewCmdToken(f),
 		scope.NewCmdScope(f),
 		audit.NewCmdAudit(f, nil),
+		admin.NewCmdAdmin(f),
 		configcmd.NewCmdConfig(f),
 		versioncmd.NewCmdVersion(f),
 	)

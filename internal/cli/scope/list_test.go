@@ -80,6 +80,8 @@ func TestScopeListShowsBuiltInAndApplicationScopes(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	want := "NAME          KIND         DESCRIPTION\n" +
+		"admin:read    built in     admins only: list every user's tokens, events and accounts\n" +
+		"admin:write   built in     admins only: revoke any token, manage users and service accounts\n" +
 		"deploy:write  application  deploy to production\n" +
 		"tokens:read   built in     "
 	if !strings.HasPrefix(out, want) || !strings.Contains(out, "tokens:write  built in") {
@@ -91,7 +93,7 @@ func TestScopeListShowsBuiltInAndApplicationScopes(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
 		t.Fatalf("json %q: %v (exit %d)", out, err, code)
 	}
-	if len(got) != 3 || got[0] != (api.Scope{Name: "deploy:write", Description: "deploy to production"}) || !got[1].Builtin {
+	if len(got) != 5 || got[2] != (api.Scope{Name: "deploy:write", Description: "deploy to production"}) || !got[3].Builtin || !got[0].Builtin {
 		t.Errorf("json = %+v", got)
 	}
 
@@ -100,7 +102,7 @@ func TestScopeListShowsBuiltInAndApplicationScopes(t *testing.T) {
 		t.Errorf("--jq: %q", out)
 	}
 	out, _, _ = run(t, host, tok, "list", "-o", "csv")
-	if !strings.HasPrefix(out, "name,description,builtin\ndeploy:write,deploy to production,false\n") {
+	if !strings.HasPrefix(out, "name,description,builtin\n") || !strings.Contains(out, "\ndeploy:write,deploy to production,false\n") {
 		t.Errorf("csv: %q", out)
 	}
 }

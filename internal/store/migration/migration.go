@@ -16,14 +16,17 @@ import (
 
 // Migration is one schema step.
 type Migration struct {
-	Version int    // 1, 2, 3… with no gaps
+	Version int    // 1, 2, 3…, each once, increasing (gaps allowed)
 	Name    string // the file name, e.g. 0002_readiness.sql
 	SQL     string
 }
 
 // Load returns the migrations matching glob in fsys in version order. File
-// names are NNNN_what.sql with versions 1, 2, 3… and no gaps, so the schema
-// version a database records is also the number of migrations applied.
+// names are NNNN_what.sql with positive, unique versions. A gap is allowed
+// so that two branches can each claim a number (0006, 0007) and land in
+// either order while the lower one is still in review; Apply then runs a
+// later-landed lower version only on databases not yet past it, so a
+// database must not be migrated by a binary built between the two.
 func Load(fsys fs.FS, glob string) ([]Migration, error) {
 	names, err := fs.Glob(fsys, glob)
 	if err != nil {
@@ -44,12 +47,21 @@ func Load(fsys fs.FS, glob string) ([]Migration, error) {
 		ms = append(ms, Migration{Version: v, Name: base, SQL: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
-	for i, m := range ms {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.Name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version == ms[i-1].Version {
+			return nil, fmt.Errorf("migration %s: version %d is also %s", ms[i].Name, ms[i].Version, ms[i-1].Name)
 		}
 	}
 	return ms, nil
+}
+
+// Latest is the highest version in ms (0 when there is none): the schema
+// version a database has once every migration is applied.
+func Latest(ms []Migration) int {
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].Version
 }
 
 // Apply brings a database that records version current up to the newest of
@@ -58,10 +70,13 @@ func Load(fsys fs.FS, glob string) ([]Migration, error) {
 // transaction, so a failed step leaves the database as it was. A database
 // newer than ms is refused: it needs a newer binary, not a downgrade.
 func Apply(ms []Migration, current int, step func(m Migration) error) error {
-	if current < 0 || current > len(ms) {
-		return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, len(ms))
+	if current < 0 || current > Latest(ms) {
+		return fmt.Errorf("database schema version %d is newer than this binary supports (%d); use a newer tokend", current, Latest(ms))
 	}
-	for _, m := range ms[current:] {
+	for _, m := range ms {
+		if m.Version <= current {
+			continue
+		}
 		if err := step(m); err != nil {
 			return fmt.Errorf("apply migration %s: %w", m.Name, err)
 		}

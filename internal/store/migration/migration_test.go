@@ -21,7 +21,6 @@ func TestLoadOrdersAndChecksVersions(t *testing.T) {
 		t.Fatalf("Load = %+v", ms)
 	}
 	for name, fsys := range map[string]fstest.MapFS{
-		"a gap":       {"m/0001_a.sql": {}, "m/0003_c.sql": {}},
 		"no number":   {"m/init.sql": {}},
 		"zero":        {"m/0000_a.sql": {}},
 		"a duplicate": {"m/0001_a.sql": {}, "m/0001_b.sql": {}},
@@ -66,5 +65,26 @@ func TestApplyStopsAtAFailedStepAndNamesIt(t *testing.T) {
 	})
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "0002_b.sql") || !slices.Equal(ran, []int{1, 2}) {
 		t.Fatalf("Apply = %v after %v; want boom naming 0002_b.sql after steps 1 and 2", err, ran)
+	}
+}
+
+// Issue 22 lands 0007 while issue 23's 0006 may still be in review: a gap
+// loads, and Apply skips what a database already has.
+func TestLoadAcceptsAGapAndApplySkipsApplied(t *testing.T) {
+	ms, err := Load(fstest.MapFS{"m/0001_a.sql": {}, "m/0002_b.sql": {}, "m/0007_g.sql": {}}, "m/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Latest(ms) != 7 || Latest(nil) != 0 {
+		t.Fatalf("Latest = %d, want 7", Latest(ms))
+	}
+	for current, want := range map[int][]int{0: {1, 2, 7}, 1: {2, 7}, 2: {7}, 5: {7}, 7: nil} {
+		var ran []int
+		if err := Apply(ms, current, func(m Migration) error { ran = append(ran, m.Version); return nil }); err != nil || !slices.Equal(ran, want) {
+			t.Errorf("Apply from %d ran %v, %v; want %v", current, ran, err, want)
+		}
+	}
+	if err := Apply(ms, 8, func(Migration) error { return nil }); err == nil || !strings.Contains(err.Error(), "supports (7)") {
+		t.Errorf("Apply from 8 = %v, want newer-than refusal naming 7", err)
 	}
 }

@@ -15,21 +15,21 @@ import (
 )
 
 const eventColumns = `id, user_id, time, type, token_id, token_name, token_key_hint, actor_kind,
-actor_token_id, actor_token_name, client_address, user_agent, source, reason, trust_policy, claims`
+actor_token_id, actor_token_name, client_address, user_agent, source, reason, trust_policy, claims, actor_user, detail`
 
 // insertEvents inserts any number of events in one round trip: each column
 // travels as one array and unnest zips them into rows.
 const insertEvents = `INSERT INTO events (` + eventColumns + `)
 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
                      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                     $15::text[], $16::text[])`
+                     $15::text[], $16::text[], $17::text[], $18::text[])`
 
 func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	n := len(evs)
-	cols := make([][]string, 13)
+	cols := make([][]string, 15)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
@@ -43,12 +43,12 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 			return err
 		}
 		for j, v := range []string{e.ID, e.UserID, e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
-			e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason} {
+			e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, e.ActorUser, e.Detail} {
 			cols[j][i] = v
 		}
 	}
 	_, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
-		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims)
+		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims, cols[13], cols[14])
 	return err
 }
 
@@ -104,7 +104,7 @@ func (s *Store) ListEvents(ctx context.Context, opts store.EventListOptions) ([]
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	q.WriteString(`SELECT ` + eventColumns + ` FROM events WHERE user_id = $1`)
+	q.WriteString(`SELECT ` + eventColumns + ` FROM events WHERE ` + ownerIs(opts.UserID, "$1"))
 	if opts.BeforeID != "" {
 		q.WriteString(` AND id < ` + arg(opts.BeforeID))
 	}
@@ -140,7 +140,8 @@ func scanEvent(row pgx.CollectableRow) (store.Event, error) {
 	var e store.Event
 	var policy, claims *string
 	if err := row.Scan(&e.ID, &e.UserID, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
-		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims); err != nil {
+		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims,
+		&e.ActorUser, &e.Detail); err != nil {
 		return store.Event{}, err
 	}
 	e.Time = fromDB(e.Time)
@@ -194,6 +195,40 @@ func (s *Store) RevokeByDigests(ctx context.Context, digests [][32]byte, now tim
 	})
 	if err != nil {
 		return nil, fmt.Errorf("revoke tokens: %w", err)
+	}
+	return toks, nil
+}
+
+// ExpireUnused expires up to limit unused tokens, oldest first, in one
+// short transaction (the sweep calls it until it returns fewer).
+// SKIP LOCKED lets two replicas sweep at once without waiting on each other.
+func (s *Store) ExpireUnused(ctx context.Context, before, now time.Time, limit int) ([]store.Token, error) {
+	if limit < 1 {
+		return nil, errors.New("expire unused tokens: limit must be positive")
+	}
+	var toks []store.Token
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+tokenColumns+` FROM tokens
+			 WHERE expires_at > $1 AND created_at < $2 AND (last_used_at IS NULL OR last_used_at < $2)
+			 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`, toDB(now), toDB(before), limit)
+		if err != nil {
+			return err
+		}
+		toks, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Token, error) { return scanToken(row) })
+		if err != nil {
+			return err
+		}
+		ids := make([]string, len(toks))
+		for i, t := range toks {
+			ids[i] = t.ID
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tokens SET expires_at = $1 WHERE id = ANY($2::text[])`, toDB(now), ids); err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.EventTokenExpiredUnused, toks...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("expire unused tokens: %w", err)
 	}
 	return toks, nil
 }

@@ -36,6 +36,9 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		if snap.Events, err = pgx.CollectRows(rows, scanEvent); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
+		if err := exportSSO(ctx, tx, &snap); err != nil {
+			return err
+		}
 		if err := exportTrust(ctx, tx, &snap); err != nil {
 			return err
 		}
@@ -76,7 +79,7 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.ImportOptions) (store.ImportResult, error) {
 	var res store.ImportResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events, trust_policies, subject_token_uses IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events, trust_policies, subject_token_uses, sso_providers, sso_users IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := counts(ctx, tx)
@@ -86,10 +89,10 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if !opts.IntoNonEmpty && before.Users+before.Tokens > 0 {
 			return fmt.Errorf("%w: it has %d users and %d tokens", store.ErrNotEmpty, before.Users, before.Tokens)
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "username", "password_hash", "created_at"},
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "username", "password_hash", "created_at", "role", "kind", "disabled_at"},
 			pgx.CopyFromSlice(len(snap.Users), func(i int) ([]any, error) {
-				u := snap.Users[i]
-				return []any{u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt)}, nil
+				u, err := userDefaults(snap.Users[i])
+				return []any{u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt), u.Role, u.Kind, disabledAt(u)}, err
 			}))
 		if err != nil {
 			return fmt.Errorf("copy users: %w", err)
@@ -113,10 +116,10 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if err != nil {
 			return fmt.Errorf("copy tokens: %w", err)
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"scopes"}, []string{"name", "description", "created_at"},
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"scopes"}, []string{"name", "description", "created_at", "max_lifetime"},
 			pgx.CopyFromSlice(len(snap.Scopes), func(i int) ([]any, error) {
 				sc := snap.Scopes[i]
-				return []any{sc.Name, sc.Description, toDB(sc.CreatedAt)}, nil
+				return []any{sc.Name, sc.Description, toDB(sc.CreatedAt), nullDuration(sc.MaxLifetime)}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy scopes: %w", err)
@@ -124,7 +127,7 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		// Events go last: they reference their users.
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"id", "user_id", "time", "type", "token_id", "token_name",
 			"token_key_hint", "actor_kind", "actor_token_id", "actor_token_name", "client_address", "user_agent", "source", "reason",
-			"trust_policy", "claims"},
+			"trust_policy", "claims", "actor_user", "detail"},
 			pgx.CopyFromSlice(len(snap.Events), func(i int) ([]any, error) {
 				e := snap.Events[i]
 				policy, claims, err := eventTrust(e)
@@ -132,7 +135,8 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 					return nil, err
 				}
 				return []any{e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
-					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, policy, claims}, nil
+					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, policy, claims,
+					e.ActorUser, e.Detail}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy events: %w", err)
@@ -141,25 +145,28 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if err := importTrust(ctx, tx, snap); err != nil {
 			return err
 		}
+		if err := importSSO(ctx, tx, snap); err != nil {
+			return err
+		}
 		after, err := counts(ctx, tx)
 		if err != nil {
 			return err
 		}
 		res = store.ImportResult{Users: after.Users - before.Users, Tokens: after.Tokens - before.Tokens,
 			Scopes: after.Scopes - before.Scopes, Events: after.Events - before.Events,
-			TrustPolicies: after.TrustPolicies - before.TrustPolicies, SubjectTokenUses: after.SubjectTokenUses - before.SubjectTokenUses}
+			TrustPolicies: after.TrustPolicies - before.TrustPolicies, SubjectTokenUses: after.SubjectTokenUses - before.SubjectTokenUses,
+			SSOProviders: after.SSOProviders - before.SSOProviders, SSOUsers: after.SSOUsers - before.SSOUsers}
 		want := store.ImportResult{Users: len(snap.Users), Tokens: len(snap.Tokens), Scopes: len(snap.Scopes), Events: len(snap.Events),
-			TrustPolicies: len(snap.TrustPolicies), SubjectTokenUses: len(snap.SubjectTokenUses)}
+			TrustPolicies: len(snap.TrustPolicies), SubjectTokenUses: len(snap.SubjectTokenUses),
+			SSOProviders: len(snap.SSOProviders), SSOUsers: len(snap.SSOUsers)}
 		if res != want {
-			return fmt.Errorf("count check failed: %d users, %d tokens, %d scopes, %d events, %d trust policies and %d subject token uses written, want %d, %d, %d, %d, %d and %d; nothing was committed",
-				res.Users, res.Tokens, res.Scopes, res.Events, res.TrustPolicies, res.SubjectTokenUses,
-				want.Users, want.Tokens, want.Scopes, want.Events, want.TrustPolicies, want.SubjectTokenUses)
+			return fmt.Errorf("count check failed: %+v written, want %+v; nothing was committed", res, want)
 		}
 		return nil
 	})
 	switch {
 	case isUniqueViolation(err):
-		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope, event id, trust policy or subject token use is already there (%w); nothing was imported", store.ErrConflict)
+		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope, event id, trust policy, subject token use or sso provider is already there (%w); nothing was imported", store.ErrConflict)
 	case err != nil:
 		return store.ImportResult{}, fmt.Errorf("import into postgres database: %w", err)
 	}
@@ -171,7 +178,8 @@ func counts(ctx context.Context, tx pgx.Tx) (store.ImportResult, error) {
 	var c store.ImportResult
 	err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens),
 		(SELECT count(*) FROM scopes), (SELECT count(*) FROM events),
-		(SELECT count(*) FROM trust_policies), (SELECT count(*) FROM subject_token_uses)`).
-		Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events, &c.TrustPolicies, &c.SubjectTokenUses)
+		(SELECT count(*) FROM trust_policies), (SELECT count(*) FROM subject_token_uses),
+		(SELECT count(*) FROM sso_providers), (SELECT count(*) FROM sso_users)`).
+		Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events, &c.TrustPolicies, &c.SubjectTokenUses, &c.SSOProviders, &c.SSOUsers)
 	return c, err
 }

@@ -24,7 +24,7 @@ func SchemaVersion() int {
 	if err != nil {
 		return 0
 	}
-	return len(ms)
+	return migration.Latest(ms)
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serialises

@@ -217,12 +217,15 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 	var users []store.User
 	for _, name := range []string{"bob", "alice"} {
 		u := store.User{ID: store.NewID(now), Username: name, PasswordHash: "hash-" + name, CreatedAt: now}
+		if name == "alice" { // role, kind and the disabled flag move too
+			u.Role, u.Kind, u.Disabled, u.DisabledAt = store.RoleAdmin, store.KindService, true, now
+		}
 		if err := src.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 		users = append(users, u)
 	}
-	if err := src.CreateScope(ctx, store.Scope{Name: "deploy:write", Description: "ship it", CreatedAt: now}); err != nil {
+	if err := src.CreateScope(ctx, store.Scope{Name: "deploy:write", Description: "ship it", CreatedAt: now, MaxLifetime: 7 * 24 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	// Creating with an Audit records a token.created event per token.
@@ -254,6 +257,7 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 		Type: store.EventTokenRevokedLeaked, TokenID: "tid", TokenName: "tname", TokenKeyHint: "thint",
 		ActorKind: store.ActorToken, ActorTokenID: "aid", ActorTokenName: "aname",
 		ClientAddress: "198.51.100.1", UserAgent: "ua/2", Source: "github", Reason: "why",
+		ActorUser: "root", Detail: "role admin",
 	}
 	if err := src.AddEvents(ctx, []store.Event{full}); err != nil {
 		t.Fatal(err)
@@ -299,6 +303,9 @@ func TestPostgresExportImportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if a := back.Users[0]; a.Username != "alice" || a.Role != store.RoleAdmin || a.Kind != store.KindService || !a.Disabled || back.Scopes[0].MaxLifetime != 7*24*time.Hour {
+		t.Fatalf("after the round trip alice = %+v, scope %+v", a, back.Scopes[0])
+	}
 	if fmt.Sprint(back) != fmt.Sprint(snap) {
 		t.Fatalf("round trip differs:\n got %v\nwant %v", back, snap)
 	}
@@ -324,4 +331,45 @@ func TestPostgresReplayAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.ReplayRace(t, []store.Store{a, b}, alice)
+}
+
+// tokend migrate carries SSO providers (secret included) and which users
+// a provider made; device codes and browser logins stay behind.
+func TestPostgresExportImportCarriesSSO(t *testing.T) {
+	ctx := context.Background()
+	src, _ := openTemp(t)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	p := store.SSOProvider{Name: "corp", Issuer: "https://idp.example", ClientID: "tokend", ClientSecret: "s3cret", UsernameClaim: "email",
+		Scopes: []string{"groups"}, Allow: []store.ClaimMatch{{Claim: "email", Glob: "*@example.com"}}, AdminIf: []store.ClaimMatch{},
+		CreateUsers: true, CreatedAt: now}
+	if err := src.CreateSSOProvider(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	carol := store.User{ID: store.NewID(now), Username: "carol@example.com", CreatedAt: now}
+	if err := src.CreateSSOUser(ctx, carol, "corp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.CreateDeviceCode(ctx, store.DeviceCode{Digest: sha256.Sum256([]byte("d")), UserCode: "BCDFGHJK", ClientHost: "h", ClientAddr: "a",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), Interval: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := src.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := openTemp(t)
+	res, err := dst.Import(ctx, snap, store.ImportOptions{})
+	if err != nil || res.SSOProviders != 1 || res.SSOUsers != 1 || res.Users != 1 {
+		t.Fatalf("Import = %+v, %v", res, err)
+	}
+	got, err := dst.SSOProviderByName(ctx, "corp")
+	if err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("provider after import = %+v, %v; want %+v", got, err, p)
+	}
+	if prov, err := dst.UserSSOProvider(ctx, carol.ID); err != nil || prov != "corp" {
+		t.Fatalf("carol's provider after import = %q, %v", prov, err)
+	}
+	if _, err := dst.DeviceCodeByUserCode(ctx, "BCDFGHJK"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a device code was carried over: %v", err)
+	}
 }

@@ -31,8 +31,8 @@ func fromTextArray(col []string) scope.Set {
 
 // CreateScope adds an application scope; store.ErrConflict when it exists.
 func (s *Store) CreateScope(ctx context.Context, sc store.Scope) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO scopes (name, description, created_at) VALUES ($1, $2, $3)`,
-		sc.Name, sc.Description, toDB(sc.CreatedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO scopes (name, description, created_at, max_lifetime) VALUES ($1, $2, $3, $4)`,
+		sc.Name, sc.Description, toDB(sc.CreatedAt), nullDuration(sc.MaxLifetime))
 	switch {
 	case isUniqueViolation(err):
 		return fmt.Errorf("create scope %s: %w", sc.Name, store.ErrConflict)
@@ -51,12 +51,33 @@ func (s *Store) ListScopes(ctx context.Context) ([]store.Scope, error) {
 	return scopes, nil
 }
 
+// nullDuration is d for a nullable column: NULL when not positive.
+func nullDuration(d time.Duration) *int64 {
+	if d <= 0 {
+		return nil
+	}
+	n := int64(d)
+	return &n
+}
+
+// SetScopeMaxLifetime sets or clears an application scope's lifetime cap.
+func (s *Store) SetScopeMaxLifetime(ctx context.Context, name string, d time.Duration) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE scopes SET max_lifetime = $1 WHERE name = $2`, nullDuration(d), name)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set scope %s: %w", name, err)
+	}
+	return nil
+}
+
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
 func queryScopes(ctx context.Context, q querier) ([]store.Scope, error) {
-	rows, err := q.Query(ctx, `SELECT name, description, created_at FROM scopes ORDER BY name`)
+	rows, err := q.Query(ctx, `SELECT name, description, created_at, max_lifetime FROM scopes ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +86,14 @@ func queryScopes(ctx context.Context, q querier) ([]store.Scope, error) {
 	for rows.Next() {
 		var sc store.Scope
 		var created time.Time
-		if err := rows.Scan(&sc.Name, &sc.Description, &created); err != nil {
+		var maxLife *int64
+		if err := rows.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
 			return nil, err
 		}
 		sc.CreatedAt = fromDB(created)
+		if maxLife != nil {
+			sc.MaxLifetime = time.Duration(*maxLife)
+		}
 		out = append(out, sc)
 	}
 	return out, rows.Err()

@@ -182,7 +182,7 @@ func (s *Store) replay(ctx context.Context, tx pgx.Tx, nt store.NewToken, tok *s
 
 const byDigestQuery = `
 SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expires_at, t.last_used_at, t.scopes,
-       u.id, u.username, u.password_hash, u.created_at
+       u.id, u.username, u.password_hash, u.created_at, u.role, u.kind, u.disabled_at
   FROM tokens t JOIN users u ON u.id = t.user_id
  WHERE t.digest = $1`
 
@@ -192,8 +192,9 @@ SELECT t.id, t.user_id, t.name, t.description, t.key_hint, t.created_at, t.expir
 func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token, store.User, error) {
 	var u store.User
 	var userCreated time.Time
+	var disabled *time.Time
 	t, err := scanToken(s.pool.QueryRow(ctx, byDigestQuery, digest[:]),
-		&u.ID, &u.Username, &u.PasswordHash, &userCreated)
+		&u.ID, &u.Username, &u.PasswordHash, &userCreated, &u.Role, &u.Kind, &disabled)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		// No digest in the message: it identifies a secret.
@@ -202,6 +203,9 @@ func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token
 		return store.Token{}, store.User{}, fmt.Errorf("token by digest: %w", err)
 	}
 	u.CreatedAt = fromDB(userCreated)
+	if disabled != nil {
+		u.Disabled, u.DisabledAt = true, fromDB(*disabled)
+	}
 	return t, u, nil
 }
 
@@ -233,7 +237,7 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time, minInte
 // GetToken returns one of the user's tokens or store.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx,
-		`SELECT `+tokenColumns+` FROM tokens WHERE user_id = $1 AND id = $2`, userID, id))
+		`SELECT `+tokenColumns+` FROM tokens WHERE `+ownerIs(userID, "$1")+` AND id = $2`, userID, id))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.Token{}, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
@@ -253,7 +257,8 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if opts.Limit < 1 || opts.Limit > api.MaxPageSize {
 		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, api.MaxPageSize)
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero() ||
+		!opts.ExpiresBefore.IsZero()
 	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
 
 	var args []any
@@ -262,7 +267,7 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 		return fmt.Sprintf("$%d", len(args))
 	}
 	var rows strings.Builder // the user's rows, newest first
-	rows.WriteString(`FROM tokens WHERE user_id = ` + arg(opts.UserID))
+	rows.WriteString(`FROM tokens WHERE ` + ownerIs(opts.UserID, arg(opts.UserID)))
 	if opts.BeforeID != "" {
 		rows.WriteString(` AND id < ` + arg(opts.BeforeID))
 	}
@@ -292,6 +297,9 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	}
 	if !opts.UnusedBefore.IsZero() {
 		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ` + arg(toDB(opts.UnusedBefore)) + `)`)
+	}
+	if !opts.ExpiresBefore.IsZero() {
+		q.WriteString(` AND expires_at < ` + arg(toDB(opts.ExpiresBefore)))
 	}
 	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ` + arg(opts.Limit+1))
@@ -369,7 +377,7 @@ func likePattern(glob string) string {
 func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		t, err := scanToken(tx.QueryRow(ctx,
-			`DELETE FROM tokens WHERE user_id = $1 AND id = $2 RETURNING `+tokenColumns, userID, id))
+			`DELETE FROM tokens WHERE `+ownerIs(userID, "$1")+` AND id = $2 RETURNING `+tokenColumns, userID, id))
 		if err != nil {
 			return err
 		}
@@ -395,7 +403,7 @@ func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (
 	gone := make(map[string]bool, len(ids))
 	err = s.tx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx,
-			`DELETE FROM tokens WHERE user_id = $1 AND id = ANY($2::text[]) RETURNING `+tokenColumns, userID, ids)
+			`DELETE FROM tokens WHERE `+ownerIs(userID, "$1")+` AND id = ANY($2::text[]) RETURNING `+tokenColumns, userID, ids)
 		if err != nil {
 			return err
 		}
@@ -464,4 +472,15 @@ func (s *Store) RotateToken(ctx context.Context, userID, id string, digest [32]b
 		return store.Token{}, fmt.Errorf("rotate token %s: %w", id, err)
 	}
 	return tok, nil
+}
+
+// ownerIs is the condition that keeps userID's rows, with param (its
+// placeholder, "$1") bound to userID: "user_id = $1", or for
+// store.AnyUser a condition true of every row, so callers bind the same
+// arguments either way.
+func ownerIs(userID, param string) string {
+	if userID == store.AnyUser {
+		return param + `::text = '*'`
+	}
+	return `user_id = ` + param
 }

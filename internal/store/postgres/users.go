@@ -11,11 +11,65 @@ import (
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
+// userColumns is what scanUser reads, in order.
+const userColumns = `id, username, password_hash, created_at, role, kind, disabled_at`
+
+func scanUser(row pgx.Row) (store.User, error) {
+	var u store.User
+	var created time.Time
+	var disabled *time.Time
+	if err := row.Scan(&u.ID, &u.Username, &u.PasswordHash, &created, &u.Role, &u.Kind, &disabled); err != nil {
+		return store.User{}, err
+	}
+	u.CreatedAt = fromDB(created)
+	if disabled != nil {
+		u.Disabled, u.DisabledAt = true, fromDB(*disabled)
+	}
+	return u, nil
+}
+
+// userDefaults fills the stored defaults of an unset role and kind.
+func userDefaults(u store.User) (store.User, error) {
+	if u.Role == "" {
+		u.Role = store.RoleMember
+	}
+	if u.Kind == "" {
+		u.Kind = store.KindPerson
+	}
+	if !store.ValidRole(u.Role) {
+		return u, fmt.Errorf("role %q is neither %s nor %s", u.Role, store.RoleMember, store.RoleAdmin)
+	}
+	if u.Kind != store.KindPerson && u.Kind != store.KindService {
+		return u, fmt.Errorf("kind %q is neither %s nor %s", u.Kind, store.KindPerson, store.KindService)
+	}
+	return u, nil
+}
+
+func disabledAt(u store.User) *time.Time {
+	if !u.Disabled {
+		return nil
+	}
+	at := toDB(u.DisabledAt)
+	return &at
+}
+
 // CreateUser adds a user; store.ErrConflict when the username or id is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.pool.Exec(ctx,
-		`INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
-		u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt))
+	u, err := userDefaults(u)
+	if err != nil {
+		return fmt.Errorf("create user %q: %w", u.Username, err)
+	}
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO users (id, username, password_hash, created_at, role, kind, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt), u.Role, u.Kind, disabledAt(u)); err != nil {
+			return err
+		}
+		if a, ok := store.AuditFrom(ctx); ok {
+			return addEvents(ctx, tx, []store.Event{a.UserEvent(store.EventUserCreated, u.ID, u.Kind+" "+u.Role)})
+		}
+		return nil
+	})
 	switch {
 	case isUniqueViolation(err):
 		return fmt.Errorf("create user %q: %w", u.Username, store.ErrConflict)
@@ -27,18 +81,25 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // UserByName returns a user by username or store.ErrNotFound.
 func (s *Store) UserByName(ctx context.Context, username string) (store.User, error) {
-	var u store.User
-	var created time.Time
-	err := s.pool.QueryRow(ctx,
-		`SELECT id, username, password_hash, created_at FROM users WHERE username = $1`, username).
-		Scan(&u.ID, &u.Username, &u.PasswordHash, &created)
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.User{}, fmt.Errorf("user %q: %w", username, store.ErrNotFound)
 	case err != nil:
 		return store.User{}, fmt.Errorf("user %q: %w", username, err)
 	}
-	u.CreatedAt = fromDB(created)
+	return u, nil
+}
+
+// UserByID returns a user by id or store.ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.User{}, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return store.User{}, fmt.Errorf("user %s: %w", id, err)
+	}
 	return u, nil
 }
 
@@ -55,19 +116,17 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 func queryUsers(ctx context.Context, q interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }) ([]store.User, error) {
-	rows, err := q.Query(ctx, `SELECT id, username, password_hash, created_at FROM users ORDER BY username`)
+	rows, err := q.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	users := []store.User{}
 	for rows.Next() {
-		var u store.User
-		var created time.Time
-		if err := rows.Scan(&u.ID, &u.Username, &u.PasswordHash, &created); err != nil {
+		u, err := scanUser(rows)
+		if err != nil {
 			return nil, err
 		}
-		u.CreatedAt = fromDB(created)
 		users = append(users, u)
 	}
 	return users, rows.Err()
@@ -78,6 +137,62 @@ func queryUsers(ctx context.Context, q interface {
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	if err := s.deleteOne(ctx, `DELETE FROM users WHERE username = $1`, username); err != nil {
 		return fmt.Errorf("delete user %q: %w", username, err)
+	}
+	return nil
+}
+
+// SetUserRole changes a user's role and records it in their trail.
+func (s *Store) SetUserRole(ctx context.Context, username, role string) error {
+	if !store.ValidRole(role) {
+		return fmt.Errorf("set role of %q: role %q is neither %s nor %s", username, role, store.RoleMember, store.RoleAdmin)
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var id string
+		if err := tx.QueryRow(ctx, `UPDATE users SET role = $1 WHERE username = $2 RETURNING id`, role, username).Scan(&id); err != nil {
+			return err
+		}
+		if a, ok := store.AuditFrom(ctx); ok {
+			return addEvents(ctx, tx, []store.Event{a.UserEvent(store.EventUserRoleChanged, id, "role "+role)})
+		}
+		return nil
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set role of %q: %w", username, err)
+	}
+	return nil
+}
+
+// SetUserDisabled disables or enables a user in one committed write; token
+// authentication on every replica joins disabled_at, so the next request
+// anywhere sees it.
+func (s *Store) SetUserDisabled(ctx context.Context, username string, disabled bool, at time.Time) error {
+	var value *time.Time
+	typ := store.EventUserEnabled
+	if disabled {
+		v := toDB(at)
+		value, typ = &v, store.EventUserDisabled
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var id string
+		err := tx.QueryRow(ctx,
+			`UPDATE users SET disabled_at = CASE WHEN $1::timestamptz IS NULL THEN NULL ELSE coalesce(disabled_at, $1::timestamptz) END
+			  WHERE username = $2 RETURNING id`, value, username).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if a, ok := store.AuditFrom(ctx); ok {
+			return addEvents(ctx, tx, []store.Event{a.UserEvent(typ, id, "")})
+		}
+		return nil
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set disabled of %q: %w", username, err)
 	}
 	return nil
 }

@@ -13,9 +13,9 @@ import (
 )
 
 const eventColumns = `id, user_id, time, type, token_id, token_name, token_key_hint, actor_kind,
-actor_token_id, actor_token_name, client_address, user_agent, source, reason, trust_policy, claims`
+actor_token_id, actor_token_name, client_address, user_agent, source, reason, trust_policy, claims, actor_user, detail`
 
-// eventChunk is how many events one multi-row INSERT carries: 16 bound
+// eventChunk is how many events one multi-row INSERT carries: 18 bound
 // values each, well under SQLite's 32766. One statement per event costs
 // about 5x more for a bulk delete of 1000, and JSON through json_each
 // spends most of its time re-parsing each row.
@@ -23,7 +23,7 @@ const eventChunk = 100
 
 // insertEvents returns the INSERT for n events.
 func insertEvents(n int) string {
-	row := `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	row := `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	return `INSERT INTO events (` + eventColumns + `) VALUES ` + row + strings.Repeat(", "+row, n-1)
 }
 
@@ -34,7 +34,7 @@ func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
 			return err
 		}
 	}
-	args := make([]any, 0, 16*min(len(evs), eventChunk))
+	args := make([]any, 0, 18*min(len(evs), eventChunk))
 	for len(evs) > 0 {
 		chunk := evs[:min(len(evs), eventChunk)]
 		evs = evs[len(chunk):]
@@ -46,7 +46,7 @@ func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
 			}
 			args = append(args, e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint,
 				e.ActorKind, e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason,
-				policy, claims)
+				policy, claims, e.ActorUser, e.Detail)
 		}
 		if _, err := tx.ExecContext(ctx, insertEvents(len(chunk)), args...); err != nil {
 			return err
@@ -76,7 +76,8 @@ func scanEvent(row scanner) (store.Event, error) {
 	var at int64
 	var policy, claims sql.NullString
 	if err := row.Scan(&e.ID, &e.UserID, &at, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
-		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims); err != nil {
+		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims,
+		&e.ActorUser, &e.Detail); err != nil {
 		return store.Event{}, err
 	}
 	e.Time = fromDB(at)
@@ -121,7 +122,7 @@ func (s *Store) ListEvents(ctx context.Context, opts store.EventListOptions) ([]
 		return nil, fmt.Errorf("list events: limit %d is outside 1..%d", opts.Limit, store.MaxEventListLimit)
 	}
 	var q strings.Builder
-	q.WriteString(`SELECT ` + eventColumns + ` FROM events WHERE user_id = ?`)
+	q.WriteString(`SELECT ` + eventColumns + ` FROM events WHERE ` + ownerIs(opts.UserID))
 	args := []any{opts.UserID}
 	if opts.BeforeID != "" {
 		q.WriteString(` AND id < ?`)
@@ -232,6 +233,47 @@ func (s *Store) RevokeByDigests(ctx context.Context, digests [][32]byte, now tim
 	})
 	if err != nil {
 		return nil, fmt.Errorf("revoke tokens: %w", err)
+	}
+	return toks, nil
+}
+
+// ExpireUnused expires up to limit unused tokens, oldest first, in one
+// short transaction (the sweep calls it until it returns fewer).
+func (s *Store) ExpireUnused(ctx context.Context, before, now time.Time, limit int) ([]store.Token, error) {
+	if limit < 1 {
+		return nil, errors.New("expire unused tokens: limit must be positive")
+	}
+	if err := checkTime("now", now); err != nil {
+		return nil, fmt.Errorf("expire unused tokens: %w", err)
+	}
+	var toks []store.Token
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens
+			 WHERE expires_at > ? AND created_at < ? AND (last_used_at IS NULL OR last_used_at < ?)
+			 ORDER BY id LIMIT ?`, toDB(now), clampDB(before), clampDB(before), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			t, err := scanToken(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			toks = append(toks, t)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		for _, t := range toks {
+			if _, err := tx.ExecContext(ctx, `UPDATE tokens SET expires_at = ? WHERE id = ?`, toDB(now), t.ID); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, store.EventTokenExpiredUnused, toks...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("expire unused tokens: %w", err)
 	}
 	return toks, nil
 }

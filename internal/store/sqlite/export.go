@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/tokenctl/tokenctl/internal/store"
 )
@@ -23,18 +24,16 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 	defer tx.Rollback() // read-only: nothing to commit
 
 	if err := func() error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, username, password_hash, created_at FROM users ORDER BY username`)
+		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var u store.User
-			var created int64
-			if err := rows.Scan(&u.ID, &u.Username, &u.PasswordHash, &created); err != nil {
+			u, err := scanUser(rows)
+			if err != nil {
 				return err
 			}
-			u.CreatedAt = fromDB(created)
 			snap.Users = append(snap.Users, u)
 		}
 		return rows.Err()
@@ -70,7 +69,7 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 	}
 
 	if err := func() error {
-		rows, err := tx.QueryContext(ctx, `SELECT name, description, created_at FROM scopes ORDER BY name`)
+		rows, err := tx.QueryContext(ctx, `SELECT name, description, created_at, max_lifetime FROM scopes ORDER BY name`)
 		if err != nil {
 			return err
 		}
@@ -78,10 +77,12 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		for rows.Next() {
 			var sc store.Scope
 			var created int64
-			if err := rows.Scan(&sc.Name, &sc.Description, &created); err != nil {
+			var maxLife sql.NullInt64
+			if err := rows.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
 				return err
 			}
 			sc.CreatedAt = fromDB(created)
+			sc.MaxLifetime = time.Duration(maxLife.Int64)
 			snap.Scopes = append(snap.Scopes, sc)
 		}
 		return rows.Err()
@@ -107,6 +108,9 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		return store.Snapshot{}, fmt.Errorf("export sqlite database: events: %w", err)
 	}
 	if err := s.exportTrust(ctx, tx, &snap); err != nil {
+		return store.Snapshot{}, fmt.Errorf("export sqlite database: %w", err)
+	}
+	if err := exportSSO(ctx, tx, &snap); err != nil {
 		return store.Snapshot{}, fmt.Errorf("export sqlite database: %w", err)
 	}
 	return snap, nil

@@ -24,7 +24,7 @@ func SchemaVersion() int {
 	if err != nil {
 		return 0
 	}
-	return len(ms)
+	return migration.Latest(ms)
 }
 
 // migrate brings the database to the newest schema in one BEGIN IMMEDIATE

@@ -37,8 +37,8 @@ func (s *Store) CreateScope(ctx context.Context, sc store.Scope) error {
 		return fmt.Errorf("create scope %s: %w", sc.Name, err)
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO scopes (name, description, created_at) VALUES (?, ?, ?)`,
-			sc.Name, sc.Description, toDB(sc.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO scopes (name, description, created_at, max_lifetime) VALUES (?, ?, ?, ?)`,
+			sc.Name, sc.Description, toDB(sc.CreatedAt), nullDuration(sc.MaxLifetime))
 		return err
 	})
 	switch {
@@ -52,7 +52,7 @@ func (s *Store) CreateScope(ctx context.Context, sc store.Scope) error {
 
 // ListScopes returns the application scopes ordered by name.
 func (s *Store) ListScopes(ctx context.Context) ([]store.Scope, error) {
-	rows, err := s.query(ctx, `SELECT name, description, created_at FROM scopes ORDER BY name`)
+	rows, err := s.query(ctx, `SELECT name, description, created_at, max_lifetime FROM scopes ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list scopes: %w", err)
 	}
@@ -61,16 +61,44 @@ func (s *Store) ListScopes(ctx context.Context) ([]store.Scope, error) {
 	for rows.Next() {
 		var sc store.Scope
 		var created int64
-		if err := rows.Scan(&sc.Name, &sc.Description, &created); err != nil {
+		var maxLife sql.NullInt64
+		if err := rows.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
 			return nil, fmt.Errorf("list scopes: %w", err)
 		}
 		sc.CreatedAt = fromDB(created)
+		sc.MaxLifetime = time.Duration(maxLife.Int64)
 		out = append(out, sc)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list scopes: %w", err)
 	}
 	return out, nil
+}
+
+// nullDuration is d for a nullable column: NULL when not positive.
+func nullDuration(d time.Duration) any {
+	if d <= 0 {
+		return nil
+	}
+	return int64(d)
+}
+
+// SetScopeMaxLifetime sets or clears an application scope's lifetime cap.
+func (s *Store) SetScopeMaxLifetime(ctx context.Context, name string, d time.Duration) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE scopes SET max_lifetime = ? WHERE name = ?`, nullDuration(d), name)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set scope %s: %w", name, err)
+	}
+	return nil
 }
 
 // DeleteScope removes an application scope unless unexpired tokens carry

@@ -141,12 +141,14 @@ func (s *Store) CreateToken(ctx context.Context, nt store.NewToken) (store.Token
 // u.id is t.user_id by the join, so it is not sent twice. The alias keeps
 // the column's name, which the driver copies on every query, short.
 const byDigestQuery = `
-SELECT printf('%d %d %d %d %d %d %d %d %d %d %s %d|',
+SELECT printf('%d %d %d %d %d %d %d %d %d %d %d %d %s %d %s|',
               octet_length(t.id), octet_length(t.user_id), octet_length(t.name),
               octet_length(t.description), octet_length(t.key_hint),
               octet_length(u.username), octet_length(u.password_hash), octet_length(t.scopes),
-              t.created_at, t.expires_at, ifnull(t.last_used_at, '-'), u.created_at)
+              octet_length(u.role), octet_length(u.kind),
+              t.created_at, t.expires_at, ifnull(t.last_used_at, '-'), u.created_at, ifnull(u.disabled_at, '-'))
        || t.id || t.user_id || t.name || t.description || t.key_hint || u.username || u.password_hash || t.scopes
+       || u.role || u.kind
        AS packed
   FROM tokens t JOIN users u ON u.id = t.user_id
  WHERE t.digest = ?`
@@ -177,10 +179,11 @@ func unpackRow(row string) (t store.Token, u store.User, ok bool) {
 	if !ok {
 		return t, u, false
 	}
-	// Eight byte lengths, then created, expires, last used ("-" for NULL)
-	// and the user's created.
-	var n [12]int64
-	lastUsedNull := false
+	// Ten byte lengths, then created, expires, last used ("-" for NULL),
+	// the user's created and disabled ("-" for NULL).
+	const nstr = 10
+	var n [nstr + 5]int64
+	var null [len(n)]bool
 	for i := range n {
 		var f string
 		if i < len(n)-1 {
@@ -190,34 +193,38 @@ func unpackRow(row string) (t store.Token, u store.User, ok bool) {
 		} else {
 			f, head = head, ""
 		}
-		if i == 10 && f == "-" {
-			lastUsedNull = true
+		if (i == nstr+2 || i == nstr+4) && f == "-" {
+			null[i] = true
 			continue
 		}
 		v, err := strconv.ParseInt(f, 10, 64)
-		if err != nil || (i < 8 && v < 0) {
+		if err != nil || (i < nstr && v < 0) {
 			return t, u, false
 		}
 		n[i] = v
 	}
 	var total int64
-	for _, l := range n[:8] {
+	for _, l := range n[:nstr] {
 		total += l
 	}
 	if total != int64(len(rest)) {
 		return t, u, false
 	}
-	var strs [8]string
+	var strs [nstr]string
 	for i := range strs {
 		strs[i], rest = rest[:n[i]], rest[n[i]:]
 	}
 	t = store.Token{ID: strs[0], UserID: strs[1], Name: strs[2], Description: strs[3], KeyHint: strs[4],
-		CreatedAt: fromDB(n[8]), ExpiresAt: fromDB(n[9]), Scopes: splitScopes(strs[7])}
-	if !lastUsedNull {
-		at := fromDB(n[10])
+		CreatedAt: fromDB(n[nstr]), ExpiresAt: fromDB(n[nstr+1]), Scopes: splitScopes(strs[7])}
+	if !null[nstr+2] {
+		at := fromDB(n[nstr+2])
 		t.LastUsedAt = &at
 	}
-	u = store.User{ID: strs[1], Username: strs[5], PasswordHash: strs[6], CreatedAt: fromDB(n[11])}
+	u = store.User{ID: strs[1], Username: strs[5], PasswordHash: strs[6], CreatedAt: fromDB(n[nstr+3]),
+		Role: strs[8], Kind: strs[9]}
+	if !null[nstr+4] {
+		u.Disabled, u.DisabledAt = true, fromDB(n[nstr+4])
+	}
 	return t, u, true
 }
 
@@ -255,7 +262,7 @@ func (s *Store) TouchToken(ctx context.Context, id string, at time.Time, minInte
 // GetToken returns one of the user's tokens or store.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, error) {
 	t, err := scanToken(s.queryRow(ctx,
-		`SELECT `+tokenColumns+` FROM tokens WHERE user_id = ? AND id = ?`, userID, id))
+		`SELECT `+tokenColumns+` FROM tokens WHERE `+ownerIs(userID)+` AND id = ?`, userID, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.Token{}, fmt.Errorf("token %s: %w", id, store.ErrNotFound)
@@ -275,11 +282,12 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if opts.Limit < 1 || opts.Limit > api.MaxPageSize {
 		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, api.MaxPageSize)
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero()
+	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero() ||
+		!opts.ExpiresBefore.IsZero()
 	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
 
 	var rows strings.Builder // the user's rows, newest first
-	rows.WriteString(`FROM tokens WHERE user_id = ?`)
+	rows.WriteString(`FROM tokens WHERE ` + ownerIs(opts.UserID))
 	rargs := []any{opts.UserID}
 	if opts.BeforeID != "" {
 		rows.WriteString(` AND id < ?`)
@@ -316,6 +324,10 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	if !opts.UnusedBefore.IsZero() {
 		q.WriteString(` AND (last_used_at IS NULL OR last_used_at < ?)`)
 		args = append(args, clampDB(opts.UnusedBefore))
+	}
+	if !opts.ExpiresBefore.IsZero() {
+		q.WriteString(` AND expires_at < ?`)
+		args = append(args, clampDB(opts.ExpiresBefore))
 	}
 	// One row past the page says whether the page ended the matches.
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
@@ -362,6 +374,16 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 	return toks, last.String, nil
 }
 
+// ownerIs is the condition that keeps userID's rows, taking userID as its
+// one parameter: "user_id = ?", or for store.AnyUser a condition true of
+// every row, so callers bind the same arguments either way.
+func ownerIs(userID string) string {
+	if userID == store.AnyUser {
+		return `? = '*'`
+	}
+	return `user_id = ?`
+}
+
 // sqliteGlob turns our glob ('*' and '?' special, all else literal) into a
 // pattern for SQLite's case-sensitive GLOB, whose only other special
 // character is '[': it is written as the one-character class "[[]".
@@ -374,7 +396,7 @@ func sqliteGlob(glob string) string {
 func (s *Store) DeleteToken(ctx context.Context, userID, id string) error {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		t, err := scanToken(tx.QueryRowContext(ctx,
-			`DELETE FROM tokens WHERE user_id = ? AND id = ? RETURNING `+tokenColumns, userID, id))
+			`DELETE FROM tokens WHERE `+ownerIs(userID)+` AND id = ? RETURNING `+tokenColumns, userID, id))
 		if err != nil {
 			return err
 		}
@@ -404,7 +426,7 @@ func (s *Store) DeleteTokens(ctx context.Context, userID string, ids []string) (
 	gone := make(map[string]bool, len(ids))
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx,
-			`DELETE FROM tokens WHERE user_id = ? AND id IN (SELECT value FROM json_each(?)) RETURNING `+tokenColumns,
+			`DELETE FROM tokens WHERE `+ownerIs(userID)+` AND id IN (SELECT value FROM json_each(?)) RETURNING `+tokenColumns,
 			userID, string(list))
 		if err != nil {
 			return err

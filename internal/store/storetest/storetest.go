@@ -36,6 +36,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("events", func(t *testing.T) { testEvents(t, newStore) })
 	t.Run("unused since", func(t *testing.T) { testUnusedSince(t, newStore) })
 	t.Run("trust", func(t *testing.T) { testTrust(t, newStore) })
+	t.Run("roles", func(t *testing.T) { testRoles(t, newStore) })
+	t.Run("admin", func(t *testing.T) { testAdmin(t, newStore) })
+	t.Run("sso", func(t *testing.T) { testSSO(t, newStore) })
 }
 
 // epoch is the suite's "now": fixed, so failures reproduce, and with a
@@ -65,6 +68,8 @@ func (f *fixture) user(name string) store.User {
 		Username:     name,
 		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", // shape only, not a real hash
 		CreatedAt:    epoch,
+		Role:         store.RoleMember,
+		Kind:         store.KindPerson,
 	}
 	if err := f.s.CreateUser(f.ctx, u); err != nil {
 		f.t.Fatalf("CreateUser(%q): %v", name, err)

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/usercode"
+)
+
+func (e *testEnv) addSSOProvider() {
+	e.t.Helper()
+	if err := e.st.CreateSSOProvider(context.Background(), store.SSOProvider{Name: "corp", Issuer: "https://idp.example",
+		ClientID: "tokend", ClientSecret: "x", UsernameClaim: "email", CreatedAt: time.Now().UTC()}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *testEnv) startDevice() api.DeviceAuthorization {
+	e.t.Helper()
+	res := e.do(req{method: "POST", path: "/v1/auth/device", json: api.DeviceStartRequest{ClientHost: "laptop"}})
+	if res.status != http.StatusOK {
+		e.t.Fatalf("start: %d %s", res.status, res.body)
+	}
+	var da api.DeviceAuthorization
+	res.decode(e.t, &da)
+	return da
+}
+
+func (e *testEnv) poll(deviceCode string) resp {
+	e.t.Helper()
+	return e.do(req{method: "POST", path: "/v1/auth/device/token", json: api.DeviceTokenRequest{GrantType: api.GrantTypeDeviceCode, DeviceCode: deviceCode}})
+}
+
+func (e *testEnv) pollCode(deviceCode string) string {
+	e.t.Helper()
+	res := e.poll(deviceCode)
+	if res.status == http.StatusOK {
+		return "ok"
+	}
+	return res.problem(e.t).Code
+}
+
+func TestDeviceGrant(t *testing.T) {
+	e := newTestEnv(t)
+	alice := e.addUser("alice", "pw-alice-1")
+
+	// No provider: the CLI is told to use a password.
+	res := e.do(req{method: "POST", path: "/v1/auth/device", json: api.DeviceStartRequest{ClientHost: "laptop"}})
+	if res.status != http.StatusForbidden || res.problem(t).Code != api.CodeSSONotConfigured {
+		t.Fatalf("start without a provider: %d %s", res.status, res.body)
+	}
+	e.addSSOProvider()
+	da := e.startDevice()
+	code, ok := usercode.Normalize(da.UserCode)
+	if !ok || da.UserCode != usercode.Format(code) || da.ExpiresIn != 600 || da.Interval != 5 ||
+		da.VerificationURI != "http://example.com/login/device" ||
+		da.VerificationURIComplete != "http://example.com/login/device?user_code="+da.UserCode {
+		t.Fatalf("start = %+v", da)
+	}
+	if got := e.pollCode(da.DeviceCode); got != api.CodeAuthorizationPending {
+		t.Fatalf("first poll = %s", got)
+	}
+	// At once again: slow_down, with the grown interval.
+	res = e.poll(da.DeviceCode)
+	if p := res.problem(t); p.Code != api.CodeSlowDown || p.Interval != 10 {
+		t.Fatalf("early poll = %+v", p)
+	}
+	if err := e.st.DecideDeviceCode(context.Background(), code, true, alice.ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(11 * time.Second)
+	res = e.poll(da.DeviceCode)
+	if res.status != http.StatusOK {
+		t.Fatalf("poll after approval: %d %s", res.status, res.body)
+	}
+	var tok api.DeviceToken
+	res.decode(t, &tok)
+	if tok.User.Username != "alice" || tok.Name != "tokenctl@laptop" || tok.AccessToken != tok.Secret || tok.TokenType != "Bearer" ||
+		!strings.HasPrefix(tok.Secret, "tkn_") || tok.ExpiresIn != int64(api.DefaultLoginLifetime/time.Second) {
+		t.Fatalf("device token = %+v", tok)
+	}
+	// The token works, and carries the user's full power.
+	if r := e.do(req{method: "GET", path: "/v1/user", auth: bearer(tok.Secret)}); r.status != http.StatusOK {
+		t.Fatalf("the login token does not work: %d %s", r.status, r.body)
+	}
+	// Collected once: the next poll, and a replay, are expired_token.
+	e.clock.Advance(11 * time.Second)
+	if got := e.pollCode(da.DeviceCode); got != api.CodeExpiredToken {
+		t.Fatalf("poll after collecting = %s", got)
+	}
+	if got := e.pollCode("not-a-device-code"); got != api.CodeExpiredToken {
+		t.Fatalf("unknown code = %s", got)
+	}
+	toks, _, _ := e.st.ScanTokens(context.Background(), store.ListOptions{UserID: alice.ID, Limit: 10})
+	if len(toks) != 1 {
+		t.Fatalf("alice has %d tokens, want the one login token", len(toks))
+	}
+}
+
+func TestDeviceGrantRefusalsMintNothing(t *testing.T) {
+	e := newTestEnv(t)
+	alice := e.addUser("alice", "pw-alice-1")
+	e.addSSOProvider()
+
+	denied := e.startDevice()
+	code, _ := usercode.Normalize(denied.UserCode)
+	if err := e.st.DecideDeviceCode(context.Background(), code, false, "", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.pollCode(denied.DeviceCode); got != api.CodeAccessDenied {
+		t.Fatalf("denied = %s", got)
+	}
+
+	late := e.startDevice()
+	code, _ = usercode.Normalize(late.UserCode)
+	if err := e.st.DecideDeviceCode(context.Background(), code, true, alice.ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(DeviceCodeLifetime)
+	if got := e.pollCode(late.DeviceCode); got != api.CodeExpiredToken {
+		t.Fatalf("approved but expired = %s", got)
+	}
+	for _, c := range []struct {
+		name string
+		body string
+		want string
+	}{
+		{"wrong grant type", `{"grant_type":"password","device_code":"x"}`, api.CodeValidation},
+		{"no device code", `{}`, api.CodeValidation},
+		{"an unknown field", `{"device_code":"x","user":"alice"}`, api.CodeInvalidJSON},
+		{"too short a lifetime", `{"device_code":"x","expires_in_seconds":5}`, api.CodeValidation},
+	} {
+		res := e.do(req{method: "POST", path: "/v1/auth/device/token", body: c.body})
+		if res.status != http.StatusBadRequest || res.problem(t).Code != c.want {
+			t.Errorf("%s: %d %s", c.name, res.status, res.body)
+		}
+	}
+	for _, host := range []string{"", "a\nb", strings.Repeat("h", 256)} {
+		res := e.do(req{method: "POST", path: "/v1/auth/device", json: api.DeviceStartRequest{ClientHost: host}})
+		if res.status != http.StatusBadRequest || res.problem(t).Code != api.CodeValidation {
+			t.Errorf("client_host %q: %d %s", host, res.status, res.body)
+		}
+	}
+	if toks, _, _ := e.st.ScanTokens(context.Background(), store.ListOptions{UserID: alice.ID, Limit: 10}); len(toks) != 0 {
+		t.Fatalf("refusals minted %d tokens", len(toks))
+	}
+}
+
+func TestPasswordLoginOff(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.DisablePasswordLogin = true })
+	e.addUser("alice", "pw-alice-1")
+	res := e.do(req{method: "GET", path: "/v1/user", auth: basic("alice", "pw-alice-1")})
+	if res.status != http.StatusUnauthorized || !strings.Contains(res.problem(t).Detail, "tokenctl auth login --web") {
+		t.Fatalf("password with password login off: %d %s", res.status, res.body)
+	}
+	var info api.ServerInfo
+	if res := e.do(req{method: "GET", path: "/v1/server"}); res.status != http.StatusOK {
+		t.Fatalf("server info: %d", res.status)
+	} else if res.decode(t, &info); info.PasswordLogin {
+		t.Fatal("GET /v1/server says passwords are accepted")
+	}
+}
+
+func TestProvisionedUserHasNoPassword(t *testing.T) {
+	e := newTestEnv(t)
+	u := store.User{ID: store.NewID(time.Now()), Username: "carol", CreatedAt: time.Now().UTC()}
+	if err := e.st.CreateSSOUser(context.Background(), u, "corp"); err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"", "x", "anything"} {
+		res := e.do(req{method: "GET", path: "/v1/user", auth: basic("carol", pw)})
+		if res.status != http.StatusUnauthorized {
+			t.Fatalf("password %q for an SSO user: %d %s", pw, res.status, res.body)
+		}
+	}
+}
