@@ -187,9 +187,9 @@ func startPair(t *testing.T) (bin, db string, a, b *proc, admin string) {
 // TestSQLiteCacheRevocationAcrossProcesses: tokens revoked through B, by
 // every route that revokes one, are refused by A on the next request.
 // No route changes a live token's scopes (scopes are set at creation;
-// `tokend scope delete` refuses while a live token carries the scope) and
-// users cannot be disabled yet, so those rounds do not exist; deleting a
-// user is TestSQLiteCacheUserDeleteAcrossProcesses.
+// `tokend scope delete` refuses while a live token carries the scope), so
+// those rounds do not exist; deleting and disabling a user are
+// TestSQLiteCacheUserDeleteAcrossProcesses.
 func TestSQLiteCacheRevocationAcrossProcesses(t *testing.T) {
 	_, _, a, b, admin := startPair(t)
 	c := httpClient()
@@ -245,7 +245,8 @@ func TestSQLiteCacheRevocationAcrossProcesses(t *testing.T) {
 }
 
 // TestSQLiteCacheUserDeleteAcrossProcesses: the writer is `tokend user
-// delete`, a third process that opens the file, commits, and exits.
+// delete` (1000 rounds) or `tokend user disable` (250 more), a third
+// process that opens the file, commits, and exits.
 // Users and their tokens are made by this test through the store (a
 // fourth process on the file), so a round costs one process start.
 func TestSQLiteCacheUserDeleteAcrossProcesses(t *testing.T) {
@@ -261,9 +262,15 @@ func TestSQLiteCacheUserDeleteAcrossProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for round := range cacheRounds {
+	// Every round deletes a user; every fourth round also disables one
+	// (tokend user disable), the offboarding that keeps the user's rows.
+	for i := range cacheRounds + cacheRounds/4 {
+		round, verb := i, "delete"
+		if i >= cacheRounds {
+			round, verb = i-cacheRounds, "disable"
+		}
 		now := time.Now().UTC()
-		u := store.User{ID: store.NewID(now), Username: fmt.Sprint("user-", round), PasswordHash: hash, CreatedAt: now}
+		u := store.User{ID: store.NewID(now), Username: fmt.Sprintf("user-%s-%d", verb, round), PasswordHash: hash, CreatedAt: now}
 		if err := st.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
@@ -276,8 +283,8 @@ func TestSQLiteCacheUserDeleteAcrossProcesses(t *testing.T) {
 		if _, _, err := st.CreateToken(ctx, nt); err != nil {
 			t.Fatal(err)
 		}
-		checkRound(t, c, a, round, sec.String(), "tokend user delete", func() error {
-			out, err := exec.Command(bin, "user", "delete", u.Username, "--database", db).CombinedOutput()
+		checkRound(t, c, a, i, sec.String(), "tokend user "+verb, func() error {
+			out, err := exec.Command(bin, "user", verb, u.Username, "--database", db).CombinedOutput()
 			if err != nil {
 				return fmt.Errorf("%v: %s", err, out)
 			}
