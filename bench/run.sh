@@ -112,3 +112,9 @@ if [[ ${PROFILE:-} == 1 ]]; then
 	echo "CPU profile of tokend under wrk -c 16 on $path, cumulative:"
 	go tool pprof -top -cum -nodecount "${NODES:-45}" "$work/tokend" "$work/cpu.prof" 2>/dev/null | sed -n '1,60p'
 fi
+
+# The token cache's hit rate over the whole run, from the line tokend logs
+# when it stops (SQLite only; every commit, last_used_at's included, makes
+# the next lookup of each token a miss).
+kill -TERM "${pids[0]}" 2>/dev/null && wait "${pids[0]}" 2>/dev/null || true
+sed -nE 's/.*msg="token cache" (.*)/tokend token cache: \1/p' "$work/tokend.log"

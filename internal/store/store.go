@@ -227,8 +227,11 @@ type Store interface {
 	// CreateToken stores a token; see NewToken for idempotency.
 	CreateToken(ctx context.Context, t NewToken) (tok Token, replayed bool, err error)
 	// TokenByDigest returns the token with this digest and its owner, or
-	// ErrNotFound. It is the authentication hot path: one indexed read.
-	// Expiry and the owner's Disabled flag are the caller's business.
+	// ErrNotFound. It is the authentication hot path: one indexed read, or
+	// none where a backend can tell at once that nothing changed since it
+	// last read the token (SQLite: sqlite/tokencache.go). A change committed
+	// by anyone before the call is always seen. Expiry and the owner's
+	// Disabled flag are the caller's business.
 	TokenByDigest(ctx context.Context, digest [32]byte) (Token, User, error)
 	// TouchToken sets last_used_at to at unless it is already within
 	// minInterval of at, so a busy token costs one write per interval.

@@ -369,6 +369,7 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	logTokenCache(logger, st)
 	logger.Info("stopped")
 	return nil
 }

@@ -56,6 +56,10 @@ type Store struct {
 	// digests serves TokenByDigest, the authentication hot path, from its
 	// own read connections below database/sql: digestpool.go.
 	digests *digestPool
+
+	// cache answers TokenByDigest for known tokens until the next commit
+	// (tokencache.go); nil when off.
+	cache *tokenCache
 }
 
 // queryRow runs a read through a cached prepared statement.
@@ -184,6 +188,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	s.r = r
 	s.digests = newDigestPool(r.Driver(), dsn(abs, true), n)
+	// No cache is no error: every lookup then reads the store.
+	s.cache, _ = openTokenCache(ctx, r.Driver(), dsn(abs, true), abs)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
@@ -282,8 +288,17 @@ func (s *Store) Close() error {
 	if s.r != nil {
 		errR = s.r.Close()
 	}
+	closeCache := s.cache != nil && s.cache.closed.CompareAndSwap(false, true)
+	var errC error
+	if closeCache {
+		errC = s.cache.closeConn()
+	}
 	errW := s.w.Close()
-	if err := errors.Join(errD, errS, errR, errW); err != nil {
+	if closeCache {
+		// After every connection: see walIndex.
+		errC = errors.Join(errC, s.cache.release())
+	}
+	if err := errors.Join(errD, errS, errR, errC, errW); err != nil {
 		return fmt.Errorf("close sqlite database: %w", err)
 	}
 	return nil

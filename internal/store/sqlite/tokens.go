@@ -153,9 +153,9 @@ SELECT printf('%d %d %d %d %d %d %d %d %d %d %d %d %s %d %s|',
   FROM tokens t JOIN users u ON u.id = t.user_id
  WHERE t.digest = ?`
 
-// TokenByDigest is the authentication hot path: one read on the unique
-// digest index joined to the owner by primary key.
-func (s *Store) TokenByDigest(ctx context.Context, digest [32]byte) (store.Token, store.User, error) {
+// tokenByDigest is TokenByDigest's read of the store (tokencache.go): one
+// read on the unique digest index joined to the owner by primary key.
+func (s *Store) tokenByDigest(ctx context.Context, digest [32]byte) (store.Token, store.User, error) {
 	row, err := s.digests.lookup(ctx, &digest)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
