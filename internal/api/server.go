@@ -16,6 +16,7 @@ const (
 	FeatureLeakRevoke  = "revoke"      // POST /v1/tokens/revoke (leaked secrets)
 	FeatureEvents      = "events"      // GET /v1/events (audit log)
 	FeatureAdmin       = "admin"       // /v1/admin/: roles, every user's tokens, service accounts, offboarding
+	FeatureIntrospect  = "introspect"  // POST /v1/introspect (RFC 7662, for gateways)
 )
 
 // ServerInfo is GET /v1/server: what a client needs to know of a server

@@ -19,6 +19,9 @@ import (
 const (
 	TokensRead  = "tokens:read"  // list and show tokens, read the audit trail
 	TokensWrite = "tokens:write" // create, rotate and delete tokens
+	// TokensIntrospect lets a gateway ask POST /v1/introspect about any
+	// user's token (RFC 7662); no token gets it unless asked for.
+	TokensIntrospect = "tokens:introspect"
 	// Only an admin's token may carry these (issue 23): every user's
 	// tokens, events and accounts, through /v1/admin/.
 	AdminRead  = "admin:read"
@@ -34,6 +37,7 @@ type Builtin struct {
 var builtins = []Builtin{
 	{AdminRead, "admins only: list every user's tokens, events and accounts"},
 	{AdminWrite, "admins only: revoke any token, manage users and service accounts"},
+	{TokensIntrospect, "introspect any token (RFC 7662), for a gateway"},
 	{TokensRead, "list and show your tokens"},
 	{TokensWrite, "create, rotate and delete your tokens"},
 }
@@ -43,7 +47,9 @@ func Builtins() []Builtin { return slices.Clone(builtins) }
 
 // IsBuiltin reports whether name is one of tokend's own scopes, which the
 // operator cannot add or delete.
-func IsBuiltin(name string) bool { return name == TokensRead || name == TokensWrite || IsAdmin(name) }
+func IsBuiltin(name string) bool {
+	return name == TokensRead || name == TokensWrite || name == TokensIntrospect || IsAdmin(name)
+}
 
 // IsAdmin reports whether name is one only an admin's token may carry.
 func IsAdmin(name string) bool { return name == AdminRead || name == AdminWrite }

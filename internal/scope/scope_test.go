@@ -61,15 +61,15 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("built-in %+v: IsBuiltin %v, Valid %v", sc, IsBuiltin(sc.Name), Valid(sc.Name))
 		}
 	}
-	if len(b) != 4 || IsBuiltin("deploy:write") || IsBuiltin("tokens") || IsBuiltin("admin") {
-		t.Errorf("Builtins = %v; only tokens:read, tokens:write, admin:read and admin:write are built in", b)
+	if len(b) != 5 || !IsBuiltin(TokensIntrospect) || IsBuiltin("deploy:write") || IsBuiltin("tokens") || IsBuiltin("admin") {
+		t.Errorf("Builtins = %v; only tokens:introspect, tokens:read, tokens:write, admin:read and admin:write are built in", b)
 	}
 	for _, name := range []string{AdminRead, AdminWrite} {
 		if !IsAdmin(name) {
 			t.Errorf("IsAdmin(%s) = false", name)
 		}
 	}
-	if IsAdmin(TokensWrite) || IsAdmin("admin:delete") {
+	if IsAdmin(TokensWrite) || IsAdmin(TokensIntrospect) || IsAdmin("admin:delete") {
 		t.Error("IsAdmin holds more than admin:read and admin:write")
 	}
 	b[0].Name = "changed"

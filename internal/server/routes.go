@@ -59,6 +59,12 @@ var routeTable = []route{
 	// and a person approves it in the browser (package loginweb).
 	{"POST /v1/auth/device", false, "", (*server).handleDeviceStart},
 	{"POST /v1/auth/device/token", false, "", (*server).handleDeviceToken},
+
+	// RFC 7662 for gateways: introspect.go authenticates, as OAuth clients
+	// send their token as a Basic password, and checks tokens:introspect.
+	{"POST /v1/introspect", false, "", (*server).handleIntrospect},
+	// GitHub's signature is the proof (github.go).
+	{"POST /v1/secret-scanning/github", false, "", (*server).handleGitHubReport},
 }
 
 // Routes returns the "METHOD /path" patterns the server registers.

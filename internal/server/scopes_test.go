@@ -284,7 +284,7 @@ func TestListScopes(t *testing.T) {
 	for _, sc := range list.Items {
 		got = append(got, fmt.Sprint(sc.Name, "/", sc.Builtin))
 	}
-	if want := []string{"admin:read/true", "admin:write/true", "deploy:write/false", "tokens:read/true", "tokens:write/true", "zeta/false"}; !slices.Equal(got, want) {
+	if want := []string{"admin:read/true", "admin:write/true", "deploy:write/false", "tokens:introspect/true", "tokens:read/true", "tokens:write/true", "zeta/false"}; !slices.Equal(got, want) {
 		t.Fatalf("scopes = %q, want %q", got, want)
 	}
 }

@@ -94,6 +94,12 @@ type Config struct {
 	// Verifier checks identity tokens for POST /v1/tokens/exchange; nil
 	// makes one with oidcverify's defaults on Now.
 	Verifier *oidcverify.Verifier
+	// GitHubKeysURLs are where GitHub and any GitHub Enterprise Servers
+	// publish the keys that sign secret-scanning reports; none turns
+	// POST /v1/secret-scanning/github off (github.go).
+	GitHubKeysURLs []string
+	// GitHubClient fetches GitHubKeysURLs; nil is a client with a timeout.
+	GitHubClient *http.Client
 }
 
 func (c Config) withDefaults() Config {
@@ -201,6 +207,7 @@ type server struct {
 	audit   auditState // events.go, revoke.go
 	// verifier checks identity tokens for the exchange (exchange.go).
 	verifier *oidcverify.Verifier
+	github   *githubKeys // nil without GitHubKeysURLs (github.go)
 }
 
 // New returns the API v1 handler over st. Call Config.Validate first: New
@@ -224,6 +231,7 @@ func New(cfg Config, st store.Store, logger *slog.Logger) http.Handler {
 	if s.verifier == nil {
 		s.verifier = oidcverify.New(oidcverify.Options{Now: cfg.Now})
 	}
+	s.github = newGitHubKeys(cfg)
 	s.addRoutes()
 	// Outermost first: the request id exists before anything logs, the
 	// access log sees the final status, and a panic anywhere is recovered.

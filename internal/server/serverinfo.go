@@ -10,7 +10,8 @@ import (
 
 // serverFeatures are what every tokend of this version serves, sorted.
 var serverFeatures = []string{
-	api.FeatureAdmin, api.FeatureEvents, api.FeatureExchange, api.FeatureIdempotency, api.FeatureLeakRevoke, api.FeatureScopes,
+	api.FeatureAdmin, api.FeatureEvents, api.FeatureExchange, api.FeatureIdempotency, api.FeatureIntrospect,
+	api.FeatureLeakRevoke, api.FeatureScopes,
 }
 
 // handleServerInfo is GET /v1/server. It needs no credential, like an OIDC

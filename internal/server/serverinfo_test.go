@@ -32,7 +32,7 @@ func TestServerInfo(t *testing.T) {
 		MaxTokenLifetimeSeconds:     3600,
 		DefaultLoginLifetimeSeconds: 3600,
 		PasswordLogin:               true,
-		Features:                    []string{"admin", "events", "exchange", "idempotency", "revoke", "scopes"},
+		Features:                    []string{"admin", "events", "exchange", "idempotency", "introspect", "revoke", "scopes"},
 		MaxPageSize:                 1000,
 		MaxBulkDelete:               1000,
 		MaxTokensPerUser:            DefaultMaxTokensPerUser,

@@ -25,8 +25,9 @@ func newScopeCmd(e *env) *cobra.Command {
 		Long: `Add, list and delete application scopes.
 
 A scope names something a token may do. tokend's own API has built-in
-scopes: tokens:read and tokens:write, and admin:read and admin:write, which
-only an admin's token may carry. Application scopes are yours: a
+scopes: tokens:read and tokens:write, tokens:introspect (for a gateway's
+POST /v1/introspect), and admin:read and admin:write, which only an
+admin's token may carry. Application scopes are yours: a
 service behind a proxy that asks tokend's GET /v1/auth/check?scope=NAME lets
 in only tokens that carry NAME (see docs/proxy.md). They are kept in the
 database, so every replica sees them; these commands work on it directly

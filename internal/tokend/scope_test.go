@@ -20,7 +20,7 @@ func TestScopeCommands(t *testing.T) {
 		t.Fatalf("scope add app.read: %v", err)
 	}
 	out, _, err := run(t, "", nil, "scope", "list", "--database", db)
-	if err != nil || out != "admin:read\nadmin:write\napp.read\ndeploy:write\ntokens:read\ntokens:write\n" {
+	if err != nil || out != "admin:read\nadmin:write\napp.read\ndeploy:write\ntokens:introspect\ntokens:read\ntokens:write\n" {
 		t.Fatalf("scope list = %q, %v", out, err)
 	}
 	out, _, err = run(t, "", nil, "scope", "list", "-o", "json", "--database", db)
@@ -28,7 +28,7 @@ func TestScopeCommands(t *testing.T) {
 		Name, Description string
 		Builtin           bool
 	}
-	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 6 ||
+	if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 7 ||
 		rows[3].Name != "deploy:write" || rows[3].Description != "deploy to production" || rows[3].Builtin || !rows[4].Builtin {
 		t.Fatalf("scope list -o json = %s, %v", out, err)
 	}

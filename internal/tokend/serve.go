@@ -61,10 +61,11 @@ type serveOptions struct {
 	pprofAddr      string
 	// expireUnused is --expire-unused-after as given ("90d"); unusedAfter
 	// is what it parses to, 0 for off.
-	expireUnused  string
-	unusedAfter   time.Duration
-	passwordLogin bool
-	publicURL     string
+	expireUnused   string
+	unusedAfter    time.Duration
+	passwordLogin  bool
+	publicURL      string
+	githubKeysURLs []string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -149,6 +150,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringVar(&o.expireUnused, "expire-unused-after", "", "expire tokens unused this long (such as 90d; m, h, d, w units); off when empty")
 	f.BoolVar(&o.passwordLogin, "password-login", true, "accept usernames and passwords (false: sign-in through an SSO provider only)")
 	f.StringVar(&o.publicURL, "public-url", "", "where browsers and clients reach tokend, e.g. https://tokend.example.com (default: taken from each request)")
+	f.StringArrayVar(&o.githubKeysURLs, "github-keys-url", nil, "accept GitHub secret-scanning reports signed by the keys listed at this URL (https://api.github.com/meta/public_keys/secret_scanning; repeat for each GitHub Enterprise Server); off when not given")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
@@ -156,7 +158,8 @@ password on every start and prints the tokenctl login line to paste.`,
 func (o *serveOptions) validate() (server.Config, error) {
 	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife,
 		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens,
-		PasswordChecks: o.passwordChecks, DisablePasswordLogin: !o.passwordLogin, PublicURL: strings.TrimSuffix(o.publicURL, "/")}
+		PasswordChecks: o.passwordChecks, DisablePasswordLogin: !o.passwordLogin, PublicURL: strings.TrimSuffix(o.publicURL, "/"),
+		GitHubKeysURLs: o.githubKeysURLs}
 	if o.publicURL != "" {
 		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return cfg, usageErrorf("--public-url must be a scheme and host such as https://tokend.example.com, got %q", o.publicURL)
@@ -180,6 +183,11 @@ func (o *serveOptions) validate() (server.Config, error) {
 			return cfg, usageErrorf("%s: %w", flag[ce.Field], ce.Err)
 		}
 		return cfg, &exitcode.UsageError{Err: err}
+	}
+	for _, k := range o.githubKeysURLs {
+		if u, err := url.Parse(k); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return cfg, usageErrorf("--github-keys-url must be an http(s) URL such as https://api.github.com/meta/public_keys/secret_scanning, got %q", k)
+		}
 	}
 	if o.maxTokens < 1 {
 		return cfg, usageErrorf("--max-tokens-per-user must be at least 1, got %d", o.maxTokens)

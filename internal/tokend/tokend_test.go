@@ -90,6 +90,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"audit retention too short", "", []string{"serve", "--database", db, "--audit-retention", "10m"}, true, "--audit-retention must be at least 1h"},
 		{"pprof on the network", "", []string{"serve", "--database", db, "--pprof-addr", "0.0.0.0:6060"}, true, "loopback"},
 		{"pprof without a port", "", []string{"serve", "--database", db, "--pprof-addr", "127.0.0.1"}, true, "--pprof-addr must be host:port"},
+		{"github keys url not a URL", "", []string{"serve", "--database", db, "--github-keys-url", "api.github.com/keys"}, true, "--github-keys-url must be an http(s) URL"},
 		{"unknown flag", "", []string{"serve", "--nope"}, true, "unknown flag"},
 		{"unknown command", "", []string{"srve"}, true, "unknown command"},
 		{"serve with arguments", "", []string{"serve", "extra"}, true, `unknown command "extra" for "tokend serve"`},

@@ -35,7 +35,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 token create and exec, and filters by on token list and delete.
 
 -o json prints a flat array of scope objects: name, description and builtin
-(true for tokens:read and tokens:write). --jq and --template work on that
+(true for tokend's own: admin:read, admin:write, tokens:introspect,
+tokens:read and tokens:write). --jq and --template work on that
 array; --jq prints string results raw, one a line.`,
 		Example: `  tokenctl scope list
   tokenctl scope list -o json

@@ -79,12 +79,12 @@ func TestScopeListShowsBuiltInAndApplicationScopes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want := "NAME          KIND         DESCRIPTION\n" +
-		"admin:read    built in     admins only: list every user's tokens, events and accounts\n" +
-		"admin:write   built in     admins only: revoke any token, manage users and service accounts\n" +
-		"deploy:write  application  deploy to production\n" +
-		"tokens:read   built in     "
-	if !strings.HasPrefix(out, want) || !strings.Contains(out, "tokens:write  built in") {
+	want := "NAME               KIND         DESCRIPTION\n" +
+		"admin:read         built in     admins only: list every user's tokens, events and accounts\n" +
+		"admin:write        built in     admins only: revoke any token, manage users and service accounts\n" +
+		"deploy:write       application  deploy to production\n" +
+		"tokens:introspect  built in     "
+	if !strings.HasPrefix(out, want) || !strings.Contains(out, "tokens:read        built in") || !strings.Contains(out, "tokens:write       built in") {
 		t.Errorf("table:\n%s", out)
 	}
 
@@ -93,7 +93,7 @@ func TestScopeListShowsBuiltInAndApplicationScopes(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
 		t.Fatalf("json %q: %v (exit %d)", out, err, code)
 	}
-	if len(got) != 5 || got[2] != (api.Scope{Name: "deploy:write", Description: "deploy to production"}) || !got[3].Builtin || !got[0].Builtin {
+	if len(got) != 6 || got[2] != (api.Scope{Name: "deploy:write", Description: "deploy to production"}) || !got[3].Builtin || !got[0].Builtin {
 		t.Errorf("json = %+v", got)
 	}
 

@@ -14,10 +14,11 @@ func NewCmdScope(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scope <command>",
 		Short: "See the scopes a token may carry",
-		Long: `See the scopes the server defines: the built-in tokens:read and tokens:write,
-and the application scopes its operator added (tokend scope add). A token
-made with --scope carries only the scopes named; one made without carries
-all of yours.`,
+		Long: `See the scopes the server defines: the built-in tokens:read,
+tokens:write and tokens:introspect, admin:read and admin:write (only an
+admin's token carries them), and the application scopes its operator
+added (tokend scope add). A token made with --scope carries only the
+scopes named; one made without carries all of yours.`,
 		Example: `  tokenctl scope list
   tokenctl token create deployer --scope deploy:write`,
 	}

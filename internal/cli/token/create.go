@@ -57,7 +57,8 @@ command still runs as you.
 
 --scope (repeatable, or comma-separated) limits what the token may do:
 tokens:read lists and shows tokens, tokens:write creates, rotates and
-deletes them, and the server's operator defines scopes for other services
+deletes them, tokens:introspect lets a gateway check any token (RFC 7662),
+and the server's operator defines scopes for other services
 (completion offers what the server knows). Without --scope a token made
 with your password carries all your power, and one made with a token
 carries exactly that token's scopes; --scope '' makes a token with none.

@@ -81,9 +81,9 @@ id and expiry, and exits non-zero even when COMMAND succeeded. The lifetime
 (default 15m) is the backstop when the server cannot be reached.
 
 The token cannot mint, list or delete tokens unless asked: without --scope
-it gets the scopes of tokenctl's own credential minus tokens:read and
-tokens:write (with a password credential, every scope the server defines
-except those two). --scope gives it exactly the scopes named (repeatable,
+it gets the scopes of tokenctl's own credential minus the built-in
+tokens:* scopes (with a password credential, every scope the server
+defines except those). --scope gives it exactly the scopes named (repeatable,
 or a,b; '' for none), e.g. --scope deploy:write,tokens:write. A token never
 outlives the credential that made it: the default lifetime is cut to the
 credential's expiry when that comes sooner, and an explicit --expires-in
@@ -410,7 +410,7 @@ func (o *ExecOptions) request(ctx context.Context, c *client.Client) (api.Create
 	return req, nil
 }
 
-// withoutTokenScopes drops tokens:read and tokens:write, so an exec token
+// withoutTokenScopes drops the built-in tokens:* scopes, so an exec token
 // cannot list, mint or delete tokens unless --scope asks for it. Never nil:
 // an empty list must reach the server as [] (no scopes), not as "default".
 func withoutTokenScopes(in []string) []string {
