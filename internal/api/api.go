@@ -113,16 +113,6 @@ const (
 	AuthPassword = "password"
 )
 
-// Built-in scopes of tokend's own API.
-//
-// Deprecated: use scope.TokensRead and scope.TokensWrite, their one owner.
-// Kept only so branches written before package scope still build; delete
-// once nothing names them.
-const (
-	ScopeTokensRead  = scope.TokensRead
-	ScopeTokensWrite = scope.TokensWrite
-)
-
 // Scope is one scope a token may be given (GET /v1/scopes).
 type Scope struct {
 	Name        string `json:"name"`
