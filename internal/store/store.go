@@ -64,6 +64,32 @@ func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
 // ValidRole reports whether role is one CreateUser and SetUserRole accept.
 func ValidRole(role string) bool { return role == RoleMember || role == RoleAdmin }
 
+// CheckRole is ValidRole as the error both backends give for a bad role.
+func CheckRole(role string) error {
+	if !ValidRole(role) {
+		return fmt.Errorf("role %q is neither %s nor %s", role, RoleMember, RoleAdmin)
+	}
+	return nil
+}
+
+// WithDefaults fills the stored defaults of an unset role and kind, and
+// refuses a role or kind no backend stores.
+func (u User) WithDefaults() (User, error) {
+	if u.Role == "" {
+		u.Role = RoleMember
+	}
+	if u.Kind == "" {
+		u.Kind = KindPerson
+	}
+	if err := CheckRole(u.Role); err != nil {
+		return u, err
+	}
+	if u.Kind != KindPerson && u.Kind != KindService {
+		return u, fmt.Errorf("kind %q is neither %s nor %s", u.Kind, KindPerson, KindService)
+	}
+	return u, nil
+}
+
 // Token is a stored token. The secret itself is never stored: only its
 // SHA-256 digest, which is not part of this struct on purpose.
 type Token struct {
