@@ -67,19 +67,8 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 // ListSSOProviders returns every provider ordered by name.
 func (s *Store) ListSSOProviders(ctx context.Context) ([]store.SSOProvider, error) {
 	rows, err := s.query(ctx, `SELECT `+ssoProviderColumns+` FROM sso_providers ORDER BY name`)
+	out, err := collect(rows, err, scanSSOProvider)
 	if err != nil {
-		return nil, fmt.Errorf("list sso providers: %w", err)
-	}
-	defer rows.Close()
-	out := []store.SSOProvider{}
-	for rows.Next() {
-		p, err := scanSSOProvider(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list sso providers: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list sso providers: %w", err)
 	}
 	return out, nil
@@ -307,19 +296,7 @@ func (s *Store) UserSSOProvider(ctx context.Context, userID string) (string, err
 // exportSSO reads every provider and provisioned user inside tx.
 func exportSSO(ctx context.Context, tx *sql.Tx, snap *store.Snapshot) error {
 	rows, err := tx.QueryContext(ctx, `SELECT `+ssoProviderColumns+` FROM sso_providers ORDER BY name`)
-	if err != nil {
-		return fmt.Errorf("sso providers: %w", err)
-	}
-	defer rows.Close()
-	snap.SSOProviders = []store.SSOProvider{}
-	for rows.Next() {
-		p, err := scanSSOProvider(rows)
-		if err != nil {
-			return fmt.Errorf("sso providers: %w", err)
-		}
-		snap.SSOProviders = append(snap.SSOProviders, p)
-	}
-	if err := rows.Err(); err != nil {
+	if snap.SSOProviders, err = collect(rows, err, scanSSOProvider); err != nil {
 		return fmt.Errorf("sso providers: %w", err)
 	}
 	urows, err := tx.QueryContext(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)

@@ -20,6 +20,24 @@ const tokenColumns = `id, user_id, name, description, key_hint, created_at, expi
 
 type scanner interface{ Scan(dest ...any) error }
 
+// collect scans every row of a query's answer (rows, err) with scan and
+// closes rows: [] rather than nil when there are none.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // scanToken reads tokenColumns, plus any extra destinations after them.
 func scanToken(row scanner, extra ...any) (store.Token, error) {
 	var t store.Token

@@ -88,19 +88,8 @@ func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
 // ListUsers returns all users ordered by username.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	rows, err := s.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	users, err := collect(rows, err, scanUser)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	users := []store.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return users, nil
