@@ -26,3 +26,25 @@ func TestUserWithDefaults(t *testing.T) {
 		t.Errorf("CheckRole(admin) = %v", err)
 	}
 }
+
+// Both backends store a provider's scopes and conditions through Columns
+// and read them back through SetColumns.
+func TestSSOColumnsRoundTrip(t *testing.T) {
+	p := SSOProvider{Name: "corp", Scopes: []string{"groups", "", "email", "groups"},
+		Allow: []ClaimMatch{{Claim: "hd", Glob: "example.com"}}}
+	c, err := p.Columns()
+	if err != nil || c.Scopes != "email groups" {
+		t.Fatalf("Columns() = %+v, %v; want scopes %q", c, err, "email groups")
+	}
+	var back SSOProvider
+	back.Name = "corp"
+	if err := back.SetColumns(c); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(back.Scopes, " ") != "email groups" || len(back.Allow) != 1 || back.Allow[0] != p.Allow[0] || len(back.AdminIf) != 0 {
+		t.Errorf("SetColumns(Columns()) = %+v", back)
+	}
+	if err := back.SetColumns(SSOColumns{Allow: "{not json"}); err == nil || !strings.Contains(err.Error(), "sso provider corp:") {
+		t.Errorf("SetColumns of a broken allow column = %v, want an error naming corp", err)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,18 +15,13 @@ const ssoProviderColumns = `name, issuer, client_id, client_secret, username_cla
 
 func scanSSOProvider(row pgx.Row) (store.SSOProvider, error) {
 	var p store.SSOProvider
-	var allow, adminIf, scopes string
+	var c store.SSOColumns
 	var created time.Time
-	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &scopes, &allow, &adminIf, &p.CreateUsers, &created); err != nil {
+	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &c.Scopes, &c.Allow, &c.AdminIf, &p.CreateUsers, &created); err != nil {
 		return store.SSOProvider{}, err
 	}
-	p.Scopes = store.NormalizeOIDCScopes(strings.Fields(scopes))
-	var err error
-	if p.Allow, err = store.DecodeClaims(allow); err != nil {
-		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
-	}
-	if p.AdminIf, err = store.DecodeClaims(adminIf); err != nil {
-		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
+	if err := p.SetColumns(c); err != nil {
+		return store.SSOProvider{}, err
 	}
 	p.CreatedAt = fromDB(created)
 	return p, nil
@@ -35,16 +29,12 @@ func scanSSOProvider(row pgx.Row) (store.SSOProvider, error) {
 
 // CreateSSOProvider adds a provider; store.ErrConflict when the name is taken.
 func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) error {
-	allow, err := store.EncodeClaims(p.Allow)
-	if err != nil {
-		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
-	}
-	adminIf, err := store.EncodeClaims(p.AdminIf)
+	c, err := p.Columns()
 	if err != nil {
 		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "), allow, adminIf, p.CreateUsers, toDB(p.CreatedAt))
+		p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, c.Scopes, c.Allow, c.AdminIf, p.CreateUsers, toDB(p.CreatedAt))
 	switch {
 	case isUniqueViolation(err):
 		return fmt.Errorf("create sso provider %s: %w", p.Name, store.ErrConflict)
@@ -303,16 +293,12 @@ func importSSO(ctx context.Context, tx pgx.Tx, snap store.Snapshot) error {
 		[]string{"name", "issuer", "client_id", "client_secret", "username_claim", "scopes", "allow", "admin_if", "create_users", "created_at"},
 		pgx.CopyFromSlice(len(snap.SSOProviders), func(i int) ([]any, error) {
 			p := snap.SSOProviders[i]
-			allow, err := store.EncodeClaims(p.Allow)
+			c, err := p.Columns()
 			if err != nil {
 				return nil, err
 			}
-			adminIf, err := store.EncodeClaims(p.AdminIf)
-			if err != nil {
-				return nil, err
-			}
-			return []any{p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "),
-				allow, adminIf, p.CreateUsers, toDB(p.CreatedAt)}, nil
+			return []any{p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, c.Scopes,
+				c.Allow, c.AdminIf, p.CreateUsers, toDB(p.CreatedAt)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("copy sso providers: %w", err)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -15,18 +14,13 @@ const ssoProviderColumns = `name, issuer, client_id, client_secret, username_cla
 
 func scanSSOProvider(row scanner) (store.SSOProvider, error) {
 	var p store.SSOProvider
-	var allow, adminIf, scopes string
+	var c store.SSOColumns
 	var create, created int64
-	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &scopes, &allow, &adminIf, &create, &created); err != nil {
+	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &c.Scopes, &c.Allow, &c.AdminIf, &create, &created); err != nil {
 		return store.SSOProvider{}, err
 	}
-	p.Scopes = store.NormalizeOIDCScopes(strings.Fields(scopes))
-	var err error
-	if p.Allow, err = store.DecodeClaims(allow); err != nil {
-		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
-	}
-	if p.AdminIf, err = store.DecodeClaims(adminIf); err != nil {
-		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
+	if err := p.SetColumns(c); err != nil {
+		return store.SSOProvider{}, err
 	}
 	p.CreateUsers = create == 1
 	p.CreatedAt = fromDB(created)
@@ -38,11 +32,7 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 	if err := checkTime("created_at", p.CreatedAt); err != nil {
 		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
 	}
-	allow, err := store.EncodeClaims(p.Allow)
-	if err != nil {
-		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
-	}
-	adminIf, err := store.EncodeClaims(p.AdminIf)
+	c, err := p.Columns()
 	if err != nil {
 		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
 	}
@@ -52,7 +42,7 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 	}
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "), allow, adminIf, create, toDB(p.CreatedAt))
+			p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, c.Scopes, c.Allow, c.AdminIf, create, toDB(p.CreatedAt))
 		return err
 	})
 	switch {
