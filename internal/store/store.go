@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/scope"
 )
 
@@ -178,6 +179,18 @@ type ListOptions struct {
 	// ExpiresBefore, when not zero, keeps tokens expiring before it
 	// (GET /v1/admin/tokens?expiring_within=).
 	ExpiresBefore time.Time
+}
+
+// Windowed checks o.Limit and says how ScanTokens reads: true, a window
+// of at most MaxScan rows (a filter is set, or the window is no larger
+// than the page); false, the page straight off the index.
+func (o ListOptions) Windowed() (bool, error) {
+	if o.Limit < 1 || o.Limit > api.MaxPageSize {
+		return false, fmt.Errorf("limit %d is outside 1..%d", o.Limit, api.MaxPageSize)
+	}
+	filtered := o.Status != StatusAll || o.NameGlob != "" || len(o.Scopes) > 0 || !o.UnusedBefore.IsZero() ||
+		!o.ExpiresBefore.IsZero()
+	return o.MaxScan > 0 && (filtered || o.MaxScan <= o.Limit), nil
 }
 
 // Scope is an application scope defined by the operator. The built-in

@@ -48,3 +48,28 @@ func TestSSOColumnsRoundTrip(t *testing.T) {
 		t.Errorf("SetColumns of a broken allow column = %v, want an error naming corp", err)
 	}
 }
+
+// Both backends decide through Windowed whether ScanTokens reads a bounded
+// window or the page straight off the index, and refuse the same limits.
+func TestListOptionsWindowed(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		o    ListOptions
+		want bool
+	}{
+		{"no filter, window larger than the page", ListOptions{Status: StatusAll, Limit: 10, MaxScan: 100}, false},
+		{"no filter, window no larger than the page", ListOptions{Status: StatusAll, Limit: 100, MaxScan: 100}, true},
+		{"a name filter", ListOptions{Status: StatusAll, NameGlob: "ci-*", Limit: 10, MaxScan: 100}, true},
+		{"a status filter", ListOptions{Status: StatusActive, Limit: 10, MaxScan: 100}, true},
+		{"a filter but no window", ListOptions{Status: StatusActive, Limit: 10}, false},
+	} {
+		if got, err := c.o.Windowed(); err != nil || got != c.want {
+			t.Errorf("%s: Windowed() = %v, %v; want %v", c.name, got, err, c.want)
+		}
+	}
+	for _, limit := range []int{0, 1001} {
+		if _, err := (ListOptions{Limit: limit}).Windowed(); err == nil || !strings.Contains(err.Error(), "is outside 1..") {
+			t.Errorf("limit %d: err = %v, want the outside-1..max refusal", limit, err)
+		}
+	}
+}
