@@ -270,20 +270,16 @@ func exportSSO(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
 	if snap.SSOProviders, err = collect(rows, err, scanSSOProvider); err != nil {
 		return fmt.Errorf("sso providers: %w", err)
 	}
-	urows, err := tx.Query(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
-	if err != nil {
+	rows, err = tx.Query(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
+	if snap.SSOUsers, err = collect(rows, err, scanSSOUser); err != nil {
 		return fmt.Errorf("sso users: %w", err)
 	}
-	defer urows.Close()
-	snap.SSOUsers = []store.SSOUser{}
-	for urows.Next() {
-		var u store.SSOUser
-		if err := urows.Scan(&u.UserID, &u.Provider); err != nil {
-			return fmt.Errorf("sso users: %w", err)
-		}
-		snap.SSOUsers = append(snap.SSOUsers, u)
-	}
-	return urows.Err()
+	return nil
+}
+
+func scanSSOUser(row pgx.Row) (store.SSOUser, error) {
+	var u store.SSOUser
+	return u, row.Scan(&u.UserID, &u.Provider)
 }
 
 // importSSO writes snap's providers and provisioned users inside tx (after

@@ -289,18 +289,14 @@ func exportSSO(ctx context.Context, tx *sql.Tx, snap *store.Snapshot) error {
 	if snap.SSOProviders, err = collect(rows, err, scanSSOProvider); err != nil {
 		return fmt.Errorf("sso providers: %w", err)
 	}
-	urows, err := tx.QueryContext(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
-	if err != nil {
+	rows, err = tx.QueryContext(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
+	if snap.SSOUsers, err = collect(rows, err, scanSSOUser); err != nil {
 		return fmt.Errorf("sso users: %w", err)
 	}
-	defer urows.Close()
-	snap.SSOUsers = []store.SSOUser{}
-	for urows.Next() {
-		var u store.SSOUser
-		if err := urows.Scan(&u.UserID, &u.Provider); err != nil {
-			return fmt.Errorf("sso users: %w", err)
-		}
-		snap.SSOUsers = append(snap.SSOUsers, u)
-	}
-	return urows.Err()
+	return nil
+}
+
+func scanSSOUser(row scanner) (store.SSOUser, error) {
+	var u store.SSOUser
+	return u, row.Scan(&u.UserID, &u.Provider)
 }
