@@ -25,22 +25,7 @@ type AdminListQuery struct {
 // AdminListTokens iterates over every user's tokens (or one user's),
 // newest first, following next_cursor like ListTokens.
 func (c *Client) AdminListTokens(ctx context.Context, q AdminListQuery) iter.Seq2[api.AdminToken, error] {
-	v := url.Values{}
-	if q.Status != "" {
-		v.Set("status", q.Status)
-	}
-	if q.Name != "" {
-		v.Set("name", q.Name)
-	}
-	for _, sc := range q.Scopes {
-		v.Add("scope", sc)
-	}
-	if q.PageSize > 0 {
-		v.Set("limit", strconv.Itoa(q.PageSize))
-	}
-	if !q.UnusedSince.IsZero() {
-		v.Set("unused_since", q.UnusedSince.UTC().Format(time.RFC3339))
-	}
+	v := q.ListQuery.values()
 	if q.User != "" {
 		v.Set("user", q.User)
 	}
@@ -72,22 +57,7 @@ type AdminEventQuery struct {
 
 // AdminEvents iterates over everyone's events (or one user's), newest first.
 func (c *Client) AdminEvents(ctx context.Context, q AdminEventQuery) iter.Seq2[api.Event, error] {
-	v := url.Values{}
-	if q.TokenID != "" {
-		v.Set("token_id", q.TokenID)
-	}
-	for _, t := range q.Types {
-		v.Add("type", t)
-	}
-	if !q.Since.IsZero() {
-		v.Set("since", q.Since.UTC().Format(time.RFC3339))
-	}
-	if !q.Until.IsZero() {
-		v.Set("until", q.Until.UTC().Format(time.RFC3339))
-	}
-	if q.PageSize > 0 {
-		v.Set("limit", strconv.Itoa(q.PageSize))
-	}
+	v := q.EventQuery.values()
 	if q.User != "" {
 		v.Set("user", q.User)
 	}
@@ -121,10 +91,5 @@ func (c *Client) AdminDeleteUser(ctx context.Context, name string) error {
 // its Idempotency-Key like CreateToken.
 func (c *Client) AdminCreateToken(ctx context.Context, account string, req api.CreateTokenRequest, idempotencyKey string) (*api.CreatedToken, error) {
 	var out api.CreatedToken
-	if idempotencyKey == "" {
-		idempotencyKey = NewIdempotencyKey()
-	}
-	h := http.Header{}
-	h.Set(api.IdempotencyHeader, idempotencyKey)
-	return &out, c.do(ctx, http.MethodPost, "/v1/admin/users/"+url.PathEscape(account)+"/tokens", h, req, &out)
+	return &out, c.do(ctx, http.MethodPost, "/v1/admin/users/"+url.PathEscape(account)+"/tokens", idempotencyHeader(idempotencyKey), req, &out)
 }

@@ -24,6 +24,11 @@ type EventQuery struct {
 // in memory at a time. Iteration stops at the first error, which is
 // yielded.
 func (c *Client) Events(ctx context.Context, q EventQuery) iter.Seq2[api.Event, error] {
+	return paged[api.Event](ctx, c, "/v1/events", q.values())
+}
+
+// values is the query string of an event listing; AdminEventQuery adds to it.
+func (q EventQuery) values() url.Values {
 	v := url.Values{}
 	if q.TokenID != "" {
 		v.Set("token_id", q.TokenID)
@@ -40,7 +45,7 @@ func (c *Client) Events(ctx context.Context, q EventQuery) iter.Seq2[api.Event, 
 	if q.PageSize > 0 {
 		v.Set("limit", strconv.Itoa(q.PageSize))
 	}
-	return paged[api.Event](ctx, c, "/v1/events", v)
+	return v
 }
 
 // RevokeOutcome is the answer to a leak report: the contract's counts,

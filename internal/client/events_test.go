@@ -108,3 +108,54 @@ func TestListTokensSendsUnusedSince(t *testing.T) {
 		t.Errorf("query %v", q)
 	}
 }
+
+// The admin listings send what the caller's listings send (one owner:
+// ListQuery.values, EventQuery.values) plus their own filters, and the
+// admin create carries an Idempotency-Key like CreateToken.
+func TestAdminQueriesAddToTheCallersQueries(t *testing.T) {
+	var got []url.Values
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.Query())
+		switch r.URL.Path {
+		case "/v1/admin/tokens":
+			writeJSON(w, 200, api.AdminTokenPage{Items: []api.AdminToken{}})
+		case "/v1/admin/events":
+			writeJSON(w, 200, api.EventPage{Items: []api.Event{}})
+		default:
+			keys = append(keys, r.Header.Get(api.IdempotencyHeader))
+			writeJSON(w, 201, api.CreatedToken{})
+		}
+	}))
+	defer srv.Close()
+	c, _ := newTestClient(t, srv.URL)
+	ctx := context.Background()
+	cut := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	lq := AdminListQuery{ListQuery: ListQuery{Status: "active", Name: "ci-*", Scopes: []string{"tokens:read"}, PageSize: 5, UnusedSince: cut},
+		User: "alice", ExpiringWithin: 36 * time.Hour}
+	for _, err := range c.AdminListTokens(ctx, lq) {
+		t.Fatal(err)
+	}
+	eq := AdminEventQuery{EventQuery: EventQuery{TokenID: "t1", Types: []string{"token.created"}, Since: cut, Until: cut.Add(time.Hour), PageSize: 7}, User: "bob"}
+	for _, err := range c.AdminEvents(ctx, eq) {
+		t.Fatal(err)
+	}
+	if _, err := c.AdminCreateToken(ctx, "deploy-bot", api.CreateTokenRequest{Name: "x"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d requests, want 3", len(got))
+	}
+	want := []string{
+		"expiring_within=129600&limit=5&name=ci-%2A&scope=tokens%3Aread&status=active&unused_since=2026-09-01T12%3A00%3A00Z&user=alice",
+		"limit=7&since=2026-09-01T12%3A00%3A00Z&token_id=t1&type=token.created&until=2026-09-01T13%3A00%3A00Z&user=bob",
+	}
+	for i, w := range want {
+		if g := got[i].Encode(); g != w {
+			t.Errorf("request %d query\n got %s\nwant %s", i, g, w)
+		}
+	}
+	if len(keys) != 1 || keys[0] == "" {
+		t.Errorf("AdminCreateToken Idempotency-Key = %q, want a fresh key", keys)
+	}
+}

@@ -26,12 +26,17 @@ func (c *Client) User(ctx context.Context) (*api.User, error) {
 // that re-runs must not mint a second token).
 func (c *Client) CreateToken(ctx context.Context, req api.CreateTokenRequest, idempotencyKey string) (*api.CreatedToken, error) {
 	var out api.CreatedToken
-	if idempotencyKey == "" {
-		idempotencyKey = NewIdempotencyKey()
+	return &out, c.do(ctx, http.MethodPost, "/v1/tokens", idempotencyHeader(idempotencyKey), req, &out)
+}
+
+// idempotencyHeader carries key, or a fresh random key when key is "".
+func idempotencyHeader(key string) http.Header {
+	if key == "" {
+		key = NewIdempotencyKey()
 	}
 	h := http.Header{}
-	h.Set(api.IdempotencyHeader, idempotencyKey)
-	return &out, c.do(ctx, http.MethodPost, "/v1/tokens", h, req, &out)
+	h.Set(api.IdempotencyHeader, key)
+	return h
 }
 
 // ExpiresIn is d as a create request's expires_in_seconds: whole seconds.
@@ -80,6 +85,11 @@ type ListQuery struct {
 // hold fewer items than asked for, even none, when the server examined its
 // bounded share of rows without a match.
 func (c *Client) ListTokens(ctx context.Context, q ListQuery) iter.Seq2[api.Token, error] {
+	return paged[api.Token](ctx, c, "/v1/tokens", q.values())
+}
+
+// values is the query string of a listing; AdminListQuery adds to it.
+func (q ListQuery) values() url.Values {
 	v := url.Values{}
 	if q.Status != "" {
 		v.Set("status", q.Status)
@@ -96,7 +106,7 @@ func (c *Client) ListTokens(ctx context.Context, q ListQuery) iter.Seq2[api.Toke
 	if !q.UnusedSince.IsZero() {
 		v.Set("unused_since", q.UnusedSince.UTC().Format(time.RFC3339))
 	}
-	return paged[api.Token](ctx, c, "/v1/tokens", v)
+	return v
 }
 
 // paged walks a cursor-paged listing (GET path?v, then &cursor=… until the

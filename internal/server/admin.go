@@ -165,33 +165,13 @@ func (s *server) handleAdminListEvents(w http.ResponseWriter, r *http.Request, p
 	if !ok {
 		return
 	}
-	opts, limit, prob := eventListOptions(r, userID)
-	if prob != nil {
-		s.fail(w, r, prob)
-		return
-	}
-	evs, err := s.store.ListEvents(r.Context(), opts)
-	if err != nil {
-		s.storeError(w, r, "list events", "", err)
-		return
-	}
-	more := len(evs) > limit
-	evs = evs[:min(len(evs), limit)]
 	names := s.usernames(r.Context())
-	page := api.EventPage{Items: make([]api.Event, 0, len(evs))}
-	for _, e := range evs {
+	s.listEvents(w, r, userID, func(e store.Event) (api.Event, error) {
 		we := wireEvent(e)
-		if we.User, err = names.of(e.UserID); err != nil {
-			s.internalError(w, r, "list events", err)
-			return
-		}
-		page.Items = append(page.Items, we)
-	}
-	if more {
-		c := encodeCursor(evs[len(evs)-1].ID)
-		page.NextCursor = &c
-	}
-	encode(w, http.StatusOK, page)
+		var err error
+		we.User, err = names.of(e.UserID)
+		return we, err
+	})
 }
 
 func wireUser(u store.User) api.AdminUser {

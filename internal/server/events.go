@@ -72,7 +72,14 @@ func (s *server) authFailed(r *http.Request, u store.User, tok *store.Token, rea
 }
 
 func (s *server) handleListEvents(w http.ResponseWriter, r *http.Request, p *principal) {
-	opts, limit, prob := eventListOptions(r, p.user.ID)
+	s.listEvents(w, r, p.user.ID, func(e store.Event) (api.Event, error) { return wireEvent(e), nil })
+}
+
+// listEvents answers one page of userID's trail (store.AnyUser: everyone's)
+// for GET /v1/events and GET /v1/admin/events; wire turns each event into
+// what the route sends, and its error is a 500.
+func (s *server) listEvents(w http.ResponseWriter, r *http.Request, userID string, wire func(store.Event) (api.Event, error)) {
+	opts, limit, prob := eventListOptions(r, userID)
 	if prob != nil {
 		s.fail(w, r, prob)
 		return
@@ -86,7 +93,12 @@ func (s *server) handleListEvents(w http.ResponseWriter, r *http.Request, p *pri
 	evs = evs[:min(len(evs), limit)]
 	page := api.EventPage{Items: make([]api.Event, 0, len(evs))}
 	for _, e := range evs {
-		page.Items = append(page.Items, wireEvent(e))
+		we, err := wire(e)
+		if err != nil {
+			s.internalError(w, r, "list events", err)
+			return
+		}
+		page.Items = append(page.Items, we)
 	}
 	if more {
 		c := encodeCursor(evs[len(evs)-1].ID)

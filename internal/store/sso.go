@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -147,6 +149,35 @@ func AfterPoll(d DeviceCode, now time.Time) DeviceCode {
 	}
 	d.LastPollAt = now
 	return d
+}
+
+// SSOColumns are a provider's text columns as both backends store them:
+// the scopes space-separated, the claim conditions as EncodeClaims writes.
+type SSOColumns struct{ Scopes, Allow, AdminIf string }
+
+// Columns encodes p's scopes and conditions for storing.
+func (p SSOProvider) Columns() (SSOColumns, error) {
+	c := SSOColumns{Scopes: strings.Join(NormalizeOIDCScopes(p.Scopes), " ")}
+	var err error
+	if c.Allow, err = EncodeClaims(p.Allow); err != nil {
+		return c, err
+	}
+	c.AdminIf, err = EncodeClaims(p.AdminIf)
+	return c, err
+}
+
+// SetColumns decodes what Columns stored into p (whose Name it names in
+// an error).
+func (p *SSOProvider) SetColumns(c SSOColumns) error {
+	p.Scopes = NormalizeOIDCScopes(strings.Fields(c.Scopes))
+	var err error
+	if p.Allow, err = DecodeClaims(c.Allow); err != nil {
+		return fmt.Errorf("sso provider %s: %w", p.Name, err)
+	}
+	if p.AdminIf, err = DecodeClaims(c.AdminIf); err != nil {
+		return fmt.Errorf("sso provider %s: %w", p.Name, err)
+	}
+	return nil
 }
 
 // NormalizeOIDCScopes returns scopes sorted, without duplicates or empty

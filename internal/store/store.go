@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/scope"
 )
 
@@ -63,6 +64,32 @@ func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
 
 // ValidRole reports whether role is one CreateUser and SetUserRole accept.
 func ValidRole(role string) bool { return role == RoleMember || role == RoleAdmin }
+
+// CheckRole is ValidRole as the error both backends give for a bad role.
+func CheckRole(role string) error {
+	if !ValidRole(role) {
+		return fmt.Errorf("role %q is neither %s nor %s", role, RoleMember, RoleAdmin)
+	}
+	return nil
+}
+
+// WithDefaults fills the stored defaults of an unset role and kind, and
+// refuses a role or kind no backend stores.
+func (u User) WithDefaults() (User, error) {
+	if u.Role == "" {
+		u.Role = RoleMember
+	}
+	if u.Kind == "" {
+		u.Kind = KindPerson
+	}
+	if err := CheckRole(u.Role); err != nil {
+		return u, err
+	}
+	if u.Kind != KindPerson && u.Kind != KindService {
+		return u, fmt.Errorf("kind %q is neither %s nor %s", u.Kind, KindPerson, KindService)
+	}
+	return u, nil
+}
 
 // Token is a stored token. The secret itself is never stored: only its
 // SHA-256 digest, which is not part of this struct on purpose.
@@ -152,6 +179,18 @@ type ListOptions struct {
 	// ExpiresBefore, when not zero, keeps tokens expiring before it
 	// (GET /v1/admin/tokens?expiring_within=).
 	ExpiresBefore time.Time
+}
+
+// Windowed checks o.Limit and says how ScanTokens reads: true, a window
+// of at most MaxScan rows (a filter is set, or the window is no larger
+// than the page); false, the page straight off the index.
+func (o ListOptions) Windowed() (bool, error) {
+	if o.Limit < 1 || o.Limit > api.MaxPageSize {
+		return false, fmt.Errorf("limit %d is outside 1..%d", o.Limit, api.MaxPageSize)
+	}
+	filtered := o.Status != StatusAll || o.NameGlob != "" || len(o.Scopes) > 0 || !o.UnusedBefore.IsZero() ||
+		!o.ExpiresBefore.IsZero()
+	return o.MaxScan > 0 && (filtered || o.MaxScan <= o.Limit), nil
 }
 
 // Scope is an application scope defined by the operator. The built-in

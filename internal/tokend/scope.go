@@ -1,7 +1,6 @@
 package tokend
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -150,8 +149,8 @@ name, description and builtin for each, like GET /v1/scopes.`,
   tokend scope list -o json`,
 		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "" && output != "table" && output != "json" {
-				return usageErrorf("-o must be table or json, got %q", output)
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return err
 			}
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
@@ -179,9 +178,7 @@ name, description and builtin for each, like GET /v1/scopes.`,
 			slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.Name, b.Name) })
 			switch {
 			case output == "json":
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rows)
+				return writeJSON(e.stdout, rows)
 			case output == "" && !isTerminal(e.stdout):
 				for _, r := range rows {
 					fmt.Fprintln(e.stdout, r.Name)

@@ -1,7 +1,6 @@
 package tokend
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -142,8 +141,8 @@ is never shown.`,
   tokend sso list -o json`,
 		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "" && output != "table" && output != "json" {
-				return usageErrorf("-o must be table or json, got %q", output)
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return err
 			}
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
@@ -334,18 +333,9 @@ type ssoJSON struct {
 
 func writeSSOJSON(w io.Writer, ps []store.SSOProvider) error {
 	out := make([]ssoJSON, 0, len(ps))
-	conv := func(cs []store.ClaimMatch) []claimJSON {
-		o := make([]claimJSON, 0, len(cs))
-		for _, c := range cs {
-			o = append(o, claimJSON(c))
-		}
-		return o
-	}
 	for _, p := range ps {
 		out = append(out, ssoJSON{Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, UsernameClaim: p.UsernameClaim,
-			Scopes: append([]string{}, p.Scopes...), Allow: conv(p.Allow), AdminIf: conv(p.AdminIf), CreateUsers: p.CreateUsers, CreatedAt: p.CreatedAt.UTC()})
+			Scopes: append([]string{}, p.Scopes...), Allow: claimsJSON(p.Allow), AdminIf: claimsJSON(p.AdminIf), CreateUsers: p.CreateUsers, CreatedAt: p.CreatedAt.UTC()})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }

@@ -1,7 +1,6 @@
 package tokend
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -174,10 +173,8 @@ how to add one to stderr.`,
   tokend trust list -o json`,
 		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch output {
-			case "", "table", "tsv", "json":
-			default:
-				return usageErrorf("-o must be table, tsv or json, got %q", output)
+			if err := checkOutput(output, "table", "tsv", "json"); err != nil {
+				return err
 			}
 			st, err := openStore(cmd.Context(), database)
 			if err != nil {
@@ -347,20 +344,23 @@ type claimJSON struct {
 	Glob  string `json:"glob"`
 }
 
+// claimsJSON is cs as -o json shows it: [] rather than null when empty.
+func claimsJSON(cs []store.ClaimMatch) []claimJSON {
+	out := make([]claimJSON, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, claimJSON(c))
+	}
+	return out
+}
+
 func writeTrustJSON(e *env, ps []store.TrustPolicy) error {
 	out := make([]trustJSON, 0, len(ps))
 	for _, p := range ps {
-		claims := make([]claimJSON, 0, len(p.Claims))
-		for _, c := range p.Claims {
-			claims = append(claims, claimJSON(c))
-		}
-		out = append(out, trustJSON{Name: p.Name, Issuer: p.Issuer, Audience: p.Audience, Claims: claims,
+		out = append(out, trustJSON{Name: p.Name, Issuer: p.Issuer, Audience: p.Audience, Claims: claimsJSON(p.Claims),
 			User: p.Username, Scopes: append([]string{}, p.Scopes...), MaxLifetimeSeconds: int64(p.MaxLifetime / time.Second),
 			CreatedAt: p.CreatedAt.UTC()})
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(e.stdout, out)
 }
 
 // fmtLifetime writes whole hours and minutes the way they are typed

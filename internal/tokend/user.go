@@ -3,10 +3,12 @@ package tokend
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -293,6 +295,23 @@ func readPassword(ctx context.Context, e *env, name string) (string, error) {
 		return "", usageErrorf("password is longer than %d bytes", password.MaxLen)
 	}
 	return pw, nil
+}
+
+// checkOutput refuses an -o a list command does not offer; "" (the
+// default) is always fine.
+func checkOutput(output string, formats ...string) error {
+	if output == "" || slices.Contains(formats, output) {
+		return nil
+	}
+	last := len(formats) - 1
+	return usageErrorf("-o must be %s or %s, got %q", strings.Join(formats[:last], ", "), formats[last], output)
+}
+
+// writeJSON is every list's -o json: v indented by two spaces.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func isTerminal(w io.Writer) bool {

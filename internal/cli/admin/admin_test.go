@@ -123,10 +123,27 @@ func TestBadInputIsRefusedBeforeAnyRequest(t *testing.T) {
 		{"user", "set-role", "bob", "root"},
 		{"user", "add", "a:b"},
 		{"audit", "--type", "nope"},
+		{"audit", "--since", "lately"},
+		{"audit", "--until", "-3d"},
 	} {
 		_, errOut, code := run(t, "http://127.0.0.1:1", "tkn_x", "", args...)
 		if code != cmdutil.ExitUsage || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line", args, code, errOut)
+		}
+	}
+}
+
+// admin audit reads its filters through tokenctl audit's (one owner,
+// audit.ParseFilters): the same words for the same mistakes.
+func TestAdminAuditFiltersSayWhatTokenctlAuditSays(t *testing.T) {
+	for msg, args := range map[string][]string{
+		"--since: invalid date":                           {"audit", "--since", "lately"},
+		"--until: invalid date":                           {"audit", "--until", "-3d"},
+		`invalid --type "token.made": use token.created,`: {"audit", "--type", "token.made"},
+	} {
+		_, errOut, code := run(t, "http://127.0.0.1:1", "tkn_x", "", args...)
+		if code != cmdutil.ExitUsage || !strings.Contains(errOut, msg) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", args, code, errOut, msg)
 		}
 	}
 }

@@ -3,13 +3,12 @@ package admin
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/cli/audit"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
@@ -53,9 +52,7 @@ admin acted (BY). --since and --until take a date or an age (7d).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.User, "user", "", "only this `USER`'s trail")
-	fl.StringVar(&opts.Since, "since", "", "only events at or after a `DATE` or an age (e.g. 7d)")
-	fl.StringVar(&opts.Until, "until", "", "only events before a `DATE` or an age")
-	fl.StringArrayVar(&opts.Types, "type", nil, "only events of this `TYPE` (repeatable): "+strings.Join(api.EventTypes, ", "))
+	audit.AddFilterFlags(fl, &opts.Since, &opts.Until, &opts.Types)
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
 	return cmd
 }
@@ -68,20 +65,8 @@ func auditRun(ctx context.Context, o *AuditOptions) error {
 	q := client.AdminEventQuery{User: o.User}
 	q.PageSize = client.PageSize
 	var err error
-	if o.Since != "" {
-		if q.Since, err = timespec.ParsePoint(o.Since, now, false); err != nil {
-			return cmdutil.UsageErrorf("--since: %s", err)
-		}
-	}
-	if o.Until != "" {
-		if q.Until, err = timespec.ParsePoint(o.Until, now, false); err != nil {
-			return cmdutil.UsageErrorf("--until: %s", err)
-		}
-	}
-	for _, t := range o.Types {
-		if !slices.Contains(api.EventTypes, t) {
-			return cmdutil.UsageErrorf("invalid --type %q: use %s", t, strings.Join(api.EventTypes, ", "))
-		}
+	if q.Since, q.Until, err = audit.ParseFilters(o.Since, o.Until, o.Types, now); err != nil {
+		return err
 	}
 	q.Types = o.Types
 	c, err := o.Client()

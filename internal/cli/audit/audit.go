@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/cli/cmdutil"
 	"github.com/tokenctl/tokenctl/internal/client"
@@ -84,9 +85,7 @@ events lists in constant memory; --jq and --template work on that array.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Token, "token", "", "only events about this token (`ID or NAME`)")
-	fl.StringVar(&opts.Since, "since", "", "only events at or after a `DATE` or an age (e.g. 7d)")
-	fl.StringVar(&opts.Until, "until", "", "only events before a `DATE` or an age")
-	fl.StringArrayVar(&opts.Types, "type", nil, "only events of this `TYPE` (repeatable): "+strings.Join(Types, ", "))
+	AddFilterFlags(fl, &opts.Since, &opts.Until, &opts.Types)
 	output.AddFlags(cmd, &opts.Export, output.FormatTable, []string{output.FormatTable, output.FormatJSON, output.FormatYAML, output.FormatCSV}, true)
 	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(Types, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -96,25 +95,12 @@ func (o *Options) validate() error {
 	if err := o.Export.Validate(); err != nil {
 		return cmdutil.UsageErrorf("%s", err)
 	}
-	now := o.Now()
 	var err error
-	if o.Since != "" {
-		if o.since, err = timespec.ParsePoint(o.Since, now, false); err != nil {
-			return cmdutil.UsageErrorf("--since: %s", err)
-		}
-	}
-	if o.Until != "" {
-		if o.until, err = timespec.ParsePoint(o.Until, now, false); err != nil {
-			return cmdutil.UsageErrorf("--until: %s", err)
-		}
+	if o.since, o.until, err = ParseFilters(o.Since, o.Until, o.Types, o.Now()); err != nil {
+		return err
 	}
 	if !o.since.IsZero() && !o.until.IsZero() && !o.since.Before(o.until) {
 		return cmdutil.UsageErrorf("--since must be before --until")
-	}
-	for _, t := range o.Types {
-		if !slices.Contains(Types, t) {
-			return cmdutil.UsageErrorf("invalid --type %q: use %s", t, strings.Join(Types, ", "))
-		}
 	}
 	o.Types = slices.Compact(slices.Sorted(slices.Values(o.Types)))
 	if tok := strings.TrimSpace(o.Token); tok != "" {
@@ -125,6 +111,36 @@ func (o *Options) validate() error {
 		}
 	}
 	return nil
+}
+
+// AddFilterFlags adds --since, --until and --type, the filters tokenctl
+// audit and tokenctl admin audit share.
+func AddFilterFlags(fl *pflag.FlagSet, since, until *string, types *[]string) {
+	fl.StringVar(since, "since", "", "only events at or after a `DATE` or an age (e.g. 7d)")
+	fl.StringVar(until, "until", "", "only events before a `DATE` or an age")
+	fl.StringArrayVar(types, "type", nil, "only events of this `TYPE` (repeatable): "+strings.Join(Types, ", "))
+}
+
+// ParseFilters checks the flags AddFilterFlags adds and returns the times
+// --since and --until name (zero when not given). Every refusal is a usage
+// error.
+func ParseFilters(since, until string, types []string, now time.Time) (from, to time.Time, err error) {
+	if since != "" {
+		if from, err = timespec.ParsePoint(since, now, false); err != nil {
+			return from, to, cmdutil.UsageErrorf("--since: %s", err)
+		}
+	}
+	if until != "" {
+		if to, err = timespec.ParsePoint(until, now, false); err != nil {
+			return from, to, cmdutil.UsageErrorf("--until: %s", err)
+		}
+	}
+	for _, t := range types {
+		if !slices.Contains(Types, t) {
+			return from, to, cmdutil.UsageErrorf("invalid --type %q: use %s", t, strings.Join(Types, ", "))
+		}
+	}
+	return from, to, nil
 }
 
 // events streams the trail with the filters applied. A name filter is

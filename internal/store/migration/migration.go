@@ -64,6 +64,16 @@ func Latest(ms []Migration) int {
 	return ms[len(ms)-1].Version
 }
 
+// LatestIn is Latest of the migrations glob names in fsys, 0 when they do
+// not load: what each backend's SchemaVersion reports.
+func LatestIn(fsys fs.FS, glob string) int {
+	ms, err := Load(fsys, glob)
+	if err != nil {
+		return 0
+	}
+	return Latest(ms)
+}
+
 // Apply brings a database that records version current up to the newest of
 // ms: it calls step for each migration the database lacks, oldest first.
 // step runs m.SQL and records m.Version; the caller runs Apply inside one

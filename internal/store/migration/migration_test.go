@@ -88,3 +88,14 @@ func TestLoadAcceptsAGapAndApplySkipsApplied(t *testing.T) {
 		t.Errorf("Apply from 8 = %v, want newer-than refusal naming 7", err)
 	}
 }
+
+// LatestIn is what both backends' SchemaVersion report: the newest version
+// in the files, 0 when they do not load (a malformed name).
+func TestLatestInReadsTheFilesAndIsZeroWhenTheyDoNotLoad(t *testing.T) {
+	if got := LatestIn(fstest.MapFS{"m/0001_a.sql": {}, "m/0003_c.sql": {}}, "m/*.sql"); got != 3 {
+		t.Errorf("LatestIn = %d, want 3", got)
+	}
+	if got := LatestIn(fstest.MapFS{"m/x_a.sql": {}}, "m/*.sql"); got != 0 {
+		t.Errorf("LatestIn of a malformed name = %d, want 0", got)
+	}
+}

@@ -91,7 +91,7 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"id", "username", "password_hash", "created_at", "role", "kind", "disabled_at"},
 			pgx.CopyFromSlice(len(snap.Users), func(i int) ([]any, error) {
-				u, err := userDefaults(snap.Users[i])
+				u, err := snap.Users[i].WithDefaults()
 				return []any{u.ID, u.Username, u.PasswordHash, toDB(u.CreatedAt), u.Role, u.Kind, disabledAt(u)}, err
 			}))
 		if err != nil {

@@ -13,19 +13,15 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
+const migrationGlob = "migrations/*.sql"
+
 // migrations returns the embedded migrations in version order.
 func migrations() ([]migration.Migration, error) {
-	return migration.Load(migrationFS, "migrations/*.sql")
+	return migration.Load(migrationFS, migrationGlob)
 }
 
 // SchemaVersion is the schema version this binary migrates databases to.
-func SchemaVersion() int {
-	ms, err := migrations()
-	if err != nil {
-		return 0
-	}
-	return migration.Latest(ms)
-}
+func SchemaVersion() int { return migration.LatestIn(migrationFS, migrationGlob) }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serialises
 // migrations: an arbitrary constant ("tokend" in ASCII), the same in every

@@ -78,25 +78,21 @@ type querier interface {
 
 func queryScopes(ctx context.Context, q querier) ([]store.Scope, error) {
 	rows, err := q.Query(ctx, `SELECT name, description, created_at, max_lifetime FROM scopes ORDER BY name`)
-	if err != nil {
-		return nil, err
+	return collect(rows, err, scanScope)
+}
+
+func scanScope(row pgx.Row) (store.Scope, error) {
+	var sc store.Scope
+	var created time.Time
+	var maxLife *int64
+	if err := row.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
+		return store.Scope{}, err
 	}
-	defer rows.Close()
-	out := []store.Scope{}
-	for rows.Next() {
-		var sc store.Scope
-		var created time.Time
-		var maxLife *int64
-		if err := rows.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
-			return nil, err
-		}
-		sc.CreatedAt = fromDB(created)
-		if maxLife != nil {
-			sc.MaxLifetime = time.Duration(*maxLife)
-		}
-		out = append(out, sc)
+	sc.CreatedAt = fromDB(created)
+	if maxLife != nil {
+		sc.MaxLifetime = time.Duration(*maxLife)
 	}
-	return out, rows.Err()
+	return sc, nil
 }
 
 // DeleteScope removes an application scope unless unexpired tokens carry

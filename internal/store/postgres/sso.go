@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,18 +15,13 @@ const ssoProviderColumns = `name, issuer, client_id, client_secret, username_cla
 
 func scanSSOProvider(row pgx.Row) (store.SSOProvider, error) {
 	var p store.SSOProvider
-	var allow, adminIf, scopes string
+	var c store.SSOColumns
 	var created time.Time
-	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &scopes, &allow, &adminIf, &p.CreateUsers, &created); err != nil {
+	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &c.Scopes, &c.Allow, &c.AdminIf, &p.CreateUsers, &created); err != nil {
 		return store.SSOProvider{}, err
 	}
-	p.Scopes = store.NormalizeOIDCScopes(strings.Fields(scopes))
-	var err error
-	if p.Allow, err = store.DecodeClaims(allow); err != nil {
-		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
-	}
-	if p.AdminIf, err = store.DecodeClaims(adminIf); err != nil {
-		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
+	if err := p.SetColumns(c); err != nil {
+		return store.SSOProvider{}, err
 	}
 	p.CreatedAt = fromDB(created)
 	return p, nil
@@ -35,16 +29,12 @@ func scanSSOProvider(row pgx.Row) (store.SSOProvider, error) {
 
 // CreateSSOProvider adds a provider; store.ErrConflict when the name is taken.
 func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) error {
-	allow, err := store.EncodeClaims(p.Allow)
-	if err != nil {
-		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
-	}
-	adminIf, err := store.EncodeClaims(p.AdminIf)
+	c, err := p.Columns()
 	if err != nil {
 		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "), allow, adminIf, p.CreateUsers, toDB(p.CreatedAt))
+		p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, c.Scopes, c.Allow, c.AdminIf, p.CreateUsers, toDB(p.CreatedAt))
 	switch {
 	case isUniqueViolation(err):
 		return fmt.Errorf("create sso provider %s: %w", p.Name, store.ErrConflict)
@@ -57,19 +47,8 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 // ListSSOProviders returns every provider ordered by name.
 func (s *Store) ListSSOProviders(ctx context.Context) ([]store.SSOProvider, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+ssoProviderColumns+` FROM sso_providers ORDER BY name`)
+	out, err := collect(rows, err, scanSSOProvider)
 	if err != nil {
-		return nil, fmt.Errorf("list sso providers: %w", err)
-	}
-	defer rows.Close()
-	out := []store.SSOProvider{}
-	for rows.Next() {
-		p, err := scanSSOProvider(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list sso providers: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list sso providers: %w", err)
 	}
 	return out, nil
@@ -288,36 +267,19 @@ func (s *Store) UserSSOProvider(ctx context.Context, userID string) (string, err
 // exportSSO reads every provider and provisioned user inside tx.
 func exportSSO(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
 	rows, err := tx.Query(ctx, `SELECT `+ssoProviderColumns+` FROM sso_providers ORDER BY name`)
-	if err != nil {
+	if snap.SSOProviders, err = collect(rows, err, scanSSOProvider); err != nil {
 		return fmt.Errorf("sso providers: %w", err)
 	}
-	snap.SSOProviders = []store.SSOProvider{}
-	for rows.Next() {
-		p, err := scanSSOProvider(rows)
-		if err != nil {
-			rows.Close()
-			return fmt.Errorf("sso providers: %w", err)
-		}
-		snap.SSOProviders = append(snap.SSOProviders, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sso providers: %w", err)
-	}
-	urows, err := tx.Query(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
-	if err != nil {
+	rows, err = tx.Query(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
+	if snap.SSOUsers, err = collect(rows, err, scanSSOUser); err != nil {
 		return fmt.Errorf("sso users: %w", err)
 	}
-	defer urows.Close()
-	snap.SSOUsers = []store.SSOUser{}
-	for urows.Next() {
-		var u store.SSOUser
-		if err := urows.Scan(&u.UserID, &u.Provider); err != nil {
-			return fmt.Errorf("sso users: %w", err)
-		}
-		snap.SSOUsers = append(snap.SSOUsers, u)
-	}
-	return urows.Err()
+	return nil
+}
+
+func scanSSOUser(row pgx.Row) (store.SSOUser, error) {
+	var u store.SSOUser
+	return u, row.Scan(&u.UserID, &u.Provider)
 }
 
 // importSSO writes snap's providers and provisioned users inside tx (after
@@ -327,16 +289,12 @@ func importSSO(ctx context.Context, tx pgx.Tx, snap store.Snapshot) error {
 		[]string{"name", "issuer", "client_id", "client_secret", "username_claim", "scopes", "allow", "admin_if", "create_users", "created_at"},
 		pgx.CopyFromSlice(len(snap.SSOProviders), func(i int) ([]any, error) {
 			p := snap.SSOProviders[i]
-			allow, err := store.EncodeClaims(p.Allow)
+			c, err := p.Columns()
 			if err != nil {
 				return nil, err
 			}
-			adminIf, err := store.EncodeClaims(p.AdminIf)
-			if err != nil {
-				return nil, err
-			}
-			return []any{p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "),
-				allow, adminIf, p.CreateUsers, toDB(p.CreatedAt)}, nil
+			return []any{p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, c.Scopes,
+				c.Allow, c.AdminIf, p.CreateUsers, toDB(p.CreatedAt)}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("copy sso providers: %w", err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -254,12 +253,10 @@ func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, e
 // Without one every examined row matches, so the page is read straight off
 // the index.
 func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
-	if opts.Limit < 1 || opts.Limit > api.MaxPageSize {
-		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, api.MaxPageSize)
+	windowed, err := opts.Windowed()
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero() ||
-		!opts.ExpiresBefore.IsZero()
-	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
 
 	var args []any
 	arg := func(v any) string {
@@ -308,7 +305,7 @@ func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store
 		toks []store.Token
 		next string
 	)
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, q.String(), args...)
 		if err != nil {
 			return err

@@ -28,23 +28,6 @@ func scanUser(row pgx.Row) (store.User, error) {
 	return u, nil
 }
 
-// userDefaults fills the stored defaults of an unset role and kind.
-func userDefaults(u store.User) (store.User, error) {
-	if u.Role == "" {
-		u.Role = store.RoleMember
-	}
-	if u.Kind == "" {
-		u.Kind = store.KindPerson
-	}
-	if !store.ValidRole(u.Role) {
-		return u, fmt.Errorf("role %q is neither %s nor %s", u.Role, store.RoleMember, store.RoleAdmin)
-	}
-	if u.Kind != store.KindPerson && u.Kind != store.KindService {
-		return u, fmt.Errorf("kind %q is neither %s nor %s", u.Kind, store.KindPerson, store.KindService)
-	}
-	return u, nil
-}
-
 func disabledAt(u store.User) *time.Time {
 	if !u.Disabled {
 		return nil
@@ -55,7 +38,7 @@ func disabledAt(u store.User) *time.Time {
 
 // CreateUser adds a user; store.ErrConflict when the username or id is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	u, err := userDefaults(u)
+	u, err := u.WithDefaults()
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.Username, err)
 	}
@@ -113,23 +96,21 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	return users, nil
 }
 
+// collect is pgx.CollectRows for a scan written for one pgx.Row (QueryRow's
+// answer too), taking the query's error: [] rather than nil when there are
+// no rows.
+func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+}
+
 func queryUsers(ctx context.Context, q interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }) ([]store.User, error) {
 	rows, err := q.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	users := []store.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	return users, rows.Err()
+	return collect(rows, err, scanUser)
 }
 
 // DeleteUser removes a user; ON DELETE CASCADE removes their tokens in the
@@ -143,8 +124,8 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 
 // SetUserRole changes a user's role and records it in their trail.
 func (s *Store) SetUserRole(ctx context.Context, username, role string) error {
-	if !store.ValidRole(role) {
-		return fmt.Errorf("set role of %q: role %q is neither %s nor %s", username, role, store.RoleMember, store.RoleAdmin)
+	if err := store.CheckRole(role); err != nil {
+		return fmt.Errorf("set role of %q: %w", username, err)
 	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var id string

@@ -53,26 +53,23 @@ func (s *Store) CreateScope(ctx context.Context, sc store.Scope) error {
 // ListScopes returns the application scopes ordered by name.
 func (s *Store) ListScopes(ctx context.Context) ([]store.Scope, error) {
 	rows, err := s.query(ctx, `SELECT name, description, created_at, max_lifetime FROM scopes ORDER BY name`)
+	out, err := collect(rows, err, scanScope)
 	if err != nil {
 		return nil, fmt.Errorf("list scopes: %w", err)
 	}
-	defer rows.Close()
-	out := []store.Scope{}
-	for rows.Next() {
-		var sc store.Scope
-		var created int64
-		var maxLife sql.NullInt64
-		if err := rows.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
-			return nil, fmt.Errorf("list scopes: %w", err)
-		}
-		sc.CreatedAt = fromDB(created)
-		sc.MaxLifetime = time.Duration(maxLife.Int64)
-		out = append(out, sc)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list scopes: %w", err)
-	}
 	return out, nil
+}
+
+func scanScope(row scanner) (store.Scope, error) {
+	var sc store.Scope
+	var created int64
+	var maxLife sql.NullInt64
+	if err := row.Scan(&sc.Name, &sc.Description, &created, &maxLife); err != nil {
+		return store.Scope{}, err
+	}
+	sc.CreatedAt = fromDB(created)
+	sc.MaxLifetime = time.Duration(maxLife.Int64)
+	return sc, nil
 }
 
 // nullDuration is d for a nullable column: NULL when not positive.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -15,18 +14,13 @@ const ssoProviderColumns = `name, issuer, client_id, client_secret, username_cla
 
 func scanSSOProvider(row scanner) (store.SSOProvider, error) {
 	var p store.SSOProvider
-	var allow, adminIf, scopes string
+	var c store.SSOColumns
 	var create, created int64
-	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &scopes, &allow, &adminIf, &create, &created); err != nil {
+	if err := row.Scan(&p.Name, &p.Issuer, &p.ClientID, &p.ClientSecret, &p.UsernameClaim, &c.Scopes, &c.Allow, &c.AdminIf, &create, &created); err != nil {
 		return store.SSOProvider{}, err
 	}
-	p.Scopes = store.NormalizeOIDCScopes(strings.Fields(scopes))
-	var err error
-	if p.Allow, err = store.DecodeClaims(allow); err != nil {
-		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
-	}
-	if p.AdminIf, err = store.DecodeClaims(adminIf); err != nil {
-		return store.SSOProvider{}, fmt.Errorf("sso provider %s: %w", p.Name, err)
+	if err := p.SetColumns(c); err != nil {
+		return store.SSOProvider{}, err
 	}
 	p.CreateUsers = create == 1
 	p.CreatedAt = fromDB(created)
@@ -38,11 +32,7 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 	if err := checkTime("created_at", p.CreatedAt); err != nil {
 		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
 	}
-	allow, err := store.EncodeClaims(p.Allow)
-	if err != nil {
-		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
-	}
-	adminIf, err := store.EncodeClaims(p.AdminIf)
+	c, err := p.Columns()
 	if err != nil {
 		return fmt.Errorf("create sso provider %s: %w", p.Name, err)
 	}
@@ -52,7 +42,7 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 	}
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, strings.Join(store.NormalizeOIDCScopes(p.Scopes), " "), allow, adminIf, create, toDB(p.CreatedAt))
+			p.Name, p.Issuer, p.ClientID, p.ClientSecret, p.UsernameClaim, c.Scopes, c.Allow, c.AdminIf, create, toDB(p.CreatedAt))
 		return err
 	})
 	switch {
@@ -67,19 +57,8 @@ func (s *Store) CreateSSOProvider(ctx context.Context, p store.SSOProvider) erro
 // ListSSOProviders returns every provider ordered by name.
 func (s *Store) ListSSOProviders(ctx context.Context) ([]store.SSOProvider, error) {
 	rows, err := s.query(ctx, `SELECT `+ssoProviderColumns+` FROM sso_providers ORDER BY name`)
+	out, err := collect(rows, err, scanSSOProvider)
 	if err != nil {
-		return nil, fmt.Errorf("list sso providers: %w", err)
-	}
-	defer rows.Close()
-	out := []store.SSOProvider{}
-	for rows.Next() {
-		p, err := scanSSOProvider(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list sso providers: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list sso providers: %w", err)
 	}
 	return out, nil
@@ -307,33 +286,17 @@ func (s *Store) UserSSOProvider(ctx context.Context, userID string) (string, err
 // exportSSO reads every provider and provisioned user inside tx.
 func exportSSO(ctx context.Context, tx *sql.Tx, snap *store.Snapshot) error {
 	rows, err := tx.QueryContext(ctx, `SELECT `+ssoProviderColumns+` FROM sso_providers ORDER BY name`)
-	if err != nil {
+	if snap.SSOProviders, err = collect(rows, err, scanSSOProvider); err != nil {
 		return fmt.Errorf("sso providers: %w", err)
 	}
-	defer rows.Close()
-	snap.SSOProviders = []store.SSOProvider{}
-	for rows.Next() {
-		p, err := scanSSOProvider(rows)
-		if err != nil {
-			return fmt.Errorf("sso providers: %w", err)
-		}
-		snap.SSOProviders = append(snap.SSOProviders, p)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sso providers: %w", err)
-	}
-	urows, err := tx.QueryContext(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
-	if err != nil {
+	rows, err = tx.QueryContext(ctx, `SELECT user_id, provider FROM sso_users ORDER BY user_id`)
+	if snap.SSOUsers, err = collect(rows, err, scanSSOUser); err != nil {
 		return fmt.Errorf("sso users: %w", err)
 	}
-	defer urows.Close()
-	snap.SSOUsers = []store.SSOUser{}
-	for urows.Next() {
-		var u store.SSOUser
-		if err := urows.Scan(&u.UserID, &u.Provider); err != nil {
-			return fmt.Errorf("sso users: %w", err)
-		}
-		snap.SSOUsers = append(snap.SSOUsers, u)
-	}
-	return urows.Err()
+	return nil
+}
+
+func scanSSOUser(row scanner) (store.SSOUser, error) {
+	var u store.SSOUser
+	return u, row.Scan(&u.UserID, &u.Provider)
 }

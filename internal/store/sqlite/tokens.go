@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
@@ -19,6 +18,24 @@ import (
 const tokenColumns = `id, user_id, name, description, key_hint, created_at, expires_at, last_used_at, scopes`
 
 type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row of a query's answer (rows, err) with scan and
+// closes rows: [] rather than nil when there are none.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
 
 // scanToken reads tokenColumns, plus any extra destinations after them.
 func scanToken(row scanner, extra ...any) (store.Token, error) {
@@ -279,12 +296,10 @@ func (s *Store) GetToken(ctx context.Context, userID, id string) (store.Token, e
 // Without one every examined row matches, so the page is read straight off
 // the index.
 func (s *Store) ScanTokens(ctx context.Context, opts store.ListOptions) ([]store.Token, string, error) {
-	if opts.Limit < 1 || opts.Limit > api.MaxPageSize {
-		return nil, "", fmt.Errorf("list tokens: limit %d is outside 1..%d", opts.Limit, api.MaxPageSize)
+	windowed, err := opts.Windowed()
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
 	}
-	filtered := opts.Status != store.StatusAll || opts.NameGlob != "" || len(opts.Scopes) > 0 || !opts.UnusedBefore.IsZero() ||
-		!opts.ExpiresBefore.IsZero()
-	windowed := opts.MaxScan > 0 && (filtered || opts.MaxScan <= opts.Limit)
 
 	var rows strings.Builder // the user's rows, newest first
 	rows.WriteString(`FROM tokens WHERE ` + ownerIs(opts.UserID))

@@ -66,19 +66,7 @@ func (s *Store) CreateTrustPolicy(ctx context.Context, p store.TrustPolicy) erro
 // statement cache, for the exchange's per-request read) or a transaction.
 func (s *Store) trustPolicies(ctx context.Context, q queryFunc, query string, args ...any) ([]store.TrustPolicy, error) {
 	rows, err := q(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.TrustPolicy{}
-	for rows.Next() {
-		p, err := scanTrustPolicy(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanTrustPolicy)
 }
 
 type queryFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)

@@ -27,29 +27,12 @@ func scanUser(row scanner) (store.User, error) {
 	return u, nil
 }
 
-// userDefaults fills the stored defaults of an unset role and kind.
-func userDefaults(u store.User) (store.User, error) {
-	if u.Role == "" {
-		u.Role = store.RoleMember
-	}
-	if u.Kind == "" {
-		u.Kind = store.KindPerson
-	}
-	if !store.ValidRole(u.Role) {
-		return u, fmt.Errorf("role %q is neither %s nor %s", u.Role, store.RoleMember, store.RoleAdmin)
-	}
-	if u.Kind != store.KindPerson && u.Kind != store.KindService {
-		return u, fmt.Errorf("kind %q is neither %s nor %s", u.Kind, store.KindPerson, store.KindService)
-	}
-	return u, nil
-}
-
 // CreateUser adds a user; store.ErrConflict when the username or id is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if err := checkTime("created_at", u.CreatedAt); err != nil {
 		return fmt.Errorf("create user %q: %w", u.Username, err)
 	}
-	u, err := userDefaults(u)
+	u, err := u.WithDefaults()
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.Username, err)
 	}
@@ -105,19 +88,8 @@ func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
 // ListUsers returns all users ordered by username.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	rows, err := s.query(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	users, err := collect(rows, err, scanUser)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	users := []store.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return users, nil
@@ -134,8 +106,8 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 
 // SetUserRole changes a user's role and records it in their trail.
 func (s *Store) SetUserRole(ctx context.Context, username, role string) error {
-	if !store.ValidRole(role) {
-		return fmt.Errorf("set role of %q: role %q is neither %s nor %s", username, role, store.RoleMember, store.RoleAdmin)
+	if err := store.CheckRole(role); err != nil {
+		return fmt.Errorf("set role of %q: %w", username, err)
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var id string
