@@ -44,10 +44,11 @@ type Options struct {
 var Types = api.EventTypes
 
 // CSVHeader is the header row of `audit -o csv`: the JSON fields, nested
-// objects flattened with "_".
+// objects flattened with "_". New columns go at the end, so scripts that
+// read columns by position keep working.
 var CSVHeader = []string{"id", "time", "type", "token_id", "token_name", "token_key_hint",
 	"actor_kind", "actor_token_id", "actor_token_name", "client_address", "client_user_agent", "source", "reason",
-	"actor_trust_policy", "actor_claims_sub"}
+	"actor_trust_policy", "actor_claims_sub", "actor_user", "detail", "actor_provider"}
 
 // NewCmdAudit builds `tokenctl audit`.
 func NewCmdAudit(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
@@ -295,5 +296,5 @@ func csvRecord(ev api.Event) []string {
 	}
 	return []string{ev.ID, ev.Time.UTC().Format(time.RFC3339), ev.Type, id, name, hint,
 		ev.Actor.Kind, ev.Actor.TokenID, ev.Actor.TokenName, ev.Client.Address, ev.Client.UserAgent, ev.Source, ev.Reason,
-		ev.Actor.TrustPolicy, ev.Actor.Claims["sub"]}
+		ev.Actor.TrustPolicy, ev.Actor.Claims["sub"], ev.Actor.User, ev.Detail, ev.Actor.Provider}
 }

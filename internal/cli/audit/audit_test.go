@@ -242,7 +242,7 @@ func TestAuditTableAndCSV(t *testing.T) {
 	out, _, _ = e.run("-o", "csv", "--type", "token.revoked_leaked")
 	rows := strings.Split(strings.TrimSpace(out), "\n")
 	if len(rows) != 2 || rows[0] != strings.Join(CSVHeader, ",") ||
-		!strings.Contains(rows[1], ",token.revoked_leaked,"+e.ids["deploy"]+",deploy,") || !strings.HasSuffix(rows[1], ",198.51.100.9,scanner,https://paste.example/x,,,") {
+		!strings.Contains(rows[1], ",token.revoked_leaked,"+e.ids["deploy"]+",deploy,") || !strings.HasSuffix(rows[1], ",198.51.100.9,scanner,https://paste.example/x,,,,,,") {
 		t.Errorf("csv:\n%s", out)
 	}
 
@@ -296,8 +296,28 @@ func TestExchangedEventShowsPolicyAndSubject(t *testing.T) {
 		t.Errorf("actor = %q", got)
 	}
 	rec := csvRecord(ev)
-	if len(rec) != len(CSVHeader) || rec[len(rec)-2] != "gha-main" || rec[len(rec)-1] != "repo:acme/app:ref:refs/heads/main" {
+	if len(rec) != len(CSVHeader) || rec[13] != "gha-main" || rec[14] != "repo:acme/app:ref:refs/heads/main" {
 		t.Errorf("csv record %q", rec)
+	}
+}
+
+// An admin's change and an SSO sign-in keep their actor and detail in CSV
+// too (in the last columns, after those of earlier releases).
+func TestAdminAndSSOEventsInCSV(t *testing.T) {
+	for _, c := range []struct {
+		ev   api.Event
+		want []string // actor_user, detail, actor_provider
+	}{
+		{api.Event{ID: "01", Type: api.EventUserRoleChanged, Detail: "role admin", Actor: api.EventActor{Kind: "token", User: "root"}}, []string{"root", "role admin", ""}},
+		{api.Event{ID: "02", Type: api.EventSSOLogin, Actor: api.EventActor{Kind: "sso", Provider: "corp"}}, []string{"", "", "corp"}},
+	} {
+		rec := csvRecord(c.ev)
+		if len(rec) != len(CSVHeader) || !slices.Equal(rec[len(rec)-3:], c.want) {
+			t.Errorf("%s: csv record %q, want it to end with %q", c.ev.Type, rec, c.want)
+		}
+	}
+	if got := CSVHeader[len(CSVHeader)-3:]; !slices.Equal(got, []string{"actor_user", "detail", "actor_provider"}) {
+		t.Errorf("last columns %q", got)
 	}
 }
 
