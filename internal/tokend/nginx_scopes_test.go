@@ -78,11 +78,19 @@ func startNginx(t *testing.T, nginx, dir, listen, site string) {
 		user = "user root;" // the workers must reach the temp dir
 	}
 	conf := strings.NewReplacer("{{user}}", user, "{{dir}}", dir, "{{site}}", site).Replace(nginxHTTP)
+	runNginx(t, nginx, dir, listen, conf)
+}
+
+// runNginx writes conf into dir, runs nginx with it until the test ends and
+// waits until it listens on listen; it returns the path of the error log.
+func runNginx(t *testing.T, nginx, dir, listen, conf string) string {
+	t.Helper()
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath)
+	errorLog := filepath.Join(dir, "error.log")
+	cmd := exec.Command(nginx, "-p", dir, "-e", errorLog, "-c", confPath)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -99,9 +107,10 @@ func startNginx(t *testing.T, nginx, dir, listen, site string) {
 		}
 	})
 	waitListening(t, listen, exited, func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		b, _ := os.ReadFile(errorLog)
 		return out.String() + string(b)
 	})
+	return errorLog
 }
 
 // scopeSetup starts tokend with alice and the scopes deploy:read,

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -306,32 +305,7 @@ func startNginxConf(t *testing.T, dir, tokendURL, upstreamURL string) (string, s
 	}
 	conf := strings.NewReplacer("{{user}}", user, "{{dir}}", dir, "{{listen}}", listen,
 		"{{tokend}}", tokendURL, "{{upstream}}", upstreamURL).Replace(nginxConf)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	errorLog := filepath.Join(dir, "error.log")
-	cmd := exec.Command(nginx, "-p", dir, "-e", errorLog, "-c", confPath)
-	var nginxOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &nginxOut, &nginxOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
-	waitListening(t, listen, exited, func() string {
-		b, _ := os.ReadFile(errorLog)
-		return nginxOut.String() + string(b)
-	})
-	return listen, errorLog
+	return listen, runNginx(t, nginx, dir, listen, conf)
 }
 
 // serveInProcess runs "tokend serve" on a free loopback port until the
