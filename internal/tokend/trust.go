@@ -221,7 +221,7 @@ policy's max lifetime); delete them with tokenctl if they must go now.`,
 			err = st.DeleteTrustPolicy(cmd.Context(), args[0])
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("no trust policy %q; see tokend trust list", args[0])
+				return fmt.Errorf("no trust policy %q; see tokend trust list", text.Truncate(args[0], quoteLen))
 			case err != nil:
 				return fmt.Errorf("delete trust policy %s: %w", args[0], err)
 			}
