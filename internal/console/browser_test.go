@@ -1,0 +1,245 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tokenctl/tokenctl/internal/browsertest"
+)
+
+func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
+
+// signIn signs user in on the console's password form.
+func signIn(t *testing.T, ctx context.Context, e *env, user, pw string) {
+	t.Helper()
+	browsertest.Step(t, "sign in as "+user, chromedp.Do(ctx,
+		chromedp.Navigate(e.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), user),
+		chromedp.SendKeys(chromedp.CSS("#password"), pw),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#nav-tokens")),
+	))
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	browsertest.Step(t, "read "+sel, err)
+	return s
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	browsertest.Step(t, "evaluate "+js, err)
+	return v
+}
+
+// TestTokensInTheBrowser is the console's whole round in Chromium: sign in
+// with a password, add a token and read its secret back from the page (and
+// it works against the API), see it in the table, rotate it (the old
+// secret dies, the new one works), select three tokens and delete them
+// after a confirmation that names them, and sign out.
+func TestTokensInTheBrowser(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := browsertest.Tab(t)
+	signIn(t, ctx, e, "ada", adaPassword)
+	if got := text(t, ctx, "#whoami"); got != "ada" {
+		t.Errorf("signed in as %q", got)
+	}
+
+	browsertest.Step(t, "add a token", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#add-token")),
+		chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "deploy"),
+		chromedp.SendKeys(chromedp.CSS("#description"), "ships the site"),
+		chromedp.SendKeys(chromedp.CSS("#expires_in_days"), "7"),
+		chromedp.Click(chromedp.CSS("#create")),
+		chromedp.WaitVisible(chromedp.CSS("#secret")),
+	))
+	secret, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#secret")))
+	browsertest.Step(t, "read the secret", err)
+	if !strings.HasPrefix(secret, "tkn_") || e.works(secret) != http.StatusOK {
+		t.Fatalf("the page showed %q, which does not work against the API", secret)
+	}
+	if w := text(t, ctx, "#warning"); !strings.Contains(w, "shown only once") {
+		t.Errorf("the warning says %q", w)
+	}
+	// The copy button is there with the script, and copies.
+	if hidden := eval[bool](t, ctx, `document.getElementById("copy").hidden`); hidden {
+		t.Error("the copy button stayed hidden with the script loaded")
+	}
+
+	browsertest.Step(t, "done", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#done")), chromedp.WaitVisible(chromedp.CSS("#tokens"))))
+	tok := e.tokens("ada", adaPassword)["deploy"]
+	row := text(t, ctx, "#row-"+tok.ID)
+	for _, want := range []string{"deploy", "ships the site", tok.KeyHint, "tokens:read", "in 7d"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the table row %q lacks %q", row, want)
+		}
+	}
+	if strings.Contains(text(t, ctx, "main"), secret) {
+		t.Error("the table shows the secret")
+	}
+
+	browsertest.Step(t, "rotate", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#rotate-"+tok.ID)),
+		chromedp.WaitVisible(chromedp.CSS("#confirm")),
+		chromedp.Click(chromedp.CSS("#confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#secret")),
+	))
+	rotated, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#secret")))
+	browsertest.Step(t, "read the new secret", err)
+	if rotated == secret || e.works(rotated) != http.StatusOK || e.works(secret) != http.StatusUnauthorized {
+		t.Errorf("after rotating: the new secret gets %d, the old one %d", e.works(rotated), e.works(secret))
+	}
+
+	ids := []string{e.create("batch-1").ID, e.create("batch-2").ID, e.create("batch-3").ID}
+	e.create("keep")
+	browsertest.Step(t, "select three", chromedp.Do(ctx,
+		chromedp.Navigate(e.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#tokens")),
+		chromedp.Click(chromedp.CSS("#select-"+ids[0])),
+		chromedp.Click(chromedp.CSS("#select-"+ids[1])),
+		chromedp.Click(chromedp.CSS("#select-"+ids[2])),
+		chromedp.Click(chromedp.CSS("#delete-selected")),
+		chromedp.WaitVisible(chromedp.CSS("#confirm-names")),
+	))
+	if got := text(t, ctx, "#title"); got != "Delete 3 tokens?" {
+		t.Errorf("the confirmation asks %q", got)
+	}
+	names := text(t, ctx, "#confirm-names")
+	for _, n := range []string{"batch-1", "batch-2", "batch-3"} {
+		if !strings.Contains(names, n) {
+			t.Errorf("the confirmation %q does not name %s", names, n)
+		}
+	}
+	if strings.Contains(names, "keep") || strings.Contains(names, "deploy") {
+		t.Errorf("the confirmation %q names tokens not selected", names)
+	}
+	if left := e.tokens("ada", adaPassword); len(left) != 5 {
+		t.Fatalf("the confirmation page deleted something: %d tokens left", len(left))
+	}
+	browsertest.Step(t, "confirm", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitVisible(chromedp.CSS("#summary"))))
+	if got := text(t, ctx, "#summary"); !strings.Contains(got, "Deleted: 3.") {
+		t.Errorf("the summary says %q", got)
+	}
+	left := e.tokens("ada", adaPassword)
+	if len(left) != 2 || left["deploy"].ID == "" || left["keep"].ID == "" {
+		t.Errorf("after the delete ada has %v, want deploy and keep", left)
+	}
+
+	browsertest.Step(t, "sign out", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#signin"))))
+	browsertest.Step(t, "come back signed out", chromedp.Do(ctx, chromedp.Navigate(e.url+"/activity"), chromedp.WaitVisible(chromedp.CSS("#signin"))))
+}
+
+// TestHostileNameIsInert adds tokens whose name and description are
+// markup through the form: the table shows them as text, and no script
+// runs (no dialog opens, no element is made of them).
+func TestHostileNameIsInert(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := browsertest.Tab(t)
+	var dialogs atomic.Int32
+	browsertest.Step(t, "listen for dialogs", chromedp.Listen(ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dialogs.Add(1)
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}))
+	signIn(t, ctx, e, "ada", adaPassword)
+	const name, desc = `<script>alert(1)</script>`, `"><img src=x onerror=alert(2)>`
+	browsertest.Step(t, "add a hostile token", chromedp.Do(ctx,
+		chromedp.Navigate(e.url+"/tokens/new"),
+		chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), name),
+		chromedp.SendKeys(chromedp.CSS("#description"), desc),
+		chromedp.Click(chromedp.CSS("#create")),
+		chromedp.WaitVisible(chromedp.CSS("#secret")),
+	))
+	if got := text(t, ctx, "#token-name"); got != name {
+		t.Errorf("the secret page names the token %q, want the text %q", got, name)
+	}
+	browsertest.Step(t, "open the table", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#done")), chromedp.WaitVisible(chromedp.CSS("#tokens"))))
+	cell := text(t, ctx, "#tokens tbody th.name")
+	if !strings.Contains(cell, name) || !strings.Contains(cell, desc) {
+		t.Errorf("the table shows %q, want the name and description as text", cell)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("main script, main img").length`); n != 0 {
+		t.Errorf("the page made %d elements of the token's name", n)
+	}
+	if n := dialogs.Load(); n != 0 {
+		t.Errorf("%d dialogs opened", n)
+	}
+}
+
+// attacker serves page (an HTML body) from another origin; crossSite
+// names it localhost where tokend is 127.0.0.1, so the browser treats it
+// as another site too.
+func attacker(t *testing.T, body string, crossSite bool) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><html lang=en><head><title>elsewhere</title></head><body>"+body+"</body></html>")
+	}))
+	t.Cleanup(srv.Close)
+	if !crossSite {
+		return srv.URL
+	}
+	return strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+}
+
+// TestCrossSiteFormPostIsRefused has a page of another site, and one of
+// another origin on the same site (where the SameSite=Strict cookie does
+// go along), post a form to the console in a signed-in browser: both are
+// refused, and nothing is created.
+func TestCrossSiteFormPostIsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := browsertest.Tab(t)
+	signIn(t, ctx, e, "ada", adaPassword)
+	for _, crossSite := range []bool{true, false} {
+		evil := attacker(t, `<form method="post" action="`+html.EscapeString(e.url)+`/tokens/new">
+<input name="name" value="planted"><input name="expires_in_days" value="1"><input name="csrf" value="guess">
+</form><script>document.forms[0].submit()</script>`, crossSite)
+		browsertest.Step(t, "visit "+evil, chromedp.Do(ctx, chromedp.Navigate(evil), chromedp.WaitVisible(chromedp.CSS("#error"))))
+		if got := text(t, ctx, "#title"); got != "Refused" {
+			t.Errorf("cross-site %v: the console answered the post with %q", crossSite, got)
+		}
+		if _, ok := e.tokens("ada", adaPassword)["planted"]; ok {
+			t.Fatalf("cross-site %v: the post created a token", crossSite)
+		}
+	}
+}
+
+// TestFramingIsRefused has a page of another origin frame the console:
+// the browser refuses to show it (frame-ancestors 'none',
+// X-Frame-Options). The other origin is on the same site, so the frame
+// stays in the page's process and its frame tree (another site's frame
+// would be a target of its own).
+func TestFramingIsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := browsertest.Tab(t)
+	signIn(t, ctx, e, "ada", adaPassword)
+	evil := attacker(t, `<iframe id="f" title="console" src="`+html.EscapeString(e.url)+`/" onload="document.body.dataset.loaded = 1"></iframe>`, false)
+	browsertest.Step(t, "visit the framing page", chromedp.Do(ctx, chromedp.Navigate(evil), chromedp.WaitVisible(chromedp.CSS("body[data-loaded]"))))
+	tree, err := chromedp.Call(ctx, page.GetFrameTree, struct{}{})
+	browsertest.Step(t, "read the frames", err)
+	if len(tree.FrameTree.ChildFrames) != 1 {
+		t.Fatalf("%d child frames", len(tree.FrameTree.ChildFrames))
+	}
+	f := tree.FrameTree.ChildFrames[0].Frame
+	t.Logf("framed: url %q unreachable %q", f.URL, f.UnreachableURL)
+	if strings.HasPrefix(f.URL, e.url) {
+		t.Errorf("the console loaded in another site's frame (%s)", f.URL)
+	}
+}
