@@ -7,14 +7,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tokenctl/tokenctl/internal/browsertest"
+	"github.com/tokenctl/tokenctl/internal/ssotest"
 )
 
 func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
@@ -241,5 +244,64 @@ func TestFramingIsRefused(t *testing.T) {
 	t.Logf("framed: url %q unreachable %q", f.URL, f.UnreachableURL)
 	if strings.HasPrefix(f.URL, e.url) {
 		t.Errorf("the console loaded in another site's frame (%s)", f.URL)
+	}
+}
+
+// TestSSOSignInToTheConsole signs in through an OpenID provider (zitadel's
+// op) from the console's sign-in page: loginweb's one OIDC flow ends in a
+// console session, and the SameSite=Strict cookie set on the callback —
+// a navigation from the provider's site — is sent by the next, same-site
+// navigation, so the person lands signed in on their tokens. A disabled
+// account is then signed out at its next request.
+func TestSSOSignInToTheConsole(t *testing.T) {
+	idp := ssotest.Start(t, ssotest.User{ID: "u-grace", Username: "grace", Password: "grace-pw-4711", Email: "grace@example.com", Groups: []string{"eng"}})
+	e := newEnv(t, func(db string) {
+		secretFile := filepath.Join(filepath.Dir(db), "client-secret")
+		if err := os.WriteFile(secretFile, []byte(idp.ClientSecret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tokendRun(t, "", "sso", "add", "corp", "--issuer", idp.Issuer, "--client-id", idp.ClientID,
+			"--client-secret-file", secretFile, "--username-claim", "email", "--allow", "groups=eng", "--create-users", "--database", db)
+	})
+	// The provider is at 127.0.0.1; the browser reaches tokend as
+	// localhost, so the provider is another site.
+	site := strings.Replace(e.url, "127.0.0.1", "localhost", 1)
+	idp.AllowRedirect(site + "/login/callback")
+	ctx := browsertest.Tab(t)
+	browsertest.Step(t, "sign in at the provider", chromedp.Do(ctx,
+		chromedp.Navigate(site+"/"),
+		chromedp.Click(chromedp.CSS("#sso-corp")),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "grace"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "grace-pw-4711"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#nav-tokens")),
+	))
+	if got := text(t, ctx, "#whoami"); got != "grace@example.com" {
+		t.Errorf("signed in as %q", got)
+	}
+	if got := text(t, ctx, "#title"); got != "Access tokens" {
+		t.Errorf("landed on %q", got)
+	}
+	// The session's cookie is Strict and HttpOnly.
+	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{site + "/"}})
+	browsertest.Step(t, "read the cookies", err)
+	found := false
+	for _, c := range cookies.Cookies {
+		if c.Name == "tokend_console" {
+			found = true
+			if c.SameSite != network.CookieSameSiteStrict || !c.HTTPOnly {
+				t.Errorf("the console cookie is SameSite=%s, HttpOnly=%v", c.SameSite, c.HTTPOnly)
+			}
+		}
+	}
+	if !found {
+		t.Error("no tokend_console cookie")
+	}
+
+	tokendRun(t, "", "user", "disable", "grace@example.com", "--database", e.db)
+	browsertest.Step(t, "come back disabled", chromedp.Do(ctx, chromedp.Navigate(site+"/"), chromedp.WaitVisible(chromedp.CSS("#sso-corp"))))
+	if n := eval[int](t, ctx, `document.querySelectorAll("#nav-tokens").length`); n != 0 {
+		t.Error("a disabled user still sees the console")
 	}
 }
