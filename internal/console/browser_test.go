@@ -305,3 +305,61 @@ func TestSSOSignInToTheConsole(t *testing.T) {
 		t.Error("a disabled user still sees the console")
 	}
 }
+
+// TestAdminView: a member has no admin link and /admin does not exist for
+// them; an admin sees every user's tokens, filters them by user, revokes
+// a selection after a confirmation, and disables an account, whose tokens
+// then stop working.
+func TestAdminView(t *testing.T) {
+	e := newEnv(t, nil)
+	revoked, kept := e.create("ada-ci"), e.create("ada-laptop")
+
+	member := browsertest.Tab(t)
+	signIn(t, member, e, "ada", adaPassword)
+	if n := eval[int](t, member, `document.querySelectorAll("#nav-admin").length`); n != 0 {
+		t.Error("a member sees the admin link")
+	}
+	browsertest.Step(t, "open /admin as a member", chromedp.Do(member, chromedp.Navigate(e.url+"/admin"), chromedp.WaitVisible(chromedp.CSS("#error"))))
+	if got := text(t, member, "#title"); got != "Not found" || eval[int](t, member, `document.querySelectorAll("#admin-tokens, #users").length`) != 0 {
+		t.Errorf("a member's /admin shows %q", got)
+	}
+
+	ctx := browsertest.Tab(t)
+	signIn(t, ctx, e, "root", rootPassword)
+	browsertest.Step(t, "open admin", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#nav-admin")),
+		chromedp.WaitVisible(chromedp.CSS("#admin-tokens")),
+		chromedp.SendKeys(chromedp.CSS("#f-user"), "ada"),
+		chromedp.Click(chromedp.CSS("#apply-admin-filter")),
+		// The filtered page: its field carries the filter as an attribute.
+		chromedp.WaitVisible(chromedp.CSS(`#f-user[value="ada"]`)),
+	))
+	table := text(t, ctx, "#admin-tokens")
+	if !strings.Contains(table, "ada-ci") || !strings.Contains(table, "ada-laptop") {
+		t.Errorf("the admin table shows %q", table)
+	}
+	browsertest.Step(t, "revoke one", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#admin-select-"+revoked.ID)),
+		chromedp.Click(chromedp.CSS("#revoke-selected")),
+		chromedp.WaitVisible(chromedp.CSS("#confirm-names")),
+	))
+	if got := text(t, ctx, "#confirm-names"); !strings.Contains(got, "ada-ci (ada)") || strings.Contains(got, "ada-laptop") {
+		t.Errorf("the confirmation names %q", got)
+	}
+	browsertest.Step(t, "confirm", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm")), chromedp.WaitVisible(chromedp.CSS("#summary"))))
+	if e.works(revoked.Secret) != http.StatusUnauthorized || e.works(kept.Secret) != http.StatusOK {
+		t.Errorf("after the revoke: revoked %d, kept %d", e.works(revoked.Secret), e.works(kept.Secret))
+	}
+
+	browsertest.Step(t, "disable ada", chromedp.Do(ctx,
+		chromedp.Navigate(e.url+"/admin"),
+		chromedp.Click(chromedp.CSS("#disable-ada")),
+		chromedp.WaitVisible(chromedp.CSS("#confirm")),
+		chromedp.Click(chromedp.CSS("#confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#message")),
+	))
+	if e.works(kept.Secret) != http.StatusUnauthorized {
+		t.Error("a disabled user's token still works")
+	}
+	browsertest.Step(t, "ada's session ends", chromedp.Do(member, chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS("#signin"))))
+}

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/scope"
@@ -227,6 +226,7 @@ type confirmData struct {
 	Before  string // … and only tokens not newer than this id
 	Count   int
 	Matched bool
+	Back    string // where Cancel goes; "" for the tokens page
 }
 
 func (h *handler) token(r *http.Request, s *session, id string) (api.Token, error) {
@@ -351,7 +351,7 @@ func (h *handler) matching(r *http.Request, s *session, filter, before string) (
 // summaryData is what summary.html shows after a delete.
 type summaryData struct {
 	Deleted, NotFound int
-	Names             []string
+	Back              string // "" for the tokens page
 }
 
 // delete deletes the confirmed tokens through POST /v1/tokens/delete, in
@@ -386,5 +386,5 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	if sum.Deleted == 1 {
 		title = "Deleted 1 token"
 	}
-	h.render(w, r, http.StatusOK, "summary", s.view(title, "tokens", view{Data: sum, Now: time.Time{}}))
+	h.render(w, r, http.StatusOK, "summary", s.view(title, "tokens", view{Data: sum}))
 }
