@@ -39,21 +39,23 @@ func (c *clock) Add(d time.Duration) {
 // puts them together, with a settable clock and a browser-like client
 // (cookie jar, no redirects followed).
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	st    store.Store
+	db    string // the SQLite file
 	clock *clock
 	c     *http.Client
 }
 
-func newFixture(t *testing.T, tls bool, mod func(*console.Config, *server.Config)) *fixture {
+func newFixture(t testing.TB, tls bool, mod func(*console.Config, *server.Config)) *fixture {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tokend.db"))
+	db := filepath.Join(t.TempDir(), "tokend.db")
+	st, err := sqlite.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, st: st, clock: &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}}
+	f := &fixture{t: t, st: st, db: db, clock: &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}}
 	for _, u := range []struct {
 		name, pw string
 		admin    bool
@@ -383,5 +385,61 @@ func TestConsoleActsThroughTheAPI(t *testing.T) {
 	}
 	if act := f.do("GET", "/activity", nil, nil); !strings.Contains(act.body, "token.created") || !strings.Contains(act.body, "console") {
 		t.Errorf("the activity page does not show the create:\n%s", act.body)
+	}
+}
+
+// TestDeleteAllMatching: "select all matching" confirms with the count
+// and names of the tokens the filter matches, then deletes exactly those
+// — not a token of the same name made after the confirmation was shown.
+func TestDeleteAllMatching(t *testing.T) {
+	f := newFixture(t, false, nil)
+	f.signIn("ada", adaPassword)
+	csrf := f.csrf("/tokens/new")
+	for _, n := range []string{"ci-1", "ci-2", "ci-3", "laptop"} {
+		if a := f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {n}}, nil); a.status != http.StatusCreated {
+			t.Fatalf("create %s: %d", n, a.status)
+		}
+		f.clock.Add(time.Second)
+	}
+	a := f.do("POST", "/tokens/select", url.Values{"csrf": {csrf}, "all": {"1"}, "name": {"ci-"}}, nil)
+	if a.status != http.StatusOK || !strings.Contains(a.body, "Delete 3 tokens?") || !strings.Contains(a.body, "<li>ci-2</li>") || strings.Contains(a.body, "laptop") {
+		t.Fatalf("the confirmation (%d):\n%s", a.status, a.body)
+	}
+	before := regexp.MustCompile(`name="before" value="([^"]+)"`).FindStringSubmatch(a.body)
+	if before == nil {
+		t.Fatal("the confirmation carries no bound")
+	}
+	f.clock.Add(time.Second)
+	if a := f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"ci-late"}}, nil); a.status != http.StatusCreated {
+		t.Fatalf("create ci-late: %d", a.status)
+	}
+	a = f.do("POST", "/tokens/delete", url.Values{"csrf": {csrf}, "all": {"1"}, "name": {"ci-"}, "before": {before[1]}}, nil)
+	if a.status != http.StatusOK || !strings.Contains(a.body, "Deleted: 3.") {
+		t.Fatalf("the delete (%d):\n%s", a.status, a.body)
+	}
+	var left []string
+	for _, tok := range f.tokens() {
+		left = append(left, tok.Name)
+	}
+	if strings.Join(left, " ") != "ci-late laptop" {
+		t.Errorf("left %v, want ci-late and laptop", left)
+	}
+}
+
+// TestExpiryAsADate: the form's date becomes the token's expiry (00:00
+// UTC that day); days and a date together are refused beside the field.
+func TestExpiryAsADate(t *testing.T) {
+	f := newFixture(t, false, nil)
+	f.signIn("ada", adaPassword)
+	csrf := f.csrf("/tokens/new")
+	a := f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"x"}, "expires_in_days": {"3"}, "expires_on": {"2026-06-20"}}, nil)
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, `id="expiry-error">Give a number of days or a date, not both.`) {
+		t.Fatalf("days and a date: %d\n%s", a.status, a.body)
+	}
+	if a := f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"x"}, "expires_on": {"2026-06-20"}}, nil); a.status != http.StatusCreated {
+		t.Fatalf("a date: %d\n%s", a.status, a.body)
+	}
+	if toks := f.tokens(); len(toks) != 1 || !toks[0].ExpiresAt.Equal(time.Date(2026, 6, 20, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("tokens %+v, want one expiring 2026-06-20 00:00 UTC", toks)
 	}
 }
