@@ -118,6 +118,12 @@ break-glass account once it is turned back on). --public-url is where
 browsers reach tokend (the provider's redirect URI is it plus
 /login/callback); left out, it is taken from each request.
 
+The token console, for people in a browser, is served at / (sign in with
+a provider or, with --password-login, a password; add, list, rotate and
+delete tokens; activity; admin). Its sessions end after
+--console-idle-timeout without a request and --console-session-lifetime
+after sign-in.
+
 --dev keeps its database under ./` + devDir + `, gives the user "dev" a new random
 password on every start and prints the tokenctl login line to paste.`,
 		Example: `  tokend serve --addr 127.0.0.1:8080 --database /var/lib/tokend/tokend.db
