@@ -88,6 +88,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"max lifetime too short", "", []string{"serve", "--database", db, "--max-lifetime", "30s"}, true, "at least 1m"},
 		{"bad log format", "", []string{"serve", "--database", db, "--log-format", "xml"}, true, "text or json"},
 		{"audit retention too short", "", []string{"serve", "--database", db, "--audit-retention", "10m"}, true, "--audit-retention must be at least 1h"},
+		{"console idle timeout too short", "", []string{"serve", "--database", db, "--console-idle-timeout", "10s"}, true, "--console-idle-timeout and --console-session-lifetime must be at least 1m"},
+		{"console session lifetime zero", "", []string{"serve", "--database", db, "--console-session-lifetime", "0"}, true, "--console-session-lifetime must be at least 1m"},
 		{"pprof on the network", "", []string{"serve", "--database", db, "--pprof-addr", "0.0.0.0:6060"}, true, "loopback"},
 		{"pprof without a port", "", []string{"serve", "--database", db, "--pprof-addr", "127.0.0.1"}, true, "--pprof-addr must be host:port"},
 		{"github keys url not a URL", "", []string{"serve", "--database", db, "--github-keys-url", "api.github.com/keys"}, true, "--github-keys-url must be an http(s) URL"},
