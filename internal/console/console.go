@@ -49,6 +49,10 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 const signInCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'none'; " +
 	"base-uri 'none'; frame-ancestors 'none'"
 
+// maxFormBytes bounds a form post: a thousand ticked token ids and their
+// field names fit many times over.
+const maxFormBytes = 256 << 10
+
 // Config is what the console needs.
 type Config struct {
 	Store store.Store
@@ -146,7 +150,13 @@ func New(cfg Config) *Console {
 	})
 	// Cross-origin state changes are refused before any handler runs:
 	// Sec-Fetch-Site, else Origin against Host (net/http's own check).
-	return &Console{Handler: h.origin.Handler(mux), h: h}
+	// Forms are small: a body past maxFormBytes is cut off, as the API's
+	// own limit cuts a JSON body.
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		mux.ServeHTTP(w, r)
+	})
+	return &Console{Handler: h.origin.Handler(limited), h: h}
 }
 
 // view is what every page template sees.

@@ -443,3 +443,15 @@ func TestExpiryAsADate(t *testing.T) {
 		t.Errorf("tokens %+v, want one expiring 2026-06-20 00:00 UTC", toks)
 	}
 }
+
+// TestOversizedFormIsRefused: a form body past the console's limit is
+// refused without a 500 and changes nothing.
+func TestOversizedFormIsRefused(t *testing.T) {
+	f := newFixture(t, false, nil)
+	f.signIn("ada", adaPassword)
+	csrf := f.csrf("/tokens/new")
+	a := f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"big"}, "description": {strings.Repeat("x", 1<<20)}}, nil)
+	if a.status != http.StatusForbidden || len(f.tokens()) != 0 {
+		t.Errorf("a 1 MiB form: %d, %d tokens", a.status, len(f.tokens()))
+	}
+}

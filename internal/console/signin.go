@@ -79,7 +79,9 @@ func (h *handler) signInPassword(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
 		h.showSignIn(w, r, http.StatusUnauthorized, name, "Wrong username or password.")
 		return
-	case errors.As(err, &ae) && ae.Status < 500 || errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable:
+	case errors.As(err, &ae) && (ae.Status < 500 || ae.Status == http.StatusServiceUnavailable):
+		// 429 (the failure budget) and 503 (too many checks at once):
+		// the API's words and its Retry-After.
 		if ae.RetryAfter != "" {
 			w.Header().Set("Retry-After", ae.RetryAfter)
 		}

@@ -75,17 +75,7 @@ func (h *handler) tokensPage(w http.ResponseWriter, r *http.Request, s *session)
 		}
 		d.Next = homePath + "?" + nq.Encode()
 	}
-	v := s.view("Access tokens", "tokens", view{Data: d})
-	if m := q.Get("done"); m != "" {
-		v.Message = flash(m)
-	}
-	h.render(w, r, http.StatusOK, "tokens", v)
-}
-
-// flash is the message a redirect back to the table asks for; only known
-// ones, so a link cannot put words on the page.
-func flash(key string) string {
-	return map[string]string{"signedin": "Signed in."}[key]
+	h.render(w, r, http.StatusOK, "tokens", s.view("Access tokens", "tokens", view{Data: d}))
 }
 
 // addData is what add.html shows.
