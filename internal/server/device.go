@@ -22,7 +22,11 @@ import (
 const (
 	DeviceCodeLifetime = 10 * time.Minute
 	DevicePollInterval = 5 * time.Second // Config.DevicePollInterval's default
-	maxClientHostLen   = 255
+	// The bounds of Config.DevicePollInterval: a code lives ten minutes, so
+	// polling less than once a minute would make a person wait on the CLI.
+	MinDevicePollInterval = time.Second
+	MaxDevicePollInterval = time.Minute
+	maxClientHostLen      = 255
 )
 
 // DevicePath is where a person approves a device code: the browser pages'

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -176,6 +177,39 @@ func TestProvisionedUserHasNoPassword(t *testing.T) {
 		res := e.do(req{method: "GET", path: "/v1/user", auth: basic("carol", pw)})
 		if res.status != http.StatusUnauthorized {
 			t.Fatalf("password %q for an SSO user: %d %s", pw, res.status, res.body)
+		}
+	}
+}
+
+// Config.DevicePollInterval is the start's interval and slow_down's base;
+// Validate refuses one that is not whole seconds from 1s to 1m.
+func TestDevicePollIntervalConfig(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.DevicePollInterval = 2 * time.Second })
+	e.addSSOProvider()
+	da := e.startDevice()
+	if da.Interval != 2 {
+		t.Fatalf("interval = %d, want 2", da.Interval)
+	}
+	if got := e.pollCode(da.DeviceCode); got != api.CodeAuthorizationPending {
+		t.Fatalf("first poll = %s", got)
+	}
+	e.clock.Advance(time.Second) // sooner than 2 s
+	if p := e.poll(da.DeviceCode).problem(t); p.Code != api.CodeSlowDown || p.Interval != 7 {
+		t.Fatalf("early poll = %+v, want slow_down with interval 7", p)
+	}
+	e.clock.Advance(7 * time.Second)
+	if got := e.pollCode(da.DeviceCode); got != api.CodeAuthorizationPending {
+		t.Fatalf("poll after the grown interval = %s", got)
+	}
+	for _, d := range []time.Duration{-time.Second, 500 * time.Millisecond, 1500 * time.Millisecond, 61 * time.Second, time.Hour} {
+		var ce *ConfigError
+		if err := (Config{DevicePollInterval: d}).Validate(); !errors.As(err, &ce) || ce.Field != "DevicePollInterval" {
+			t.Errorf("Validate(%s) = %v, want a DevicePollInterval error", d, err)
+		}
+	}
+	for _, d := range []time.Duration{0, time.Second, 5 * time.Second, time.Minute} {
+		if err := (Config{DevicePollInterval: d}).Validate(); err != nil {
+			t.Errorf("Validate(%s) = %v", d, err)
 		}
 	}
 }

@@ -83,7 +83,8 @@ type Config struct {
 	// --password-login=false); tokens keep working.
 	DisablePasswordLogin bool
 	// DevicePollInterval is the least time between two polls of a device
-	// code (whole seconds, at least one); default 5 s.
+	// code: whole seconds, MinDevicePollInterval to MaxDevicePollInterval
+	// (Validate); default 5 s.
 	DevicePollInterval time.Duration
 	// PublicURL is where clients reach this server (https://tokend.example.com),
 	// used in the device grant's verification_uri; empty takes it from
@@ -189,6 +190,9 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultLoginLifetime < api.MinLifetime {
 		return &ConfigError{"DefaultLoginLifetime", fmt.Errorf("login lifetime must be at least %s, got %s", api.MinLifetime, c.DefaultLoginLifetime)}
+	}
+	if d := set.DevicePollInterval; d != 0 && (d < MinDevicePollInterval || d > MaxDevicePollInterval || d%time.Second != 0) {
+		return &ConfigError{"DevicePollInterval", fmt.Errorf("must be whole seconds from %s to %s, such as 5s, got %s", MinDevicePollInterval, MaxDevicePollInterval, d)}
 	}
 	return nil
 }
