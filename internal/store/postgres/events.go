@@ -29,27 +29,38 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 		return nil
 	}
 	n := len(evs)
-	cols := make([][]string, 15)
+	cols := make([][]string, 14)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
 	times := make([]time.Time, n)
+	users := make([]*string, n)    // NULL: in no user's trail
 	policies := make([]*string, n) // NULL unless set
 	claims := make([]*string, n)
 	for i, e := range evs {
 		times[i] = toDB(e.Time)
+		users[i] = eventUser(e)
 		var err error
 		if policies[i], claims[i], err = eventTrust(e); err != nil {
 			return err
 		}
-		for j, v := range []string{e.ID, e.UserID, e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
+		for j, v := range []string{e.ID, e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
 			e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, e.ActorUser, e.Detail} {
 			cols[j][i] = v
 		}
 	}
-	_, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
-		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims, cols[13], cols[14])
+	_, err := tx.Exec(ctx, insertEvents, cols[0], users, times, cols[1], cols[2], cols[3], cols[4],
+		cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], policies, claims, cols[12], cols[13])
 	return err
+}
+
+// eventUser is the user_id column of e: nil (NULL) for an event in no
+// user's trail (a failed SSO sign-in of no known user, a provider error).
+func eventUser(e store.Event) *string {
+	if e.UserID == "" {
+		return nil
+	}
+	return &e.UserID
 }
 
 // eventTrust is the trust_policy and claims columns of e: nil (NULL)
@@ -138,13 +149,16 @@ func (s *Store) ListEvents(ctx context.Context, opts store.EventListOptions) ([]
 // scanEvent reads a row of eventColumns.
 func scanEvent(row pgx.CollectableRow) (store.Event, error) {
 	var e store.Event
-	var policy, claims *string
-	if err := row.Scan(&e.ID, &e.UserID, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
+	var user, policy, claims *string
+	if err := row.Scan(&e.ID, &user, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
 		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims,
 		&e.ActorUser, &e.Detail); err != nil {
 		return store.Event{}, err
 	}
 	e.Time = fromDB(e.Time)
+	if user != nil {
+		e.UserID = *user
+	}
 	if policy != nil {
 		e.TrustPolicy = *policy
 	}
