@@ -57,10 +57,15 @@ func (s *server) handleDeviceStart(w http.ResponseWriter, r *http.Request, _ *pr
 		return
 	}
 	now := s.cfg.Now().UTC()
+	if wait := s.limits.startedDevice(s.limitKey(r), now); wait > 0 {
+		s.tooManyFailures(w, r, wait, "too many sign-ins started from this address")
+		return
+	}
 	addr, _ := s.client(r)
 	deviceCode := rand.Text()
 	d := store.DeviceCode{Digest: sha256.Sum256([]byte(deviceCode)), ClientHost: host, ClientAddr: addr,
-		CreatedAt: now, ExpiresAt: now.Add(DeviceCodeLifetime), Interval: s.cfg.DevicePollInterval, State: store.DevicePending}
+		CreatedAt: now, ExpiresAt: now.Add(DeviceCodeLifetime), Interval: s.cfg.DevicePollInterval, State: store.DevicePending,
+		MaxPending: s.cfg.MaxPendingDeviceCodes}
 	// 20^8 codes: a clash is rare, three in a row means something else.
 	for try := 0; ; try++ {
 		if d.UserCode, err = usercode.New(); err != nil {
@@ -70,6 +75,12 @@ func (s *server) handleDeviceStart(w http.ResponseWriter, r *http.Request, _ *pr
 		err = s.store.CreateDeviceCode(r.Context(), d)
 		if err == nil {
 			break
+		}
+		if errors.Is(err, store.ErrLimit) {
+			w.Header().Set("Retry-After", "60")
+			writeProblem(w, r, http.StatusServiceUnavailable, api.CodeUnavailable,
+				"too many sign-ins are waiting for approval on this server; retry in 60 seconds")
+			return
 		}
 		if !errors.Is(err, store.ErrConflict) || try == 2 {
 			s.internalError(w, r, "create device code", err)
