@@ -37,7 +37,7 @@ const (
 	// DefaultMaxPendingDeviceCodes bounds the device codes waiting for a
 	// person at once, whatever their addresses.
 	DefaultMaxPendingDeviceCodes = 10_000
-	touchInterval           = time.Minute
+	touchInterval                = time.Minute
 )
 
 // Config tunes a server. The zero value is usable: every zero field takes
