@@ -72,3 +72,57 @@ func TestServeDevicePollInterval(t *testing.T) {
 		t.Fatalf("early poll = %+v, want slow_down with interval 3+5", p)
 	}
 }
+
+// The browser pages carry a request id and get one access log line each,
+// like the API, and the line holds no user code, state or authorization
+// code (the query string is never logged).
+func TestPagesHaveRequestIDsAndAccessLog(t *testing.T) {
+	base, logs, stop := startServe(t, "--database", newSSODB(t))
+	defer stop()
+	res, body := postJSON(t, base+"/v1/auth/device", api.DeviceStartRequest{ClientHost: "laptop"})
+	var da api.DeviceAuthorization
+	if res.StatusCode != http.StatusOK || json.Unmarshal(body, &da) != nil {
+		t.Fatalf("device start = %d %s", res.StatusCode, body)
+	}
+	get := func(url, id string) *http.Response {
+		t.Helper()
+		r, _ := http.NewRequest("GET", url, nil)
+		if id != "" {
+			r.Header.Set("X-Request-Id", id)
+		}
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	const state, code = "st4te-9f2c1d7e5a", "c0de-4b8e2f6a1d"
+	for _, c := range []struct{ url, id, route string }{
+		{da.VerificationURIComplete + "&state=" + state, "trace-device-1", "GET /login/device"},
+		{base + "/login/callback?state=" + state + "&code=" + code, "trace-callback-1", "GET /login/callback"},
+		{base + "/login/device?user_code=" + da.UserCode, "", "GET /login/device"},
+	} {
+		res := get(c.url, c.id)
+		got := res.Header.Get("X-Request-Id")
+		if got == "" || (c.id != "" && got != c.id) {
+			t.Fatalf("%s: X-Request-Id %q, want %q", c.route, got, c.id)
+		}
+		var lines []string
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "msg=request ") && strings.Contains(l, "request_id="+got) {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 || !strings.Contains(lines[0], `route="`+c.route+`"`) || !strings.Contains(lines[0], "status=") {
+			t.Fatalf("%s: access log lines %q, want one with the route\n%s", c.route, lines, logs.String())
+		}
+	}
+	out := logs.String()
+	plain := strings.ReplaceAll(da.UserCode, "-", "")
+	for _, secret := range []string{da.UserCode, plain, state, code, da.DeviceCode} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("the log holds %q:\n%s", secret, out)
+		}
+	}
+}

@@ -424,10 +424,10 @@ func baseURL(a net.Addr, tls bool) string {
 // /login/; they share the store and the per-address failure budget's rules.
 func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool) http.Handler {
 	api := server.New(cfg, st, logger)
-	pages := loginweb.New(loginweb.Config{
+	pages := server.Pages(cfg, logger, loginweb.New(loginweb.Config{
 		Store: st, Limiter: server.NewAddressLimiter(cfg, st, logger), PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy,
 		Secure: tls || strings.HasPrefix(cfg.PublicURL, "https://"), Now: cfg.Now, Logger: logger,
-	})
+	}))
 	// Not a ServeMux: it would answer "OPTIONS *" and unclean paths itself,
 	// and the API must see every request that is not a page.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
