@@ -117,6 +117,9 @@ browsers reach tokend (the provider's redirect URI is it plus
 /login/callback); left out, it is taken from each request.
 tokenctl polls for the browser's answer every --device-poll-interval
 (default 5s); polling sooner gets slow_down and 5 seconds more to wait.
+Sign-ins started are limited to 30 a minute per address (429) and 10,000
+waiting at once (503). Failed sign-ins, including those of people with no
+account here and provider errors, are audit events (admins see them all).
 
 --dev keeps its database under ./` + devDir + `, gives the user "dev" a new random
 password on every start and prints the tokenctl login line to paste.`,
