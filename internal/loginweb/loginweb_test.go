@@ -423,6 +423,10 @@ func TestAdminIfAndDisabledUsers(t *testing.T) {
 	if s, c := e.poll(da); s != 400 || c != api.CodeAccessDenied {
 		t.Fatalf("disabled alice's poll = %d %s", s, c)
 	}
+	evs, _ := e.st.ListEvents(ctx, store.EventListOptions{UserID: u.ID, Types: []string{store.EventAuthFailed}, Limit: 10})
+	if len(evs) != 1 || evs[0].Reason != "disabled user" || evs[0].TrustPolicy != "corp" || evs[0].Claims["sub"] != "u-alice" {
+		t.Fatalf("disabled alice's auth.failed = %+v", evs)
+	}
 }
 
 func TestUnknownUserWithoutCreateUsers(t *testing.T) {
@@ -490,5 +494,25 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 	c := res.Cookies()
 	if len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteLaxMode {
 		t.Fatalf("cookies = %+v", c)
+	}
+}
+
+// A refusal of someone who has an account here goes to their own trail,
+// not to the trail of no user.
+func TestNotAllowedWithAnAccountIsInTheirTrail(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	u := store.User{ID: store.NewID(time.Now()), Username: "mallory@evil.example", CreatedAt: time.Now().UTC().Truncate(time.Second),
+		Role: store.RoleMember, Kind: store.KindPerson}
+	if err := e.st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	da := e.start()
+	if status, page := newBrowser(t).signIn(e, da, users[1]); status != 403 || !strings.Contains(page, "not allowed to sign in here") {
+		t.Fatalf("%d\n%s", status, page)
+	}
+	evs, err := e.st.ListEvents(ctx, store.EventListOptions{UserID: store.AnyUser, Types: []string{store.EventAuthFailed}, Limit: 10})
+	if err != nil || len(evs) != 1 || evs[0].UserID != u.ID || evs[0].Reason != "not allowed" || evs[0].Claims["email"] != "mallory@evil.example" {
+		t.Fatalf("auth.failed events = %+v, %v; want one in mallory's trail", evs, err)
 	}
 }
