@@ -22,10 +22,12 @@ import (
 const (
 	DeviceCodeLifetime = 10 * time.Minute
 	DevicePollInterval = 5 * time.Second // Config.DevicePollInterval's default
-	// The bounds of Config.DevicePollInterval: a code lives ten minutes, so
-	// polling less than once a minute would make a person wait on the CLI.
+	// The bounds of Config.DevicePollInterval. A code lives ten minutes,
+	// and tokenctl waits at most a minute between polls however much
+	// slow_down asks (cli/auth's maxPollInterval): from 30 s, slow_down's
+	// 5 s steps stay under that for the first six.
 	MinDevicePollInterval = time.Second
-	MaxDevicePollInterval = time.Minute
+	MaxDevicePollInterval = 30 * time.Second
 	maxClientHostLen      = 255
 )
 

@@ -183,7 +183,7 @@ func TestProvisionedUserHasNoPassword(t *testing.T) {
 }
 
 // Config.DevicePollInterval is the start's interval and slow_down's base;
-// Validate refuses one that is not whole seconds from 1s to 1m.
+// Validate refuses one that is not whole seconds from 1s to 30s.
 func TestDevicePollIntervalConfig(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) { c.DevicePollInterval = 2 * time.Second })
 	e.addSSOProvider()
@@ -202,13 +202,13 @@ func TestDevicePollIntervalConfig(t *testing.T) {
 	if got := e.pollCode(da.DeviceCode); got != api.CodeAuthorizationPending {
 		t.Fatalf("poll after the grown interval = %s", got)
 	}
-	for _, d := range []time.Duration{-time.Second, 500 * time.Millisecond, 1500 * time.Millisecond, 61 * time.Second, time.Hour} {
+	for _, d := range []time.Duration{-time.Second, 500 * time.Millisecond, 1500 * time.Millisecond, 31 * time.Second, time.Minute, time.Hour} {
 		var ce *ConfigError
 		if err := (Config{DevicePollInterval: d}).Validate(); !errors.As(err, &ce) || ce.Field != "DevicePollInterval" {
 			t.Errorf("Validate(%s) = %v, want a DevicePollInterval error", d, err)
 		}
 	}
-	for _, d := range []time.Duration{0, time.Second, 5 * time.Second, time.Minute} {
+	for _, d := range []time.Duration{0, time.Second, 5 * time.Second, 30 * time.Second} {
 		if err := (Config{DevicePollInterval: d}).Validate(); err != nil {
 			t.Errorf("Validate(%s) = %v", d, err)
 		}

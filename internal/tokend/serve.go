@@ -155,7 +155,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
 	f.StringVar(&o.expireUnused, "expire-unused-after", "", "expire tokens unused this long (such as 90d; m, h, d, w units); off when empty")
 	f.BoolVar(&o.passwordLogin, "password-login", true, "accept usernames and passwords (false: sign-in through an SSO provider only)")
-	f.DurationVar(&o.devicePoll, "device-poll-interval", server.DevicePollInterval, "least time between two polls of a browser sign-in's device code (whole seconds, 1s to 1m); sent to tokenctl as the device grant's interval")
+	f.DurationVar(&o.devicePoll, "device-poll-interval", server.DevicePollInterval, "least time between two polls of a browser sign-in's device code (whole seconds, 1s to 30s); sent to tokenctl as the device grant's interval")
 	f.StringVar(&o.publicURL, "public-url", "", "where browsers and clients reach tokend, e.g. https://tokend.example.com (default: taken from each request)")
 	f.StringArrayVar(&o.githubKeysURLs, "github-keys-url", nil, "accept GitHub secret-scanning reports signed by the keys listed at this URL (https://api.github.com/meta/public_keys/secret_scanning; repeat for each GitHub Enterprise Server); off when not given")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
@@ -178,7 +178,7 @@ func (o *serveOptions) validate() (server.Config, error) {
 		return cfg, usageErrorf("--max-lifetime, --default-lifetime and --login-lifetime must be positive durations such as 720h")
 	}
 	if o.devicePoll <= 0 {
-		return cfg, usageErrorf("--device-poll-interval must be whole seconds from 1s to 1m, such as 5s, got %s", o.devicePoll)
+		return cfg, usageErrorf("--device-poll-interval must be whole seconds from 1s to 30s, such as 5s, got %s", o.devicePoll)
 	}
 	if !o.defaultLifeSet {
 		cfg.DefaultLifetime = 0 // the server's default, capped by --max-lifetime
