@@ -18,39 +18,41 @@ const eventColumns = `id, user_id, time, type, token_id, token_name, token_key_h
 actor_token_id, actor_token_name, client_address, user_agent, source, reason, trust_policy, claims, actor_user, detail`
 
 // insertEvents inserts any number of events in one round trip: each column
-// travels as one array and unnest zips them into rows.
+// travels as one array and unnest zips them into rows. An empty user_id is
+// NULL: an event in no user's trail.
 const insertEvents = `INSERT INTO events (` + eventColumns + `)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                     $15::text[], $16::text[], $17::text[], $18::text[])`
+SELECT id, NULLIF(user_id, ''), time, type, token_id, token_name, token_key_hint, actor_kind, actor_token_id,
+       actor_token_name, client_address, user_agent, source, reason, trust_policy, claims, actor_user, detail
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+            $15::text[], $16::text[], $17::text[], $18::text[])
+     AS e(` + eventColumns + `)`
 
 func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	n := len(evs)
-	cols := make([][]string, 14)
+	cols := make([][]string, 15)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
 	times := make([]time.Time, n)
-	users := make([]*string, n)    // NULL: in no user's trail
 	policies := make([]*string, n) // NULL unless set
 	claims := make([]*string, n)
 	for i, e := range evs {
 		times[i] = toDB(e.Time)
-		users[i] = eventUser(e)
 		var err error
 		if policies[i], claims[i], err = eventTrust(e); err != nil {
 			return err
 		}
-		for j, v := range []string{e.ID, e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
+		for j, v := range []string{e.ID, e.UserID, e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
 			e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, e.ActorUser, e.Detail} {
 			cols[j][i] = v
 		}
 	}
-	_, err := tx.Exec(ctx, insertEvents, cols[0], users, times, cols[1], cols[2], cols[3], cols[4],
-		cols[5], cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], policies, claims, cols[12], cols[13])
+	_, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
+		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims, cols[13], cols[14])
 	return err
 }
 
