@@ -48,6 +48,9 @@ func TestConsoleBesideTheAPI(t *testing.T) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
+		if res.Header.Get("X-Request-Id") == "" {
+			t.Errorf("GET %s: no X-Request-Id (the console's pages are behind server.Pages too)", c.path)
+		}
 		if res.StatusCode != c.status || !strings.HasPrefix(res.Header.Get("Content-Type"), c.ctype) || !strings.Contains(string(b), c.body) {
 			t.Errorf("GET %s: %d %s, want %d %s with %q\n%s", c.path, res.StatusCode, res.Header.Get("Content-Type"), c.status, c.ctype, c.body, b)
 		}
