@@ -76,7 +76,7 @@ func page(t *testing.T, ctx context.Context, name, text string) {
 func looks(t *testing.T, ctx context.Context) {
 	t.Helper()
 	type style struct {
-		Body, Card, Text string
+		Body, Card, Text                 string
 		CardLeft, CardWidth, ButtonWidth float64
 	}
 	read := func(s browsertest.Scheme, w int64) style {
