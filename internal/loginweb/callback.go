@@ -55,6 +55,9 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	deny := func() {
+		if login.UserCode == "" {
+			return // a console sign-in: no device code waits for an answer
+		}
 		if err := h.cfg.Store.DecideDeviceCode(r.Context(), login.UserCode, false, "", h.cfg.Now()); err != nil &&
 			!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrExpired) && !errors.Is(err, store.ErrNotFound) {
 			h.log.Warn("deny device code", "error", err.Error())
@@ -177,6 +180,18 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request, p store.SSOProv
 			h.internal(w, "make admin", err)
 			return
 		}
+	}
+	if login.UserCode == "" {
+		// One OIDC flow, two outcomes: this one began on the console's
+		// sign-in page and ends in a console session.
+		if h.cfg.ConsoleSignIn == nil {
+			h.render(w, http.StatusNotFound, view{Title: "Not found", Error: "This server has no token console."})
+			return
+		}
+		h.record(r, store.Event{UserID: u.ID, Type: store.EventSSOLogin, Claims: matchedClaims(p, subject, claims)}, p)
+		h.log.Info("sso sign-in to the console", "provider", p.Name, "user", u.Username, "sub", subject)
+		h.cfg.ConsoleSignIn(w, r, u)
+		return
 	}
 	err := h.cfg.Store.DecideDeviceCode(ctx, login.UserCode, true, u.ID, h.cfg.Now())
 	switch {

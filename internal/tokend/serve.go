@@ -21,6 +21,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/atomicfile"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
+	"github.com/tokenctl/tokenctl/internal/console"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
 	"github.com/tokenctl/tokenctl/internal/loginweb"
 	"github.com/tokenctl/tokenctl/internal/password"
@@ -66,6 +67,8 @@ type serveOptions struct {
 	passwordLogin  bool
 	publicURL      string
 	githubKeysURLs []string
+	consoleIdle    time.Duration
+	consoleLife    time.Duration
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -151,6 +154,8 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.BoolVar(&o.passwordLogin, "password-login", true, "accept usernames and passwords (false: sign-in through an SSO provider only)")
 	f.StringVar(&o.publicURL, "public-url", "", "where browsers and clients reach tokend, e.g. https://tokend.example.com (default: taken from each request)")
 	f.StringArrayVar(&o.githubKeysURLs, "github-keys-url", nil, "accept GitHub secret-scanning reports signed by the keys listed at this URL (https://api.github.com/meta/public_keys/secret_scanning; repeat for each GitHub Enterprise Server); off when not given")
+	f.DurationVar(&o.consoleIdle, "console-idle-timeout", console.DefaultIdleTimeout, "sign a token console session out after this long without a request")
+	f.DurationVar(&o.consoleLife, "console-session-lifetime", console.DefaultSessionLifetime, "sign a token console session out this long after sign-in, however busy")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
@@ -194,6 +199,9 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.passwordChecks < 0 {
 		return cfg, usageErrorf("--password-checks must be 0 (one per core) or more, got %d", o.passwordChecks)
+	}
+	if o.consoleIdle < time.Minute || o.consoleLife < time.Minute {
+		return cfg, usageErrorf("--console-idle-timeout and --console-session-lifetime must be at least 1m, such as 30m and 12h")
 	}
 	if o.drain <= 0 {
 		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)
@@ -293,7 +301,7 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		ln = server.ProblemListener(ln)
 	}
 	srv := &http.Server{
-		Handler: handler(cfg, st, logger, tlsCfg != nil),
+		Handler: handler(cfg, st, logger, tlsCfg != nil, consoleTimeouts{idle: o.consoleIdle, life: o.consoleLife}),
 		// "OPTIONS *" reaches the API (a 404 problem) instead of net/http's
 		// bare 200 that the contract does not know.
 		DisableGeneralOptionsHandler: true,
@@ -412,21 +420,32 @@ func baseURL(a net.Addr, tls bool) string {
 	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port)))
 }
 
-// handler is the API with the browser sign-in pages beside it under
-// /login/; they share the store and the per-address failure budget's rules.
-func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool) http.Handler {
+// consoleTimeouts are the console session's limits (--console-*).
+type consoleTimeouts struct{ idle, life time.Duration }
+
+// handler is the API with the browser pages beside it: the sign-in pages
+// under /login/ and the token console at / (console.Owns names its
+// paths). They share the store, the per-address failure budget's rules
+// and, for the console, the API's own handlers.
+func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool, ct consoleTimeouts) http.Handler {
 	api := server.New(cfg, st, logger)
+	secure := tls || strings.HasPrefix(cfg.PublicURL, "https://")
+	con := console.New(console.Config{Store: st, API: api, PasswordLogin: !cfg.DisablePasswordLogin, Secure: secure,
+		IdleTimeout: ct.idle, SessionLifetime: ct.life, Now: cfg.Now, Logger: logger})
 	pages := loginweb.New(loginweb.Config{
 		Store: st, Limiter: server.NewAddressLimiter(cfg, st, logger), PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy,
-		Secure: tls || strings.HasPrefix(cfg.PublicURL, "https://"), Now: cfg.Now, Logger: logger,
+		Secure: secure, Now: cfg.Now, Logger: logger, ConsoleSignIn: con.SignIn,
 	})
 	// Not a ServeMux: it would answer "OPTIONS *" and unclean paths itself,
 	// and the API must see every request that is not a page.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/login/") {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/login/"):
 			pages.ServeHTTP(w, r)
-			return
+		case console.Owns(r.URL.Path):
+			con.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
 		}
-		api.ServeHTTP(w, r)
 	})
 }

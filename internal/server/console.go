@@ -1,0 +1,34 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// The token console (package console) is a client of this API inside the
+// same process: it signs people in with its own session, then sends each
+// operation here with AsConsoleUser, so the console and the API share
+// every rule — names, lifetimes and scope caps, grants, the token limit,
+// bulk-delete reports, audit events and the admin checks — by running the
+// same handlers, not copies of them.
+
+type consoleUserKey struct{}
+
+// AsConsoleUser returns r acting as u, whom a console session vouches
+// for: routes that need a credential accept it in place of an
+// Authorization header, with the rights of a password sign-in (no token
+// scopes narrow them), and audit events name the console as the actor.
+// Only code in this process can set it: no header or cookie reaches it.
+// The caller has read u from the store for this request, so a disabled
+// or demoted user is seen at once; a disabled one is refused here too.
+func AsConsoleUser(r *http.Request, u store.User) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), consoleUserKey{}, u))
+}
+
+// consoleUser returns the user AsConsoleUser put on ctx.
+func consoleUser(ctx context.Context) (store.User, bool) {
+	u, ok := ctx.Value(consoleUserKey{}).(store.User)
+	return u, ok
+}
