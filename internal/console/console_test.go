@@ -1,0 +1,387 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/console"
+	"github.com/tokenctl/tokenctl/internal/password"
+	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/store/sqlite"
+)
+
+// clock is a settable now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fixture is the console and the API over a real SQLite file, as tokend
+// puts them together, with a settable clock and a browser-like client
+// (cookie jar, no redirects followed).
+type fixture struct {
+	t     *testing.T
+	srv   *httptest.Server
+	st    store.Store
+	clock *clock
+	c     *http.Client
+}
+
+func newFixture(t *testing.T, tls bool, mod func(*console.Config, *server.Config)) *fixture {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tokend.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{t: t, st: st, clock: &clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}}
+	for _, u := range []struct {
+		name, pw string
+		admin    bool
+	}{{"ada", adaPassword, false}, {"root", rootPassword, true}} {
+		hash, err := password.Hash(u.pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := store.RoleMember
+		if u.admin {
+			role = store.RoleAdmin
+		}
+		if err := st.CreateUser(context.Background(), store.User{ID: store.NewID(f.clock.Now()), Username: u.name, PasswordHash: hash,
+			CreatedAt: f.clock.Now(), Role: role, Kind: store.KindPerson}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scfg := server.Config{Now: f.clock.Now}
+	ccfg := console.Config{Store: st, PasswordLogin: true, Secure: tls, Now: f.clock.Now}
+	if mod != nil {
+		mod(&ccfg, &scfg)
+	}
+	ccfg.API = server.New(scfg, st, nil)
+	con := console.New(ccfg)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if console.Owns(r.URL.Path) {
+			con.ServeHTTP(w, r)
+			return
+		}
+		ccfg.API.ServeHTTP(w, r)
+	})
+	if tls {
+		f.srv = httptest.NewTLSServer(h)
+		f.c = f.srv.Client()
+	} else {
+		f.srv = httptest.NewServer(h)
+		f.c = &http.Client{}
+	}
+	t.Cleanup(f.srv.Close)
+	f.c.Jar, _ = cookiejar.New(nil)
+	f.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return f
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// do sends a request as the browser would (Origin on posts) unless
+// headers override it.
+func (f *fixture) do(method, path string, form url.Values, headers map[string]string) answer {
+	f.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, f.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.srv.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	res, err := f.c.Do(req)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return answer{res.StatusCode, res.Header, string(b)}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the CSRF token of the form on path.
+func (f *fixture) csrf(path string) string {
+	f.t.Helper()
+	a := f.do("GET", path, nil, nil)
+	m := csrfField.FindStringSubmatch(a.body)
+	if m == nil {
+		f.t.Fatalf("GET %s (%d) has no CSRF field:\n%s", path, a.status, a.body)
+	}
+	return m[1]
+}
+
+func (f *fixture) signIn(user, pw string) answer {
+	f.t.Helper()
+	return f.do("POST", "/signin", url.Values{"csrf": {f.csrf("/")}, "username": {user}, "password": {pw}}, nil)
+}
+
+func (f *fixture) signedIn() bool {
+	f.t.Helper()
+	return strings.Contains(f.do("GET", "/", nil, nil).body, `id="nav-tokens"`)
+}
+
+// tokens is ada's tokens, straight from the store.
+func (f *fixture) tokens() []store.Token {
+	f.t.Helper()
+	u, err := f.st.UserByName(context.Background(), "ada")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	toks, _, err := f.st.ScanTokens(context.Background(), store.ListOptions{UserID: u.ID, Limit: api.MaxPageSize, Now: f.clock.Now()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return toks
+}
+
+func TestSessionCookieAndHeaders(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		f := newFixture(t, tls, nil)
+		a := f.signIn("ada", adaPassword)
+		if a.status != http.StatusSeeOther {
+			t.Fatalf("tls %v: sign-in answered %d:\n%s", tls, a.status, a.body)
+		}
+		var c *http.Cookie
+		for _, k := range (&http.Response{Header: a.header}).Cookies() {
+			if strings.HasSuffix(k.Name, "tokend_console") {
+				c = k
+			}
+		}
+		wantName := map[bool]string{false: "tokend_console", true: "__Host-tokend_console"}[tls]
+		if c == nil || c.Name != wantName || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure != tls ||
+			c.MaxAge != int(console.DefaultSessionLifetime/time.Second) || len(c.Value) != 26 {
+			t.Fatalf("tls %v: the session cookie is %+v", tls, c)
+		}
+		// The cookie holds a random id, and the store only its digest.
+		cs, err := f.st.UseConsoleSession(context.Background(), [32]byte{}, f.clock.Now(), time.Hour)
+		if err == nil {
+			t.Errorf("a zero digest found session %+v", cs)
+		}
+
+		csrf := f.csrf("/tokens/new")
+		a = f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"ci"}, "scope": {"tokens:read"}}, nil)
+		if a.status != http.StatusCreated || !strings.Contains(a.body, `id="secret"`) {
+			t.Fatalf("tls %v: create answered %d:\n%s", tls, a.status, a.body)
+		}
+		for k, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": console.CSP} {
+			if got := a.header.Get(k); got != want {
+				t.Errorf("tls %v: the secret page's %s is %q, want %q", tls, k, got, want)
+			}
+		}
+		if !strings.Contains(console.CSP, "frame-ancestors 'none'") || strings.Contains(console.CSP, "unsafe-inline") {
+			t.Errorf("CSP %q", console.CSP)
+		}
+		// The page itself carries no inline script or style for the CSP to
+		// refuse: the script and stylesheet are files.
+		if strings.Contains(a.body, "<script>") || strings.Contains(a.body, "<style") || strings.Contains(a.body, "style=") {
+			t.Errorf("tls %v: the page has inline script or style", tls)
+		}
+	}
+}
+
+// TestStateChangesNeedCSRFAndOrigin: a post with no or a wrong CSRF
+// token, or from another origin, changes nothing.
+func TestStateChangesNeedCSRFAndOrigin(t *testing.T) {
+	f := newFixture(t, false, nil)
+	f.signIn("ada", adaPassword)
+	csrf := f.csrf("/tokens/new")
+	for name, c := range map[string]struct {
+		form    url.Values
+		headers map[string]string
+	}{
+		"no csrf":                {url.Values{"name": {"x"}}, nil},
+		"wrong csrf":             {url.Values{"name": {"x"}, "csrf": {"AAAA" + csrf[4:]}}, nil},
+		"cross-site":             {url.Values{"name": {"x"}, "csrf": {csrf}}, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}},
+		"other origin, no fetch": {url.Values{"name": {"x"}, "csrf": {csrf}}, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": ""}},
+		"same site, other port":  {url.Values{"name": {"x"}, "csrf": {csrf}}, map[string]string{"Sec-Fetch-Site": "same-site"}},
+	} {
+		if a := f.do("POST", "/tokens/new", c.form, c.headers); a.status != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, a.status)
+		}
+	}
+	if n := len(f.tokens()); n != 0 {
+		t.Fatalf("%d tokens created by refused posts", n)
+	}
+	// The same post done right works, so the refusals were the checks'.
+	if a := f.do("POST", "/tokens/new", url.Values{"name": {"x"}, "csrf": {csrf}}, nil); a.status != http.StatusCreated {
+		t.Errorf("a proper post: %d", a.status)
+	}
+}
+
+func TestTimeoutsAndSignOut(t *testing.T) {
+	f := newFixture(t, false, func(c *console.Config, _ *server.Config) {
+		c.IdleTimeout, c.SessionLifetime = 10*time.Minute, time.Hour
+	})
+	f.signIn("ada", adaPassword)
+	// Busy: every 9 minutes, alive until the absolute limit.
+	for range 6 {
+		f.clock.Add(9 * time.Minute)
+		if !f.signedIn() {
+			t.Fatalf("signed out while in use at %s", f.clock.Now())
+		}
+	}
+	f.clock.Add(7 * time.Minute) // 61 minutes after sign-in
+	if f.signedIn() {
+		t.Fatal("alive past the absolute limit")
+	}
+
+	f.signIn("ada", adaPassword)
+	f.clock.Add(10 * time.Minute)
+	if f.signedIn() {
+		t.Fatal("alive after the idle limit")
+	}
+
+	f.signIn("ada", adaPassword)
+	jar := f.c.Jar.Cookies(mustURL(f.srv.URL))
+	if a := f.do("POST", "/signout", url.Values{"csrf": {f.csrf("/")}}, nil); a.status != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", a.status)
+	}
+	// The old cookie, replayed, finds no session: the row is gone.
+	f.c.Jar, _ = cookiejar.New(nil)
+	f.c.Jar.SetCookies(mustURL(f.srv.URL), jar)
+	if f.signedIn() {
+		t.Error("the cookie still works after sign-out")
+	}
+}
+
+func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
+
+// TestDisabledUserIsSignedOutAtOnce: disabling the account ends its
+// console session on the next request, on any page.
+func TestDisabledUserIsSignedOutAtOnce(t *testing.T) {
+	f := newFixture(t, false, nil)
+	f.signIn("ada", adaPassword)
+	csrf := f.csrf("/tokens/new")
+	if err := f.st.SetUserDisabled(context.Background(), "ada", true, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.do("POST", "/tokens/new", url.Values{"name": {"x"}, "csrf": {csrf}}, nil); a.status != http.StatusForbidden {
+		t.Errorf("a disabled user's post: %d", a.status)
+	}
+	if err := f.st.SetUserDisabled(context.Background(), "ada", false, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.signedIn() || len(f.tokens()) != 0 {
+		t.Error("the session outlived the disabling")
+	}
+}
+
+// TestPasswordSignInSharesTheAPIBudget: wrong passwords on the form spend
+// the same per-account budget as the API's Basic sign-in (5 a minute), and
+// are recorded as the API records them; password login off hides the
+// form and refuses it.
+func TestPasswordSignInSharesTheAPIBudget(t *testing.T) {
+	f := newFixture(t, false, nil)
+	for i := range server.DefaultPasswordFailures {
+		if a := f.signIn("ada", "wrong"); a.status != http.StatusUnauthorized || !strings.Contains(a.body, "Wrong username or password.") {
+			t.Fatalf("wrong password %d: %d", i+1, a.status)
+		}
+	}
+	a := f.signIn("ada", adaPassword)
+	if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" {
+		t.Fatalf("after %d wrong passwords the right one got %d (Retry-After %q), want 429", server.DefaultPasswordFailures, a.status, a.header.Get("Retry-After"))
+	}
+	u, _ := f.st.UserByName(context.Background(), "ada")
+	evs, err := f.st.ListEvents(context.Background(), store.EventListOptions{UserID: u.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, e := range evs {
+		if e.Type == store.EventAuthFailed {
+			failed++
+		}
+	}
+	if failed != server.DefaultPasswordFailures {
+		t.Errorf("%d auth.failed events, want %d", failed, server.DefaultPasswordFailures)
+	}
+
+	off := newFixture(t, false, func(c *console.Config, s *server.Config) { c.PasswordLogin, s.DisablePasswordLogin = false, true })
+	if err := off.st.CreateSSOProvider(context.Background(), store.SSOProvider{Name: "corp", Issuer: "https://idp.example", ClientID: "tokend",
+		ClientSecret: "s", UsernameClaim: "email", Scopes: []string{}, CreatedAt: off.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	page := off.do("GET", "/", nil, nil)
+	if strings.Contains(page.body, `id="password"`) || !strings.Contains(page.body, `id="sso-corp"`) {
+		t.Errorf("with password login off the sign-in page shows:\n%s", page.body)
+	}
+	if a := off.signIn("ada", adaPassword); a.status != http.StatusForbidden || off.signedIn() {
+		t.Errorf("a password sign-in with password login off: %d", a.status)
+	}
+}
+
+// TestConsoleActsThroughTheAPI: a create from the console is held to the
+// API's rules (here the lifetime cap, shown beside its field) and leaves
+// the API's audit event, by the console.
+func TestConsoleActsThroughTheAPI(t *testing.T) {
+	f := newFixture(t, false, func(_ *console.Config, s *server.Config) { s.MaxLifetime = 10 * 24 * time.Hour })
+	f.signIn("ada", adaPassword)
+	csrf := f.csrf("/tokens/new")
+	a := f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"long"}, "expires_in_days": {"11"}}, nil)
+	if a.status != http.StatusBadRequest || !regexp.MustCompile(`id="expiry-error">expires_in_seconds must be at most 864000`).MatchString(a.body) {
+		t.Fatalf("an 11-day token under a 10-day cap: %d\n%s", a.status, a.body)
+	}
+	if !strings.Contains(a.body, "at most 10 days") {
+		t.Error("the form does not show the server's maximum")
+	}
+	a = f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"bad\x01name"}}, nil)
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, `id="name-error">name must not contain control characters`) {
+		t.Fatalf("a control character in the name: %d\n%s", a.status, a.body)
+	}
+	a = f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"ok"}, "expires_in_days": {"10"}, "scope": {"admin:read"}}, nil)
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, `id="scopes-error"`) {
+		t.Fatalf("a member asking for admin:read: %d\n%s", a.status, a.body)
+	}
+	a = f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"ok"}, "expires_in_days": {"10"}}, nil)
+	if a.status != http.StatusCreated {
+		t.Fatalf("a 10-day token: %d", a.status)
+	}
+	u, _ := f.st.UserByName(context.Background(), "ada")
+	evs, err := f.st.ListEvents(context.Background(), store.EventListOptions{UserID: u.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Type != store.EventTokenCreated || evs[0].ActorKind != store.ActorConsole || evs[0].TokenName != "ok" {
+		t.Errorf("events %+v, want one token.created by the console", evs)
+	}
+	if act := f.do("GET", "/activity", nil, nil); !strings.Contains(act.body, "token.created") || !strings.Contains(act.body, "console") {
+		t.Errorf("the activity page does not show the create:\n%s", act.body)
+	}
+}
