@@ -1,11 +1,14 @@
 package console_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/tokenctl/tokenctl/internal/browsertest"
+	"github.com/tokenctl/tokenctl/internal/ssotest"
 )
 
 // TestPagesAreAccessible goes through every console page a person sees —
@@ -17,7 +20,16 @@ import (
 // phone. It writes a screenshot of each view (TOKENCTL_SCREENSHOT_DIR
 // keeps them: see README, "Development").
 func TestPagesAreAccessible(t *testing.T) {
-	e := newEnv(t, nil)
+	// A sign-in provider, so the sign-in page shows both of its forms.
+	idp := ssotest.Start(t)
+	e := newEnv(t, func(db string) {
+		secretFile := filepath.Join(filepath.Dir(db), "client-secret")
+		if err := os.WriteFile(secretFile, []byte(idp.ClientSecret+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tokendRun(t, "", "sso", "add", "corp", "--issuer", idp.Issuer, "--client-id", idp.ClientID,
+			"--client-secret-file", secretFile, "--database", db)
+	})
 	for _, name := range []string{"deploy", "laptop", "ci-nightly"} {
 		e.create(name)
 	}
@@ -28,7 +40,7 @@ func TestPagesAreAccessible(t *testing.T) {
 		browsertest.Check(t, ctx, name)
 	}
 
-	check("console-signin", "#signin", chromedp.Navigate(e.url+"/"))
+	check("console-signin", "#sso-corp", chromedp.Navigate(e.url+"/"))
 	check("console-signin-error", "#error",
 		chromedp.SendKeys(chromedp.CSS("#username"), "ada"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "not-the-password"),
