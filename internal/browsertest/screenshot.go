@@ -79,6 +79,7 @@ func Screenshots(t testing.TB, ctx context.Context, name string) []string {
 	t.Helper()
 	var files []string
 	eachView(t, ctx, func(s Scheme, w int64) {
+		t.Helper()
 		files = append(files, screenshot(t, ctx, name, s, w))
 	})
 	return files
@@ -93,6 +94,7 @@ func Check(t testing.TB, ctx context.Context, name string) []string {
 	t.Helper()
 	var files []string
 	eachView(t, ctx, func(s Scheme, w int64) {
+		t.Helper()
 		view := fmt.Sprintf("%s (%s, %d px)", name, s, w)
 		vs, err := Axe(t, ctx)
 		Step(t, "axe on "+view, err)

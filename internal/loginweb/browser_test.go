@@ -15,12 +15,12 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
 
-// TestPagesInTheBrowser opens every kind of sign-in page in Chromium —
+// TestPagesAreAccessible opens every kind of sign-in page in Chromium —
 // code entry, a wrong code, the confirmation, denied, signed in, not found —
 // and checks each with axe-core in the light and dark colour schemes at
 // 1280 and 390 px (nothing serious or critical, nothing wider than a
 // phone), writing their screenshots (TOKENCTL_SCREENSHOT_DIR keeps them).
-func TestPagesInTheBrowser(t *testing.T) {
+func TestPagesAreAccessible(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := browsertest.Tab(t)
 	open := func(name, url, text string) {
@@ -76,7 +76,7 @@ func page(t *testing.T, ctx context.Context, name, text string) {
 func looks(t *testing.T, ctx context.Context) {
 	t.Helper()
 	type style struct {
-		Body, Card, Text string
+		Body, Card, Text                 string
 		CardLeft, CardWidth, ButtonWidth float64
 	}
 	read := func(s browsertest.Scheme, w int64) style {
