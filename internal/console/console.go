@@ -63,6 +63,10 @@ type Config struct {
 	PasswordLogin bool
 	// Secure marks cookies Secure (TLS, or a TLS proxy in front).
 	Secure bool
+	// PublicURL, when set, is an origin whose form posts are accepted even
+	// where a proxy in front rewrites the Host header (tokend serve
+	// --public-url).
+	PublicURL string
 	// IdleTimeout ends a session unused this long; SessionLifetime ends
 	// any session this long after sign-in.
 	IdleTimeout, SessionLifetime time.Duration
@@ -132,6 +136,11 @@ func New(cfg Config) *Console {
 		pre:      &websession.Manager{Secure: cfg.Secure},
 		pages:    parsePages(),
 		origin:   http.NewCrossOriginProtection(),
+	}
+	if cfg.PublicURL != "" {
+		if err := h.origin.AddTrustedOrigin(strings.TrimSuffix(cfg.PublicURL, "/")); err != nil {
+			h.log.Warn("console: the public URL is not an origin", "error", err.Error())
+		}
 	}
 	h.origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusForbidden, "message", view{Title: "Refused", Error: "This form was sent from another site. Nothing was changed."})

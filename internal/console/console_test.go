@@ -455,3 +455,45 @@ func TestOversizedFormIsRefused(t *testing.T) {
 		t.Errorf("a 1 MiB form: %d, %d tokens", a.status, len(f.tokens()))
 	}
 }
+
+// TestPublicURLIsATrustedOrigin: behind a proxy that rewrites Host, a
+// browser without Sec-Fetch-Site posts with Origin = --public-url; that
+// origin is accepted, another is not.
+func TestPublicURLIsATrustedOrigin(t *testing.T) {
+	const public = "https://tokend.example.com"
+	for _, set := range []bool{true, false} {
+		f := newFixture(t, false, func(c *console.Config, _ *server.Config) {
+			if set {
+				c.PublicURL = public
+			}
+		})
+		f.signIn("ada", adaPassword)
+		csrf := f.csrf("/tokens/new")
+		a := f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"x"}}, map[string]string{"Origin": public, "Sec-Fetch-Site": ""})
+		if want := map[bool]int{true: http.StatusCreated, false: http.StatusForbidden}[set]; a.status != want {
+			t.Errorf("public URL set %v: a post from %s got %d, want %d", set, public, a.status, want)
+		}
+	}
+}
+
+// TestSigningInAgainEndsTheOldSession: a second sign-in in the same
+// browser (a sign-in page left open in another tab) draws a new session
+// and deletes the one it had.
+func TestSigningInAgainEndsTheOldSession(t *testing.T) {
+	f := newFixture(t, false, nil)
+	pre := f.csrf("/")
+	form := url.Values{"csrf": {pre}, "username": {"ada"}, "password": {adaPassword}}
+	f.do("POST", "/signin", form, nil)
+	old := f.c.Jar.Cookies(mustURL(f.srv.URL))
+	if a := f.do("POST", "/signin", form, nil); a.status != http.StatusSeeOther {
+		t.Fatalf("second sign-in: %d", a.status)
+	}
+	if !f.signedIn() {
+		t.Fatal("not signed in after the second sign-in")
+	}
+	f.c.Jar, _ = cookiejar.New(nil)
+	f.c.Jar.SetCookies(mustURL(f.srv.URL), old)
+	if f.signedIn() {
+		t.Error("the first session still works")
+	}
+}

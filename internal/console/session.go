@@ -86,6 +86,12 @@ func (h *handler) signed(next func(http.ResponseWriter, *http.Request, *session)
 // start signs u in: a new session id (never one the browser had), its
 // digest in the store, the Strict cookie.
 func (h *handler) start(w http.ResponseWriter, r *http.Request, u store.User) error {
+	if old, ok := h.sessions.Existing(r); ok {
+		// Signing in again ends the session the browser had.
+		if err := h.cfg.Store.DeleteConsoleSession(r.Context(), old.Digest()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
 	ws := h.sessions.Start(w)
 	now := h.cfg.Now().UTC()
 	return h.cfg.Store.CreateConsoleSession(r.Context(), store.ConsoleSession{Digest: ws.Digest(), UserID: u.ID,

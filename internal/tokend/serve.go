@@ -447,7 +447,7 @@ type consoleTimeouts struct{ idle, life time.Duration }
 func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool, ct consoleTimeouts) http.Handler {
 	api := server.New(cfg, st, logger)
 	secure := tls || strings.HasPrefix(cfg.PublicURL, "https://")
-	con := console.New(console.Config{Store: st, API: api, PasswordLogin: !cfg.DisablePasswordLogin, Secure: secure,
+	con := console.New(console.Config{Store: st, API: api, PasswordLogin: !cfg.DisablePasswordLogin, Secure: secure, PublicURL: cfg.PublicURL,
 		IdleTimeout: ct.idle, SessionLifetime: ct.life, Now: cfg.Now, Logger: logger})
 	pages := server.Pages(cfg, logger, loginweb.New(loginweb.Config{
 		Store: st, Limiter: server.NewAddressLimiter(cfg, st, logger), PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy,
