@@ -110,9 +110,16 @@ func TestTokensInTheBrowser(t *testing.T) {
 
 	ids := []string{e.create("batch-1").ID, e.create("batch-2").ID, e.create("batch-3").ID}
 	e.create("keep")
+	// The script's select-all box ticks every row, and unticks them.
+	browsertest.Step(t, "select all", chromedp.Do(ctx, chromedp.Navigate(e.url+"/"), chromedp.Click(chromedp.CSS("#select-all"))))
+	if n := eval[int](t, ctx, `document.querySelectorAll("#tokens tbody input[name=id]:checked").length`); n != 5 {
+		t.Errorf("select all ticked %d of 5 rows", n)
+	}
+	browsertest.Step(t, "select none", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#select-all"))))
+	if n := eval[int](t, ctx, `document.querySelectorAll("#tokens tbody input[name=id]:checked").length`); n != 0 {
+		t.Errorf("%d rows still ticked", n)
+	}
 	browsertest.Step(t, "select three", chromedp.Do(ctx,
-		chromedp.Navigate(e.url+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#tokens")),
 		chromedp.Click(chromedp.CSS("#select-"+ids[0])),
 		chromedp.Click(chromedp.CSS("#select-"+ids[1])),
 		chromedp.Click(chromedp.CSS("#select-"+ids[2])),

@@ -497,3 +497,20 @@ func TestSigningInAgainEndsTheOldSession(t *testing.T) {
 		t.Error("the first session still works")
 	}
 }
+
+// TestExpiredRowsAreMarked: a token past its expiry stays in the table,
+// marked, with its date on hover.
+func TestExpiredRowsAreMarked(t *testing.T) {
+	f := newFixture(t, false, nil)
+	f.signIn("ada", adaPassword)
+	if a := f.do("POST", "/tokens/new", url.Values{"csrf": {f.csrf("/tokens/new")}, "name": {"brief"}, "expires_in_days": {"1"}}, nil); a.status != http.StatusCreated {
+		t.Fatalf("create: %d", a.status)
+	}
+	f.clock.Add(25 * time.Hour)
+	f.signIn("ada", adaPassword) // the session has been idle for a day
+	page := f.do("GET", "/", nil, nil).body
+	if !regexp.MustCompile(`<tr id="row-[^"]+" class="expired">`).MatchString(page) || !strings.Contains(page, `<strong class="badge">Expired</strong>`) ||
+		!strings.Contains(page, `title="2026-06-02 12:00 UTC">expired 1h ago</time>`) {
+		t.Errorf("the expired row is not marked:\n%s", page)
+	}
+}
