@@ -75,10 +75,13 @@ func (h *handler) call(r *http.Request, u *store.User, method, path string, q ur
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	req.RemoteAddr, req.Host = r.RemoteAddr, r.Host
-	for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "User-Agent", "X-Request-Id"} {
+	for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "User-Agent"} {
 		if v := r.Header.Values(k); len(v) > 0 {
 			req.Header[k] = v
 		}
+	}
+	if id := server.PageRequestID(r); id != "" {
+		req.Header.Set("X-Request-Id", id)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -32,3 +32,8 @@ func consoleUser(ctx context.Context) (store.User, bool) {
 	u, ok := ctx.Value(consoleUserKey{}).(store.User)
 	return u, ok
 }
+
+// PageRequestID is the request id Pages gave r ("" outside Pages). The
+// console sends it with the API calls a page makes, so the page's log
+// line and theirs share one id.
+func PageRequestID(r *http.Request) string { return requestID(r) }

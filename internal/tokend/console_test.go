@@ -2,14 +2,22 @@ package tokend
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/server"
+	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/store/sqlite"
 )
 
@@ -54,5 +62,60 @@ func TestConsoleBesideTheAPI(t *testing.T) {
 		if res.StatusCode != c.status || !strings.HasPrefix(res.Header.Get("Content-Type"), c.ctype) || !strings.Contains(string(b), c.body) {
 			t.Errorf("GET %s: %d %s, want %d %s with %q\n%s", c.path, res.StatusCode, res.Header.Get("Content-Type"), c.status, c.ctype, c.body, b)
 		}
+	}
+}
+
+// TestConsolePageAndItsAPICallsShareARequestID: a console page is logged
+// like an API request, and the API calls it makes carry its request id,
+// so one id follows a sign-in from the form to the password check.
+func TestConsolePageAndItsAPICallsShareARequestID(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tokend.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash, err := password.Hash("ada-pw-4711")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(context.Background(), store.User{ID: store.NewID(time.Now()), Username: "ada", PasswordHash: hash, CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	srv := httptest.NewServer(handler(server.Config{}, st, slog.New(slog.NewJSONHandler(&logs, nil)), false, consoleTimeouts{}))
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(page))
+	if csrf == nil {
+		t.Fatalf("no CSRF field:\n%s", page)
+	}
+	res, err = c.PostForm(srv.URL+"/signin", url.Values{"csrf": {csrf[1]}, "username": {"ada"}, "password": {"ada-pw-4711"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	id := res.Header.Get("X-Request-Id")
+	if res.StatusCode != http.StatusSeeOther || id == "" {
+		t.Fatalf("sign-in: %d, request id %q", res.StatusCode, id)
+	}
+	routes := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var l struct{ Msg, Request_ID, Route, User string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "request" && l.Request_ID == id {
+			routes[l.Route] = true
+		}
+	}
+	if !routes["POST /signin"] || !routes["GET /v1/user"] {
+		t.Errorf("lines with request id %s: %v; want the page's and its API call's\n%s", id, routes, logs.String())
+	}
+	if strings.Contains(logs.String(), "ada-pw-4711") {
+		t.Error("the password is in the log")
 	}
 }
