@@ -24,6 +24,7 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::
                      $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
                      $15::text[], $16::text[], $17::text[], $18::text[])`
 
+// addEvents inserts events inside tx, with their webhook deliveries.
 func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -47,9 +48,11 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 			cols[j][i] = v
 		}
 	}
-	_, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
-		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims, cols[13], cols[14])
-	return err
+	if _, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
+		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims, cols[13], cols[14]); err != nil {
+		return err
+	}
+	return enqueueWebhooks(ctx, tx, evs)
 }
 
 // eventTrust is the trust_policy and claims columns of e: nil (NULL)

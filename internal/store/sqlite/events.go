@@ -27,8 +27,12 @@ func insertEvents(n int) string {
 	return `INSERT INTO events (` + eventColumns + `) VALUES ` + row + strings.Repeat(", "+row, n-1)
 }
 
-// addEvents inserts events inside tx.
+// addEvents inserts events inside tx, with their webhook deliveries.
 func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	all := evs
 	for _, e := range evs {
 		if err := checkTime("event time", e.Time); err != nil {
 			return err
@@ -52,7 +56,7 @@ func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
 			return err
 		}
 	}
-	return nil
+	return enqueueWebhooks(ctx, tx, all)
 }
 
 // eventTrust is the trust_policy and claims columns of e: NULL when unset.
