@@ -159,4 +159,3 @@ func eventListOptions(r *http.Request, userID string) (store.EventListOptions, i
 	}
 	return opts, limit, nil
 }
-
