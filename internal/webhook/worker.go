@@ -1,0 +1,238 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tokenctl/tokenctl/internal/store"
+)
+
+// Defaults of tokend serve's webhook flags and the worker's pace.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultGiveUpAfter = 72 * time.Hour
+	// DefaultConcurrency webhooks are delivered to at once per process;
+	// each webhook's deliveries go one at a time, so a receiver that
+	// hangs holds one slot and slows no other webhook.
+	DefaultConcurrency = 16
+	// PollInterval is how often the outbox is looked at.
+	PollInterval = time.Second
+	// leaseMargin is added to the request timeout for a claim's lease:
+	// time enough to record the outcome before another replica may retry.
+	leaseMargin = 5 * time.Second
+	// Retries wait FirstRetry, doubling up to MaxRetryWait, each with
+	// jitter (a random half of it) so receivers coming back are not hit
+	// by every replica at once.
+	FirstRetry   = 5 * time.Second
+	MaxRetryWait = time.Hour
+	// FinishedRetention: delivered and failed rows are kept this long,
+	// for tokend webhook list.
+	FinishedRetention = 30 * 24 * time.Hour
+	pruneEvery        = time.Hour
+	pruneBatch        = 500
+)
+
+// Config is a Worker's settings.
+type Config struct {
+	Store store.WebhookStore
+	// Owner names this process in leases; unique per run.
+	Owner       string
+	Timeout     time.Duration // one request's bound
+	GiveUpAfter time.Duration // retries stop this long after the event
+	Concurrency int
+	Now         func() time.Time
+	Logger      *slog.Logger
+	// Client posts the requests; NewClient(Timeout) when nil.
+	Client *http.Client
+	// Jitter returns a random duration in [0, d); rand.N when nil.
+	Jitter func(d time.Duration) time.Duration
+}
+
+// Worker drains the outbox.
+type Worker struct {
+	cfg    Config
+	sender Sender
+	mu     sync.Mutex
+	busy   map[string]bool // webhooks this process is delivering to
+	wg     sync.WaitGroup
+}
+
+// NewWorker returns a worker with cfg's zero fields set to their defaults.
+func NewWorker(cfg Config) *Worker {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.GiveUpAfter <= 0 {
+		cfg.GiveUpAfter = DefaultGiveUpAfter
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewClient(cfg.Timeout)
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = func(d time.Duration) time.Duration { return rand.N(d) }
+	}
+	return &Worker{cfg: cfg, sender: Sender{Client: cfg.Client, Now: cfg.Now}, busy: map[string]bool{}}
+}
+
+// Run delivers until ctx ends, then waits for the deliveries in flight
+// (each bounded by the timeout). A delivery cut off by a kill is retried
+// by whoever claims it when its lease runs out.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(PollInterval)
+	defer t.Stop()
+	lastPrune := time.Time{}
+	for {
+		w.dispatch(ctx)
+		if now := w.cfg.Now(); now.Sub(lastPrune) >= pruneEvery {
+			w.prune(ctx, now)
+			lastPrune = now
+		}
+		select {
+		case <-ctx.Done():
+			w.wg.Wait()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Drain delivers what is due now and waits until it is done: one pass of
+// Run, for tests and tokend webhook test.
+func (w *Worker) Drain(ctx context.Context) {
+	w.dispatch(ctx)
+	w.wg.Wait()
+}
+
+// dispatch starts a delivery goroutine for each due webhook that has none
+// here, up to Concurrency.
+func (w *Worker) dispatch(ctx context.Context) {
+	names, err := w.cfg.Store.DueWebhooks(ctx, w.cfg.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			w.cfg.Logger.Warn("webhook outbox", "error", err.Error())
+		}
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, name := range names {
+		if w.busy[name] || len(w.busy) >= w.cfg.Concurrency {
+			continue
+		}
+		w.busy[name] = true
+		w.wg.Go(func() {
+			w.deliverAll(ctx, name)
+			w.mu.Lock()
+			delete(w.busy, name)
+			w.mu.Unlock()
+		})
+	}
+}
+
+// deliverAll delivers the webhook's due rows one at a time until none is
+// left to claim.
+func (w *Worker) deliverAll(ctx context.Context, name string) {
+	hook, err := w.cfg.Store.WebhookByName(ctx, name)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+			w.cfg.Logger.Warn("webhook", "webhook", name, "error", err.Error())
+		}
+		return
+	}
+	for ctx.Err() == nil {
+		now := w.cfg.Now()
+		d, err := w.cfg.Store.ClaimDelivery(ctx, name, w.cfg.Owner, now, now.Add(w.cfg.Timeout+leaseMargin))
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+				w.cfg.Logger.Warn("webhook claim", "webhook", name, "error", err.Error())
+			}
+			return
+		}
+		w.deliver(ctx, hook, d)
+	}
+}
+
+// deliver makes one attempt at d and records its outcome. The request
+// runs on its own context: a shutdown lets it finish (bounded by the
+// timeout) rather than count a receiver's success as a failure.
+func (w *Worker) deliver(ctx context.Context, hook store.Webhook, d store.Delivery) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Timeout)
+	sendErr := w.sender.Send(rctx, hook, d)
+	cancel()
+	now := w.cfg.Now()
+	r := store.DeliveryResult{At: now, Delivered: sendErr == nil}
+	if sendErr != nil {
+		r.Error = sendErr.Error()
+		r.NextAttempt = now.Add(w.Backoff(d.Attempts))
+		r.GiveUp = r.NextAttempt.After(d.CreatedAt.Add(w.cfg.GiveUpAfter))
+	}
+	log := w.cfg.Logger.With("webhook", hook.Name, "event_id", d.EventID, "type", d.EventType, "attempt", d.Attempts)
+	switch {
+	case r.Delivered:
+		log.Info("webhook delivered")
+	case r.GiveUp:
+		log.Warn("webhook delivery given up", "error", r.Error)
+	default:
+		log.Info("webhook delivery failed; will retry", "error", r.Error, "next_attempt", r.NextAttempt.UTC().Format(time.RFC3339))
+	}
+	if err := w.cfg.Store.FinishDelivery(context.WithoutCancel(ctx), d, w.cfg.Owner, r); err != nil {
+		log.Warn("webhook outcome not recorded; it will be retried", "error", err.Error())
+	}
+}
+
+// Backoff is the wait after the attempts-th failed attempt: FirstRetry
+// doubling up to MaxRetryWait, of which a random half is taken off.
+func (w *Worker) Backoff(attempts int) time.Duration {
+	d := FirstRetry
+	for i := 1; i < attempts && d < MaxRetryWait; i++ {
+		d *= 2
+	}
+	d = min(d, MaxRetryWait)
+	return d - w.cfg.Jitter(d/2)
+}
+
+// prune forgets finished deliveries older than FinishedRetention.
+func (w *Worker) prune(ctx context.Context, now time.Time) {
+	for ctx.Err() == nil {
+		n, err := w.cfg.Store.PruneDeliveries(ctx, now.Add(-FinishedRetention), pruneBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.cfg.Logger.Warn("prune webhook deliveries", "error", err.Error())
+			}
+			return
+		}
+		if n < pruneBatch {
+			return
+		}
+	}
+}
+
+// Test sends a signed test event to hook at once, outside the outbox, and
+// returns the receiver's verdict.
+func Test(ctx context.Context, hook store.Webhook, client *http.Client, now time.Time) error {
+	e := store.Event{ID: store.NewEventID(now), Time: now.UTC().Truncate(time.Millisecond), Type: EventTest, ActorKind: store.ActorOperator, Detail: "a test from tokend webhook test"}
+	body, err := store.EncodeWebhookPayload(e, "")
+	if err != nil {
+		return err
+	}
+	return Sender{Client: client, Now: func() time.Time { return now }}.Send(ctx, hook,
+		store.Delivery{EventID: e.ID, Webhook: hook.Name, EventType: e.Type, Payload: body, CreatedAt: e.Time})
+}
+
+// EventTest is the type of tokend webhook test's event; no event of the
+// audit trail has it.
+const EventTest = "webhook.test"
