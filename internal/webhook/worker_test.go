@@ -16,67 +16,14 @@ import (
 
 	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/store/sqlite"
+	"github.com/tokenctl/tokenctl/internal/webhook/webhooktest"
 )
 
-// receiver is a real HTTP endpoint that verifies what it gets with the
-// Standard Webhooks library, as any receiver would.
-type receiver struct {
-	t      *testing.T
-	secret string
-	srv    *httptest.Server
-	mu     sync.Mutex
-	got    []received
-	answer func(n int) int // status for the n-th request (from 1)
-	// verifyAt is the clock the verifier checks timestamps against; the
-	// library's own tolerance check runs when it is nil.
-	ignoreTime bool
-}
-
-type received struct {
-	ID, Type string
-	Header   http.Header
-	Body     []byte
-	Verified error
-}
-
-func newReceiver(t *testing.T, answer func(n int) int) *receiver {
-	r := &receiver{t: t, secret: NewSecret(), answer: answer}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
+// newReceiver is a Standard Webhooks receiver with a fresh secret.
+func newReceiver(t *testing.T, answer func(n int) int) *webhooktest.Receiver {
+	r := webhooktest.New(t, NewSecret())
+	r.Answer = answer
 	return r
-}
-
-func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	wh, err := standardwebhooks.NewWebhook(r.secret)
-	if err != nil {
-		r.t.Errorf("NewWebhook: %v", err)
-		return
-	}
-	verify := wh.Verify
-	if r.ignoreTime {
-		verify = wh.VerifyIgnoringTimestamp
-	}
-	rec := received{ID: req.Header.Get("webhook-id"), Header: req.Header.Clone(), Body: body, Verified: verify(body, req.Header)}
-	var p store.WebhookPayload
-	if json.Unmarshal(body, &p) == nil {
-		rec.Type = p.Type
-	}
-	r.mu.Lock()
-	r.got = append(r.got, rec)
-	n := len(r.got)
-	r.mu.Unlock()
-	status := http.StatusNoContent
-	if r.answer != nil {
-		status = r.answer(n)
-	}
-	w.WriteHeader(status)
-}
-
-func (r *receiver) received() []received {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]received(nil), r.got...)
 }
 
 // clock is a settable time for the worker.
@@ -169,10 +116,10 @@ func (e *env) status(name string) store.WebhookStatus {
 func TestDeliveryIsSignedAsStandardWebhooksSays(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t, nil)
-	e.hook("ops", rcv.srv.URL, rcv.secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
+	e.hook("ops", rcv.URL, rcv.Secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
 	ev := e.event()
 	e.worker(Config{Now: time.Now}).Drain(t.Context())
-	got := rcv.received()
+	got := rcv.Received()
 	if len(got) != 1 {
 		t.Fatalf("receiver got %d requests, want 1", len(got))
 	}
@@ -208,14 +155,14 @@ func TestFailedDeliveryIsRetriedWithBackoffUnderTheSameID(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	rcv.ignoreTime = true // the worker runs on a test clock
-	e.hook("ops", rcv.srv.URL, rcv.secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
+	rcv.IgnoreTime = true // the worker runs on a test clock
+	e.hook("ops", rcv.URL, rcv.Secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
 	ev := e.event()
 	w := e.worker(Config{})
 	w.Drain(t.Context())
 	st := e.status("ops")
-	if len(rcv.received()) != 1 || st.Pending != 1 || st.LastError != "HTTP 500" {
-		t.Fatalf("after a 500: %d requests, status %+v", len(rcv.received()), st)
+	if len(rcv.Received()) != 1 || st.Pending != 1 || st.LastError != "HTTP 500" {
+		t.Fatalf("after a 500: %d requests, status %+v", len(rcv.Received()), st)
 	}
 	// Not before the backoff is over.
 	wait := w.Backoff(1)
@@ -224,12 +171,12 @@ func TestFailedDeliveryIsRetriedWithBackoffUnderTheSameID(t *testing.T) {
 	}
 	e.clock.Add(wait - time.Millisecond)
 	w.Drain(t.Context())
-	if n := len(rcv.received()); n != 1 {
+	if n := len(rcv.Received()); n != 1 {
 		t.Fatalf("retried before the backoff: %d requests", n)
 	}
 	e.clock.Add(time.Millisecond)
 	w.Drain(t.Context())
-	got := rcv.received()
+	got := rcv.Received()
 	if len(got) != 2 || got[1].ID != ev.ID || got[1].ID != got[0].ID || got[1].Verified != nil {
 		t.Fatalf("retry: %+v", got)
 	}
@@ -264,7 +211,7 @@ func TestBackoffDoublesWithJitterUpToTheCap(t *testing.T) {
 func TestDeliveryIsGivenUpAfterTheBoundAndRecorded(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t, func(int) int { return http.StatusServiceUnavailable })
-	e.hook("ops", rcv.srv.URL, rcv.secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
+	e.hook("ops", rcv.URL, rcv.Secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
 	e.event()
 	w := e.worker(Config{GiveUpAfter: time.Hour})
 	for range 1000 {
@@ -279,13 +226,13 @@ func TestDeliveryIsGivenUpAfterTheBoundAndRecorded(t *testing.T) {
 		t.Fatalf("status %+v; want failed 1", st)
 	}
 	// 5s, 10s, ... 40m: the attempts that fit in an hour, then no more.
-	n := len(rcv.received())
+	n := len(rcv.Received())
 	if n < 5 || n > 12 {
 		t.Fatalf("%d attempts within the hour's bound", n)
 	}
 	e.clock.Add(24 * time.Hour)
 	w.Drain(t.Context())
-	if len(rcv.received()) != n {
+	if len(rcv.Received()) != n {
 		t.Fatal("a given-up delivery was tried again")
 	}
 }
@@ -301,16 +248,10 @@ func TestHangingReceiverSlowsNoOtherWebhook(t *testing.T) {
 	}))
 	t.Cleanup(hanging.Close)
 	t.Cleanup(func() { close(release) })
-	fine := make(chan string, 10)
 	rcv := newReceiver(t, nil)
-	okSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rcv.serve(w, r)
-		fine <- r.Header.Get("webhook-id")
-	}))
-	t.Cleanup(okSrv.Close)
 	// "slow" sorts first and gets the first worker slot.
 	e.hook("a-slow", hanging.URL, NewSecret(), store.WebhookStandard, store.EventTokenRevokedLeaked)
-	e.hook("b-fine", okSrv.URL, rcv.secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
+	e.hook("b-fine", rcv.URL, rcv.Secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
 	for range 3 {
 		e.event()
 	}
@@ -320,9 +261,9 @@ func TestHangingReceiverSlowsNoOtherWebhook(t *testing.T) {
 	w := e.worker(Config{Now: time.Now, Timeout: time.Hour, Concurrency: 2})
 	go func() { defer close(done); w.Run(ctx) }()
 	for range 3 {
-		<-fine // all three reach b-fine while a-slow still hangs on its first
+		rcv.Next() // all three reach b-fine while a-slow still hangs on its first
 	}
-	for _, r := range rcv.received() {
+	for _, r := range rcv.Received() {
 		if r.Verified != nil {
 			t.Fatalf("b-fine: %v", r.Verified)
 		}
@@ -342,12 +283,12 @@ func TestHangingReceiverSlowsNoOtherWebhook(t *testing.T) {
 func TestRedirectsAreNotFollowed(t *testing.T) {
 	e := newEnv(t)
 	target := newReceiver(t, nil)
-	redirect := httptest.NewServer(http.RedirectHandler(target.srv.URL, http.StatusTemporaryRedirect))
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
 	t.Cleanup(redirect.Close)
-	e.hook("ops", redirect.URL, target.secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
+	e.hook("ops", redirect.URL, target.Secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
 	e.event()
 	e.worker(Config{}).Drain(t.Context())
-	if n := len(target.received()); n != 0 {
+	if n := len(target.Received()); n != 0 {
 		t.Fatalf("the redirect was followed: target got %d requests", n)
 	}
 	if st := e.status("ops"); st.Pending != 1 || !strings.HasPrefix(st.LastError, "HTTP 307: redirects are not followed") {
@@ -417,15 +358,15 @@ func TestSlackGetsAReadableMessage(t *testing.T) {
 
 func TestTestSendsASignedTestEvent(t *testing.T) {
 	rcv := newReceiver(t, nil)
-	hook := store.Webhook{Name: "ops", URL: rcv.srv.URL, Secret: rcv.secret, Format: store.WebhookStandard}
+	hook := store.Webhook{Name: "ops", URL: rcv.URL, Secret: rcv.Secret, Format: store.WebhookStandard}
 	if err := Test(t.Context(), hook, NewClient(time.Minute), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	got := rcv.received()
+	got := rcv.Received()
 	if len(got) != 1 || got[0].Verified != nil || got[0].Type != EventTest {
 		t.Fatalf("received %+v", got)
 	}
-	rcv.answer = func(int) int { return http.StatusBadGateway }
+	rcv.SetAnswer(func(int) int { return http.StatusBadGateway })
 	if err := Test(t.Context(), hook, NewClient(time.Minute), time.Now()); err == nil || err.Error() != "HTTP 502" {
 		t.Fatalf("Test against a 502 = %v", err)
 	}
