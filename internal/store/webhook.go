@@ -106,6 +106,9 @@ type WebhookStore interface {
 	// out), counting an attempt, and returns it; ErrNotFound when there
 	// is none. Two claimers never hold the same row at once.
 	ClaimDelivery(ctx context.Context, webhook, owner string, now, leaseUntil time.Time) (Delivery, error)
+	// RenewLease moves owner's lease on d to until, for an attempt that
+	// outlasts a lease term; ErrNotFound when owner no longer holds it.
+	RenewLease(ctx context.Context, d Delivery, owner string, until time.Time) error
 	// FinishDelivery records the end of owner's attempt at d and releases
 	// the lease; ErrNotFound when owner no longer holds it (its lease ran
 	// out and another claimed it).

@@ -97,7 +97,7 @@ instead (it is the credential, so it stays off the command line too) and
 				return err
 			}
 			if w.Format == store.WebhookSlack {
-				if err := webhook.CheckURL(content); err != nil || !strings.HasPrefix(content, "https://") {
+				if err := webhook.CheckURL(content); err != nil {
 					return usageErrorf("--secret-file must hold the Slack incoming webhook URL (https://hooks.slack.com/services/…) for --format slack")
 				}
 				w.URL = content

@@ -22,9 +22,11 @@ const (
 	DefaultConcurrency = 16
 	// PollInterval is how often the outbox is looked at.
 	PollInterval = time.Second
-	// leaseMargin is added to the request timeout for a claim's lease:
-	// time enough to record the outcome before another replica may retry.
-	leaseMargin = 5 * time.Second
+	// DefaultLeaseTerm is how long a claim holds a delivery; the worker
+	// renews it every third of a term while the request runs, so a killed
+	// process's deliveries are taken up again within a term, whatever the
+	// request timeout.
+	DefaultLeaseTerm = 15 * time.Second
 	// Retries wait FirstRetry, doubling up to MaxRetryWait, each with
 	// jitter (a random half of it) so receivers coming back are not hit
 	// by every replica at once.
@@ -44,6 +46,7 @@ type Config struct {
 	Owner       string
 	Timeout     time.Duration // one request's bound
 	GiveUpAfter time.Duration // retries stop this long after the event
+	LeaseTerm   time.Duration // DefaultLeaseTerm when zero
 	Concurrency int
 	Now         func() time.Time
 	Logger      *slog.Logger
@@ -69,6 +72,9 @@ func NewWorker(cfg Config) *Worker {
 	}
 	if cfg.GiveUpAfter <= 0 {
 		cfg.GiveUpAfter = DefaultGiveUpAfter
+	}
+	if cfg.LeaseTerm <= 0 {
+		cfg.LeaseTerm = DefaultLeaseTerm
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
@@ -155,7 +161,7 @@ func (w *Worker) deliverAll(ctx context.Context, name string) {
 	}
 	for ctx.Err() == nil {
 		now := w.cfg.Now()
-		d, err := w.cfg.Store.ClaimDelivery(ctx, name, w.cfg.Owner, now, now.Add(w.cfg.Timeout+leaseMargin))
+		d, err := w.cfg.Store.ClaimDelivery(ctx, name, w.cfg.Owner, now, now.Add(w.cfg.LeaseTerm))
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 				w.cfg.Logger.Warn("webhook claim", "webhook", name, "error", err.Error())
@@ -171,8 +177,10 @@ func (w *Worker) deliverAll(ctx context.Context, name string) {
 // timeout) rather than count a receiver's success as a failure.
 func (w *Worker) deliver(ctx context.Context, hook store.Webhook, d store.Delivery) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Timeout)
+	stopRenew := w.renew(rctx, d)
 	sendErr := w.sender.Send(rctx, hook, d)
 	cancel()
+	stopRenew()
 	now := w.cfg.Now()
 	r := store.DeliveryResult{At: now, Delivered: sendErr == nil}
 	if sendErr != nil {
@@ -192,6 +200,30 @@ func (w *Worker) deliver(ctx context.Context, hook store.Webhook, d store.Delive
 	if err := w.cfg.Store.FinishDelivery(context.WithoutCancel(ctx), d, w.cfg.Owner, r); err != nil {
 		log.Warn("webhook outcome not recorded; it will be retried", "error", err.Error())
 	}
+}
+
+// renew keeps the lease on d alive until the returned stop is called.
+func (w *Worker) renew(ctx context.Context, d store.Delivery) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(w.cfg.LeaseTerm / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := w.cfg.Store.RenewLease(ctx, d, w.cfg.Owner, w.cfg.Now().Add(w.cfg.LeaseTerm)); err != nil && ctx.Err() == nil {
+					w.cfg.Logger.Warn("webhook lease not renewed; another replica may retry it", "webhook", d.Webhook, "event_id", d.EventID, "error", err.Error())
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // Backoff is the wait after the attempts-th failed attempt: FirstRetry

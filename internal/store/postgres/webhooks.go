@@ -191,6 +191,19 @@ func (s *Store) ClaimDelivery(ctx context.Context, webhook, owner string, now, l
 	return d, nil
 }
 
+// RenewLease moves owner's lease on d to until.
+func (s *Store) RenewLease(ctx context.Context, d store.Delivery, owner string, until time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries SET lease_until = $1
+		WHERE event_id = $2 AND webhook = $3 AND lease_owner = $4 AND state = 'pending'`, toDB(until), d.EventID, d.Webhook, owner)
+	if err != nil {
+		return fmt.Errorf("renew lease on %s to %s: %w", d.EventID, d.Webhook, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("renew lease on %s to %s: lease lost: %w", d.EventID, d.Webhook, store.ErrNotFound)
+	}
+	return nil
+}
+
 // FinishDelivery records an attempt's end if owner still holds the lease.
 func (s *Store) FinishDelivery(ctx context.Context, d store.Delivery, owner string, r store.DeliveryResult) error {
 	state, next := store.DeliveryPending, r.NextAttempt

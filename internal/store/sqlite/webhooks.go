@@ -198,6 +198,27 @@ func (s *Store) ClaimDelivery(ctx context.Context, webhook, owner string, now, l
 	return d, nil
 }
 
+// RenewLease moves owner's lease on d to until.
+func (s *Store) RenewLease(ctx context.Context, d store.Delivery, owner string, until time.Time) error {
+	var n int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_until = ?
+			WHERE event_id = ? AND webhook = ? AND lease_owner = ? AND state = 'pending'`, toDB(until), d.EventID, d.Webhook, owner)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("renew lease on %s to %s: %w", d.EventID, d.Webhook, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("renew lease on %s to %s: lease lost: %w", d.EventID, d.Webhook, store.ErrNotFound)
+	}
+	return nil
+}
+
 // FinishDelivery records an attempt's end if owner still holds the lease.
 func (s *Store) FinishDelivery(ctx context.Context, d store.Delivery, owner string, r store.DeliveryResult) error {
 	state, next, errAt := deliveryState(r)

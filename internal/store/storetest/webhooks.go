@@ -179,6 +179,17 @@ func testWebhooks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if _, err := f.s.ClaimDelivery(f.ctx, "ops", "r2", now.Add(30*time.Second), lease); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("claim of a leased row = %v, want ErrNotFound", err)
 		}
+		// A renewed lease holds past its first term.
+		if err := f.s.RenewLease(f.ctx, d, "r1", lease.Add(time.Minute)); err != nil {
+			t.Fatalf("RenewLease: %v", err)
+		}
+		if _, err := f.s.ClaimDelivery(f.ctx, "ops", "r2", lease, lease.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("claim of a renewed lease = %v, want ErrNotFound", err)
+		}
+		if err := f.s.RenewLease(f.ctx, d, "r2", lease.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RenewLease by a non-owner = %v, want ErrNotFound", err)
+		}
+		lease = lease.Add(time.Minute)
 		if due, _ := f.s.DueWebhooks(f.ctx, now.Add(30*time.Second)); len(due) != 0 {
 			t.Fatalf("DueWebhooks while leased = %v", due)
 		}
@@ -192,6 +203,9 @@ func testWebhooks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		if err := f.s.FinishDelivery(f.ctx, d, "r1", store.DeliveryResult{At: lease, Delivered: true}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("FinishDelivery by the lost owner = %v, want ErrNotFound", err)
+		}
+		if err := f.s.RenewLease(f.ctx, d, "r1", lease.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RenewLease by the lost owner = %v, want ErrNotFound", err)
 		}
 		// A failure is retried at NextAttempt, not before.
 		next := lease.Add(10 * time.Second)
