@@ -282,3 +282,101 @@ func (s *Store) NoteExpiries(ctx context.Context, now time.Time, limit int) (int
 	}
 	return total, nil
 }
+
+// exportWebhooks adds the webhooks, the outbox and the expiry notices to
+// snap, inside Export's transaction.
+func exportWebhooks(ctx context.Context, tx pgx.Tx, snap *store.Snapshot) error {
+	rows, err := tx.Query(ctx, `SELECT w.name, w.url, w.format, w.secret, w.created_at,
+		coalesce((SELECT array_agg(type ORDER BY type) FROM webhook_events e WHERE e.webhook = w.name), '{}')
+		FROM webhooks w ORDER BY w.name`)
+	snap.Webhooks, err = collect(rows, err, func(row pgx.Row) (store.Webhook, error) {
+		var w store.Webhook
+		err := row.Scan(&w.Name, &w.URL, &w.Format, &w.Secret, &w.CreatedAt, &w.Events)
+		w.CreatedAt = fromDB(w.CreatedAt)
+		return w, err
+	})
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	rows, err = tx.Query(ctx, `SELECT event_id, webhook, event_type, payload, created_at, attempts, state,
+		next_attempt_at, last_attempt_at, last_error_at, last_error FROM webhook_deliveries ORDER BY event_id, webhook`)
+	snap.Outbox, err = collect(rows, err, func(row pgx.Row) (store.OutboxRow, error) {
+		var o store.OutboxRow
+		var payload string
+		var attempt, errAt *time.Time
+		if err := row.Scan(&o.EventID, &o.Webhook, &o.EventType, &payload, &o.CreatedAt, &o.Attempts, &o.State,
+			&o.NextAttemptAt, &attempt, &errAt, &o.LastError); err != nil {
+			return o, err
+		}
+		o.Payload, o.CreatedAt, o.NextAttemptAt = []byte(payload), fromDB(o.CreatedAt), fromDB(o.NextAttemptAt)
+		if attempt != nil {
+			o.LastAttemptAt = fromDB(*attempt)
+		}
+		if errAt != nil {
+			o.LastErrorAt = fromDB(*errAt)
+		}
+		return o, nil
+	})
+	if err != nil {
+		return fmt.Errorf("webhook deliveries: %w", err)
+	}
+	rows, err = tx.Query(ctx, `SELECT token_id, notice, expires_at FROM token_expiry_notices ORDER BY token_id, notice, expires_at`)
+	snap.ExpiryNotices, err = collect(rows, err, func(row pgx.Row) (store.ExpiryNotice, error) {
+		var n store.ExpiryNotice
+		err := row.Scan(&n.TokenID, &n.Notice, &n.ExpiresAt)
+		n.ExpiresAt = fromDB(n.ExpiresAt)
+		return n, err
+	})
+	if err != nil {
+		return fmt.Errorf("expiry notices: %w", err)
+	}
+	return nil
+}
+
+// importWebhooks copies snap's webhooks, outbox (unleased) and expiry
+// notices inside Import's transaction, after the tokens they reference.
+func importWebhooks(ctx context.Context, tx pgx.Tx, snap store.Snapshot) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"webhooks"}, []string{"name", "url", "format", "secret", "created_at"},
+		pgx.CopyFromSlice(len(snap.Webhooks), func(i int) ([]any, error) {
+			w := snap.Webhooks[i]
+			return []any{w.Name, w.URL, w.Format, w.Secret, toDB(w.CreatedAt)}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy webhooks: %w", err)
+	}
+	var subs [][]any
+	for _, w := range snap.Webhooks {
+		for _, typ := range w.Events {
+			subs = append(subs, []any{w.Name, typ})
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"webhook_events"}, []string{"webhook", "type"}, pgx.CopyFromRows(subs)); err != nil {
+		return fmt.Errorf("copy webhook events: %w", err)
+	}
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = toDB(t)
+		return &t
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"webhook_deliveries"}, []string{"event_id", "webhook", "event_type", "payload", "created_at",
+		"state", "attempts", "next_attempt_at", "last_error", "last_attempt_at", "last_error_at"},
+		pgx.CopyFromSlice(len(snap.Outbox), func(i int) ([]any, error) {
+			o := snap.Outbox[i]
+			return []any{o.EventID, o.Webhook, o.EventType, string(o.Payload), toDB(o.CreatedAt), o.State, o.Attempts,
+				toDB(o.NextAttemptAt), o.LastError, opt(o.LastAttemptAt), opt(o.LastErrorAt)}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy webhook deliveries: %w", err)
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"token_expiry_notices"}, []string{"token_id", "notice", "expires_at"},
+		pgx.CopyFromSlice(len(snap.ExpiryNotices), func(i int) ([]any, error) {
+			n := snap.ExpiryNotices[i]
+			return []any{n.TokenID, n.Notice, toDB(n.ExpiresAt)}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy expiry notices: %w", err)
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -324,4 +325,59 @@ func (s *Store) NoteExpiries(ctx context.Context, now time.Time, limit int) (int
 		return 0, fmt.Errorf("note expiries: %w", err)
 	}
 	return total, nil
+}
+
+// exportWebhooks adds the webhooks, the outbox and the expiry notices to
+// snap, inside Export's read transaction.
+func exportWebhooks(ctx context.Context, tx *sql.Tx, snap *store.Snapshot) error {
+	rows, err := tx.QueryContext(ctx, `SELECT w.name, w.url, w.format, w.secret, w.created_at,
+		coalesce((SELECT group_concat(type, ' ') FROM (SELECT type FROM webhook_events e WHERE e.webhook = w.name ORDER BY type)), '')
+		FROM webhooks w ORDER BY w.name`)
+	snap.Webhooks, err = collect(rows, err, func(row scanner) (store.Webhook, error) {
+		var w store.Webhook
+		var created int64
+		var types string
+		if err := row.Scan(&w.Name, &w.URL, &w.Format, &w.Secret, &created, &types); err != nil {
+			return w, err
+		}
+		w.CreatedAt, w.Events = fromDB(created), strings.Fields(types)
+		return w, nil
+	})
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT event_id, webhook, event_type, payload, created_at, attempts, state,
+		next_attempt_at, last_attempt_at, last_error_at, last_error FROM webhook_deliveries ORDER BY event_id, webhook`)
+	snap.Outbox, err = collect(rows, err, func(row scanner) (store.OutboxRow, error) {
+		var o store.OutboxRow
+		var payload string
+		var created, next, attempt, errAt int64
+		if err := row.Scan(&o.EventID, &o.Webhook, &o.EventType, &payload, &created, &o.Attempts, &o.State,
+			&next, &attempt, &errAt, &o.LastError); err != nil {
+			return o, err
+		}
+		o.Payload, o.CreatedAt, o.NextAttemptAt = []byte(payload), fromDB(created), fromDB(next)
+		if attempt != 0 {
+			o.LastAttemptAt = fromDB(attempt)
+		}
+		if errAt != 0 {
+			o.LastErrorAt = fromDB(errAt)
+		}
+		return o, nil
+	})
+	if err != nil {
+		return fmt.Errorf("webhook deliveries: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT token_id, notice, expires_at FROM token_expiry_notices ORDER BY token_id, notice, expires_at`)
+	snap.ExpiryNotices, err = collect(rows, err, func(row scanner) (store.ExpiryNotice, error) {
+		var n store.ExpiryNotice
+		var at int64
+		err := row.Scan(&n.TokenID, &n.Notice, &at)
+		n.ExpiresAt = fromDB(at)
+		return n, err
+	})
+	if err != nil {
+		return fmt.Errorf("expiry notices: %w", err)
+	}
+	return nil
 }
