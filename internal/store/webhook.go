@@ -80,6 +80,17 @@ type DeliveryResult struct {
 	Error       string // "" when delivered
 }
 
+// Outcome is the state and next attempt time r leaves its row in, for both backends' FinishDelivery.
+func (r DeliveryResult) Outcome() (state string, next time.Time) {
+	switch {
+	case r.Delivered:
+		return DeliveryDelivered, r.At
+	case r.GiveUp:
+		return DeliveryFailed, r.At
+	}
+	return DeliveryPending, r.NextAttempt
+}
+
 // WebhookStore keeps webhooks, their outbox and the expiry notices. Store
 // embeds it.
 //

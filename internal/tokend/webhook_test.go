@@ -275,4 +275,3 @@ func TestKilledMidDeliveryIsDeliveredAfterRestart(t *testing.T) {
 	}
 	waitDelivered(t, db, "ops", 1)
 }
-

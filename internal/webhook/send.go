@@ -37,17 +37,18 @@ const (
 func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil {
-		return fmt.Errorf("%q is not an absolute URL such as https://hooks.example.com/tokend", raw)
+		return errors.New("not an absolute URL such as https://hooks.example.com/tokend (and no user:password@)")
 	}
+	// Only scheme and host in errors: a Slack webhook's path is a credential.
 	switch {
 	case u.Scheme == "https":
 		return nil
 	case u.Scheme == "http" && netaddr.IsLoopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
-		return fmt.Errorf("%s is plain http to a host that is not loopback; use https", u.Redacted())
+		return fmt.Errorf("http://%s is plain http to a host that is not loopback; use https", u.Host)
 	}
-	return fmt.Errorf("%q is not an https URL", raw)
+	return fmt.Errorf("%s://%s is not https", u.Scheme, u.Host)
 }
 
 // CheckSecret accepts a Standard Webhooks secret: whsec_ and the base64 of

@@ -206,13 +206,7 @@ func (s *Store) RenewLease(ctx context.Context, d store.Delivery, owner string, 
 
 // FinishDelivery records an attempt's end if owner still holds the lease.
 func (s *Store) FinishDelivery(ctx context.Context, d store.Delivery, owner string, r store.DeliveryResult) error {
-	state, next := store.DeliveryPending, r.NextAttempt
-	switch {
-	case r.Delivered:
-		state, next = store.DeliveryDelivered, r.At
-	case r.GiveUp:
-		state, next = store.DeliveryFailed, r.At
-	}
+	state, next := r.Outcome()
 	tag, err := s.pool.Exec(ctx, `UPDATE webhook_deliveries
 		SET state = $1, next_attempt_at = $2, lease_owner = '', lease_until = '-infinity',
 		    last_error = CASE WHEN $3 = '' THEN last_error ELSE $3 END,

@@ -222,7 +222,7 @@ func (s *Store) RenewLease(ctx context.Context, d store.Delivery, owner string, 
 
 // FinishDelivery records an attempt's end if owner still holds the lease.
 func (s *Store) FinishDelivery(ctx context.Context, d store.Delivery, owner string, r store.DeliveryResult) error {
-	state, next, errAt := deliveryState(r)
+	state, next := r.Outcome()
 	var n int64
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries
@@ -230,7 +230,7 @@ func (s *Store) FinishDelivery(ctx context.Context, d store.Delivery, owner stri
 			    last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,
 			    last_error_at = CASE WHEN ? = '' THEN last_error_at ELSE ? END
 			WHERE event_id = ? AND webhook = ? AND lease_owner = ? AND state = 'pending'`,
-			state, toDB(next), r.Error, r.Error, r.Error, toDB(errAt), d.EventID, d.Webhook, owner)
+			state, toDB(next), r.Error, r.Error, r.Error, toDB(r.At), d.EventID, d.Webhook, owner)
 		if err != nil {
 			return err
 		}
@@ -244,17 +244,6 @@ func (s *Store) FinishDelivery(ctx context.Context, d store.Delivery, owner stri
 		return fmt.Errorf("finish delivery %s to %s: lease lost: %w", d.EventID, d.Webhook, store.ErrNotFound)
 	}
 	return nil
-}
-
-// deliveryState is the state, next attempt time and error time r leads to.
-func deliveryState(r store.DeliveryResult) (state string, next, errAt time.Time) {
-	switch {
-	case r.Delivered:
-		return store.DeliveryDelivered, r.At, r.At
-	case r.GiveUp:
-		return store.DeliveryFailed, r.At, r.At
-	}
-	return store.DeliveryPending, r.NextAttempt, r.At
 }
 
 // PruneDeliveries deletes up to limit finished deliveries made before before.
