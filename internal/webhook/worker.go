@@ -94,9 +94,9 @@ func NewWorker(cfg Config) *Worker {
 	return &Worker{cfg: cfg, sender: Sender{Client: cfg.Client, Now: cfg.Now}, busy: map[string]bool{}}
 }
 
-// Run delivers until ctx ends, then waits for the deliveries in flight
-// (each bounded by the timeout). A delivery cut off by a kill is retried
-// by whoever claims it when its lease runs out.
+// Run delivers until ctx ends, then waits for the deliveries in flight to
+// be cut short and recorded. A delivery cut off by a kill is retried by
+// whoever claims it when its lease runs out.
 func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(PollInterval)
 	defer t.Stop()
@@ -172,18 +172,22 @@ func (w *Worker) deliverAll(ctx context.Context, name string) {
 	}
 }
 
-// deliver makes one attempt at d and records its outcome. The request
-// runs on its own context: a shutdown lets it finish (bounded by the
-// timeout) rather than count a receiver's success as a failure.
+// deliver makes one attempt at d and records its outcome. A shutdown cuts
+// the request short rather than hold tokend up to the timeout; the row is
+// then due again at once, for whichever replica or restart comes next.
 func (w *Worker) deliver(ctx context.Context, hook store.Webhook, d store.Delivery) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Timeout)
+	rctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	stopRenew := w.renew(rctx, d)
 	sendErr := w.sender.Send(rctx, hook, d)
 	cancel()
 	stopRenew()
 	now := w.cfg.Now()
 	r := store.DeliveryResult{At: now, Delivered: sendErr == nil}
-	if sendErr != nil {
+	switch {
+	case sendErr == nil:
+	case ctx.Err() != nil:
+		r.Error, r.NextAttempt = "tokend stopped during the attempt", now
+	default:
 		r.Error = sendErr.Error()
 		r.NextAttempt = now.Add(w.Backoff(d.Attempts))
 		r.GiveUp = r.NextAttempt.After(d.CreatedAt.Add(w.cfg.GiveUpAfter))

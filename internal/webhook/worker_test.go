@@ -372,3 +372,27 @@ func TestTestSendsASignedTestEvent(t *testing.T) {
 		t.Fatalf("Test against a 502 = %v", err)
 	}
 }
+
+// Stopping tokend does not wait out a hanging receiver: the attempt is cut
+// short, and the row is due again at once for the next replica or start.
+func TestShutdownCutsAHangingDeliveryShortAndLeavesItDue(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(t, nil)
+	rcv.Hold = func(int) bool { return true }
+	e.hook("ops", rcv.URL, rcv.Secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
+	e.event()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	w := e.worker(Config{Now: time.Now, Timeout: time.Hour})
+	go func() { defer close(done); w.Run(ctx) }()
+	rcv.Next() // the attempt is in flight and would wait an hour
+	cancel()
+	<-done
+	st := e.status("ops")
+	if st.Pending != 1 || st.LastError != "tokend stopped during the attempt" {
+		t.Fatalf("after shutdown: %+v", st)
+	}
+	if due, err := e.st.DueWebhooks(t.Context(), time.Now()); err != nil || len(due) != 1 {
+		t.Fatalf("DueWebhooks after shutdown = %v, %v; want ops at once", due, err)
+	}
+}
