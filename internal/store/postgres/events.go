@@ -29,6 +29,9 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	if err := enqueueWebhooks(ctx, tx, evs); err != nil {
+		return err
+	}
 	n := len(evs)
 	cols := make([][]string, 15)
 	for i := range cols {
@@ -48,11 +51,9 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 			cols[j][i] = v
 		}
 	}
-	if _, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
-		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims, cols[13], cols[14]); err != nil {
-		return err
-	}
-	return enqueueWebhooks(ctx, tx, evs)
+	_, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
+		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims, cols[13], cols[14])
+	return err
 }
 
 // eventTrust is the trust_policy and claims columns of e: nil (NULL)

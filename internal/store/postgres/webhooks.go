@@ -113,6 +113,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, name string) error {
 // enqueueWebhooks writes, inside tx, the deliveries of evs to the webhooks
 // subscribed to their types: one more round trip when no webhook exists.
 func enqueueWebhooks(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
 	rows, err := tx.Query(ctx, `SELECT type, webhook FROM webhook_events`)
 	if err != nil {
 		return err

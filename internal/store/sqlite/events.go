@@ -29,10 +29,9 @@ func insertEvents(n int) string {
 
 // addEvents inserts events inside tx, with their webhook deliveries.
 func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
-	if len(evs) == 0 {
-		return nil
+	if err := enqueueWebhooks(ctx, tx, evs); err != nil {
+		return err
 	}
-	all := evs
 	for _, e := range evs {
 		if err := checkTime("event time", e.Time); err != nil {
 			return err
@@ -56,7 +55,7 @@ func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
 			return err
 		}
 	}
-	return enqueueWebhooks(ctx, tx, all)
+	return nil
 }
 
 // eventTrust is the trust_policy and claims columns of e: NULL when unset.

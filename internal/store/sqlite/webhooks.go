@@ -121,6 +121,9 @@ func (s *Store) DeleteWebhook(ctx context.Context, name string) error {
 // subscribed to their types. With no webhook it costs one read of an
 // empty table.
 func enqueueWebhooks(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT type, webhook FROM webhook_events`)
 	if err != nil {
 		return err
