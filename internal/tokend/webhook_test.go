@@ -275,3 +275,42 @@ func TestKilledMidDeliveryIsDeliveredAfterRestart(t *testing.T) {
 	}
 	waitDelivered(t, db, "ops", 1)
 }
+
+// webhook list shows a given-up delivery and the last error, from the
+// database every replica records in.
+func TestWebhookListShowsDeliveryHealth(t *testing.T) {
+	db := newDB(t, filepath.Join(t.TempDir(), "health.db"))
+	file, _ := secretFile(t)
+	if _, _, err := run(t, "", nil, "webhook", "add", "ops", "--url", "https://hooks.example.com/x", "--event", "user.created", "--secret-file", file, "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	admin, err := st.UserByName(t.Context(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a := store.Audit{At: now, ActorKind: store.ActorOperator}
+	if err := st.AddEvents(t.Context(), []store.Event{a.UserEvent(store.EventUserCreated, admin.ID, ""), a.UserEvent(store.EventUserCreated, admin.ID, "")}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.ClaimDelivery(t.Context(), "ops", "test", now, now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishDelivery(t.Context(), d, "test", store.DeliveryResult{At: now, GiveUp: true, Error: "HTTP 503"}); err != nil {
+		t.Fatal(err)
+	}
+	ws := webhookList(t, db)
+	if len(ws) != 1 || ws[0].Pending != 1 || ws[0].Failed != 1 || ws[0].LastError != "HTTP 503" || ws[0].LastErrorAt == nil || !ws[0].LastErrorAt.Equal(now) {
+		t.Fatalf("list json = %+v", ws)
+	}
+	out, _, err := run(t, "", nil, "webhook", "list", "-o", "table", "--database", db)
+	if err != nil || !strings.Contains(out, now.Format(time.RFC3339)+" HTTP 503") {
+		t.Fatalf("list table = %q, %v", out, err)
+	}
+}
