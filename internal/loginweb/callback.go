@@ -72,6 +72,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	if e := q.Get("error"); e != "" {
 		deny()
 		h.log.Info("sso provider refused", "provider", p.Name, "error", e)
+		h.failed(r, p, "", nil, reasonProviderError, "refused: "+oneWord(e))
 		h.render(w, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider " + p.Name + " did not sign you in (" + oneWord(e) + "). Nothing was signed in."})
 		return
 	}
@@ -103,12 +104,14 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log.Warn("sso id token refused", "provider", p.Name, "error", err.Error())
+		h.failed(r, p, "", nil, reasonProviderError, "id token")
 		h.render(w, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider's answer did not verify for this server. Nothing was signed in."})
 		return
 	}
 	if idt.Nonce != login.Nonce {
 		deny()
 		h.log.Warn("sso id token with the wrong nonce", "provider", p.Name)
+		h.failed(r, p, "", map[string]string{"sub": idt.Subject}, reasonProviderError, "nonce")
 		h.render(w, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider's answer belongs to another sign-in. Nothing was signed in."})
 		return
 	}
@@ -129,6 +132,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request, p store.SSOProv
 	if username == "" || len(username) > maxUsernameLen || strings.ContainsFunc(username, unicode.IsControl) {
 		deny()
 		h.log.Warn("sso sign-in without a usable username", "provider", p.Name, "claim", p.UsernameClaim, "sub", subject)
+		h.failed(r, p, "", map[string]string{"sub": subject}, reasonProviderError, "no usable "+p.UsernameClaim+" claim")
 		h.render(w, http.StatusForbidden, view{Title: "Not signed in",
 			Error: "The sign-in provider did not say who you are (no usable " + p.UsernameClaim + " claim). Ask the server's operator."})
 		return
@@ -142,9 +146,9 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request, p store.SSOProv
 	if failed, ok := claimmatch.All(p.Allow, claims); !ok {
 		deny()
 		h.log.Info("sso sign-in not allowed", "provider", p.Name, "user", username, "claim", failed)
-		if known {
-			h.failed(r, p, u, subject, reasonNotAllowed)
-		}
+		// In the user's trail when there is one, else in no one's (admins
+		// see it), with who the provider said it was.
+		h.failed(r, p, u.ID, matchedClaims(p, subject, claims), reasonNotAllowed, "")
 		h.render(w, http.StatusForbidden, view{Title: "Not allowed", Error: "Your account at " + p.Name + " is not allowed to sign in here. Nothing was signed in."})
 		return
 	}
@@ -152,6 +156,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request, p store.SSOProv
 		if !p.CreateUsers {
 			deny()
 			h.log.Info("sso sign-in of an unknown user", "provider", p.Name, "user", username, "reason", reasonUnknownUser)
+			h.failed(r, p, "", matchedClaims(p, subject, claims), reasonUnknownUser, "")
 			h.render(w, http.StatusForbidden, view{Title: "No account", Error: "There is no account " + username + " on this server. Ask its operator to add one."})
 			return
 		}
@@ -168,7 +173,7 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request, p store.SSOProv
 	}
 	if userDisabled(u) {
 		deny()
-		h.failed(r, p, u, subject, reasonDisabled)
+		h.failed(r, p, u.ID, matchedClaims(p, subject, claims), reasonDisabled, "")
 		h.render(w, http.StatusForbidden, view{Title: "Account disabled", Error: "The account " + username + " is disabled on this server."})
 		return
 	}
@@ -222,12 +227,16 @@ func matchedClaims(p store.SSOProvider, subject string, claims map[string]any) m
 	return out
 }
 
-func (h *handler) failed(r *http.Request, p store.SSOProvider, u store.User, subject, reason string) {
-	h.record(r, store.Event{UserID: u.ID, Type: store.EventAuthFailed, Reason: reason, Claims: map[string]string{"sub": subject}}, p)
+// failed records auth.failed through p for reason, in userID's trail or,
+// with no userID, in no user's (seen by admins): claims say who the
+// provider said it was (never a token), detail which step failed.
+func (h *handler) failed(r *http.Request, p store.SSOProvider, userID string, claims map[string]string, reason, detail string) {
+	h.record(r, store.Event{UserID: userID, Type: store.EventAuthFailed, Reason: reason, Claims: claims, Detail: detail}, p)
 }
 
-// record adds one event to the user's trail; a failure to record is
-// logged (the page is the answer either way).
+// record adds one event to the user's trail (or no user's, for a failure
+// of someone unknown); a failure to record is logged (the page is the
+// answer either way).
 func (h *handler) record(r *http.Request, e store.Event, p store.SSOProvider) {
 	at := h.cfg.Now().UTC().Truncate(time.Millisecond)
 	e.ID, e.Time, e.ActorKind, e.TrustPolicy = store.NewEventID(at), at, store.ActorSSO, p.Name

@@ -324,6 +324,7 @@ func (h *handler) discover(w http.ResponseWriter, r *http.Request, p store.SSOPr
 // nonsense: 504 when it was too slow, 502 otherwise.
 func (h *handler) providerError(w http.ResponseWriter, r *http.Request, p store.SSOProvider, step string, err error) {
 	h.log.Warn("sso provider error", "provider", p.Name, "step", step, "error", err.Error(), "client", h.cfg.Limiter.ClientAddress(r))
+	h.failed(r, p, "", nil, reasonProviderError, step)
 	status, msg := http.StatusBadGateway, "The sign-in provider "+p.Name+" could not be reached or gave an answer tokend cannot use. Try again later; if it persists, tell the server's operator."
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		status, msg = http.StatusGatewayTimeout, "The sign-in provider "+p.Name+" did not answer in time. Try again in a moment."

@@ -190,6 +190,37 @@ func (b *browser) signIn(e *env, da api.DeviceAuthorization, user ssotest.User) 
 	return b.do("POST", e.idp.Issuer+"/login/username", url.Values{"id": {field(b.t, authReqRE, page)}, "username": {user.Username}, "password": {user.Password}})
 }
 
+// failure returns the one auth.failed event in no user's trail, checked
+// for what every such event must be: through corp, with the reason, and
+// nothing secret in it (no ID token, no password).
+func (e *env) failure(reason string) store.Event {
+	e.t.Helper()
+	evs, err := e.st.ListEvents(context.Background(), store.EventListOptions{UserID: store.AnyUser, Types: []string{store.EventAuthFailed}, Limit: 100})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var got []store.Event
+	for _, ev := range evs {
+		if ev.UserID == "" {
+			got = append(got, ev)
+		}
+	}
+	if len(got) != 1 || got[0].Reason != reason || got[0].ActorKind != store.ActorSSO || got[0].TrustPolicy != "corp" ||
+		got[0].ClientAddress != "127.0.0.1" {
+		e.t.Fatalf("auth.failed events with no user = %+v, want one %q through corp", got, reason)
+	}
+	b, _ := json.Marshal(got[0])
+	for _, u := range users {
+		if strings.Contains(string(b), u.Password) {
+			e.t.Fatalf("the event holds a password: %s", b)
+		}
+	}
+	if strings.Contains(string(b), "eyJ") {
+		e.t.Fatalf("the event holds a token: %s", b)
+	}
+	return got[0]
+}
+
 func TestSignInThroughTheProvider(t *testing.T) {
 	e := newEnv(t, func(p *store.SSOProvider) { p.AdminIf = []store.ClaimMatch{{Claim: "groups", Glob: "admins"}} })
 	da := e.start()
@@ -255,6 +286,10 @@ func TestSignInRefusals(t *testing.T) {
 		}
 		if _, err := e.st.UserByName(context.Background(), "mallory@evil.example"); err == nil {
 			t.Fatal("a refused person got an account")
+		}
+		// No account: the event is in no user's trail, naming who it was.
+		if ev := e.failure("not allowed"); ev.Claims["email"] != "mallory@evil.example" || ev.Claims["sub"] != "u-mallory" {
+			t.Fatalf("not allowed event = %+v", ev)
 		}
 	})
 
@@ -340,6 +375,9 @@ func TestIDTokenForAnotherClientIsRefused(t *testing.T) {
 	if !strings.Contains(e.logs.String(), `expected audience \"tokend\" got [\"another-client\"]`) {
 		t.Fatalf("refused for another reason than the audience:\n%s", e.logs.String())
 	}
+	if ev := e.failure("provider error"); ev.Detail != "id token" || len(ev.Claims) != 0 {
+		t.Fatalf("bad ID token event = %+v", ev)
+	}
 	if s, c := e.poll(da); s != 400 || c != api.CodeAccessDenied {
 		t.Fatalf("poll = %d %s", s, c)
 	}
@@ -385,6 +423,10 @@ func TestAdminIfAndDisabledUsers(t *testing.T) {
 	if s, c := e.poll(da); s != 400 || c != api.CodeAccessDenied {
 		t.Fatalf("disabled alice's poll = %d %s", s, c)
 	}
+	evs, _ := e.st.ListEvents(ctx, store.EventListOptions{UserID: u.ID, Types: []string{store.EventAuthFailed}, Limit: 10})
+	if len(evs) != 1 || evs[0].Reason != "disabled user" || evs[0].TrustPolicy != "corp" || evs[0].Claims["sub"] != "u-alice" {
+		t.Fatalf("disabled alice's auth.failed = %+v", evs)
+	}
 }
 
 func TestUnknownUserWithoutCreateUsers(t *testing.T) {
@@ -393,6 +435,9 @@ func TestUnknownUserWithoutCreateUsers(t *testing.T) {
 	status, page := newBrowser(t).signIn(e, da, users[0])
 	if status != 403 || !strings.Contains(page, "There is no account alice@example.com") {
 		t.Fatalf("%d\n%s", status, page)
+	}
+	if ev := e.failure("unknown user"); ev.Claims["email"] != "alice@example.com" || ev.Claims["sub"] != "u-alice" {
+		t.Fatalf("unknown user event = %+v", ev)
 	}
 	if s, c := e.poll(da); s != 400 || c != api.CodeAccessDenied {
 		t.Fatalf("poll = %d %s", s, c)
@@ -429,6 +474,9 @@ func TestProviderDownOrSlow(t *testing.T) {
 		if s, code := e.poll(da); s != 400 || code != api.CodeAuthorizationPending {
 			t.Errorf("poll = %d %s", s, code)
 		}
+		if ev := e.failure("provider error"); ev.Detail != "discovery" {
+			t.Errorf("provider error event = %+v", ev)
+		}
 	}
 }
 
@@ -446,5 +494,25 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 	c := res.Cookies()
 	if len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteLaxMode {
 		t.Fatalf("cookies = %+v", c)
+	}
+}
+
+// A refusal of someone who has an account here goes to their own trail,
+// not to the trail of no user.
+func TestNotAllowedWithAnAccountIsInTheirTrail(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	u := store.User{ID: store.NewID(time.Now()), Username: "mallory@evil.example", CreatedAt: time.Now().UTC().Truncate(time.Second),
+		Role: store.RoleMember, Kind: store.KindPerson}
+	if err := e.st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	da := e.start()
+	if status, page := newBrowser(t).signIn(e, da, users[1]); status != 403 || !strings.Contains(page, "not allowed to sign in here") {
+		t.Fatalf("%d\n%s", status, page)
+	}
+	evs, err := e.st.ListEvents(ctx, store.EventListOptions{UserID: store.AnyUser, Types: []string{store.EventAuthFailed}, Limit: 10})
+	if err != nil || len(evs) != 1 || evs[0].UserID != u.ID || evs[0].Reason != "not allowed" || evs[0].Claims["email"] != "mallory@evil.example" {
+		t.Fatalf("auth.failed events = %+v, %v; want one in mallory's trail", evs, err)
 	}
 }

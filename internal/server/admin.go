@@ -40,6 +40,9 @@ func (s *server) usernames(ctx context.Context) *usernames {
 }
 
 func (u *usernames) of(id string) (string, error) {
+	if id == "" {
+		return "", nil // an event in no user's trail
+	}
 	if n, ok := u.names[id]; ok {
 		return n, nil
 	}

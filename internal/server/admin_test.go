@@ -459,3 +459,48 @@ func TestAdminAddsPeople(t *testing.T) {
 		t.Errorf("self-delete: %d", res.status)
 	}
 }
+
+// An event in no user's trail (a failed SSO sign-in of someone with no
+// account, a provider error) reaches admins without a user, and no one's
+// own trail.
+func TestAdminSeesEventsOfNoUser(t *testing.T) {
+	e := newTestEnv(t)
+	e.addAdmin("root", "pw")
+	e.addUser("bob", "pw")
+	root := bearer(e.login("root", "pw"))
+	at := e.clock.Now().UTC().Truncate(time.Millisecond)
+	evs := []store.Event{
+		{ID: store.NewEventID(at), Time: at, Type: store.EventAuthFailed, ActorKind: store.ActorSSO, TrustPolicy: "corp",
+			Claims: map[string]string{"sub": "u-eve", "email": "eve@example.com"}, Reason: "unknown user", ClientAddress: "192.0.2.9"},
+		{ID: store.NewEventID(at), Time: at, Type: store.EventAuthFailed, ActorKind: store.ActorSSO, TrustPolicy: "corp",
+			Reason: "provider error", Detail: "discovery", ClientAddress: "192.0.2.9"},
+	}
+	if err := e.st.AddEvents(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	var page api.EventPage
+	e.do(req{method: "GET", path: "/v1/admin/events?type=auth.failed", auth: root}).decode(t, &page)
+	if len(page.Items) != 2 {
+		t.Fatalf("admin events = %+v, want the two with no user", page.Items)
+	}
+	pe, unknown := page.Items[0], page.Items[1]
+	if unknown.User != "" || unknown.Reason != "unknown user" || unknown.Actor.Kind != store.ActorSSO || unknown.Actor.Provider != "corp" ||
+		unknown.Actor.Claims["email"] != "eve@example.com" || unknown.Token != nil {
+		t.Fatalf("unknown user's event = %+v", unknown)
+	}
+	if pe.User != "" || pe.Reason != "provider error" || pe.Detail != "discovery" || pe.Actor.Provider != "corp" || len(pe.Actor.Claims) != 0 {
+		t.Fatalf("provider error event = %+v", pe)
+	}
+	res := e.do(req{method: "GET", path: "/v1/admin/events?type=auth.failed", auth: root})
+	if strings.Contains(string(res.body), `"user"`) {
+		t.Fatalf("an event with no user names one: %s", res.body)
+	}
+	e.do(req{method: "GET", path: "/v1/admin/events?user=bob", auth: root}).decode(t, &page)
+	if len(page.Items) != 0 {
+		t.Fatalf("bob's trail = %+v", page.Items)
+	}
+	e.do(req{method: "GET", path: "/v1/events", auth: basic("bob", "pw")}).decode(t, &page)
+	if len(page.Items) != 0 {
+		t.Fatalf("bob sees %+v", page.Items)
+	}
+}

@@ -22,7 +22,13 @@ import (
 const (
 	DeviceCodeLifetime = 10 * time.Minute
 	DevicePollInterval = 5 * time.Second // Config.DevicePollInterval's default
-	maxClientHostLen   = 255
+	// The bounds of Config.DevicePollInterval. A code lives ten minutes,
+	// and tokenctl waits at most a minute between polls however much
+	// slow_down asks (cli/auth's maxPollInterval): from 30 s, slow_down's
+	// 5 s steps stay under that for the first six.
+	MinDevicePollInterval = time.Second
+	MaxDevicePollInterval = 30 * time.Second
+	maxClientHostLen      = 255
 )
 
 // DevicePath is where a person approves a device code: the browser pages'
@@ -53,10 +59,15 @@ func (s *server) handleDeviceStart(w http.ResponseWriter, r *http.Request, _ *pr
 		return
 	}
 	now := s.cfg.Now().UTC()
+	if wait := s.limits.startedDevice(s.limitKey(r), now); wait > 0 {
+		s.tooManyFailures(w, r, wait, "too many sign-ins started from this address")
+		return
+	}
 	addr, _ := s.client(r)
 	deviceCode := rand.Text()
 	d := store.DeviceCode{Digest: sha256.Sum256([]byte(deviceCode)), ClientHost: host, ClientAddr: addr,
-		CreatedAt: now, ExpiresAt: now.Add(DeviceCodeLifetime), Interval: s.cfg.DevicePollInterval, State: store.DevicePending}
+		CreatedAt: now, ExpiresAt: now.Add(DeviceCodeLifetime), Interval: s.cfg.DevicePollInterval, State: store.DevicePending,
+		MaxPending: s.cfg.MaxPendingDeviceCodes}
 	// 20^8 codes: a clash is rare, three in a row means something else.
 	for try := 0; ; try++ {
 		if d.UserCode, err = usercode.New(); err != nil {
@@ -66,6 +77,12 @@ func (s *server) handleDeviceStart(w http.ResponseWriter, r *http.Request, _ *pr
 		err = s.store.CreateDeviceCode(r.Context(), d)
 		if err == nil {
 			break
+		}
+		if errors.Is(err, store.ErrLimit) {
+			w.Header().Set("Retry-After", "60")
+			writeProblem(w, r, http.StatusServiceUnavailable, api.CodeUnavailable,
+				"too many sign-ins are waiting for approval on this server; retry in 60 seconds")
+			return
 		}
 		if !errors.Is(err, store.ErrConflict) || try == 2 {
 			s.internalError(w, r, "create device code", err)

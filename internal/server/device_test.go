@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -178,4 +180,113 @@ func TestProvisionedUserHasNoPassword(t *testing.T) {
 			t.Fatalf("password %q for an SSO user: %d %s", pw, res.status, res.body)
 		}
 	}
+}
+
+// Config.DevicePollInterval is the start's interval and slow_down's base;
+// Validate refuses one that is not whole seconds from 1s to 30s.
+func TestDevicePollIntervalConfig(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.DevicePollInterval = 2 * time.Second })
+	e.addSSOProvider()
+	da := e.startDevice()
+	if da.Interval != 2 {
+		t.Fatalf("interval = %d, want 2", da.Interval)
+	}
+	if got := e.pollCode(da.DeviceCode); got != api.CodeAuthorizationPending {
+		t.Fatalf("first poll = %s", got)
+	}
+	e.clock.Advance(time.Second) // sooner than 2 s
+	if p := e.poll(da.DeviceCode).problem(t); p.Code != api.CodeSlowDown || p.Interval != 7 {
+		t.Fatalf("early poll = %+v, want slow_down with interval 7", p)
+	}
+	e.clock.Advance(7 * time.Second)
+	if got := e.pollCode(da.DeviceCode); got != api.CodeAuthorizationPending {
+		t.Fatalf("poll after the grown interval = %s", got)
+	}
+	for _, d := range []time.Duration{-time.Second, 500 * time.Millisecond, 1500 * time.Millisecond, 31 * time.Second, time.Minute, time.Hour} {
+		var ce *ConfigError
+		if err := (Config{DevicePollInterval: d}).Validate(); !errors.As(err, &ce) || ce.Field != "DevicePollInterval" {
+			t.Errorf("Validate(%s) = %v, want a DevicePollInterval error", d, err)
+		}
+	}
+	for _, d := range []time.Duration{0, time.Second, 5 * time.Second, 30 * time.Second} {
+		if err := (Config{DevicePollInterval: d}).Validate(); err != nil {
+			t.Errorf("Validate(%s) = %v", d, err)
+		}
+	}
+}
+
+// Starting device authorizations is limited per address: past
+// Config.DeviceStarts in a window, 429 with Retry-After and nothing
+// stored; another address is unaffected; the next window admits again.
+func TestDeviceStartsAreLimitedPerAddress(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.DeviceStarts = 3 })
+	e.addSSOProvider()
+	start := func(remote string) resp {
+		return e.do(req{method: "POST", path: "/v1/auth/device", json: api.DeviceStartRequest{ClientHost: "laptop"}, remote: remote})
+	}
+	for i := range 3 {
+		if res := start("198.51.100.7:1000"); res.status != http.StatusOK {
+			t.Fatalf("start %d = %d %s", i+1, res.status, res.body)
+		}
+	}
+	for range 2 {
+		res := start("198.51.100.7:2000")
+		if res.status != http.StatusTooManyRequests || res.problem(t).Code != api.CodeRateLimited || res.header.Get("Retry-After") == "" {
+			t.Fatalf("start past the budget = %d %s (Retry-After %q)", res.status, res.body, res.header.Get("Retry-After"))
+		}
+	}
+	if res := start("198.51.100.8:1000"); res.status != http.StatusOK {
+		t.Fatalf("another address = %d %s", res.status, res.body)
+	}
+	e.clock.Advance(DefaultAuthFailWindow)
+	if res := start("198.51.100.7:1000"); res.status != http.StatusOK {
+		t.Fatalf("next window = %d %s", res.status, res.body)
+	}
+}
+
+// The starts of two replicas on one store spend one budget.
+func TestDeviceStartsLimitSpansReplicas(t *testing.T) {
+	e, _, hs := replicas(t, 10)
+	e.addSSOProvider()
+	const limit = DefaultDeviceStarts
+	startOn := func(h http.Handler) int {
+		r := httptest.NewRequest("POST", "/v1/auth/device", strings.NewReader(`{"client_host":"laptop"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.RemoteAddr = "198.51.100.9:4444"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	for i := range limit {
+		if got := startOn(hs[i%2]); got != http.StatusOK {
+			t.Fatalf("start %d = %d", i+1, got)
+		}
+	}
+	for _, h := range hs {
+		if got := startOn(h); got != http.StatusTooManyRequests {
+			t.Fatalf("start %d on a replica = %d, want 429 (one budget for both)", limit+1, got)
+		}
+	}
+}
+
+// Codes waiting for a person are bounded overall: past
+// Config.MaxPendingDeviceCodes a start is 503 with Retry-After; a code
+// decided or expired makes room.
+func TestPendingDeviceCodesAreBounded(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.MaxPendingDeviceCodes = 2 })
+	e.addSSOProvider()
+	first := e.startDevice()
+	e.startDevice()
+	res := e.do(req{method: "POST", path: "/v1/auth/device", json: api.DeviceStartRequest{ClientHost: "laptop"}, remote: "203.0.113.5:1"})
+	if res.status != http.StatusServiceUnavailable || res.problem(t).Code != api.CodeUnavailable || res.header.Get("Retry-After") != "60" {
+		t.Fatalf("start past the bound = %d %s", res.status, res.body)
+	}
+	code, _ := usercode.Normalize(first.UserCode)
+	if err := e.st.DecideDeviceCode(context.Background(), code, false, "", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.startDevice()
+	e.clock.Advance(DeviceCodeLifetime)
+	e.startDevice()
+	e.startDevice()
 }

@@ -139,6 +139,11 @@ func (s *server) withAccessLog(next http.Handler) http.Handler {
 		info := &st.info
 		route := info.route
 		if route == "" {
+			// A handler behind Pages: its ServeMux set the pattern it
+			// matched on this very request.
+			route = r.Pattern
+		}
+		if route == "" {
 			route = s.routeOf(r)
 		}
 		status := st.rec.status
@@ -175,6 +180,20 @@ func (s *server) withAccessLog(next http.Handler) http.Handler {
 		}
 		_ = h.Handle(ctx, rec)
 	})
+}
+
+// Pages puts next, tokend's browser pages (package loginweb), behind the
+// API's own request id, access log and panic recovery, so a page request
+// is followed and logged exactly like an API one: X-Request-Id, one line
+// with the route pattern and never the query string, where user codes,
+// states and authorization codes travel. The route is the pattern next's
+// ServeMux matched (it sets Request.Pattern on the request it is given).
+func Pages(cfg Config, logger *slog.Logger, next http.Handler) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &server{cfg: cfg.withDefaults(), log: logger}
+	return s.withRequestID(s.withAccessLog(s.withRecover(next)))
 }
 
 // routeOf names the route of a request that was answered before it was

@@ -361,6 +361,7 @@ const (
 	kindCredential      = "cred "
 	kindPasswordAccount = "pwacct "
 	kindPasswordAddress = "pwaddr "
+	kindDeviceStart     = "devstart "
 )
 
 // authLimits are the three failed-authentication budgets (see failLimiter).
@@ -368,6 +369,9 @@ type authLimits struct {
 	credential      *failLimiter // per address, failing path only
 	passwordAccount *failLimiter // per account and address
 	passwordAddress *failLimiter // per address, across accounts
+	// deviceStart counts every device authorization started per address
+	// (not only failures): codes cost a row each until they expire.
+	deviceStart *failLimiter
 }
 
 func newAuthLimits(cfg Config, st store.Store, log *slog.Logger) authLimits {
@@ -378,6 +382,7 @@ func newAuthLimits(cfg Config, st store.Store, log *slog.Logger) authLimits {
 		credential:      mk(kindCredential, cfg.AuthFailures),
 		passwordAccount: mk(kindPasswordAccount, cfg.PasswordFailures),
 		passwordAddress: mk(kindPasswordAddress, cfg.PasswordFailuresPerAddress),
+		deviceStart:     mk(kindDeviceStart, cfg.DeviceStarts),
 	}
 }
 
@@ -402,6 +407,17 @@ func (a authLimits) failedCredential(addr string, now time.Time) time.Duration {
 	// The failure that crosses the budget is refused too, so replicas
 	// sharing a store refuse at the same count.
 	return a.credential.fail(key, now)
+}
+
+// startedDevice counts one device authorization started from addr and
+// returns 0, or, past addr's budget, how long it must wait (the start is
+// then refused). A blocked address is not counted again.
+func (a authLimits) startedDevice(addr string, now time.Time) time.Duration {
+	key := kindDeviceStart + addr
+	if wait := a.deviceStart.blockedFor(key, now); wait > 0 {
+		return wait
+	}
+	return a.deviceStart.fail(key, now)
 }
 
 // passwordAttempt is one password check admitted by both password budgets.

@@ -30,7 +30,14 @@ const (
 	PasswordQueuePerCheck   = 4
 	DefaultLimiterCapacity  = 100_000
 	DefaultMaxTokensPerUser = 10_000
-	touchInterval           = time.Minute
+	// DefaultDeviceStarts browser sign-ins may be started per
+	// AuthFailWindow from one address: a person needs one, an office
+	// behind one address a few at once.
+	DefaultDeviceStarts = 30
+	// DefaultMaxPendingDeviceCodes bounds the device codes waiting for a
+	// person at once, whatever their addresses.
+	DefaultMaxPendingDeviceCodes = 10_000
+	touchInterval                = time.Minute
 )
 
 // Config tunes a server. The zero value is usable: every zero field takes
@@ -83,8 +90,16 @@ type Config struct {
 	// --password-login=false); tokens keep working.
 	DisablePasswordLogin bool
 	// DevicePollInterval is the least time between two polls of a device
-	// code (whole seconds, at least one); default 5 s.
+	// code: whole seconds, MinDevicePollInterval to MaxDevicePollInterval
+	// (Validate); default 5 s.
 	DevicePollInterval time.Duration
+	// DeviceStarts POST /v1/auth/device per AuthFailWindow from one client
+	// address are answered; past that 429 until the window ends (shared
+	// among replicas like the failure budgets). Default 30.
+	DeviceStarts int
+	// MaxPendingDeviceCodes bounds the unexpired device codes nobody has
+	// approved or refused yet; past it a start gets 503. Default 10,000.
+	MaxPendingDeviceCodes int
 	// PublicURL is where clients reach this server (https://tokend.example.com),
 	// used in the device grant's verification_uri; empty takes it from
 	// each request.
@@ -148,6 +163,12 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.DeviceStarts <= 0 {
+		c.DeviceStarts = DefaultDeviceStarts
+	}
+	if c.MaxPendingDeviceCodes <= 0 {
+		c.MaxPendingDeviceCodes = DefaultMaxPendingDeviceCodes
+	}
 	if c.DevicePollInterval < time.Second {
 		c.DevicePollInterval = DevicePollInterval
 	}
@@ -189,6 +210,9 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultLoginLifetime < api.MinLifetime {
 		return &ConfigError{"DefaultLoginLifetime", fmt.Errorf("login lifetime must be at least %s, got %s", api.MinLifetime, c.DefaultLoginLifetime)}
+	}
+	if d := set.DevicePollInterval; d != 0 && (d < MinDevicePollInterval || d > MaxDevicePollInterval || d%time.Second != 0) {
+		return &ConfigError{"DevicePollInterval", fmt.Errorf("must be whole seconds from %s to %s, such as 5s, got %s", MinDevicePollInterval, MaxDevicePollInterval, d)}
 	}
 	return nil
 }

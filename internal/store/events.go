@@ -62,8 +62,12 @@ const MaxEventListLimit = api.MaxPageSize + 1
 // Event is one entry of a user's audit trail. It never holds a secret or a
 // password; it outlives the token it describes and goes with its user.
 type Event struct {
-	ID     string // time-sortable like token ids; newest sorts last
-	UserID string // whose trail it is in
+	ID string // time-sortable like token ids; newest sorts last
+	// UserID is whose trail it is in; empty for an event in no user's
+	// trail, seen only by admins (ListEvents with AnyUser) and the export:
+	// an SSO sign-in refused for someone with no account here, or a
+	// provider that failed.
+	UserID string
 	Time   time.Time
 	Type   string
 	// The token the event is about; TokenID is empty when there is none

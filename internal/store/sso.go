@@ -57,6 +57,9 @@ type DeviceCode struct {
 	Interval   time.Duration // the least time between two polls
 	State      DeviceState
 	UserID     string // who approved it (DeviceApproved, DeviceConsumed)
+	// MaxPending, when positive, makes CreateDeviceCode refuse with
+	// ErrLimit while that many unexpired codes are pending. Not stored.
+	MaxPending int
 	Username   string // filled by reads: UserID's username
 	LastPollAt time.Time
 }
@@ -86,7 +89,8 @@ type SSOStore interface {
 	// DeleteSSOProvider removes a provider or returns ErrNotFound.
 	DeleteSSOProvider(ctx context.Context, name string) error
 
-	// CreateDeviceCode stores a pending authorization; ErrConflict when its
+	// CreateDeviceCode stores a pending authorization (ErrLimit past
+	// d.MaxPending pending ones); ErrConflict when its
 	// user code or digest is taken (the caller draws new ones). It first
 	// forgets a bounded number of codes expired at d.CreatedAt.
 	CreateDeviceCode(ctx context.Context, d DeviceCode) error

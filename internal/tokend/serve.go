@@ -67,6 +67,7 @@ type serveOptions struct {
 	passwordLogin  bool
 	publicURL      string
 	githubKeysURLs []string
+	devicePoll     time.Duration
 	webhookTimeout time.Duration
 	webhookGiveUp  time.Duration
 }
@@ -122,6 +123,11 @@ every route, for SSO-only deployments (tokend user add still works, for a
 break-glass account once it is turned back on). --public-url is where
 browsers reach tokend (the provider's redirect URI is it plus
 /login/callback); left out, it is taken from each request.
+tokenctl polls for the browser's answer every --device-poll-interval
+(default 5s); polling sooner gets slow_down and 5 seconds more to wait.
+Sign-ins started are limited to 30 a minute per address (429) and 10,000
+waiting at once (503). Failed sign-ins, including those of people with no
+account here and provider errors, are audit events (admins see them all).
 
 --dev keeps its database under ./` + devDir + `, gives the user "dev" a new random
 password on every start and prints the tokenctl login line to paste.`,
@@ -157,6 +163,7 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.DurationVar(&o.auditRetention, "audit-retention", DefaultAuditRetention, "how long audit events are kept (at least 1h; default 400 days)")
 	f.StringVar(&o.expireUnused, "expire-unused-after", "", "expire tokens unused this long (such as 90d; m, h, d, w units); off when empty")
 	f.BoolVar(&o.passwordLogin, "password-login", true, "accept usernames and passwords (false: sign-in through an SSO provider only)")
+	f.DurationVar(&o.devicePoll, "device-poll-interval", server.DevicePollInterval, "least time between two polls of a browser sign-in's device code (whole seconds, 1s to 30s); sent to tokenctl as the device grant's interval")
 	f.StringVar(&o.publicURL, "public-url", "", "where browsers and clients reach tokend, e.g. https://tokend.example.com (default: taken from each request)")
 	f.StringArrayVar(&o.githubKeysURLs, "github-keys-url", nil, "accept GitHub secret-scanning reports signed by the keys listed at this URL (https://api.github.com/meta/public_keys/secret_scanning; repeat for each GitHub Enterprise Server); off when not given")
 	f.DurationVar(&o.webhookTimeout, "webhook-timeout", webhook.DefaultTimeout, "how long a webhook delivery waits for the receiver's answer")
@@ -169,7 +176,7 @@ func (o *serveOptions) validate() (server.Config, error) {
 	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife,
 		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens,
 		PasswordChecks: o.passwordChecks, DisablePasswordLogin: !o.passwordLogin, PublicURL: strings.TrimSuffix(o.publicURL, "/"),
-		GitHubKeysURLs: o.githubKeysURLs}
+		GitHubKeysURLs: o.githubKeysURLs, DevicePollInterval: o.devicePoll}
 	if o.publicURL != "" {
 		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return cfg, usageErrorf("--public-url must be a scheme and host such as https://tokend.example.com, got %q", o.publicURL)
@@ -180,6 +187,9 @@ func (o *serveOptions) validate() (server.Config, error) {
 	if o.maxLifetime <= 0 || o.defaultLife <= 0 || o.loginLife <= 0 {
 		return cfg, usageErrorf("--max-lifetime, --default-lifetime and --login-lifetime must be positive durations such as 720h")
 	}
+	if o.devicePoll <= 0 {
+		return cfg, usageErrorf("--device-poll-interval must be whole seconds from 1s to 30s, such as 5s, got %s", o.devicePoll)
+	}
 	if !o.defaultLifeSet {
 		cfg.DefaultLifetime = 0 // the server's default, capped by --max-lifetime
 	}
@@ -187,7 +197,8 @@ func (o *serveOptions) validate() (server.Config, error) {
 		cfg.DefaultLoginLifetime = 0 // likewise
 	}
 	if err := cfg.Validate(); err != nil {
-		flag := map[string]string{"TokenPrefix": "--token-prefix", "MaxLifetime": "--max-lifetime", "DefaultLifetime": "--default-lifetime", "DefaultLoginLifetime": "--login-lifetime"}
+		flag := map[string]string{"TokenPrefix": "--token-prefix", "MaxLifetime": "--max-lifetime", "DefaultLifetime": "--default-lifetime",
+			"DefaultLoginLifetime": "--login-lifetime", "DevicePollInterval": "--device-poll-interval"}
 		var ce *server.ConfigError
 		if errors.As(err, &ce) && flag[ce.Field] != "" {
 			return cfg, usageErrorf("%s: %w", flag[ce.Field], ce.Err)
@@ -452,10 +463,10 @@ func baseURL(a net.Addr, tls bool) string {
 // /login/; they share the store and the per-address failure budget's rules.
 func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool) http.Handler {
 	api := server.New(cfg, st, logger)
-	pages := loginweb.New(loginweb.Config{
+	pages := server.Pages(cfg, logger, loginweb.New(loginweb.Config{
 		Store: st, Limiter: server.NewAddressLimiter(cfg, st, logger), PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy,
 		Secure: tls || strings.HasPrefix(cfg.PublicURL, "https://"), Now: cfg.Now, Logger: logger,
-	})
+	}))
 	// Not a ServeMux: it would answer "OPTIONS *" and unclean paths itself,
 	// and the API must see every request that is not a page.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

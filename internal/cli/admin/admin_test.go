@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,35 @@ func TestTokenListFitsTheTerminal(t *testing.T) {
 	}
 	if !strings.Contains(outBuf.String(), "…") {
 		t.Errorf("long name not cut:\n%s", outBuf.String())
+	}
+}
+
+// A failed SSO sign-in of someone with no account is in no user's trail:
+// admin audit shows it with "-" for the user, the reason and the provider,
+// and -o csv carries the reason and provider in their own columns.
+func TestAdminAuditShowsEventsOfNoUser(t *testing.T) {
+	host, root, _, st := realServer(t)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	if err := st.AddEvents(context.Background(), []store.Event{{ID: store.NewEventID(at), Time: at, Type: store.EventAuthFailed,
+		ActorKind: store.ActorSSO, TrustPolicy: "corp", Claims: map[string]string{"sub": "u-eve", "email": "eve@example.com"},
+		Reason: "unknown user", ClientAddress: "192.0.2.9"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, host, root, "", "audit", "--type", "auth.failed")
+	if code != 0 || !strings.Contains(out, "auth.failed (unknown user)") || !strings.Contains(out, "sso corp") {
+		t.Fatalf("audit: exit %d\n%s%s", code, out, errOut)
+	}
+	if fields := strings.Fields(strings.Split(strings.TrimSpace(out), "\n")[1]); !slices.Contains(fields, "-") {
+		t.Fatalf("the user column of an event with no user: %q", out)
+	}
+	out, _, code = run(t, host, root, "", "audit", "--type", "auth.failed", "-o", "csv")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 || lines[0] != strings.Join(AuditCSVHeader, ",") ||
+		!strings.HasSuffix(lines[1], ",,auth.failed,,,sso,,,192.0.2.9,unknown user,corp") {
+		t.Fatalf("csv: %q", out)
+	}
+	out, _, _ = run(t, host, root, "", "audit", "--type", "auth.failed", "--jq", `.[] | [.user // "none", .actor.provider, .actor.claims.email] | join(" ")`)
+	if out != "none corp eve@example.com\n" {
+		t.Fatalf("json: %q", out)
 	}
 }

@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,7 +31,11 @@ type AuditOptions struct {
 }
 
 // AuditCSVHeader is the header of `admin audit -o csv`.
-var AuditCSVHeader = []string{"id", "time", "user", "type", "token_id", "token_name", "actor_kind", "actor_user", "detail", "client_address"}
+// reason and actor_provider came later, so they are last; user is empty
+// for an event in no user's trail (a failed SSO sign-in of someone with no
+// account, a provider error).
+var AuditCSVHeader = []string{"id", "time", "user", "type", "token_id", "token_name", "actor_kind", "actor_user", "detail", "client_address",
+	"reason", "actor_provider"}
 
 // NewCmdAudit builds `admin audit`.
 func NewCmdAudit(f *cmdutil.Factory, runF func(*AuditOptions) error) *cobra.Command {
@@ -77,18 +83,25 @@ func auditRun(ctx context.Context, o *AuditOptions) error {
 		Header: []string{"WHEN", "USER", "WHAT", "TOKEN", "BY"},
 		Row: func(ev api.Event) (output.Style, []string) {
 			what := ev.Type
-			if ev.Detail != "" {
-				what += " (" + ev.Detail + ")"
+			if why := strings.Join(slices.DeleteFunc([]string{ev.Reason, ev.Detail}, func(s string) bool { return s == "" }), ": "); why != "" {
+				what += " (" + why + ")"
 			}
 			tok := ""
 			if ev.Token != nil {
 				tok = ev.Token.Name
 			}
 			by := ev.Actor.Kind
-			if ev.Actor.User != "" {
+			switch {
+			case ev.Actor.User != "":
 				by = ev.Actor.User
+			case ev.Actor.Provider != "":
+				by += " " + ev.Actor.Provider
 			}
-			return output.StylePlain, []string{timespec.Stamp(ev.Time, now, false), ev.User, what, tok, by}
+			user := ev.User
+			if user == "" {
+				user = "-" // in no user's trail
+			}
+			return output.StylePlain, []string{timespec.Stamp(ev.Time, now, false), user, what, tok, by}
 		},
 		CSVHeader: AuditCSVHeader,
 		CSVRecord: func(ev api.Event) []string {
@@ -96,7 +109,8 @@ func auditRun(ctx context.Context, o *AuditOptions) error {
 			if ev.Token != nil {
 				id, name = ev.Token.ID, ev.Token.Name
 			}
-			return []string{ev.ID, ev.Time.UTC().Format(time.RFC3339), ev.User, ev.Type, id, name, ev.Actor.Kind, ev.Actor.User, ev.Detail, ev.Client.Address}
+			return []string{ev.ID, ev.Time.UTC().Format(time.RFC3339), ev.User, ev.Type, id, name, ev.Actor.Kind, ev.Actor.User, ev.Detail, ev.Client.Address,
+				ev.Reason, ev.Actor.Provider}
 		},
 		Wrap: func(err error) error { return fmt.Errorf("list events: %w", err) },
 	})

@@ -18,11 +18,15 @@ const eventColumns = `id, user_id, time, type, token_id, token_name, token_key_h
 actor_token_id, actor_token_name, client_address, user_agent, source, reason, trust_policy, claims, actor_user, detail`
 
 // insertEvents inserts any number of events in one round trip: each column
-// travels as one array and unnest zips them into rows.
+// travels as one array and unnest zips them into rows. An empty user_id is
+// NULL: an event in no user's trail.
 const insertEvents = `INSERT INTO events (` + eventColumns + `)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                     $15::text[], $16::text[], $17::text[], $18::text[])`
+SELECT id, NULLIF(user_id, ''), time, type, token_id, token_name, token_key_hint, actor_kind, actor_token_id,
+       actor_token_name, client_address, user_agent, source, reason, trust_policy, claims, actor_user, detail
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+            $15::text[], $16::text[], $17::text[], $18::text[])
+     AS e(` + eventColumns + `)`
 
 // addEvents inserts events inside tx, with their webhook deliveries.
 func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
@@ -54,6 +58,15 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	_, err := tx.Exec(ctx, insertEvents, cols[0], cols[1], times, cols[2], cols[3], cols[4], cols[5],
 		cols[6], cols[7], cols[8], cols[9], cols[10], cols[11], cols[12], policies, claims, cols[13], cols[14])
 	return err
+}
+
+// eventUser is the user_id column of e: nil (NULL) for an event in no
+// user's trail (a failed SSO sign-in of no known user, a provider error).
+func eventUser(e store.Event) *string {
+	if e.UserID == "" {
+		return nil
+	}
+	return &e.UserID
 }
 
 // eventTrust is the trust_policy and claims columns of e: nil (NULL)
@@ -142,13 +155,16 @@ func (s *Store) ListEvents(ctx context.Context, opts store.EventListOptions) ([]
 // scanEvent reads a row of eventColumns.
 func scanEvent(row pgx.CollectableRow) (store.Event, error) {
 	var e store.Event
-	var policy, claims *string
-	if err := row.Scan(&e.ID, &e.UserID, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
+	var user, policy, claims *string
+	if err := row.Scan(&e.ID, &user, &e.Time, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
 		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims,
 		&e.ActorUser, &e.Detail); err != nil {
 		return store.Event{}, err
 	}
 	e.Time = fromDB(e.Time)
+	if user != nil {
+		e.UserID = *user
+	}
 	if policy != nil {
 		e.TrustPolicy = *policy
 	}

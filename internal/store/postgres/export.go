@@ -137,7 +137,7 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 				if err != nil {
 					return nil, err
 				}
-				return []any{e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
+				return []any{e.ID, eventUser(e), toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint, e.ActorKind,
 					e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason, policy, claims,
 					e.ActorUser, e.Detail}, nil
 			}))

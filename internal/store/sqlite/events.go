@@ -47,7 +47,7 @@ func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
 			if err != nil {
 				return err
 			}
-			args = append(args, e.ID, e.UserID, toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint,
+			args = append(args, e.ID, eventUser(e), toDB(e.Time), e.Type, e.TokenID, e.TokenName, e.TokenKeyHint,
 				e.ActorKind, e.ActorTokenID, e.ActorTokenName, e.ClientAddress, e.UserAgent, e.Source, e.Reason,
 				policy, claims, e.ActorUser, e.Detail)
 		}
@@ -56,6 +56,15 @@ func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
 		}
 	}
 	return nil
+}
+
+// eventUser is the user_id column of e: NULL for an event in no user's
+// trail (a failed SSO sign-in of no known user, a provider error).
+func eventUser(e store.Event) any {
+	if e.UserID == "" {
+		return nil
+	}
+	return e.UserID
 }
 
 // eventTrust is the trust_policy and claims columns of e: NULL when unset.
@@ -77,13 +86,14 @@ func eventTrust(e store.Event) (policy, claims any, err error) {
 func scanEvent(row scanner) (store.Event, error) {
 	var e store.Event
 	var at int64
-	var policy, claims sql.NullString
-	if err := row.Scan(&e.ID, &e.UserID, &at, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
+	var user, policy, claims sql.NullString
+	if err := row.Scan(&e.ID, &user, &at, &e.Type, &e.TokenID, &e.TokenName, &e.TokenKeyHint, &e.ActorKind,
 		&e.ActorTokenID, &e.ActorTokenName, &e.ClientAddress, &e.UserAgent, &e.Source, &e.Reason, &policy, &claims,
 		&e.ActorUser, &e.Detail); err != nil {
 		return store.Event{}, err
 	}
 	e.Time = fromDB(at)
+	e.UserID = user.String
 	e.TrustPolicy = policy.String
 	if claims.Valid {
 		if err := json.Unmarshal([]byte(claims.String), &e.Claims); err != nil {

@@ -99,6 +99,16 @@ func (s *Store) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error 
 			toDB(d.CreatedAt), pruneBatch); err != nil {
 			return err
 		}
+		if d.MaxPending > 0 {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM device_codes
+				WHERE expires_at > ? AND state = 'pending' LIMIT ?)`, toDB(d.CreatedAt), d.MaxPending).Scan(&n); err != nil {
+				return err
+			}
+			if n >= d.MaxPending {
+				return fmt.Errorf("%d codes pending: %w", n, store.ErrLimit)
+			}
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO device_codes
 			(digest, user_code, client_host, client_addr, created_at, expires_at, interval_ns, state)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')`,

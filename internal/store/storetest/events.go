@@ -272,6 +272,77 @@ func testEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 }
 
+// testNoUserEvents: an event with no UserID (a failed SSO sign-in of
+// someone with no account, a provider error) is kept in no user's trail:
+// listed for AnyUser only, untouched by a user's deletion, exported and
+// imported as it is.
+func testNoUserEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
+	f := newFixture(t, newStore)
+	alice := f.user("alice")
+	at := epoch.Add(time.Hour)
+	orphan := store.Event{ID: store.NewEventID(at), Time: at, Type: store.EventAuthFailed, ActorKind: store.ActorSSO,
+		TrustPolicy: "corp", Claims: map[string]string{"sub": "248289761001", "email": "eve@example.com"},
+		Reason: "unknown user", ClientAddress: "192.0.2.9", UserAgent: "Mozilla/5.0"}
+	mine := store.Event{ID: store.NewEventID(at), UserID: alice.ID, Time: at, Type: store.EventAuthFailed,
+		ActorKind: store.ActorSSO, TrustPolicy: "corp", Reason: "not allowed"}
+	if err := f.s.AddEvents(f.ctx, []store.Event{orphan, mine}); err != nil {
+		t.Fatalf("AddEvents with no user: %v", err)
+	}
+	check := func(what string, got store.Event) {
+		t.Helper()
+		if got.ID != orphan.ID || got.UserID != "" || got.Type != orphan.Type || got.ActorKind != store.ActorSSO ||
+			got.TrustPolicy != "corp" || got.Reason != "unknown user" || got.ClientAddress != orphan.ClientAddress ||
+			len(got.Claims) != 2 || got.Claims["email"] != "eve@example.com" || got.Claims["sub"] != "248289761001" {
+			t.Fatalf("%s: %+v, want %+v", what, got, orphan)
+		}
+		checkTime(t, what+" time", got.Time, at)
+	}
+	all := f.eventsWith(store.EventListOptions{UserID: store.AnyUser, Limit: 10})
+	if len(all) != 2 || all[0].ID != mine.ID {
+		t.Fatalf("everyone's events = %+v, want alice's and the one with no user", all)
+	}
+	check("listed for AnyUser", all[1])
+	if typed := f.eventsWith(store.EventListOptions{UserID: store.AnyUser, Types: []string{store.EventAuthFailed}, Limit: 1}); len(typed) != 2 {
+		t.Fatalf("everyone's auth.failed = %d events, want 2", len(typed))
+	}
+	if evs := f.events(alice, 10); len(evs) != 1 || evs[0].ID != mine.ID {
+		t.Fatalf("alice's trail = %+v, want only hers", evs)
+	}
+	if err := f.s.DeleteUser(f.ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	all = f.eventsWith(store.EventListOptions{UserID: store.AnyUser, Limit: 10})
+	if len(all) != 1 {
+		t.Fatalf("after alice's deletion: %+v, want the event with no user alone", all)
+	}
+	check("after a user's deletion", all[0])
+
+	exp, ok := f.s.(store.Exporter)
+	if !ok {
+		t.Fatal("the store does not implement store.Exporter")
+	}
+	snap, err := exp.Export(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Events) != 1 {
+		t.Fatalf("exported %d events, want 1", len(snap.Events))
+	}
+	check("exported", snap.Events[0])
+	imp, ok := newStore(t).(store.Importer)
+	if !ok {
+		return // only some backends are import targets
+	}
+	if res, err := imp.Import(f.ctx, snap, store.ImportOptions{}); err != nil || res.Events != 1 {
+		t.Fatalf("Import = %+v, %v", res, err)
+	}
+	got, err := imp.(store.Store).ListEvents(f.ctx, store.EventListOptions{UserID: store.AnyUser, Limit: 10})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("imported events = %+v, %v", got, err)
+	}
+	check("imported", got[0])
+}
+
 // events pages through all of u's events, pageSize at a time.
 func (f *fixture) events(u store.User, pageSize int) []store.Event {
 	return f.eventsWith(store.EventListOptions{UserID: u.ID, Limit: pageSize})

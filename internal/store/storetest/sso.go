@@ -169,6 +169,37 @@ func testSSO(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("device code: MaxPending bounds the codes waiting for a person", func(t *testing.T) {
+		f := newFixture(t, newStore)
+		create := func(code string, at time.Time) error {
+			d := deviceCode(code, at)
+			d.MaxPending = 2
+			return f.s.CreateDeviceCode(f.ctx, d)
+		}
+		for _, c := range []string{"BCDFGHJA", "BCDFGHJB"} {
+			if err := create(c, epoch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := create("BCDFGHJC", epoch); !errors.Is(err, store.ErrLimit) {
+			t.Fatalf("a third pending code = %v, want ErrLimit", err)
+		}
+		if _, err := f.s.DeviceCodeByUserCode(f.ctx, "BCDFGHJC"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the refused code was stored: %v", err)
+		}
+		// A decided code is no longer pending; nor is an expired one.
+		if err := f.s.DecideDeviceCode(f.ctx, "BCDFGHJA", false, "", epoch); err != nil {
+			t.Fatal(err)
+		}
+		if err := create("BCDFGHJC", epoch); err != nil {
+			t.Fatalf("after a refusal: %v", err)
+		}
+		later := epoch.Add(10 * time.Minute)
+		if err := create("BCDFGHJD", later); err != nil {
+			t.Fatalf("after the others expired: %v", err)
+		}
+	})
+
 	t.Run("device code: of concurrent approvals one wins", func(t *testing.T) {
 		f := newFixture(t, newStore)
 		alice := f.user("alice")

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, newStore) })
 	t.Run("scopes", func(t *testing.T) { testScopes(t, newStore) })
 	t.Run("events", func(t *testing.T) { testEvents(t, newStore) })
+	t.Run("events with no user", func(t *testing.T) { testNoUserEvents(t, newStore) })
 	t.Run("unused since", func(t *testing.T) { testUnusedSince(t, newStore) })
 	t.Run("trust", func(t *testing.T) { testTrust(t, newStore) })
 	t.Run("roles", func(t *testing.T) { testRoles(t, newStore) })
