@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -324,7 +325,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (store.Store, store.Store))
 		f := &fixture{t: t, ctx: t.Context(), s: a}
 		alice := f.user("alice")
 		f.hook("ops", store.EventUserCreated)
-		const n = 60
+		const n = 200
 		evs := make([]store.Event, n)
 		for i := range evs {
 			evs[i] = testAudit.UserEvent(store.EventUserCreated, alice.ID, "")
@@ -335,8 +336,8 @@ func RunShared(t *testing.T, open func(t *testing.T) (store.Store, store.Store))
 		var mu sync.Mutex
 		seen := map[string]string{}
 		var wg sync.WaitGroup
-		for i, s := range []store.Store{a, b, a, b} {
-			owner := []string{"r1", "r2", "r3", "r4"}[i]
+		for i := range 8 {
+			s, owner := []store.Store{a, b}[i%2], fmt.Sprint("r", i+1)
 			wg.Go(func() {
 				for {
 					d, err := s.ClaimDelivery(t.Context(), "ops", owner, testAudit.At, testAudit.At.Add(time.Minute))
@@ -359,11 +360,11 @@ func RunShared(t *testing.T, open func(t *testing.T) (store.Store, store.Store))
 		wg.Wait()
 		// A claimer that lost a race may stop early; what is left is
 		// still claimable once, by anyone.
-		for _, d := range claimAll(t, b, "ops", "r5", testAudit.At) {
+		for _, d := range claimAll(t, b, "ops", "r9", testAudit.At) {
 			if prev, dup := seen[d.EventID]; dup {
-				t.Errorf("delivery %s claimed by %s and r5", d.EventID, prev)
+				t.Errorf("delivery %s claimed by %s and r9", d.EventID, prev)
 			}
-			seen[d.EventID] = "r5"
+			seen[d.EventID] = "r9"
 		}
 		if len(seen) != n {
 			t.Fatalf("claimed %d deliveries, want %d", len(seen), n)
