@@ -150,7 +150,8 @@ func (w *Worker) dispatch(ctx context.Context) {
 }
 
 // deliverAll delivers the webhook's due rows one at a time until none is
-// left to claim.
+// left to claim, or one fails: a receiver that is down then gets one
+// attempt per poll from each replica, not its whole backlog at once.
 func (w *Worker) deliverAll(ctx context.Context, name string) {
 	hook, err := w.cfg.Store.WebhookByName(ctx, name)
 	if err != nil {
@@ -168,14 +169,17 @@ func (w *Worker) deliverAll(ctx context.Context, name string) {
 			}
 			return
 		}
-		w.deliver(ctx, hook, d)
+		if !w.deliver(ctx, hook, d) {
+			return
+		}
 	}
 }
 
-// deliver makes one attempt at d and records its outcome. A shutdown cuts
-// the request short rather than hold tokend up to the timeout; the row is
-// then due again at once, for whichever replica or restart comes next.
-func (w *Worker) deliver(ctx context.Context, hook store.Webhook, d store.Delivery) {
+// deliver makes one attempt at d, records its outcome and reports whether
+// it was delivered. A shutdown cuts the request short rather than hold
+// tokend up to the timeout; the row is then due again at once, for
+// whichever replica or restart comes next.
+func (w *Worker) deliver(ctx context.Context, hook store.Webhook, d store.Delivery) (delivered bool) {
 	rctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	stopRenew := w.renew(rctx, d)
 	sendErr := w.sender.Send(rctx, hook, d)
@@ -204,6 +208,7 @@ func (w *Worker) deliver(ctx context.Context, hook store.Webhook, d store.Delive
 	if err := w.cfg.Store.FinishDelivery(context.WithoutCancel(ctx), d, w.cfg.Owner, r); err != nil {
 		log.Warn("webhook outcome not recorded; it will be retried", "error", err.Error())
 	}
+	return r.Delivered
 }
 
 // renew keeps the lease on d alive until the returned stop is called.

@@ -396,3 +396,24 @@ func TestShutdownCutsAHangingDeliveryShortAndLeavesItDue(t *testing.T) {
 		t.Fatalf("DueWebhooks after shutdown = %v, %v; want ops at once", due, err)
 	}
 }
+
+// A receiver that fails gets one attempt per pass, not its whole backlog.
+func TestAFailingReceiverGetsOneAttemptPerPass(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(t, func(int) int { return http.StatusInternalServerError })
+	rcv.IgnoreTime = true
+	e.hook("ops", rcv.URL, rcv.Secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
+	for range 5 {
+		e.event()
+	}
+	w := e.worker(Config{})
+	for pass := 1; pass <= 3; pass++ {
+		w.Drain(t.Context())
+		if n := len(rcv.Received()); n != pass {
+			t.Fatalf("after pass %d: %d attempts, want %d", pass, n, pass)
+		}
+	}
+	if st := e.status("ops"); st.Pending != 5 {
+		t.Fatalf("status %+v", st)
+	}
+}
