@@ -117,7 +117,7 @@ func (w *Worker) Run(ctx context.Context) {
 }
 
 // Drain delivers what is due now and waits until it is done: one pass of
-// Run, for tests and tokend webhook test.
+// Run, for tests.
 func (w *Worker) Drain(ctx context.Context) {
 	w.dispatch(ctx)
 	w.wg.Wait()
