@@ -239,9 +239,10 @@ func (e *ScopeInUseError) Is(target error) bool { return target == ErrConflict }
 // user's token is ErrNotFound, never a permission error. AnyUser is the one
 // exception, for the admin API.
 type Store interface {
-	EventStore // the audit trail and leak revocation: events.go
-	TrustStore // trust policies for POST /v1/tokens/exchange: trust.go
-	SSOStore   // sign-in through an OpenID provider: sso.go
+	EventStore   // the audit trail and leak revocation: events.go
+	TrustStore   // trust policies for POST /v1/tokens/exchange: trust.go
+	SSOStore     // sign-in through an OpenID provider: sso.go
+	WebhookStore // webhooks, their outbox and expiry notices: webhook.go
 
 	// CreateUser adds a user; ErrConflict when the username is taken.
 	CreateUser(ctx context.Context, u User) error
