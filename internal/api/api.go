@@ -241,12 +241,15 @@ const (
 	EventUserDeleted        = "user.deleted"
 	// Issue 22: a person signed in through an SSO provider.
 	EventSSOLogin = "auth.sso_login"
+	// Issue 24: the expiry sweep's notices, once each per token.
+	EventTokenExpiring = "token.expiring"
+	EventTokenExpired  = "token.expired"
 )
 
 // EventTypes lists every event type, in the order the docs give them.
 var EventTypes = []string{EventTokenCreated, EventTokenRotated, EventTokenDeleted, EventTokenRevokedLeaked, EventAuthFailed, EventTokenExchanged,
 	EventTokenExpiredUnused, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserRoleChanged, EventUserDeleted,
-	EventSSOLogin}
+	EventSSOLogin, EventTokenExpiring, EventTokenExpired}
 
 // Actor kinds: who caused an event.
 const (

@@ -170,7 +170,7 @@ func (s *server) handleAdminListEvents(w http.ResponseWriter, r *http.Request, p
 	}
 	names := s.usernames(r.Context())
 	s.listEvents(w, r, userID, func(e store.Event) (api.Event, error) {
-		we := wireEvent(e)
+		we := store.WireEvent(e)
 		var err error
 		we.User, err = names.of(e.UserID)
 		return we, err

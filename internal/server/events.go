@@ -75,7 +75,7 @@ func (s *server) authFailed(r *http.Request, u store.User, tok *store.Token, rea
 }
 
 func (s *server) handleListEvents(w http.ResponseWriter, r *http.Request, p *principal) {
-	s.listEvents(w, r, p.user.ID, func(e store.Event) (api.Event, error) { return wireEvent(e), nil })
+	s.listEvents(w, r, p.user.ID, func(e store.Event) (api.Event, error) { return store.WireEvent(e), nil })
 }
 
 // listEvents answers one page of userID's trail (store.AnyUser: everyone's)
@@ -161,31 +161,4 @@ func eventListOptions(r *http.Request, userID string) (store.EventListOptions, i
 		return bad("since must be before until")
 	}
 	return opts, limit, nil
-}
-
-func wireEvent(e store.Event) api.Event {
-	out := api.Event{
-		ID:     e.ID,
-		Time:   e.Time.UTC(),
-		Type:   e.Type,
-		Actor:  api.EventActor{Kind: e.ActorKind},
-		Client: api.EventClient{Address: e.ClientAddress, UserAgent: e.UserAgent},
-		Source: e.Source,
-		Reason: e.Reason,
-		Detail: e.Detail,
-	}
-	out.Actor.User = e.ActorUser
-	if e.TokenID != "" {
-		out.Token = &api.EventToken{ID: e.TokenID, Name: e.TokenName, KeyHint: e.TokenKeyHint}
-	}
-	switch e.ActorKind {
-	case store.ActorToken:
-		out.Actor.TokenID, out.Actor.TokenName = e.ActorTokenID, e.ActorTokenName
-	case store.ActorOIDC:
-		out.Actor.TrustPolicy, out.Actor.Claims = e.TrustPolicy, e.Claims
-	case store.ActorSSO:
-		// The store keeps the provider where an exchange keeps its policy.
-		out.Actor.Provider, out.Actor.Claims = e.TrustPolicy, e.Claims
-	}
-	return out
 }

@@ -25,6 +25,10 @@ const (
 	// EventTokenExpiredUnused: the unused-expiry sweep expired the token
 	// (tokend serve --expire-unused-after).
 	EventTokenExpiredUnused = "token.expired_unused"
+	// EventTokenExpiring and EventTokenExpired: the expiry sweep's notices
+	// (tokend serve, for webhooks), once each per token (NoteExpiries).
+	EventTokenExpiring = "token.expiring"
+	EventTokenExpired  = "token.expired"
 	// User events, recorded in the affected user's trail with the admin
 	// as actor (Event.ActorUser).
 	EventUserCreated     = "user.created"

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // ErrNotEmpty is what Import returns when the target already holds users or
@@ -34,6 +35,27 @@ type Snapshot struct {
 	// browser logins live minutes and are not carried over.
 	SSOProviders []SSOProvider
 	SSOUsers     []SSOUser
+	// Webhooks ordered by name (secrets included: the target signs with
+	// them), their outbox rows by (event, webhook) with leases dropped, and
+	// the expiry notices sent, so a migrated server neither loses a pending
+	// delivery nor notifies twice.
+	Webhooks      []Webhook
+	Outbox        []OutboxRow
+	ExpiryNotices []ExpiryNotice
+}
+
+// OutboxRow is a delivery as stored, for tokend migrate.
+type OutboxRow struct {
+	Delivery
+	State                                     string
+	NextAttemptAt, LastAttemptAt, LastErrorAt time.Time // zero: never
+	LastError                                 string
+}
+
+// ExpiryNotice records that notice was sent about a token with that expiry.
+type ExpiryNotice struct {
+	TokenID, Notice string
+	ExpiresAt       time.Time
 }
 
 // SSOUser records that a provider provisioned a user.
@@ -68,6 +90,10 @@ type ImportResult struct {
 	SubjectTokenUses int
 	SSOProviders     int
 	SSOUsers         int
+
+	Webhooks      int
+	Outbox        int
+	ExpiryNotices int
 }
 
 // Importer is a store that can write a Snapshot in one transaction: either

@@ -23,16 +23,8 @@ import (
 // list from that URL and revokes the reported token; without the flag the
 // route is 404.
 func TestServeGitHubKeysURL(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, `{"public_keys":[{"key_identifier":"gh1","key":%q,"is_current":true}]}`,
-			pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	}))
-	defer keys.Close()
+	gh := newGitHubReporter(t)
+	keys := gh.keys
 
 	db := newDB(t, filepath.Join(t.TempDir(), "gh.db"))
 	base, _, stop := startServe(t, "--database", db, "--github-keys-url", keys.URL, "--github-keys-url", keys.URL+"/ghes")
@@ -52,23 +44,7 @@ func TestServeGitHubKeysURL(t *testing.T) {
 	json.NewDecoder(res.Body).Decode(&created)
 	res.Body.Close()
 
-	body := fmt.Sprintf(`[{"token":%q,"type":"tokend","url":"https://github.com/o/r/blob/x/.env","source":"content"}]`, created.Secret)
-	d := sha256.Sum256([]byte(body))
-	sig, _ := ecdsa.SignASN1(rand.Reader, key, d[:])
-	post := func(url string) (*http.Response, string) {
-		rq, _ := http.NewRequest("POST", url+"/v1/secret-scanning/github", strings.NewReader(body))
-		rq.Header.Set("Content-Type", "application/json")
-		rq.Header.Set("Github-Public-Key-Identifier", "gh1")
-		rq.Header.Set("Github-Public-Key-Signature", base64.StdEncoding.EncodeToString(sig))
-		res, err := http.DefaultClient.Do(rq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(res.Body)
-		return res, b.String()
-	}
+	post := func(url string) (*http.Response, string) { return gh.report(url, created.Secret) }
 	if res, out := post(base); res.StatusCode != 200 || !strings.Contains(out, `"label":"true_positive"`) {
 		t.Fatalf("report: %d %s", res.StatusCode, out)
 	}
@@ -84,4 +60,46 @@ func TestServeGitHubKeysURL(t *testing.T) {
 	if res, out := post(off); res.StatusCode != 404 {
 		t.Fatalf("without --github-keys-url: %d %s", res.StatusCode, out)
 	}
+}
+
+// githubReporter plays GitHub's secret scanning: a key list served over
+// HTTP (for --github-keys-url) and reports signed with its key.
+type githubReporter struct {
+	t    *testing.T
+	key  *ecdsa.PrivateKey
+	keys *httptest.Server
+}
+
+func newGitHubReporter(t *testing.T) *githubReporter {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `{"public_keys":[{"key_identifier":"gh1","key":%q,"is_current":true}]}`,
+			pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	}))
+	t.Cleanup(keys.Close)
+	return &githubReporter{t: t, key: key, keys: keys}
+}
+
+// report posts a signed report of secret to tokend at base and returns the
+// answer and its body.
+func (g *githubReporter) report(base, secret string) (*http.Response, string) {
+	body := fmt.Sprintf(`[{"token":%q,"type":"tokend","url":"https://github.com/o/r/blob/x/.env","source":"content"}]`, secret)
+	d := sha256.Sum256([]byte(body))
+	sig, _ := ecdsa.SignASN1(rand.Reader, g.key, d[:])
+	rq, _ := http.NewRequest("POST", base+"/v1/secret-scanning/github", strings.NewReader(body))
+	rq.Header.Set("Content-Type", "application/json")
+	rq.Header.Set("Github-Public-Key-Identifier", "gh1")
+	rq.Header.Set("Github-Public-Key-Signature", base64.StdEncoding.EncodeToString(sig))
+	res, err := http.DefaultClient.Do(rq)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(res.Body)
+	return res, b.String()
 }

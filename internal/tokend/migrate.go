@@ -114,7 +114,8 @@ func migrate(cmd *cobra.Command, e *env, o *migrateOptions) error {
 			keyed++
 		}
 	}
-	fmt.Fprintf(e.stdout, "copied %d users, %d tokens (%d with idempotency keys), %d application scopes, %d audit events, %d trust policies and %d live subject-token uses, %d sso providers and %d users they made, from %s to %s; counts verified in the target\n",
-		res.Users, res.Tokens, keyed, res.Scopes, res.Events, res.TrustPolicies, res.SubjectTokenUses, res.SSOProviders, res.SSOUsers, databaseName(o.from), databaseName(o.to))
+	fmt.Fprintf(e.stdout, "copied %d users, %d tokens (%d with idempotency keys), %d application scopes, %d audit events, %d trust policies and %d live subject-token uses, %d sso providers and %d users they made, %d webhooks with %d deliveries and %d expiry notices, from %s to %s; counts verified in the target\n",
+		res.Users, res.Tokens, keyed, res.Scopes, res.Events, res.TrustPolicies, res.SubjectTokenUses, res.SSOProviders, res.SSOUsers,
+		res.Webhooks, res.Outbox, res.ExpiryNotices, databaseName(o.from), databaseName(o.to))
 	return nil
 }

@@ -108,3 +108,50 @@ func runUnusedSweeper(ctx context.Context, st store.EventStore, after, interval 
 		}
 	}
 }
+
+// expirySweepInterval is how often tokens nearing or past expiry are
+// looked for; expiryBatch notices are recorded per transaction.
+const (
+	expirySweepInterval = time.Minute
+	expiryBatch         = 500
+)
+
+// noteExpiries records every expiry notice due at now (token.expiring 7
+// days and 1 day before, token.expired), expiryBatch at a time, each with
+// its event by the operator, and returns how many. The store keeps each
+// to once per token, however many replicas sweep.
+func noteExpiries(ctx context.Context, st store.WebhookStore, now time.Time, logger *slog.Logger) int {
+	ctx = store.WithAudit(ctx, store.Audit{At: now.UTC().Truncate(time.Millisecond), ActorKind: store.ActorOperator})
+	total := 0
+	for ctx.Err() == nil {
+		n, err := st.NoteExpiries(ctx, now, expiryBatch)
+		total += n
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.Warn("note token expiries", "error", err.Error(), "noted", total)
+			}
+			break
+		}
+		if n < expiryBatch {
+			break
+		}
+	}
+	if total > 0 {
+		logger.Info("noted token expiries", "noted", total)
+	}
+	return total
+}
+
+// runExpirySweeper records expiry notices every interval until ctx ends.
+func runExpirySweeper(ctx context.Context, st store.WebhookStore, interval time.Duration, now func() time.Time, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		noteExpiries(ctx, st, now(), logger)
+	}
+}

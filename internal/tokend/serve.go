@@ -30,6 +30,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/timespec"
 	"github.com/tokenctl/tokenctl/internal/version"
+	"github.com/tokenctl/tokenctl/internal/webhook"
 )
 
 // DefaultDrainTimeout is how long in-flight requests get to finish on
@@ -70,6 +71,8 @@ type serveOptions struct {
 	devicePoll     time.Duration
 	consoleIdle    time.Duration
 	consoleLife    time.Duration
+	webhookTimeout time.Duration
+	webhookGiveUp  time.Duration
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -107,6 +110,11 @@ for --audit-retention; older events are pruned hourly in small batches.
 With --expire-unused-after (such as 90d), tokens neither used nor created
 in that long are expired hourly, in small batches, each with a
 token.expired_unused event in its owner's trail.
+Webhooks added with "tokend webhook add" get their events from every
+replica: each delivery waits at most --webhook-timeout for an answer and is
+retried with growing pauses until --webhook-give-up-after has passed since
+the event. Tokens 7 days and 1 day from expiry, and just expired, are
+looked for at start and every minute, for token.expiring and token.expired.
 SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests
 finish for up to --drain-timeout, then closes the connections still open
 (a client still sending its body gets cut off) and exits 0.
@@ -169,6 +177,8 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringArrayVar(&o.githubKeysURLs, "github-keys-url", nil, "accept GitHub secret-scanning reports signed by the keys listed at this URL (https://api.github.com/meta/public_keys/secret_scanning; repeat for each GitHub Enterprise Server); off when not given")
 	f.DurationVar(&o.consoleIdle, "console-idle-timeout", console.DefaultIdleTimeout, "sign a token console session out after this long without a request")
 	f.DurationVar(&o.consoleLife, "console-session-lifetime", console.DefaultSessionLifetime, "sign a token console session out this long after sign-in, however busy")
+	f.DurationVar(&o.webhookTimeout, "webhook-timeout", webhook.DefaultTimeout, "how long a webhook delivery waits for the receiver's answer")
+	f.DurationVar(&o.webhookGiveUp, "webhook-give-up-after", webhook.DefaultGiveUpAfter, "how long after an event its webhook deliveries are retried before they are given up (recorded in tokend webhook list)")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
 	return cmd
 }
@@ -222,6 +232,12 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.drain <= 0 {
 		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)
+	}
+	if o.webhookTimeout < time.Second || o.webhookTimeout > 5*time.Minute {
+		return cfg, usageErrorf("--webhook-timeout must be between 1s and 5m, such as 10s, got %s", o.webhookTimeout)
+	}
+	if o.webhookGiveUp < time.Minute {
+		return cfg, usageErrorf("--webhook-give-up-after must be at least 1m, such as 72h, got %s", o.webhookGiveUp)
 	}
 	if o.auditRetention < time.Hour {
 		return cfg, usageErrorf("--audit-retention must be at least 1h, such as 9600h (400 days), got %s", o.auditRetention)
@@ -300,6 +316,10 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		}
 	}
 
+	// Expiry notices due now are recorded before the first request, so a
+	// restart never leaves a window where they are owed.
+	noteExpiries(ctx, st, time.Now(), logger)
+
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
@@ -362,6 +382,22 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		}()
 		defer func() { stopPruner(); <-swept }()
 	}
+
+	expiries := make(chan struct{})
+	go func() {
+		defer close(expiries)
+		runExpirySweeper(pctx, st, expirySweepInterval, time.Now, logger)
+	}()
+	defer func() { stopPruner(); <-expiries }()
+	// Deliveries in flight finish (each within --webhook-timeout) before
+	// the store closes.
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		webhook.NewWorker(webhook.Config{Store: st, Owner: workerName(), Timeout: o.webhookTimeout,
+			GiveUpAfter: o.webhookGiveUp, Logger: logger}).Run(pctx)
+	}()
+	defer func() { stopPruner(); <-delivered }()
 
 	errc := make(chan error, 1)
 	go func() {
@@ -468,4 +504,11 @@ func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool, c
 			api.ServeHTTP(w, r)
 		}
 	})
+}
+
+// workerName names this process in the outbox's leases: the host and pid
+// for whoever reads the table, and a random part, unique per run.
+func workerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8])
 }

@@ -87,6 +87,7 @@ and delete personal access tokens over HTTP. Its users are managed here with
 	root.AddCommand(newScopeCmd(e))
 	root.AddCommand(newTrustCmd(e))
 	root.AddCommand(newSSOCmd(e))
+	root.AddCommand(newWebhookCmd(e))
 	root.AddCommand(newMigrateCmd(e))
 	cmdargs.Harden(root) // a mistyped command at any level: "did you mean …?", exit 2
 	return root

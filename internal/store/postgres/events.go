@@ -28,9 +28,13 @@ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $
             $15::text[], $16::text[], $17::text[], $18::text[])
      AS e(` + eventColumns + `)`
 
+// addEvents inserts events inside tx, with their webhook deliveries.
 func addEvents(ctx context.Context, tx pgx.Tx, evs []store.Event) error {
 	if len(evs) == 0 {
 		return nil
+	}
+	if err := enqueueWebhooks(ctx, tx, evs); err != nil {
+		return err
 	}
 	n := len(evs)
 	cols := make([][]string, 15)

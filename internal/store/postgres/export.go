@@ -36,6 +36,9 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 		if snap.Events, err = pgx.CollectRows(rows, scanEvent); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
+		if err := exportWebhooks(ctx, tx, &snap); err != nil {
+			return err
+		}
 		if err := exportSSO(ctx, tx, &snap); err != nil {
 			return err
 		}
@@ -79,7 +82,7 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.ImportOptions) (store.ImportResult, error) {
 	var res store.ImportResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events, trust_policies, subject_token_uses, sso_providers, sso_users IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE users, tokens, scopes, events, trust_policies, subject_token_uses, sso_providers, sso_users, webhooks, webhook_deliveries, token_expiry_notices IN EXCLUSIVE MODE`); err != nil {
 			return err
 		}
 		before, err := counts(ctx, tx)
@@ -148,6 +151,9 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		if err := importSSO(ctx, tx, snap); err != nil {
 			return err
 		}
+		if err := importWebhooks(ctx, tx, snap); err != nil {
+			return err
+		}
 		after, err := counts(ctx, tx)
 		if err != nil {
 			return err
@@ -155,10 +161,12 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 		res = store.ImportResult{Users: after.Users - before.Users, Tokens: after.Tokens - before.Tokens,
 			Scopes: after.Scopes - before.Scopes, Events: after.Events - before.Events,
 			TrustPolicies: after.TrustPolicies - before.TrustPolicies, SubjectTokenUses: after.SubjectTokenUses - before.SubjectTokenUses,
-			SSOProviders: after.SSOProviders - before.SSOProviders, SSOUsers: after.SSOUsers - before.SSOUsers}
+			SSOProviders: after.SSOProviders - before.SSOProviders, SSOUsers: after.SSOUsers - before.SSOUsers,
+			Webhooks: after.Webhooks - before.Webhooks, Outbox: after.Outbox - before.Outbox, ExpiryNotices: after.ExpiryNotices - before.ExpiryNotices}
 		want := store.ImportResult{Users: len(snap.Users), Tokens: len(snap.Tokens), Scopes: len(snap.Scopes), Events: len(snap.Events),
 			TrustPolicies: len(snap.TrustPolicies), SubjectTokenUses: len(snap.SubjectTokenUses),
-			SSOProviders: len(snap.SSOProviders), SSOUsers: len(snap.SSOUsers)}
+			SSOProviders: len(snap.SSOProviders), SSOUsers: len(snap.SSOUsers),
+			Webhooks: len(snap.Webhooks), Outbox: len(snap.Outbox), ExpiryNotices: len(snap.ExpiryNotices)}
 		if res != want {
 			return fmt.Errorf("count check failed: %+v written, want %+v; nothing was committed", res, want)
 		}
@@ -166,7 +174,7 @@ func (s *Store) Import(ctx context.Context, snap store.Snapshot, opts store.Impo
 	})
 	switch {
 	case isUniqueViolation(err):
-		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope, event id, trust policy, subject token use or sso provider is already there (%w); nothing was imported", store.ErrConflict)
+		return store.ImportResult{}, fmt.Errorf("import into postgres database: a username, token id, digest, scope, event id, trust policy, subject token use, sso provider or webhook is already there (%w); nothing was imported", store.ErrConflict)
 	case err != nil:
 		return store.ImportResult{}, fmt.Errorf("import into postgres database: %w", err)
 	}
@@ -179,7 +187,9 @@ func counts(ctx context.Context, tx pgx.Tx) (store.ImportResult, error) {
 	err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM tokens),
 		(SELECT count(*) FROM scopes), (SELECT count(*) FROM events),
 		(SELECT count(*) FROM trust_policies), (SELECT count(*) FROM subject_token_uses),
-		(SELECT count(*) FROM sso_providers), (SELECT count(*) FROM sso_users)`).
-		Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events, &c.TrustPolicies, &c.SubjectTokenUses, &c.SSOProviders, &c.SSOUsers)
+		(SELECT count(*) FROM sso_providers), (SELECT count(*) FROM sso_users),
+		(SELECT count(*) FROM webhooks), (SELECT count(*) FROM webhook_deliveries), (SELECT count(*) FROM token_expiry_notices)`).
+		Scan(&c.Users, &c.Tokens, &c.Scopes, &c.Events, &c.TrustPolicies, &c.SubjectTokenUses, &c.SSOProviders, &c.SSOUsers,
+			&c.Webhooks, &c.Outbox, &c.ExpiryNotices)
 	return c, err
 }

@@ -40,6 +40,19 @@ func TestPostgresConformance(t *testing.T) {
 	})
 }
 
+// Two pools on one database: two replicas.
+func TestPostgresSharedConformance(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		a, u := openTemp(t)
+		b, err := Open(context.Background(), u)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return a, b
+	})
+}
+
 // Replicas starting at once on a fresh database: every Open succeeds and
 // each migration is recorded exactly once.
 func TestPostgresConcurrentOpenMigratesOnce(t *testing.T) {

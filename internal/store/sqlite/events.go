@@ -27,8 +27,11 @@ func insertEvents(n int) string {
 	return `INSERT INTO events (` + eventColumns + `) VALUES ` + row + strings.Repeat(", "+row, n-1)
 }
 
-// addEvents inserts events inside tx.
+// addEvents inserts events inside tx, with their webhook deliveries.
 func addEvents(ctx context.Context, tx *sql.Tx, evs []store.Event) error {
+	if err := enqueueWebhooks(ctx, tx, evs); err != nil {
+		return err
+	}
 	for _, e := range evs {
 		if err := checkTime("event time", e.Time); err != nil {
 			return err

@@ -113,5 +113,8 @@ func (s *Store) Export(ctx context.Context) (store.Snapshot, error) {
 	if err := exportSSO(ctx, tx, &snap); err != nil {
 		return store.Snapshot{}, fmt.Errorf("export sqlite database: %w", err)
 	}
+	if err := exportWebhooks(ctx, tx, &snap); err != nil {
+		return store.Snapshot{}, fmt.Errorf("export sqlite database: %w", err)
+	}
 	return snap, nil
 }

@@ -48,6 +48,19 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// Two stores on one file: two tokend processes on one SQLite database.
+func TestSharedConformance(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		a, path := openTemp(t)
+		b, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return a, b
+	})
+}
+
 // pragma reads one pragma on conn.
 func pragma(t *testing.T, db *sql.DB, name string) string {
 	t.Helper()
