@@ -119,3 +119,48 @@ func TestConsolePageAndItsAPICallsShareARequestID(t *testing.T) {
 		t.Error("the password is in the log")
 	}
 }
+
+// TestDevModeNamesTheConsole: serve --dev says where the console is, and
+// its dev password signs in there.
+func TestDevModeNamesTheConsole(t *testing.T) {
+	t.Chdir(t.TempDir())
+	base, stderr, stop := startServe(t, "--dev")
+	defer stop()
+	out := stderr.String()
+	if !strings.Contains(out, "or open the token console at "+base+"/ and sign in as dev") {
+		t.Fatalf("dev mode output:\n%s", out)
+	}
+	pw := regexp.MustCompile(`printf '%s\\n' '([^']+)'`).FindStringSubmatch(out)
+	if pw == nil {
+		t.Fatalf("no password in:\n%s", out)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(page))
+	if csrf == nil {
+		t.Fatalf("no sign-in form:\n%s", page)
+	}
+	res, err = c.PostForm(base+"/signin", url.Values{"csrf": {csrf[1]}, "username": {"dev"}, "password": {pw[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in as dev: %d", res.StatusCode)
+	}
+	res, err = c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(page), `<span id="whoami">dev</span>`) {
+		t.Errorf("not signed in as dev:\n%s", page)
+	}
+}

@@ -354,8 +354,8 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 	if o.dev {
 		// Printing a password is acceptable only here: --dev is a local
 		// playground and this goes to the developer's own terminal.
-		fmt.Fprintf(e.stderr, "\ntokend dev mode: user %q has a new random password (earlier dev tokens were removed).\nLog in with:\n\n  printf '%%s\\n' '%s' | tokenctl auth login --host %s --username dev --password-stdin\n\n",
-			"dev", devPassword, url)
+		fmt.Fprintf(e.stderr, "\ntokend dev mode: user %q has a new random password (earlier dev tokens were removed).\nLog in with:\n\n  printf '%%s\\n' '%s' | tokenctl auth login --host %s --username dev --password-stdin\n\nor open the token console at %s/ and sign in as dev with that password.\n\n",
+			"dev", devPassword, url, url)
 	}
 
 	if o.pprofAddr != "" {
