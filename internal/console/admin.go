@@ -44,9 +44,9 @@ func readAdminFilters(q url.Values) adminFilters {
 		Status: q.Get("status"), Scope: strings.TrimSpace(q.Get("scope")), ExpiringDays: strings.TrimSpace(q.Get("expiring_days"))}
 }
 
-// query is the API query of f; a malformed expiring_days is the API's to
-// refuse, so it is passed on as seconds only when it is a number.
-func (f adminFilters) query() url.Values {
+// query is the API query of f, or why the days the form asks for are not
+// a number (the one unit the console converts; the API judges the rest).
+func (f adminFilters) query() (url.Values, string) {
 	q := url.Values{}
 	if f.User != "" {
 		q.Set("user", f.User)
@@ -61,13 +61,13 @@ func (f adminFilters) query() url.Values {
 		q.Set("scope", f.Scope)
 	}
 	if f.ExpiringDays != "" {
-		if n, err := strconv.ParseInt(f.ExpiringDays, 10, 32); err == nil {
-			q.Set("expiring_within", strconv.FormatInt(n*86400, 10))
-		} else {
-			q.Set("expiring_within", f.ExpiringDays)
+		n, err := strconv.ParseInt(f.ExpiringDays, 10, 32)
+		if err != nil || n < 1 {
+			return nil, "Expiring within takes a whole number of days, such as 7."
 		}
+		q.Set("expiring_within", strconv.FormatInt(n*86400, 10))
 	}
-	return q
+	return q, ""
 }
 
 // values is f as the console's own query, for links that keep it.
@@ -83,13 +83,12 @@ func (f adminFilters) values() url.Values {
 
 // adminData is what admin.html shows.
 type adminData struct {
-	Filters      adminFilters
-	FilterError  string
-	Items        []api.AdminToken
-	Next         string
-	Paged        bool
-	Users        []api.AdminUser
-	FilterValues string // the filters as hidden fields carry them
+	Filters     adminFilters
+	FilterError string
+	Items       []api.AdminToken
+	Next, First string // links that keep the filters
+	Paged       bool
+	Users       []api.AdminUser
 }
 
 // adminPage shows every user's tokens (with the admin filters) and the
@@ -97,16 +96,23 @@ type adminData struct {
 func (h *handler) adminPage(w http.ResponseWriter, r *http.Request, s *session) {
 	f := readAdminFilters(r.URL.Query())
 	cursor := r.URL.Query().Get("cursor")
-	q := f.query()
-	q.Set("limit", strconv.Itoa(pageSize))
-	if cursor != "" {
-		q.Set("cursor", cursor)
+	q, bad := f.query()
+	d := adminData{Filters: f, Paged: cursor != "", FilterError: bad, First: adminPath}
+	if v := f.values(); len(v) > 0 {
+		d.First += "?" + v.Encode()
 	}
-	d := adminData{Filters: f, Paged: cursor != ""}
 	var page api.AdminTokenPage
-	err := h.call(r, &s.user, http.MethodGet, "/v1/admin/tokens", q, nil, &page, nil)
+	var err error
+	if bad == "" {
+		q.Set("limit", strconv.Itoa(pageSize))
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		err = h.call(r, &s.user, http.MethodGet, "/v1/admin/tokens", q, nil, &page, nil)
+	}
 	var ae *apiError
 	switch {
+	case bad != "": // shown beside the filters
 	case errors.As(err, &ae) && ae.Status < 500:
 		d.FilterError = ae.Error() // the filter's refusal, beside the filters
 	case err != nil:

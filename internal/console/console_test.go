@@ -514,3 +514,50 @@ func TestExpiredRowsAreMarked(t *testing.T) {
 		t.Errorf("the expired row is not marked:\n%s", page)
 	}
 }
+
+// TestAdminPagesRefuseMembers: a member's hand-made posts to the admin
+// routes do nothing; an admin's filter refusal shows beside the filters.
+func TestAdminPagesRefuseMembers(t *testing.T) {
+	f := newFixture(t, false, nil)
+	f.signIn("ada", adaPassword)
+	csrf := f.csrf("/tokens/new")
+	if a := f.do("POST", "/tokens/new", url.Values{"csrf": {csrf}, "name": {"mine"}}, nil); a.status != http.StatusCreated {
+		t.Fatal(a.status)
+	}
+	id := f.tokens()[0].ID
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/admin/tokens/delete", url.Values{"csrf": {csrf}, "id": {id}}},
+		{"/admin/tokens/select", url.Values{"csrf": {csrf}, "id": {id}}},
+		{"/admin/users/root/disable", url.Values{"csrf": {csrf}, "confirm": {"1"}}},
+	} {
+		if a := f.do("POST", c.path, c.form, nil); a.status != http.StatusNotFound {
+			t.Errorf("a member's POST %s: %d, want 404", c.path, a.status)
+		}
+	}
+	if a := f.do("GET", "/admin", nil, nil); a.status != http.StatusNotFound || strings.Contains(a.body, "admin-tokens") {
+		t.Errorf("a member's GET /admin: %d", a.status)
+	}
+	root, _ := f.st.UserByName(context.Background(), "root")
+	if len(f.tokens()) != 1 || root.Disabled {
+		t.Fatal("a member's admin post changed something")
+	}
+
+	f.c.Jar, _ = cookiejar.New(nil)
+	f.signIn("root", rootPassword)
+	a := f.do("GET", "/admin?expiring_days=soon", nil, nil)
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, `id="filter-error" role="alert">Expiring within takes a whole number of days`) {
+		t.Errorf("a bad number of days: %d\n%s", a.status, a.body)
+	}
+	// The API's own refusal of a filter, beside the filters.
+	a = f.do("GET", "/admin?status=sometimes", nil, nil)
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, `id="filter-error" role="alert">status must be active, expired or all`) {
+		t.Errorf("a bad status: %d\n%s", a.status, a.body)
+	}
+	a = f.do("GET", "/admin?user=ada&name=min", nil, nil)
+	if a.status != http.StatusOK || !strings.Contains(a.body, `id="admin-row-`+id+`"`) {
+		t.Errorf("the filtered admin page lacks ada's token: %d", a.status)
+	}
+}
