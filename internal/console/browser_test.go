@@ -83,6 +83,13 @@ func TestTokensInTheBrowser(t *testing.T) {
 	if hidden := eval[bool](t, ctx, `document.getElementById("copy").hidden`); hidden {
 		t.Error("the copy button stayed hidden with the script loaded")
 	}
+	// A click copies, or (where the browser keeps the clipboard to itself)
+	// selects the secret and says how to copy it.
+	browsertest.Step(t, "copy", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#copy")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("copied").textContent !== ""`)))
+	if said := text(t, ctx, "#copied"); said != "Copied." && !strings.Contains(said, "Ctrl+C") {
+		t.Errorf("after the copy button the page says %q", said)
+	}
 
 	browsertest.Step(t, "done", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#done")), chromedp.WaitVisible(chromedp.CSS("#tokens"))))
 	tok := e.tokens("ada", adaPassword)["deploy"]
