@@ -27,12 +27,16 @@ const (
 
 const maxUsernameLen = 100
 
+// startAgain is the way back when the callback cannot tell a device
+// approval from a console sign-in.
+const startAgain = "Run tokenctl auth login --web again, or sign in again from tokend's sign-in page."
+
 // callback is where the provider sends the browser back.
 func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" || len(state) > 256 {
-		h.render(w, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in link is incomplete. Open the link your terminal shows again."})
+		h.render(w, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in link is incomplete. " + startAgain})
 		return
 	}
 	// Taken once: a replayed callback, or a forged state, finds nothing.
@@ -40,7 +44,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, store.ErrNotFound) {
 		h.log.Warn("sso callback with an unknown, used or expired state", "client", h.cfg.Limiter.ClientAddress(r))
 		h.render(w, http.StatusBadRequest, view{Title: "Start again",
-			Error: "This sign-in was already completed, has expired, or was not started here. Run tokenctl auth login --web again."})
+			Error: "This sign-in was already completed, has expired, or was not started here. " + startAgain})
 		return
 	} else if err != nil {
 		h.internal(w, "take sso login", err)
@@ -50,8 +54,11 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	// could have a victim's browser finish their sign-in.
 	sess, ok := h.sessions.Existing(r)
 	if !ok || sess.Digest() != login.SessionDigest {
-		h.render(w, http.StatusBadRequest, view{Title: "Start again",
-			Error: "This sign-in was started in another browser. Open the link your terminal shows in this one."})
+		again := "Open the link your terminal shows in this one."
+		if login.UserCode == "" {
+			again = "Sign in again from tokend's sign-in page in this one."
+		}
+		h.render(w, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in was started in another browser. " + again})
 		return
 	}
 	deny := func() {

@@ -64,6 +64,23 @@ func TestConsoleSignInThroughTheProvider(t *testing.T) {
 		t.Errorf("mallory's callback: %d\n%s", status, page)
 	}
 
+	// The callback in another browser is refused, and points back to the
+	// sign-in page rather than to a terminal.
+	a := newBrowser(t)
+	a.c.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		if r.URL.Path == loginweb.CallbackPath {
+			a.callback = r.URL.String()
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	_, page = start(a)
+	login(a, page, 0)
+	if status, page := newBrowser(t).do("GET", a.callback, nil); status != http.StatusBadRequest ||
+		!strings.Contains(page, "started in another browser. Sign in again from tokend's sign-in page") {
+		t.Errorf("the callback in another browser: %d\n%s", status, page)
+	}
+
 	x := newBrowser(t)
 	x.do("GET", e.url+loginweb.DevicePath, nil)
 	if status, _ := x.do("POST", e.url+loginweb.ConsolePath, url.Values{"csrf": {"forged"}, "provider": {"corp"}}); status != http.StatusForbidden {
