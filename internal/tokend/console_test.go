@@ -18,6 +18,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/password"
 	"github.com/tokenctl/tokenctl/internal/server"
 	"github.com/tokenctl/tokenctl/internal/store"
+	"github.com/tokenctl/tokenctl/internal/store/pgtest"
 	"github.com/tokenctl/tokenctl/internal/store/sqlite"
 )
 
@@ -162,5 +163,64 @@ func TestDevModeNamesTheConsole(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(page), `<span id="whoami">dev</span>`) {
 		t.Errorf("not signed in as dev:\n%s", page)
+	}
+}
+
+// TestConsoleSessionAcrossReplicas: two tokend replicas on one PostgreSQL
+// share console sessions — a sign-in on one works on the other, and a
+// sign-out on the other ends it on both.
+func TestConsoleSessionAcrossReplicas(t *testing.T) {
+	db := pgtest.URL(t)
+	if _, _, err := run(t, "ada-pw-4711\n", nil, "user", "add", "ada", "--database", db); err != nil {
+		t.Fatal(err)
+	}
+	a, _, stopA := startServe(t, "--database", db)
+	defer stopA()
+	b, _, stopB := startServe(t, "--database", db)
+	defer stopB()
+	jar, _ := cookiejar.New(nil) // cookies are per host, not port: both replicas get them
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(base string) string {
+		t.Helper()
+		res, err := c.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		page, _ := io.ReadAll(res.Body)
+		return string(page)
+	}
+	csrfRE := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	csrf := csrfRE.FindStringSubmatch(get(a))
+	if csrf == nil {
+		t.Fatal("no sign-in form")
+	}
+	res, err := c.PostForm(a+"/signin", url.Values{"csrf": {csrf[1]}, "username": {"ada"}, "password": {"ada-pw-4711"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	page := get(b)
+	if !strings.Contains(page, `<span id="whoami">ada</span>`) {
+		t.Fatalf("the session from replica A does not work on B:\n%s", page)
+	}
+	csrf = csrfRE.FindStringSubmatch(page) // the sign-out form's
+	u, _ := url.Parse(a)
+	kept := jar.Cookies(u)
+	res, err = c.PostForm(b+"/signout", url.Values{"csrf": {csrf[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out on B: %d", res.StatusCode)
+	}
+	// The sign-out cleared the cookie; a copy kept from before must not
+	// work either, on either replica: the row is gone.
+	jar.SetCookies(u, kept)
+	for _, base := range []string{a, b} {
+		if strings.Contains(get(base), `id="whoami"`) {
+			t.Errorf("%s: still signed in after the sign-out on B", base)
+		}
 	}
 }
