@@ -83,6 +83,7 @@ type addData struct {
 	Name, Description, Days, Date string
 	Scopes                        []scopeChoice
 	DefaultDays, MaxDays          int
+	MaxName, MaxDescription       int // the server's limits, as maxlength
 	Errors                        map[string]string // by field: name, description, expiry, scopes
 }
 
@@ -99,6 +100,7 @@ func (h *handler) formDefaults(r *http.Request, s *session, d *addData, checked 
 	}
 	d.DefaultDays = int(info.DefaultTokenLifetimeSeconds / 86400)
 	d.MaxDays = int(info.MaxTokenLifetimeSeconds / 86400)
+	d.MaxName, d.MaxDescription = info.MaxNameLength, info.MaxDescriptionLength
 	var scopes api.ScopeList
 	if err := h.call(r, &s.user, http.MethodGet, "/v1/scopes", nil, nil, &scopes, nil); err != nil {
 		return err
