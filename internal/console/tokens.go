@@ -83,7 +83,7 @@ type addData struct {
 	Name, Description, Days, Date string
 	Scopes                        []scopeChoice
 	DefaultDays, MaxDays          int
-	MaxName, MaxDescription       int // the server's limits, as maxlength
+	MaxName, MaxDescription       int               // the server's limits, as maxlength
 	Errors                        map[string]string // by field: name, description, expiry, scopes
 }
 
