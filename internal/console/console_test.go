@@ -3,10 +3,12 @@ package console_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -78,7 +80,7 @@ func newFixture(t testing.TB, tls bool, mod func(*console.Config, *server.Config
 	if mod != nil {
 		mod(&ccfg, &scfg)
 	}
-	ccfg.API = server.New(scfg, st, nil)
+	ccfg.API = server.New(scfg, st, ccfg.Logger) // one log for both, as in tokend
 	con := console.New(ccfg)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if console.Owns(r.URL.Path) {
@@ -561,3 +563,53 @@ func TestAdminPagesRefuseMembers(t *testing.T) {
 		t.Errorf("the filtered admin page lacks ada's token: %d", a.status)
 	}
 }
+
+var secretField = regexp.MustCompile(`id="secret" readonly value="([^"]+)"`)
+
+// TestSecretIsNeverStored: the secret a create shows is in that one
+// response only — not in the database (file or WAL), not in the log, not
+// on any later page.
+func TestSecretIsNeverStored(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	f := newFixture(t, false, func(c *console.Config, _ *server.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	f.signIn("ada", adaPassword)
+	a := f.do("POST", "/tokens/new", url.Values{"csrf": {f.csrf("/tokens/new")}, "name": {"ci"}}, nil)
+	m := secretField.FindStringSubmatch(a.body)
+	if m == nil {
+		t.Fatalf("no secret on the page:\n%s", a.body)
+	}
+	secret := m[1]
+	for _, p := range []string{"/", "/activity", "/tokens/new"} {
+		if strings.Contains(f.do("GET", p, nil, nil).body, secret) {
+			t.Errorf("%s shows the secret again", p)
+		}
+	}
+	for _, file := range []string{f.db, f.db + "-wal"} {
+		b, err := os.ReadFile(file)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), secret) || strings.Contains(string(b), secret[4:]) {
+			t.Errorf("%s holds the secret", filepath.Base(file))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "/v1/tokens") {
+		t.Fatalf("the log did not see the API call:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), secret[4:]) {
+		t.Error("the log holds the secret")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
