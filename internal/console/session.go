@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tokenctl/tokenctl/internal/server"
 	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/websession"
 )
@@ -51,6 +52,7 @@ func (h *handler) current(r *http.Request) (*session, error) {
 		}
 		return nil, nil
 	}
+	server.SetPageUser(r, u.Username)
 	return &session{ws: ws, user: u}, nil
 }
 

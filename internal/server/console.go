@@ -37,3 +37,11 @@ func consoleUser(ctx context.Context) (store.User, bool) {
 // console sends it with the API calls a page makes, so the page's log
 // line and theirs share one id.
 func PageRequestID(r *http.Request) string { return requestID(r) }
+
+// SetPageUser names the signed-in user of a page request r in its access
+// log line (Pages), as authentication does for an API request.
+func SetPageUser(r *http.Request, username string) {
+	if info := infoFrom(r.Context()); info != nil {
+		info.user = username
+	}
+}

@@ -116,6 +116,22 @@ func TestConsolePageAndItsAPICallsShareARequestID(t *testing.T) {
 	if !routes["POST /signin"] || !routes["GET /v1/user"] {
 		t.Errorf("lines with request id %s: %v; want the page's and its API call's\n%s", id, routes, logs.String())
 	}
+	// A signed-in page's line names its user, as an API request's does.
+	res, err = c.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	pageID, named := res.Header.Get("X-Request-Id"), false
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var l struct{ Msg, Request_ID, Route, User string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Request_ID == pageID && l.Route == "GET /{$}" {
+			named = l.User == "ada"
+		}
+	}
+	if !named {
+		t.Errorf("the tokens page's log line (request %s) does not name ada:\n%s", pageID, logs.String())
+	}
 	if strings.Contains(logs.String(), "ada-pw-4711") {
 		t.Error("the password is in the log")
 	}
