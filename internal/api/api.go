@@ -257,6 +257,7 @@ const (
 	ActorToken      = "token"       // one of the user's tokens (Actor.TokenID says which)
 	ActorLeakReport = "leak_report" // anyone, through POST /v1/tokens/revoke
 	ActorOperator   = "operator"    // the server's operator, through `tokend user …`
+	ActorConsole    = "console"     // the user, signed in to the token console in a browser
 )
 
 // Event is one entry of a user's audit trail. It never carries a secret or

@@ -46,6 +46,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tokenctl/tokenctl/internal/browsertest"
 	"github.com/tokenctl/tokenctl/internal/cli/root"
 	"github.com/tokenctl/tokenctl/internal/credential"
 	"github.com/tokenctl/tokenctl/internal/secret"
@@ -53,7 +54,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	// browsertest.M stops the browser tests' Chromium when the tests end.
+	testscript.Main(browsertest.M(m), map[string]func(){
 		"tokenctl": func() { os.Exit(root.Main()) },
 		"tokend":   func() { os.Exit(tokend.Main()) },
 	})

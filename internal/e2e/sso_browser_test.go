@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,34 +12,19 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tokenctl/tokenctl/internal/browsertest"
 	"github.com/tokenctl/tokenctl/internal/cli/root"
 	"github.com/tokenctl/tokenctl/internal/iostreams"
 	"github.com/tokenctl/tokenctl/internal/ssotest"
 	"github.com/tokenctl/tokenctl/internal/tokend"
 )
 
-// chromium returns Debian's Chromium, skipping the test without it (and
-// failing with CI=true, where it must be installed: .ci/run does).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install chromium); CI must run the browser sign-in")
-	}
-	t.Skip("chromium is not installed; apt-get install chromium to run the browser sign-in")
-	return ""
-}
-
 // TestBrowserSignIn is the whole tokenctl auth login --web flow with real
 // parts: tokend serving a SQLite file, an OpenID provider (zitadel's op),
 // tokenctl, and a headless Chromium that opens the URL tokenctl hands to
 // $BROWSER, confirms the code, and signs in at the provider's login form.
 func TestBrowserSignIn(t *testing.T) {
-	exe := chromium(t)
+	browser := browsertest.Tab(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	work := t.TempDir()
@@ -70,9 +54,9 @@ func TestBrowserSignIn(t *testing.T) {
 	// tokenctl, with a $BROWSER that hands the URL to this test.
 	home := filepath.Join(work, "home")
 	urlFile := filepath.Join(work, "browser-url")
-	browser := filepath.Join(work, "browser")
-	os.WriteFile(browser, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+urlFile+".tmp && mv "+urlFile+".tmp "+urlFile+"\n"), 0o700)
-	vars := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "BROWSER": browser}
+	opener := filepath.Join(work, "browser")
+	os.WriteFile(opener, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+urlFile+".tmp && mv "+urlFile+".tmp "+urlFile+"\n"), 0o700)
+	vars := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "BROWSER": opener}
 	getenv := func(k string) string { return vars[k] }
 	type result struct {
 		code   int
@@ -99,22 +83,10 @@ func TestBrowserSignIn(t *testing.T) {
 	opened := time.Now()
 
 	// The browser.
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.Flag("headless", "new"), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(filepath.Join(work, "chromium")))...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	step := func(what string, err error) {
-		if err != nil {
-			t.Fatalf("browser: %s: %v", what, err)
-		}
-	}
-	step("open the URL", chromedp.Do(bctx, chromedp.Navigate(verify)))
-	what, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#what")))
-	step("read what is authorised", err)
-	step("confirm and go to the provider", chromedp.Do(bctx,
+	browsertest.Step(t, "open the URL", chromedp.Do(browser, chromedp.Navigate(verify)))
+	what, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("#what")))
+	browsertest.Step(t, "read what is authorised", err)
+	browsertest.Step(t, "confirm and go to the provider", chromedp.Do(browser,
 		chromedp.Click(chromedp.CSS("#approve-corp")),
 		chromedp.WaitVisible(chromedp.CSS("#username")),
 		chromedp.SendKeys(chromedp.CSS("#username"), "ada"),
@@ -122,8 +94,8 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#message")),
 	))
-	signedIn, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#message")))
-	step("read the last page", err)
+	signedIn, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("#message")))
+	browsertest.Step(t, "read the last page", err)
 	approved := time.Now()
 	if !strings.HasPrefix(what, "tokenctl on ") || !strings.Contains(what, ", from 127.0.0.1, asked at ") {
 		t.Errorf("the page says it authorises %q", what)

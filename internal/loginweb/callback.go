@@ -27,12 +27,16 @@ const (
 
 const maxUsernameLen = 100
 
+// startAgain is the way back when the callback cannot tell a device
+// approval from a console sign-in.
+const startAgain = "Run tokenctl auth login --web again, or sign in again from tokend's sign-in page."
+
 // callback is where the provider sends the browser back.
 func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" || len(state) > 256 {
-		h.render(w, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in link is incomplete. Open the link your terminal shows again."})
+		h.render(w, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in link is incomplete. " + startAgain})
 		return
 	}
 	// Taken once: a replayed callback, or a forged state, finds nothing.
@@ -40,7 +44,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, store.ErrNotFound) {
 		h.log.Warn("sso callback with an unknown, used or expired state", "client", h.cfg.Limiter.ClientAddress(r))
 		h.render(w, http.StatusBadRequest, view{Title: "Start again",
-			Error: "This sign-in was already completed, has expired, or was not started here. Run tokenctl auth login --web again."})
+			Error: "This sign-in was already completed, has expired, or was not started here. " + startAgain})
 		return
 	} else if err != nil {
 		h.internal(w, "take sso login", err)
@@ -50,11 +54,17 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	// could have a victim's browser finish their sign-in.
 	sess, ok := h.sessions.Existing(r)
 	if !ok || sess.Digest() != login.SessionDigest {
-		h.render(w, http.StatusBadRequest, view{Title: "Start again",
-			Error: "This sign-in was started in another browser. Open the link your terminal shows in this one."})
+		again := "Open the link your terminal shows in this one."
+		if login.UserCode == "" {
+			again = "Sign in again from tokend's sign-in page in this one."
+		}
+		h.render(w, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in was started in another browser. " + again})
 		return
 	}
 	deny := func() {
+		if login.UserCode == "" {
+			return // a console sign-in: no device code waits for an answer
+		}
 		if err := h.cfg.Store.DecideDeviceCode(r.Context(), login.UserCode, false, "", h.cfg.Now()); err != nil &&
 			!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrExpired) && !errors.Is(err, store.ErrNotFound) {
 			h.log.Warn("deny device code", "error", err.Error())
@@ -182,6 +192,18 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request, p store.SSOProv
 			h.internal(w, "make admin", err)
 			return
 		}
+	}
+	if login.UserCode == "" {
+		// One OIDC flow, two outcomes: this one began on the console's
+		// sign-in page and ends in a console session.
+		if h.cfg.ConsoleSignIn == nil {
+			h.render(w, http.StatusNotFound, view{Title: "Not found", Error: "This server has no token console."})
+			return
+		}
+		h.record(r, store.Event{UserID: u.ID, Type: store.EventSSOLogin, Claims: matchedClaims(p, subject, claims)}, p)
+		h.log.Info("sso sign-in to the console", "provider", p.Name, "user", u.Username, "sub", subject)
+		h.cfg.ConsoleSignIn(w, r, u)
+		return
 	}
 	err := h.cfg.Store.DecideDeviceCode(ctx, login.UserCode, true, u.ID, h.cfg.Now())
 	switch {

@@ -42,6 +42,9 @@ var page = template.Must(template.ParseFS(templateFS, "templates/page.html"))
 const (
 	DevicePath   = "/login/device"
 	CallbackPath = "/login/callback"
+	// ConsolePath starts a sign-in to the token console: the same round
+	// trip as a device approval, ending in ConsoleSignIn.
+	ConsolePath  = "/login/console"
 	staticPrefix = "/login/static/"
 )
 
@@ -76,6 +79,10 @@ type Config struct {
 	HTTPClient      *http.Client // for the provider; nil: a client bounded by ProviderTimeout
 	ProviderTimeout time.Duration
 	Logger          *slog.Logger
+	// ConsoleSignIn ends a sign-in that started on the token console's
+	// sign-in page (POST /login/console) with a console session for u, in
+	// place of a device approval; nil refuses such sign-ins.
+	ConsoleSignIn func(w http.ResponseWriter, r *http.Request, u store.User)
 }
 
 type handler struct {
@@ -115,6 +122,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET "+DevicePath, h.showDevice)
 	mux.HandleFunc("POST "+DevicePath, h.decideDevice)
 	mux.HandleFunc("GET "+CallbackPath, h.callback)
+	mux.HandleFunc("POST "+ConsolePath, h.startConsole)
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET "+staticPrefix, http.StripPrefix(staticPrefix, http.FileServerFS(static)))
 	mux.HandleFunc("/login/", func(w http.ResponseWriter, r *http.Request) {
@@ -257,17 +265,48 @@ func (h *handler) decideDevice(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, "read provider", err)
 		return
 	}
+	expires := h.cfg.Now().Add(loginLifetime)
+	if d.ExpiresAt.Before(expires) {
+		expires = d.ExpiresAt
+	}
+	h.startLogin(w, r, sess, p, d.UserCode, expires)
+}
+
+// startConsole is the console sign-in page's provider button: the same
+// round trip as a device approval, with no device code.
+func (h *handler) startConsole(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.sessions.Existing(r)
+	if !ok || !sess.CheckCSRF(r) {
+		h.render(w, http.StatusForbidden, view{Title: "Start again",
+			Error: "This form expired or did not come from this site. Go back to the sign-in page, reload it and try again."})
+		return
+	}
+	if h.cfg.ConsoleSignIn == nil {
+		h.render(w, http.StatusNotFound, view{Title: "Not found", Error: "This server has no token console."})
+		return
+	}
+	p, err := h.cfg.Store.SSOProviderByName(r.Context(), r.PostFormValue("provider"))
+	if errors.Is(err, store.ErrNotFound) {
+		h.render(w, http.StatusBadRequest, view{Title: "Unknown provider", Error: "That sign-in provider does not exist here. Go back and choose one of those shown."})
+		return
+	} else if err != nil {
+		h.internal(w, "read provider", err)
+		return
+	}
+	h.startLogin(w, r, sess, p, "", h.cfg.Now().Add(loginLifetime))
+}
+
+// startLogin stores the round trip (state, nonce, PKCE verifier, the
+// browser session, and the device code it approves: "" for a console
+// sign-in) and sends the browser to the provider.
+func (h *handler) startLogin(w http.ResponseWriter, r *http.Request, sess websession.Session, p store.SSOProvider, userCode string, expires time.Time) {
 	op, ok := h.discover(w, r, p)
 	if !ok {
 		return
 	}
 	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	expires := h.cfg.Now().Add(loginLifetime)
-	if d.ExpiresAt.Before(expires) {
-		expires = d.ExpiresAt
-	}
 	if err := h.cfg.Store.CreateSSOLogin(r.Context(), store.SSOLogin{StateDigest: sha256.Sum256([]byte(state)),
-		SessionDigest: sess.Digest(), Provider: p.Name, UserCode: d.UserCode, Nonce: nonce, Verifier: verifier, ExpiresAt: expires}); err != nil {
+		SessionDigest: sess.Digest(), Provider: p.Name, UserCode: userCode, Nonce: nonce, Verifier: verifier, ExpiresAt: expires}); err != nil {
 		h.internal(w, "store login", err)
 		return
 	}

@@ -61,7 +61,7 @@ var users = []ssotest.User{
 	{ID: "u-mallory", Username: "mallory", Password: "mallory-pw-1", Email: "mallory@evil.example", Groups: []string{"eng"}},
 }
 
-func newEnv(t *testing.T, prov func(*store.SSOProvider)) *env {
+func newEnv(t *testing.T, prov func(*store.SSOProvider), cfgs ...func(*loginweb.Config)) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tokend.db"))
 	if err != nil {
@@ -83,8 +83,12 @@ func newEnv(t *testing.T, prov func(*store.SSOProvider)) *env {
 	cfg := server.Config{AuthFailures: 5, Now: clk.Now}
 	mux := http.NewServeMux()
 	mux.Handle("/", server.New(cfg, st, nil))
-	mux.Handle("/login/", loginweb.New(loginweb.Config{Store: st, Limiter: server.NewAddressLimiter(cfg, st, nil),
-		Now: clk.Now, ProviderTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(logs, nil))}))
+	lcfg := loginweb.Config{Store: st, Limiter: server.NewAddressLimiter(cfg, st, nil),
+		Now: clk.Now, ProviderTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	for _, f := range cfgs {
+		f(&lcfg)
+	}
+	mux.Handle("/login/", loginweb.New(lcfg))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	idp.AllowRedirect(srv.URL + loginweb.CallbackPath)

@@ -17,6 +17,8 @@ import (
 type principal struct {
 	user  store.User
 	token *store.Token
+	// console: the user signed in to the token console (console.go).
+	console bool
 
 	tok store.Token // what token points to for a PAT: one allocation, not two
 }
@@ -40,6 +42,14 @@ const (
 // the failure against the client address; see failLimiter) and reports
 // false.
 func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (*principal, bool) {
+	if u, ok := consoleUser(r.Context()); ok {
+		if u.Disabled || u.Kind == store.KindService {
+			s.unauthorized(w, r, false, wwwAuthenticate, "the account "+u.Username+" is disabled; ask an admin to enable it")
+			return nil, false
+		}
+		s.authenticated(r, u)
+		return &principal{user: u, console: true}, true
+	}
 	if len(r.Header.Values("Authorization")) > 1 {
 		// "First wins" would let a proxy and tokend disagree on who asks.
 		writeProblem(w, r, http.StatusBadRequest, api.CodeBadRequest, "send one Authorization header, not several")

@@ -37,6 +37,9 @@ func (s *server) audited(r *http.Request, p *principal) context.Context {
 	if p.token != nil {
 		a.ActorKind, a.ActorTokenID, a.ActorTokenName = store.ActorToken, p.token.ID, p.token.Name
 	}
+	if p.console {
+		a.ActorKind = store.ActorConsole
+	}
 	a.ClientAddress, a.UserAgent = s.client(r)
 	return store.WithAudit(r.Context(), a)
 }

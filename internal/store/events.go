@@ -53,6 +53,8 @@ const (
 	ActorOIDC       = "oidc"
 	// ActorSSO: a person who signed in at an SSO provider (tokend sso).
 	ActorSSO = "sso"
+	// ActorConsole: a person signed in to the token console in a browser.
+	ActorConsole = "console"
 )
 
 // MaxEventListLimit is the largest EventListOptions.Limit: the API's

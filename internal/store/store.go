@@ -242,6 +242,7 @@ type Store interface {
 	EventStore   // the audit trail and leak revocation: events.go
 	TrustStore   // trust policies for POST /v1/tokens/exchange: trust.go
 	SSOStore     // sign-in through an OpenID provider: sso.go
+	ConsoleStore // the token console's browser sessions: console.go
 	WebhookStore // webhooks, their outbox and expiry notices: webhook.go
 
 	// CreateUser adds a user; ErrConflict when the username is taken.

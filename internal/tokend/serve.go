@@ -21,6 +21,7 @@ import (
 	"github.com/tokenctl/tokenctl/internal/api"
 	"github.com/tokenctl/tokenctl/internal/atomicfile"
 	"github.com/tokenctl/tokenctl/internal/cmdargs"
+	"github.com/tokenctl/tokenctl/internal/console"
 	"github.com/tokenctl/tokenctl/internal/exitcode"
 	"github.com/tokenctl/tokenctl/internal/loginweb"
 	"github.com/tokenctl/tokenctl/internal/password"
@@ -68,6 +69,8 @@ type serveOptions struct {
 	publicURL      string
 	githubKeysURLs []string
 	devicePoll     time.Duration
+	consoleIdle    time.Duration
+	consoleLife    time.Duration
 	webhookTimeout time.Duration
 	webhookGiveUp  time.Duration
 }
@@ -129,6 +132,12 @@ Sign-ins started are limited to 30 a minute per address (429) and 10,000
 waiting at once (503). Failed sign-ins, including those of people with no
 account here and provider errors, are audit events (admins see them all).
 
+The token console, for people in a browser, is served at / (sign in with
+a provider or, with --password-login, a password; add, list, rotate and
+delete tokens; activity; admin). Its sessions end after
+--console-idle-timeout without a request and --console-session-lifetime
+after sign-in.
+
 --dev keeps its database under ./` + devDir + `, gives the user "dev" a new random
 password on every start and prints the tokenctl login line to paste.`,
 		Example: `  tokend serve --addr 127.0.0.1:8080 --database /var/lib/tokend/tokend.db
@@ -166,6 +175,8 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.DurationVar(&o.devicePoll, "device-poll-interval", server.DevicePollInterval, "least time between two polls of a browser sign-in's device code (whole seconds, 1s to 30s); sent to tokenctl as the device grant's interval")
 	f.StringVar(&o.publicURL, "public-url", "", "where browsers and clients reach tokend, e.g. https://tokend.example.com (default: taken from each request)")
 	f.StringArrayVar(&o.githubKeysURLs, "github-keys-url", nil, "accept GitHub secret-scanning reports signed by the keys listed at this URL (https://api.github.com/meta/public_keys/secret_scanning; repeat for each GitHub Enterprise Server); off when not given")
+	f.DurationVar(&o.consoleIdle, "console-idle-timeout", console.DefaultIdleTimeout, "sign a token console session out after this long without a request")
+	f.DurationVar(&o.consoleLife, "console-session-lifetime", console.DefaultSessionLifetime, "sign a token console session out this long after sign-in, however busy")
 	f.DurationVar(&o.webhookTimeout, "webhook-timeout", webhook.DefaultTimeout, "how long a webhook delivery waits for the receiver's answer")
 	f.DurationVar(&o.webhookGiveUp, "webhook-give-up-after", webhook.DefaultGiveUpAfter, "how long after an event its webhook deliveries are retried before they are given up (recorded in tokend webhook list)")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port; off when empty")
@@ -215,6 +226,9 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.passwordChecks < 0 {
 		return cfg, usageErrorf("--password-checks must be 0 (one per core) or more, got %d", o.passwordChecks)
+	}
+	if o.consoleIdle < time.Minute || o.consoleLife < time.Minute {
+		return cfg, usageErrorf("--console-idle-timeout and --console-session-lifetime must be at least 1m, such as 30m and 12h")
 	}
 	if o.drain <= 0 {
 		return cfg, usageErrorf("--drain-timeout must be a positive duration such as 30s, got %s", o.drain)
@@ -324,7 +338,7 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		ln = server.ProblemListener(ln)
 	}
 	srv := &http.Server{
-		Handler: handler(cfg, st, logger, tlsCfg != nil),
+		Handler: handler(cfg, st, logger, tlsCfg != nil, consoleTimeouts{idle: o.consoleIdle, life: o.consoleLife}),
 		// "OPTIONS *" reaches the API (a 404 problem) instead of net/http's
 		// bare 200 that the contract does not know.
 		DisableGeneralOptionsHandler: true,
@@ -340,8 +354,8 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 	if o.dev {
 		// Printing a password is acceptable only here: --dev is a local
 		// playground and this goes to the developer's own terminal.
-		fmt.Fprintf(e.stderr, "\ntokend dev mode: user %q has a new random password (earlier dev tokens were removed).\nLog in with:\n\n  printf '%%s\\n' '%s' | tokenctl auth login --host %s --username dev --password-stdin\n\n",
-			"dev", devPassword, url)
+		fmt.Fprintf(e.stderr, "\ntokend dev mode: user %q has a new random password (earlier dev tokens were removed).\nLog in with:\n\n  printf '%%s\\n' '%s' | tokenctl auth login --host %s --username dev --password-stdin\n\nor open the token console at %s/ and sign in as dev with that password.\n\n",
+			"dev", devPassword, url, url)
 	}
 
 	if o.pprofAddr != "" {
@@ -459,22 +473,36 @@ func baseURL(a net.Addr, tls bool) string {
 	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port)))
 }
 
-// handler is the API with the browser sign-in pages beside it under
-// /login/; they share the store and the per-address failure budget's rules.
-func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool) http.Handler {
+// consoleTimeouts are the console session's limits (--console-*).
+type consoleTimeouts struct{ idle, life time.Duration }
+
+// handler is the API with the browser pages beside it: the sign-in pages
+// under /login/ and the token console at / (console.Owns names its
+// paths). They share the store, the per-address failure budget's rules
+// and, for the console, the API's own handlers.
+func handler(cfg server.Config, st store.Store, logger *slog.Logger, tls bool, ct consoleTimeouts) http.Handler {
 	api := server.New(cfg, st, logger)
+	secure := tls || strings.HasPrefix(cfg.PublicURL, "https://")
+	con := console.New(console.Config{Store: st, API: api, PasswordLogin: !cfg.DisablePasswordLogin, Secure: secure, PublicURL: cfg.PublicURL,
+		IdleTimeout: ct.idle, SessionLifetime: ct.life, Now: cfg.Now, Logger: logger})
 	pages := server.Pages(cfg, logger, loginweb.New(loginweb.Config{
 		Store: st, Limiter: server.NewAddressLimiter(cfg, st, logger), PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy,
-		Secure: tls || strings.HasPrefix(cfg.PublicURL, "https://"), Now: cfg.Now, Logger: logger,
+		Secure: secure, Now: cfg.Now, Logger: logger, ConsoleSignIn: con.SignIn,
 	}))
+	// The console's pages are followed and logged like the API's and the
+	// sign-in pages' (request id, one access log line, recover).
+	consolePages := server.Pages(cfg, logger, con)
 	// Not a ServeMux: it would answer "OPTIONS *" and unclean paths itself,
 	// and the API must see every request that is not a page.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/login/") {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/login/"):
 			pages.ServeHTTP(w, r)
-			return
+		case console.Owns(r.URL.Path):
+			consolePages.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
 		}
-		api.ServeHTTP(w, r)
 	})
 }
 

@@ -88,6 +88,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"max lifetime too short", "", []string{"serve", "--database", db, "--max-lifetime", "30s"}, true, "at least 1m"},
 		{"bad log format", "", []string{"serve", "--database", db, "--log-format", "xml"}, true, "text or json"},
 		{"audit retention too short", "", []string{"serve", "--database", db, "--audit-retention", "10m"}, true, "--audit-retention must be at least 1h"},
+		{"console idle timeout too short", "", []string{"serve", "--database", db, "--console-idle-timeout", "10s"}, true, "--console-idle-timeout and --console-session-lifetime must be at least 1m"},
+		{"console session lifetime zero", "", []string{"serve", "--database", db, "--console-session-lifetime", "0"}, true, "--console-session-lifetime must be at least 1m"},
 		{"device poll interval zero", "", []string{"serve", "--database", db, "--device-poll-interval", "0"}, true, "--device-poll-interval must be whole seconds from 1s to 30s"},
 		{"device poll interval an hour", "", []string{"serve", "--database", db, "--device-poll-interval", "1h"}, true, "--device-poll-interval: must be whole seconds from 1s to 30s"},
 		{"device poll interval a fraction", "", []string{"serve", "--database", db, "--device-poll-interval", "1500ms"}, true, "--device-poll-interval: must be whole seconds"},

@@ -1,7 +1,8 @@
 // Package websession holds what every page tokend serves to a browser
 // needs: a short-lived session cookie, a CSRF token bound to it, and the
 // security headers (no caching, a content security policy with no inline
-// script, no framing). The sign-in pages use it; a later console can too.
+// script, no framing). The sign-in pages (package loginweb) and the token
+// console (package console) use it.
 package websession
 
 import (
@@ -20,6 +21,13 @@ type Manager struct {
 	Secure bool
 	// MaxAge is how long a session lives; default 15 minutes.
 	MaxAge time.Duration
+	// Name names the cookie (with the __Host- prefix when Secure);
+	// default "tokend_session".
+	Name string
+	// Strict sends the cookie only on same-site requests (SameSite=Strict):
+	// the console's signed-in session. The default, Lax, survives the
+	// top-level navigation back from an SSO provider, as a sign-in needs.
+	Strict bool
 }
 
 // Session is one browser's session: an unguessable id only the cookie
@@ -29,10 +37,21 @@ type Session struct {
 }
 
 func (m *Manager) cookieName() string {
-	if m.Secure {
-		return "__Host-tokend_session" // Secure, Path=/, no Domain: set by this origin only
+	name := m.Name
+	if name == "" {
+		name = "tokend_session"
 	}
-	return "tokend_session"
+	if m.Secure {
+		return "__Host-" + name // Secure, Path=/, no Domain: set by this origin only
+	}
+	return name
+}
+
+func (m *Manager) sameSite() http.SameSite {
+	if m.Strict {
+		return http.SameSiteStrictMode
+	}
+	return http.SameSiteLaxMode
 }
 
 func (m *Manager) maxAge() time.Duration {
@@ -48,12 +67,25 @@ func (m *Manager) Get(w http.ResponseWriter, r *http.Request) Session {
 	if s, ok := m.Existing(r); ok {
 		return s
 	}
+	return m.Start(w)
+}
+
+// Start begins a new session, setting its cookie on w, whatever r held:
+// a sign-in must never keep a session id the browser had before it
+// (session fixation).
+func (m *Manager) Start(w http.ResponseWriter) Session {
 	s := Session{id: rand.Text()}
 	http.SetCookie(w, &http.Cookie{
 		Name: m.cookieName(), Value: s.id, Path: "/", MaxAge: int(m.maxAge() / time.Second),
-		HttpOnly: true, Secure: m.Secure, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: m.Secure, SameSite: m.sameSite(),
 	})
 	return s
+}
+
+// Clear tells the browser to forget its session cookie (sign-out).
+func (m *Manager) Clear(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: m.cookieName(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: m.Secure, SameSite: m.sameSite()})
 }
 
 // Existing returns r's session if its cookie holds a well-formed one.
@@ -89,11 +121,15 @@ func (s Session) CheckCSRF(r *http.Request) bool {
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // Headers wraps pages with the security headers.
-func Headers(next http.Handler) http.Handler {
+func Headers(next http.Handler) http.Handler { return HeadersCSP(CSP, next) }
+
+// HeadersCSP wraps pages with the security headers and csp, which must
+// keep frame-ancestors 'none'.
+func HeadersCSP(csp string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", CSP)
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")

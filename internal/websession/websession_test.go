@@ -58,3 +58,28 @@ func TestHeaders(t *testing.T) {
 		t.Fatalf("headers = %v", h)
 	}
 }
+
+func TestStrictNamedSessionStartsFreshAndClears(t *testing.T) {
+	m := &Manager{Secure: true, Name: "tokend_console", Strict: true}
+	old := httptest.NewRequest("GET", "/", nil)
+	old.AddCookie(&http.Cookie{Name: "__Host-tokend_console", Value: strings.Repeat("A", 26)})
+	rec := httptest.NewRecorder()
+	s := m.Start(rec)
+	c := rec.Result().Cookies()
+	if len(c) != 1 || c[0].Name != "__Host-tokend_console" || c[0].SameSite != http.SameSiteStrictMode || !c[0].HttpOnly || !c[0].Secure {
+		t.Fatalf("Start set %+v, want one Strict, HttpOnly, Secure __Host-tokend_console cookie", c)
+	}
+	if c[0].Value == strings.Repeat("A", 26) {
+		t.Fatal("Start kept the id the browser had (session fixation)")
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(c[0])
+	if got, ok := m.Existing(r); !ok || got != s {
+		t.Fatal("the new cookie does not find its session")
+	}
+	rec = httptest.NewRecorder()
+	m.Clear(rec)
+	if c := rec.Result().Cookies(); len(c) != 1 || c[0].MaxAge >= 0 || c[0].Value != "" {
+		t.Fatalf("Clear set %+v, want an expired, empty cookie", c)
+	}
+}

@@ -386,3 +386,67 @@ func TestPostgresExportImportCarriesSSO(t *testing.T) {
 		t.Fatalf("a device code was carried over: %v", err)
 	}
 }
+
+// TestPostgresTokenPageUsesTheIndexAt10000: alice has 10,000 tokens,
+// interleaved in time with 10,000 of 100 other users (ids sort by time, as
+// store.NewID makes them). With fresh statistics, the queries ScanTokens
+// sends for the first page, a deep page and a filtered window read an
+// index backwards and sort nothing, so the console's and the API's page
+// 200 costs what page 1 does. (For alice, half of all rows, the planner
+// may walk the primary key and skip the other half; for a user with 100
+// tokens it takes (user_id, id).)
+func TestPostgresTokenPageUsesTheIndexAt10000(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	var users []string
+	for i := range 101 {
+		u := store.User{ID: store.NewID(time.Now()), Username: fmt.Sprintf("user%03d", i), PasswordHash: "h", CreatedAt: time.Now().UTC()}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u.ID)
+	}
+	alice, others := users[0], users[1:]
+	if _, err := s.pool.Exec(ctx, `INSERT INTO tokens (id, user_id, name, key_hint, digest, created_at, expires_at)
+		SELECT lpad(i::text, 26, '0'), CASE WHEN i % 2 = 0 THEN $1 ELSE ($2::text[])[1 + (i / 2) % 100] END,
+			'tok-' || i, 'tkn_abcd…wxyz', sha256(i::text::bytea), now(), now() + interval '1 day'
+		FROM generate_series(1, 20000) AS i`, alice, others); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `ANALYZE tokens`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		q    string
+		args []any
+	}{
+		{"first page", `SELECT id FROM tokens WHERE user_id = $1 ORDER BY id DESC LIMIT 51`, []any{alice}},
+		{"a small user's page", `SELECT id FROM tokens WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT 51`, []any{others[7], fmt.Sprintf("%026d", 15000)}},
+		{"deep page", `SELECT id FROM tokens WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT 51`, []any{alice, fmt.Sprintf("%026d", 102)}},
+		{"filtered window", `SELECT id FROM (SELECT * FROM tokens WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT 1000) w
+			WHERE true AND name LIKE $3 ESCAPE '\' ORDER BY id DESC LIMIT 51`, []any{alice, fmt.Sprintf("%026d", 18000), "%tok-8%"}},
+	} {
+		rows, err := s.pool.Query(ctx, "EXPLAIN "+c.q, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, strings.TrimSpace(line))
+		}
+		rows.Close()
+		p := strings.Join(plan, "\n")
+		t.Logf("%s:\n%s", c.name, p)
+		if !strings.Contains(p, "Scan Backward using tokens_") || strings.Contains(p, "Sort") || strings.Contains(p, "Seq Scan") {
+			t.Errorf("%s: not a backward index scan without a sort", c.name)
+		}
+		if c.args[0] != alice && !strings.Contains(p, "tokens_user_id_id") {
+			t.Errorf("%s: does not use the (user_id, id) index", c.name)
+		}
+	}
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("roles", func(t *testing.T) { testRoles(t, newStore) })
 	t.Run("admin", func(t *testing.T) { testAdmin(t, newStore) })
 	t.Run("sso", func(t *testing.T) { testSSO(t, newStore) })
+	t.Run("console", func(t *testing.T) { testConsole(t, newStore) })
 	t.Run("webhooks", func(t *testing.T) { testWebhooks(t, newStore) })
 }
 

@@ -1,0 +1,12 @@
+-- 0010: the token console's browser sessions (issue 25). The cookie holds
+-- a random id; only its SHA-256 digest is kept here.
+CREATE TABLE console_sessions (
+    digest     BLOB    NOT NULL PRIMARY KEY CHECK (length(digest) = 32),
+    user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX console_sessions_expires_at ON console_sessions (expires_at);
+CREATE INDEX console_sessions_user_id ON console_sessions (user_id);
