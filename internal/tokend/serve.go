@@ -389,8 +389,8 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		runExpirySweeper(pctx, st, expirySweepInterval, time.Now, logger)
 	}()
 	defer func() { stopPruner(); <-expiries }()
-	// Deliveries in flight finish (each within --webhook-timeout) before
-	// the store closes.
+	// Deliveries in flight get a short grace to finish, and are recorded,
+	// before the store closes (webhook.DefaultShutdownGrace).
 	delivered := make(chan struct{})
 	go func() {
 		defer close(delivered)

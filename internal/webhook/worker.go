@@ -27,6 +27,11 @@ const (
 	// process's deliveries are taken up again within a term, whatever the
 	// request timeout.
 	DefaultLeaseTerm = 15 * time.Second
+	// DefaultShutdownGrace is how long an attempt already in flight may
+	// still take once tokend is told to stop: a receiver that answers
+	// promptly is recorded as delivered, not sent the event again by the
+	// next replica; one that hangs is cut short and retried.
+	DefaultShutdownGrace = 5 * time.Second
 	// Retries wait FirstRetry, doubling up to MaxRetryWait, each with
 	// jitter (a random half of it) so receivers coming back are not hit
 	// by every replica at once.
@@ -47,9 +52,11 @@ type Config struct {
 	Timeout     time.Duration // one request's bound
 	GiveUpAfter time.Duration // retries stop this long after the event
 	LeaseTerm   time.Duration // DefaultLeaseTerm when zero
-	Concurrency int
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// ShutdownGrace: DefaultShutdownGrace when zero, none when negative.
+	ShutdownGrace time.Duration
+	Concurrency   int
+	Now           func() time.Time
+	Logger        *slog.Logger
 	// Client posts the requests; NewClient(Timeout) when nil.
 	Client *http.Client
 	// Jitter returns a random duration in [0, d); rand.N when nil.
@@ -78,6 +85,9 @@ func NewWorker(cfg Config) *Worker {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -176,20 +186,35 @@ func (w *Worker) deliverAll(ctx context.Context, name string) {
 }
 
 // deliver makes one attempt at d, records its outcome and reports whether
-// it was delivered. A shutdown cuts the request short rather than hold
-// tokend up to the timeout; the row is then due again at once, for
-// whichever replica or restart comes next.
+// it was delivered. A shutdown gives the attempt ShutdownGrace to finish,
+// then cuts it short rather than hold tokend up to the timeout; a cut
+// row is due again at once, for whichever replica or restart comes next.
 func (w *Worker) deliver(ctx context.Context, hook store.Webhook, d store.Delivery) (delivered bool) {
-	rctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Timeout)
+	stopGrace := context.AfterFunc(ctx, func() {
+		if w.cfg.ShutdownGrace <= 0 {
+			cancel()
+			return
+		}
+		t := time.NewTimer(w.cfg.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-rctx.Done():
+		}
+	})
 	stopRenew := w.renew(rctx, d)
 	sendErr := w.sender.Send(rctx, hook, d)
+	cut := ctx.Err() != nil && rctx.Err() == context.Canceled
 	cancel()
+	stopGrace()
 	stopRenew()
 	now := w.cfg.Now()
 	r := store.DeliveryResult{At: now, Delivered: sendErr == nil}
 	switch {
 	case sendErr == nil:
-	case ctx.Err() != nil:
+	case cut:
 		r.Error, r.NextAttempt = "tokend stopped during the attempt", now
 	default:
 		r.Error = sendErr.Error()

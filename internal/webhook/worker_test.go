@@ -383,9 +383,9 @@ func TestShutdownCutsAHangingDeliveryShortAndLeavesItDue(t *testing.T) {
 	e.event()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	w := e.worker(Config{Now: time.Now, Timeout: time.Hour})
+	w := e.worker(Config{Now: time.Now, Timeout: time.Hour, ShutdownGrace: 50 * time.Millisecond})
 	go func() { defer close(done); w.Run(ctx) }()
-	rcv.Next() // the attempt is in flight and would wait an hour
+	rcv.Next() // the attempt is in flight and would wait an hour, past the grace
 	cancel()
 	<-done
 	st := e.status("ops")
@@ -394,6 +394,30 @@ func TestShutdownCutsAHangingDeliveryShortAndLeavesItDue(t *testing.T) {
 	}
 	if due, err := e.st.DueWebhooks(t.Context(), time.Now()); err != nil || len(due) != 1 {
 		t.Fatalf("DueWebhooks after shutdown = %v, %v; want ops at once", due, err)
+	}
+}
+
+// A receiver that answers within the shutdown grace is recorded as
+// delivered: the next replica does not send the event again.
+func TestShutdownLetsAPromptAnswerBeRecorded(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	rcv := newReceiver(t, func(int) int { <-release; return http.StatusNoContent })
+	e.hook("ops", rcv.URL, rcv.Secret, store.WebhookStandard, store.EventTokenRevokedLeaked)
+	e.event()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	w := e.worker(Config{Now: time.Now, Timeout: time.Hour, ShutdownGrace: time.Minute})
+	go func() { defer close(done); w.Run(ctx) }()
+	rcv.Next() // the attempt is in flight
+	cancel()   // tokend is told to stop, then the receiver answers
+	close(release)
+	<-done
+	if st := e.status("ops"); st.Delivered != 1 || st.Pending != 0 || st.LastError != "" {
+		t.Fatalf("after shutdown: %+v", st)
+	}
+	if n := len(rcv.Received()); n != 1 {
+		t.Fatalf("%d attempts, want 1", n)
 	}
 }
 
