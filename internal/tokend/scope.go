@@ -1,11 +1,11 @@
 package tokend
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -149,56 +149,23 @@ name, description and builtin for each, like GET /v1/scopes.`,
   tokend scope list -o json`,
 		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			app, err := st.ListScopes(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("list scopes: %w", err)
-			}
-			type row struct {
-				Name        string `json:"name"`
-				Description string `json:"description"`
-				Builtin     bool   `json:"builtin"`
-				// MaxLifetime in seconds; 0 for no cap of its own.
-				MaxLifetime int64 `json:"max_lifetime_seconds"`
-			}
-			var rows []row
-			for _, sc := range scope.Builtins() {
-				rows = append(rows, row{sc.Name, sc.Description, true, 0})
-			}
-			for _, sc := range app {
-				rows = append(rows, row{sc.Name, sc.Description, false, int64(sc.MaxLifetime / time.Second)})
-			}
-			slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.Name, b.Name) })
-			switch {
-			case output == "json":
-				return writeJSON(e.stdout, rows)
-			case output == "" && !isTerminal(e.stdout):
-				for _, r := range rows {
-					fmt.Fprintln(e.stdout, r.Name)
-				}
-				return nil
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tBUILTIN\tMAX LIFETIME\tDESCRIPTION")
-			for _, r := range rows {
-				b := "no"
-				if r.Builtin {
-					b = "yes"
-				}
-				limit := "-"
-				if r.MaxLifetime > 0 {
-					limit = timespec.FormatDuration(time.Duration(r.MaxLifetime) * time.Second)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, b, limit, r.Description)
-			}
-			return tw.Flush()
+			return listNamed(cmd.Context(), e, database, output, namedListing[scopeRow]{
+				what:   "scopes",
+				fetch:  scopeRows,
+				name:   func(r scopeRow) string { return r.Name },
+				header: "NAME\tBUILTIN\tMAX LIFETIME\tDESCRIPTION",
+				row: func(r scopeRow) string {
+					b := "no"
+					if r.Builtin {
+						b = "yes"
+					}
+					limit := "-"
+					if r.MaxLifetime > 0 {
+						limit = timespec.FormatDuration(time.Duration(r.MaxLifetime) * time.Second)
+					}
+					return fmt.Sprintf("%s\t%s\t%s\t%s", r.Name, b, limit, r.Description)
+				},
+			})
 		},
 	}
 	list.Flags().StringVarP(&output, "output", "o", "", "output format: table or json (default: table on a terminal, names otherwise)")
@@ -239,6 +206,34 @@ changes a token.`,
 	}
 	cmd.AddCommand(add, set, list, del)
 	return cmd
+}
+
+// scopeRow is one scope in `tokend scope list`, and with -o json, like
+// GET /v1/scopes, its fields and their order are stable.
+type scopeRow struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Builtin     bool   `json:"builtin"`
+	// MaxLifetime in seconds; 0 for no cap of its own.
+	MaxLifetime int64 `json:"max_lifetime_seconds"`
+}
+
+// scopeRows is every scope a token may carry, built-in and application,
+// by name. The store comes first, as namedListing.fetch takes it.
+func scopeRows(st store.Store, ctx context.Context) ([]scopeRow, error) {
+	app, err := st.ListScopes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows []scopeRow
+	for _, sc := range scope.Builtins() {
+		rows = append(rows, scopeRow{sc.Name, sc.Description, true, 0})
+	}
+	for _, sc := range app {
+		rows = append(rows, scopeRow{sc.Name, sc.Description, false, int64(sc.MaxLifetime / time.Second)})
+	}
+	slices.SortFunc(rows, func(a, b scopeRow) int { return strings.Compare(a.Name, b.Name) })
+	return rows, nil
 }
 
 // parseMaxLifetime reads --max-lifetime: "" is no cap, and so is "none"

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode"
 
@@ -24,6 +22,9 @@ const (
 	maxClientSecretLen = 4096
 	maxSSOConditions   = 32
 )
+
+var ssoSecretFile = secretFlag{flag: "--client-secret-file", max: maxClientSecretLen,
+	secret: "the client secret", fill: "the client secret the provider gave tokend", readErr: "read the client secret"}
 
 // usernameClaims are the claims a provider's username may come from.
 var usernameClaims = []string{"preferred_username", "email", "sub"}
@@ -94,7 +95,7 @@ from the command line, and is never printed.`,
 			if err != nil {
 				return err
 			}
-			if p.ClientSecret, err = readClientSecret(e, o.secretFile); err != nil {
+			if p.ClientSecret, err = ssoSecretFile.read(e, o.secretFile); err != nil {
 				return err
 			}
 			st, err := openStore(cmd.Context(), database)
@@ -141,38 +142,18 @@ is never shown.`,
   tokend sso list -o json`,
 		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ps, err := st.ListSSOProviders(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("list sso providers: %w", err)
-			}
-			switch {
-			case output == "json":
-				return writeSSOJSON(e.stdout, ps)
-			case output == "" && !isTerminal(e.stdout):
-				for _, p := range ps {
-					fmt.Fprintln(e.stdout, p.Name)
-				}
-				return nil
-			}
-			if len(ps) == 0 {
-				fmt.Fprintln(e.stderr, "No sso providers yet; add one with: tokend sso add NAME --issuer URL ...")
-				return nil
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tISSUER\tCLIENT-ID\tUSERNAME\tALLOW\tADMIN-IF\tCREATE-USERS")
-			for _, p := range ps {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%t\n", p.Name, p.Issuer, p.ClientID, p.UsernameClaim,
-					orDash(joinConds(p.Allow)), orDash(joinConds(p.AdminIf)), p.CreateUsers)
-			}
-			return tw.Flush()
+			return listNamed(cmd.Context(), e, database, output, namedListing[store.SSOProvider]{
+				what:   "sso providers",
+				fetch:  store.Store.ListSSOProviders,
+				name:   func(p store.SSOProvider) string { return p.Name },
+				json:   writeSSOJSON,
+				empty:  "No sso providers yet; add one with: tokend sso add NAME --issuer URL ...",
+				header: "NAME\tISSUER\tCLIENT-ID\tUSERNAME\tALLOW\tADMIN-IF\tCREATE-USERS",
+				row: func(p store.SSOProvider) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%t", p.Name, p.Issuer, p.ClientID, p.UsernameClaim,
+						orDash(joinConds(p.Allow)), orDash(joinConds(p.AdminIf)), p.CreateUsers)
+				},
+			})
 		},
 	}
 	list.Flags().StringVarP(&output, "output", "o", "", "output format: table or json (default: table on a terminal, names otherwise)")
@@ -187,20 +168,7 @@ their tokens stay; remove them with tokend user delete if they must go.`,
 		Example: `  tokend sso delete corp`,
 		Args:    cmdargs.ExactArgs(1, "tokend sso delete NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			err = st.DeleteSSOProvider(cmd.Context(), args[0])
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("no sso provider %q; see tokend sso list", text.Truncate(args[0], quoteLen))
-			case err != nil:
-				return fmt.Errorf("delete sso provider %s: %w", args[0], err)
-			}
-			fmt.Fprintf(e.stderr, "Deleted sso provider %s.\n", args[0])
-			return nil
+			return deleteNamed(cmd.Context(), e, database, "sso", "sso provider", args[0], store.Store.DeleteSSOProvider)
 		},
 	}
 	cmd.AddCommand(add, list, del)
@@ -272,34 +240,6 @@ func parseConditions(flag string, kvs []string) ([]store.ClaimMatch, error) {
 		out = append(out, store.ClaimMatch{Claim: key, Glob: glob})
 	}
 	return out, nil
-}
-
-// readClientSecret reads the secret from path ("-": stdin), trimmed of
-// surrounding white space. Errors never quote the file's content.
-func readClientSecret(e *env, path string) (string, error) {
-	var r io.Reader = e.stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return "", usageErrorf("--client-secret-file: %s", strings.TrimPrefix(err.Error(), "open "))
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxClientSecretLen+1))
-	if err != nil {
-		return "", fmt.Errorf("read the client secret: %w", err)
-	}
-	s := strings.TrimSpace(string(b))
-	switch {
-	case len(b) > maxClientSecretLen:
-		return "", usageErrorf("--client-secret-file holds more than %d bytes; it should hold only the client secret", maxClientSecretLen)
-	case s == "":
-		return "", usageErrorf("--client-secret-file is empty; put the client secret the provider gave tokend in it")
-	case strings.ContainsFunc(s, unicode.IsControl):
-		return "", usageErrorf("--client-secret-file holds more than one line; it should hold only the client secret")
-	}
-	return s, nil
 }
 
 func joinConds(cs []store.ClaimMatch) string {

@@ -176,14 +176,9 @@ how to add one to stderr.`,
 			if err := checkOutput(output, "table", "tsv", "json"); err != nil {
 				return err
 			}
-			st, err := openStore(cmd.Context(), database)
+			ps, err := listAll(cmd.Context(), database, "trust policies", store.Store.ListTrustPolicies)
 			if err != nil {
 				return err
-			}
-			defer st.Close()
-			ps, err := st.ListTrustPolicies(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("list trust policies: %w", err)
 			}
 			if output == "json" {
 				return writeTrustJSON(e, ps)
@@ -213,20 +208,7 @@ policy's max lifetime); delete them with tokenctl if they must go now.`,
 		Example: `  tokend trust delete gha-deploy`,
 		Args:    cmdargs.ExactArgs(1, "tokend trust delete NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			err = st.DeleteTrustPolicy(cmd.Context(), args[0])
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("no trust policy %q; see tokend trust list", text.Truncate(args[0], quoteLen))
-			case err != nil:
-				return fmt.Errorf("delete trust policy %s: %w", args[0], err)
-			}
-			fmt.Fprintf(e.stderr, "Deleted trust policy %s.\n", args[0])
-			return nil
+			return deleteNamed(cmd.Context(), e, database, "trust", "trust policy", args[0], store.Store.DeleteTrustPolicy)
 		},
 	}
 	cmd.AddCommand(add, list, del)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -155,35 +154,21 @@ name per line on stdout, for scripts.`,
   tokend user list | grep -c .   # how many users`,
 		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd.Context(), database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			users, err := st.ListUsers(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("list users: %w", err)
-			}
-			if !isTerminal(e.stdout) {
-				for _, u := range users {
-					fmt.Fprintln(e.stdout, u.Username)
-				}
-				return nil
-			}
-			if len(users) == 0 {
-				fmt.Fprintln(e.stderr, "No users yet; add one with: tokend user add NAME")
-				return nil
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "USERNAME\tROLE\tKIND\tSTATUS\tCREATED")
-			for _, u := range users {
-				status := "enabled"
-				if u.Disabled {
-					status = "disabled"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, u.Kind, status, u.CreatedAt.UTC().Format(time.RFC3339))
-			}
-			return tw.Flush()
+			// No -o here (output ""): the table on a terminal, names piped.
+			return listNamed(cmd.Context(), e, database, "", namedListing[store.User]{
+				what:   "users",
+				fetch:  store.Store.ListUsers,
+				name:   func(u store.User) string { return u.Username },
+				empty:  "No users yet; add one with: tokend user add NAME",
+				header: "USERNAME\tROLE\tKIND\tSTATUS\tCREATED",
+				row: func(u store.User) string {
+					status := "enabled"
+					if u.Disabled {
+						status = "disabled"
+					}
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", u.Username, u.Role, u.Kind, status, u.CreatedAt.UTC().Format(time.RFC3339))
+				},
+			})
 		},
 	}
 

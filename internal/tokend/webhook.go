@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +20,9 @@ import (
 
 // maxWebhookFile bounds what --secret-file may hold: a secret or a URL.
 const maxWebhookFile = 4096
+
+var webhookSecretFile = secretFlag{flag: "--secret-file", max: maxWebhookFile,
+	secret: "the secret", fill: "the whsec_ secret", readErr: "read --secret-file"}
 
 type webhookAddOptions struct {
 	url, secretFile, format string
@@ -92,7 +92,7 @@ instead (it is the credential, so it stays off the command line too) and
 			if err != nil {
 				return err
 			}
-			content, err := readWebhookFile(e, o.secretFile)
+			content, err := webhookSecretFile.read(e, o.secretFile)
 			if err != nil {
 				return err
 			}
@@ -146,38 +146,18 @@ URL past its host.`,
   tokend webhook list -o json`,
 		Args: cmdargs.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "table", "json"); err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ws, err := st.ListWebhooks(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("list webhooks: %w", err)
-			}
-			switch {
-			case output == "json":
-				return writeWebhookJSON(e.stdout, ws)
-			case output == "" && !isTerminal(e.stdout):
-				for _, w := range ws {
-					fmt.Fprintln(e.stdout, w.Name)
-				}
-				return nil
-			}
-			if len(ws) == 0 {
-				fmt.Fprintln(e.stderr, "No webhooks yet; add one with: tokend webhook add NAME --url URL --event TYPE --secret-file FILE")
-				return nil
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tURL\tFORMAT\tEVENTS\tPENDING\tDELIVERED\tFAILED\tLAST-ERROR")
-			for _, w := range ws {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", w.Name, displayURL(w.Webhook), w.Format, strings.Join(w.Events, ","),
-					w.Pending, w.Delivered, w.Failed, orDash(lastError(w)))
-			}
-			return tw.Flush()
+			return listNamed(cmd.Context(), e, database, output, namedListing[store.WebhookStatus]{
+				what:   "webhooks",
+				fetch:  store.Store.ListWebhooks,
+				name:   func(w store.WebhookStatus) string { return w.Name },
+				json:   writeWebhookJSON,
+				empty:  "No webhooks yet; add one with: tokend webhook add NAME --url URL --event TYPE --secret-file FILE",
+				header: "NAME\tURL\tFORMAT\tEVENTS\tPENDING\tDELIVERED\tFAILED\tLAST-ERROR",
+				row: func(w store.WebhookStatus) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s", w.Name, displayURL(w.Webhook), w.Format, strings.Join(w.Events, ","),
+						w.Pending, w.Delivered, w.Failed, orDash(lastError(w)))
+				},
+			})
 		},
 	}
 	list.Flags().StringVarP(&output, "output", "o", "", "output format: table or json (default: table on a terminal, names otherwise)")
@@ -192,20 +172,7 @@ already in flight on a replica finishes.`,
 		Example: `  tokend webhook delete ops`,
 		Args:    cmdargs.ExactArgs(1, "tokend webhook delete NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			err = st.DeleteWebhook(cmd.Context(), args[0])
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("no webhook %q; see tokend webhook list", text.Truncate(args[0], quoteLen))
-			case err != nil:
-				return fmt.Errorf("delete webhook %s: %w", args[0], err)
-			}
-			fmt.Fprintf(e.stderr, "Deleted webhook %s.\n", args[0])
-			return nil
+			return deleteNamed(cmd.Context(), e, database, "webhook", "webhook", args[0], store.Store.DeleteWebhook)
 		},
 	}
 
@@ -231,7 +198,7 @@ exit 1 when it was not accepted.`,
 			w, err := st.WebhookByName(cmd.Context(), args[0])
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				return fmt.Errorf("no webhook %q; see tokend webhook list", text.Truncate(args[0], quoteLen))
+				return noSuch("webhook", "webhook", args[0])
 			case err != nil:
 				return fmt.Errorf("test webhook %s: %w", args[0], err)
 			}
@@ -285,34 +252,6 @@ func (o *webhookAddOptions) webhook(name string) (store.Webhook, error) {
 		return w, usageErrorf("--secret-file is required: a file holding the signing secret (or - for stdin); it is never taken on the command line")
 	}
 	return w, nil
-}
-
-// readWebhookFile reads --secret-file ("-": stdin), trimmed of surrounding
-// white space. Errors never quote its content.
-func readWebhookFile(e *env, path string) (string, error) {
-	var r io.Reader = e.stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return "", usageErrorf("--secret-file: %s", strings.TrimPrefix(err.Error(), "open "))
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxWebhookFile+1))
-	if err != nil {
-		return "", fmt.Errorf("read --secret-file: %w", err)
-	}
-	s := strings.TrimSpace(string(b))
-	switch {
-	case len(b) > maxWebhookFile:
-		return "", usageErrorf("--secret-file holds more than %d bytes; it should hold only the secret", maxWebhookFile)
-	case s == "":
-		return "", usageErrorf("--secret-file is empty; put the whsec_ secret in it")
-	case strings.ContainsFunc(s, unicode.IsControl):
-		return "", usageErrorf("--secret-file holds more than one line; it should hold only the secret")
-	}
-	return s, nil
 }
 
 // displayURL is a webhook's URL as shown: a Slack webhook's path is its
