@@ -326,12 +326,6 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 	}
 	defer ln.Close()
 	url := baseURL(ln.Addr(), tlsCfg != nil)
-	if o.addrFile != "" {
-		// Atomic, so a script polling for the file never reads half a URL.
-		if err := atomicfile.Write(o.addrFile, []byte(url+"\n"), 0o644); err != nil {
-			return fmt.Errorf("write --addr-file: %w", err)
-		}
-	}
 
 	if tlsCfg == nil {
 		// net/http's own refusals (malformed requests) as problem+json too.
@@ -356,6 +350,14 @@ func serve(ctx context.Context, e *env, o *serveOptions) error {
 		// playground and this goes to the developer's own terminal.
 		fmt.Fprintf(e.stderr, "\ntokend dev mode: user %q has a new random password (earlier dev tokens were removed).\nLog in with:\n\n  printf '%%s\\n' '%s' | tokenctl auth login --host %s --username dev --password-stdin\n\nor open the token console at %s/ and sign in as dev with that password.\n\n",
 			"dev", devPassword, url, url)
+	}
+	// The file comes last: a script (or test) that waits for it finds
+	// everything above already said.
+	if o.addrFile != "" {
+		// Atomic, so a script polling for the file never reads half a URL.
+		if err := atomicfile.Write(o.addrFile, []byte(url+"\n"), 0o644); err != nil {
+			return fmt.Errorf("write --addr-file: %w", err)
+		}
 	}
 
 	if o.pprofAddr != "" {
