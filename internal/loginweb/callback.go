@@ -36,18 +36,18 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" || len(state) > 256 {
-		h.render(w, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in link is incomplete. " + startAgain})
+		h.render(w, r, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in link is incomplete. " + startAgain})
 		return
 	}
 	// Taken once: a replayed callback, or a forged state, finds nothing.
 	login, err := h.cfg.Store.TakeSSOLogin(r.Context(), sha256.Sum256([]byte(state)), h.cfg.Now())
 	if errors.Is(err, store.ErrNotFound) {
-		h.log.Warn("sso callback with an unknown, used or expired state", "client", h.cfg.Limiter.ClientAddress(r))
-		h.render(w, http.StatusBadRequest, view{Title: "Start again",
+		h.logFor(r).Warn("sso callback with an unknown, used or expired state", "client", h.cfg.Limiter.ClientAddress(r))
+		h.render(w, r, http.StatusBadRequest, view{Title: "Start again",
 			Error: "This sign-in was already completed, has expired, or was not started here. " + startAgain})
 		return
 	} else if err != nil {
-		h.internal(w, "take sso login", err)
+		h.internal(w, r, "take sso login", err)
 		return
 	}
 	// The round trip must end in the browser that started it, or someone
@@ -58,7 +58,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		if login.UserCode == "" {
 			again = "Sign in again from tokend's sign-in page in this one."
 		}
-		h.render(w, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in was started in another browser. " + again})
+		h.render(w, r, http.StatusBadRequest, view{Title: "Start again", Error: "This sign-in was started in another browser. " + again})
 		return
 	}
 	deny := func() {
@@ -67,23 +67,23 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := h.cfg.Store.DecideDeviceCode(r.Context(), login.UserCode, false, "", h.cfg.Now()); err != nil &&
 			!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrExpired) && !errors.Is(err, store.ErrNotFound) {
-			h.log.Warn("deny device code", "error", err.Error())
+			h.logFor(r).Warn("deny device code", "error", err.Error())
 		}
 	}
 	p, err := h.cfg.Store.SSOProviderByName(r.Context(), login.Provider)
 	if errors.Is(err, store.ErrNotFound) {
 		deny()
-		h.render(w, http.StatusBadRequest, view{Title: "Provider removed", Error: "The sign-in provider " + login.Provider + " was removed meanwhile."})
+		h.render(w, r, http.StatusBadRequest, view{Title: "Provider removed", Error: "The sign-in provider " + login.Provider + " was removed meanwhile."})
 		return
 	} else if err != nil {
-		h.internal(w, "read provider", err)
+		h.internal(w, r, "read provider", err)
 		return
 	}
 	if e := q.Get("error"); e != "" {
 		deny()
-		h.log.Info("sso provider refused", "provider", p.Name, "error", e)
+		h.logFor(r).Info("sso provider refused", "provider", p.Name, "error", e)
 		h.failed(r, p, "", nil, reasonProviderError, "refused: "+oneWord(e))
-		h.render(w, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider " + p.Name + " did not sign you in (" + oneWord(e) + "). Nothing was signed in."})
+		h.render(w, r, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider " + p.Name + " did not sign you in (" + oneWord(e) + "). Nothing was signed in."})
 		return
 	}
 	op, ok := h.discover(w, r, p)
@@ -113,16 +113,16 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 			h.providerError(w, r, p, "keys", err)
 			return
 		}
-		h.log.Warn("sso id token refused", "provider", p.Name, "error", err.Error())
+		h.logFor(r).Warn("sso id token refused", "provider", p.Name, "error", err.Error())
 		h.failed(r, p, "", nil, reasonProviderError, "id token")
-		h.render(w, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider's answer did not verify for this server. Nothing was signed in."})
+		h.render(w, r, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider's answer did not verify for this server. Nothing was signed in."})
 		return
 	}
 	if idt.Nonce != login.Nonce {
 		deny()
-		h.log.Warn("sso id token with the wrong nonce", "provider", p.Name)
+		h.logFor(r).Warn("sso id token with the wrong nonce", "provider", p.Name)
 		h.failed(r, p, "", map[string]string{"sub": idt.Subject}, reasonProviderError, "nonce")
-		h.render(w, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider's answer belongs to another sign-in. Nothing was signed in."})
+		h.render(w, r, http.StatusForbidden, view{Title: "Not signed in", Error: "The sign-in provider's answer belongs to another sign-in. Nothing was signed in."})
 		return
 	}
 	var claims map[string]any
@@ -141,55 +141,55 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request, p store.SSOProv
 	username, _ := claimmatch.Text(claims[p.UsernameClaim])
 	if username == "" || len(username) > maxUsernameLen || strings.ContainsFunc(username, unicode.IsControl) {
 		deny()
-		h.log.Warn("sso sign-in without a usable username", "provider", p.Name, "claim", p.UsernameClaim, "sub", subject)
+		h.logFor(r).Warn("sso sign-in without a usable username", "provider", p.Name, "claim", p.UsernameClaim, "sub", subject)
 		h.failed(r, p, "", map[string]string{"sub": subject}, reasonProviderError, "no usable "+p.UsernameClaim+" claim")
-		h.render(w, http.StatusForbidden, view{Title: "Not signed in",
+		h.render(w, r, http.StatusForbidden, view{Title: "Not signed in",
 			Error: "The sign-in provider did not say who you are (no usable " + p.UsernameClaim + " claim). Ask the server's operator."})
 		return
 	}
 	u, uerr := h.cfg.Store.UserByName(ctx, username)
 	if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
-		h.internal(w, "look up user", uerr)
+		h.internal(w, r, "look up user", uerr)
 		return
 	}
 	known := uerr == nil
 	if failed, ok := claimmatch.All(p.Allow, claims); !ok {
 		deny()
-		h.log.Info("sso sign-in not allowed", "provider", p.Name, "user", username, "claim", failed)
+		h.logFor(r).Info("sso sign-in not allowed", "provider", p.Name, "user", username, "claim", failed)
 		// In the user's trail when there is one, else in no one's (admins
 		// see it), with who the provider said it was.
 		h.failed(r, p, u.ID, matchedClaims(p, subject, claims), reasonNotAllowed, "")
-		h.render(w, http.StatusForbidden, view{Title: "Not allowed", Error: "Your account at " + p.Name + " is not allowed to sign in here. Nothing was signed in."})
+		h.render(w, r, http.StatusForbidden, view{Title: "Not allowed", Error: "Your account at " + p.Name + " is not allowed to sign in here. Nothing was signed in."})
 		return
 	}
 	if !known {
 		if !p.CreateUsers {
 			deny()
-			h.log.Info("sso sign-in of an unknown user", "provider", p.Name, "user", username, "reason", reasonUnknownUser)
+			h.logFor(r).Info("sso sign-in of an unknown user", "provider", p.Name, "user", username, "reason", reasonUnknownUser)
 			h.failed(r, p, "", matchedClaims(p, subject, claims), reasonUnknownUser, "")
-			h.render(w, http.StatusForbidden, view{Title: "No account", Error: "There is no account " + username + " on this server. Ask its operator to add one."})
+			h.render(w, r, http.StatusForbidden, view{Title: "No account", Error: "There is no account " + username + " on this server. Ask its operator to add one."})
 			return
 		}
 		u = store.User{ID: store.NewID(h.cfg.Now()), Username: username, CreatedAt: h.cfg.Now().UTC().Truncate(time.Microsecond)}
 		if err := h.cfg.Store.CreateSSOUser(ctx, u, p.Name); errors.Is(err, store.ErrConflict) {
 			if u, err = h.cfg.Store.UserByName(ctx, username); err != nil { // made by a concurrent sign-in
-				h.internal(w, "look up user", err)
+				h.internal(w, r, "look up user", err)
 				return
 			}
 		} else if err != nil {
-			h.internal(w, "create user", err)
+			h.internal(w, r, "create user", err)
 			return
 		}
 	}
 	if userDisabled(u) {
 		deny()
 		h.failed(r, p, u.ID, matchedClaims(p, subject, claims), reasonDisabled, "")
-		h.render(w, http.StatusForbidden, view{Title: "Account disabled", Error: "The account " + username + " is disabled on this server."})
+		h.render(w, r, http.StatusForbidden, view{Title: "Account disabled", Error: "The account " + username + " is disabled on this server."})
 		return
 	}
 	if adminMatches(p, claims) {
 		if err := makeAdmin(ctx, h.cfg.Store, u); err != nil {
-			h.internal(w, "make admin", err)
+			h.internal(w, r, "make admin", err)
 			return
 		}
 	}
@@ -197,29 +197,29 @@ func (h *handler) signIn(w http.ResponseWriter, r *http.Request, p store.SSOProv
 		// One OIDC flow, two outcomes: this one began on the console's
 		// sign-in page and ends in a console session.
 		if h.cfg.ConsoleSignIn == nil {
-			h.render(w, http.StatusNotFound, view{Title: "Not found", Error: "This server has no token console."})
+			h.render(w, r, http.StatusNotFound, view{Title: "Not found", Error: "This server has no token console."})
 			return
 		}
 		h.record(r, store.Event{UserID: u.ID, Type: store.EventSSOLogin, Claims: matchedClaims(p, subject, claims)}, p)
-		h.log.Info("sso sign-in to the console", "provider", p.Name, "user", u.Username, "sub", subject)
+		h.logFor(r).Info("sso sign-in to the console", "provider", p.Name, "user", u.Username, "sub", subject)
 		h.cfg.ConsoleSignIn(w, r, u)
 		return
 	}
 	err := h.cfg.Store.DecideDeviceCode(ctx, login.UserCode, true, u.ID, h.cfg.Now())
 	switch {
 	case errors.Is(err, store.ErrExpired):
-		h.render(w, http.StatusGone, view{Title: "Code expired", Error: "The code expired while you signed in. Run tokenctl auth login --web again."})
+		h.render(w, r, http.StatusGone, view{Title: "Code expired", Error: "The code expired while you signed in. Run tokenctl auth login --web again."})
 		return
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
-		h.render(w, http.StatusConflict, view{Title: "Code already used", Error: "This code was already used. Run tokenctl auth login --web again."})
+		h.render(w, r, http.StatusConflict, view{Title: "Code already used", Error: "This code was already used. Run tokenctl auth login --web again."})
 		return
 	case err != nil:
-		h.internal(w, "approve device code", err)
+		h.internal(w, r, "approve device code", err)
 		return
 	}
 	h.record(r, store.Event{UserID: u.ID, Type: store.EventSSOLogin, Claims: matchedClaims(p, subject, claims)}, p)
-	h.log.Info("sso sign-in", "provider", p.Name, "user", u.Username, "sub", subject)
-	h.render(w, http.StatusOK, view{Title: "Signed in", Message: "Signed in as " + u.Username + ". Return to your terminal: tokenctl finishes on its own. You can close this tab."})
+	h.logFor(r).Info("sso sign-in", "provider", p.Name, "user", u.Username, "sub", subject)
+	h.render(w, r, http.StatusOK, view{Title: "Signed in", Message: "Signed in as " + u.Username + ". Return to your terminal: tokenctl finishes on its own. You can close this tab."})
 }
 
 // matchedClaims is what the audit trail keeps of a sign-in: the subject
@@ -267,7 +267,7 @@ func (h *handler) record(r *http.Request, e store.Event, p store.SSOProvider) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
 	if err := h.cfg.Store.AddEvents(ctx, []store.Event{e}); err != nil {
-		h.log.Warn("record sso event", "error", err.Error())
+		h.logFor(r).Warn("record sso event", "error", err.Error())
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/tokenctl/tokenctl/internal/server"
 	"github.com/tokenctl/tokenctl/internal/store"
 	"github.com/tokenctl/tokenctl/internal/usercode"
 	"github.com/tokenctl/tokenctl/internal/websession"
@@ -88,7 +89,9 @@ type Config struct {
 type handler struct {
 	cfg      Config
 	sessions *websession.Manager
-	log      *slog.Logger
+	// baseLog is read only by logFor, so no line goes out without its
+	// request's id.
+	baseLog *slog.Logger
 
 	mu        sync.Mutex
 	providers map[string]cachedProvider // by issuer
@@ -117,7 +120,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{cfg: cfg, sessions: &websession.Manager{Secure: cfg.Secure}, log: cfg.Logger, providers: map[string]cachedProvider{}}
+	h := &handler{cfg: cfg, sessions: &websession.Manager{Secure: cfg.Secure}, baseLog: cfg.Logger, providers: map[string]cachedProvider{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DevicePath, h.showDevice)
 	mux.HandleFunc("POST "+DevicePath, h.decideDevice)
@@ -126,7 +129,7 @@ func New(cfg Config) http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET "+staticPrefix, http.StripPrefix(staticPrefix, http.FileServerFS(static)))
 	mux.HandleFunc("/login/", func(w http.ResponseWriter, r *http.Request) {
-		h.render(w, http.StatusNotFound, view{Title: "Not found", Error: "There is no such page. Open the link your terminal shows."})
+		h.render(w, r, http.StatusNotFound, view{Title: "Not found", Error: "There is no such page. Open the link your terminal shows."})
 	})
 	return websession.Headers(mux)
 }
@@ -144,19 +147,26 @@ type confirm struct {
 	Providers               []string
 }
 
-func (h *handler) render(w http.ResponseWriter, status int, v view) {
+// logFor is the logger for every line about r: it carries the request id
+// that server.Pages gave r and echoed in X-Request-Id, so an operator can
+// tie a warning to the request's access log line.
+func (h *handler) logFor(r *http.Request) *slog.Logger {
+	return h.baseLog.With("request_id", server.PageRequestID(r))
+}
+
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, v view) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := page.Execute(w, v); err != nil {
-		h.log.Warn("render login page", "error", err.Error())
+		h.logFor(r).Warn("render login page", "error", err.Error())
 	}
 }
 
 // tooMany answers a blocked address.
-func (h *handler) tooMany(w http.ResponseWriter, wait time.Duration) {
+func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	secs := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", fmt.Sprint(secs))
-	h.render(w, http.StatusTooManyRequests, view{Title: "Too many attempts",
+	h.render(w, r, http.StatusTooManyRequests, view{Title: "Too many attempts",
 		Error: fmt.Sprintf("Too many wrong codes from your address. Try again in %d seconds.", secs)})
 }
 
@@ -165,7 +175,7 @@ func (h *handler) tooMany(w http.ResponseWriter, wait time.Duration) {
 // budget: that is what makes guessing codes useless.
 func (h *handler) lookup(w http.ResponseWriter, r *http.Request, raw string, csrf string) (store.DeviceCode, bool) {
 	entry := func(status int, msg string) {
-		h.render(w, status, view{Title: "Sign in to tokend", Entry: true, CSRF: csrf, Error: msg})
+		h.render(w, r, status, view{Title: "Sign in to tokend", Entry: true, CSRF: csrf, Error: msg})
 	}
 	code, ok := usercode.Normalize(raw)
 	if !ok {
@@ -180,7 +190,7 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request, raw string, csr
 		entry(http.StatusNotFound, "No such code. Check it against your terminal, or run tokenctl auth login --web again.")
 		return d, false
 	case err != nil:
-		h.internal(w, "look up device code", err)
+		h.internal(w, r, "look up device code", err)
 		return d, false
 	case !h.cfg.Now().Before(d.ExpiresAt):
 		entry(http.StatusGone, "This code has expired. Run tokenctl auth login --web again for a new one.")
@@ -192,9 +202,9 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request, raw string, csr
 	return d, true
 }
 
-func (h *handler) internal(w http.ResponseWriter, what string, err error) {
-	h.log.Error("login page: "+what, "error", err.Error())
-	h.render(w, http.StatusInternalServerError, view{Title: "Something went wrong", Error: "tokend could not do that just now. Try again in a moment."})
+func (h *handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.logFor(r).Error("login page: "+what, "error", err.Error())
+	h.render(w, r, http.StatusInternalServerError, view{Title: "Something went wrong", Error: "tokend could not do that just now. Try again in a moment."})
 }
 
 // showDevice asks for the code, or shows what is being authorised and
@@ -202,12 +212,12 @@ func (h *handler) internal(w http.ResponseWriter, what string, err error) {
 func (h *handler) showDevice(w http.ResponseWriter, r *http.Request) {
 	sess := h.sessions.Get(w, r)
 	if wait := h.cfg.Limiter.Blocked(r); wait > 0 {
-		h.tooMany(w, wait)
+		h.tooMany(w, r, wait)
 		return
 	}
 	raw := r.URL.Query().Get("user_code")
 	if raw == "" {
-		h.render(w, http.StatusOK, view{Title: "Sign in to tokend", Entry: true, CSRF: sess.CSRF(),
+		h.render(w, r, http.StatusOK, view{Title: "Sign in to tokend", Entry: true, CSRF: sess.CSRF(),
 			Message: "Enter the code that tokenctl auth login --web shows in your terminal."})
 		return
 	}
@@ -217,18 +227,18 @@ func (h *handler) showDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	provs, err := h.cfg.Store.ListSSOProviders(r.Context())
 	if err != nil {
-		h.internal(w, "list providers", err)
+		h.internal(w, r, "list providers", err)
 		return
 	}
 	if len(provs) == 0 {
-		h.render(w, http.StatusServiceUnavailable, view{Title: "No sign-in provider", Error: "This server has no sign-in provider any more; log in with a password."})
+		h.render(w, r, http.StatusServiceUnavailable, view{Title: "No sign-in provider", Error: "This server has no sign-in provider any more; log in with a password."})
 		return
 	}
 	names := make([]string, len(provs))
 	for i, p := range provs {
 		names[i] = p.Name
 	}
-	h.render(w, http.StatusOK, view{Title: "Confirm sign-in", CSRF: sess.CSRF(), Confirm: &confirm{
+	h.render(w, r, http.StatusOK, view{Title: "Confirm sign-in", CSRF: sess.CSRF(), Confirm: &confirm{
 		Host: d.ClientHost, Addr: d.ClientAddr, Asked: d.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"),
 		Code: usercode.Format(d.UserCode), Providers: names}})
 }
@@ -237,12 +247,12 @@ func (h *handler) showDevice(w http.ResponseWriter, r *http.Request) {
 func (h *handler) decideDevice(w http.ResponseWriter, r *http.Request) {
 	sess, ok := h.sessions.Existing(r)
 	if !ok || !sess.CheckCSRF(r) {
-		h.render(w, http.StatusForbidden, view{Title: "Start again",
+		h.render(w, r, http.StatusForbidden, view{Title: "Start again",
 			Error: "This form expired or did not come from this site. Open the link your terminal shows again."})
 		return
 	}
 	if wait := h.cfg.Limiter.Blocked(r); wait > 0 {
-		h.tooMany(w, wait)
+		h.tooMany(w, r, wait)
 		return
 	}
 	d, ok := h.lookup(w, r, r.PostFormValue("user_code"), sess.CSRF())
@@ -251,18 +261,18 @@ func (h *handler) decideDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PostFormValue("action") == "deny" {
 		if err := h.cfg.Store.DecideDeviceCode(r.Context(), d.UserCode, false, "", h.cfg.Now()); err != nil && !errors.Is(err, store.ErrConflict) {
-			h.internal(w, "deny device code", err)
+			h.internal(w, r, "deny device code", err)
 			return
 		}
-		h.render(w, http.StatusOK, view{Title: "Denied", Message: "Nothing was signed in. tokenctl stops waiting; you can close this tab."})
+		h.render(w, r, http.StatusOK, view{Title: "Denied", Message: "Nothing was signed in. tokenctl stops waiting; you can close this tab."})
 		return
 	}
 	p, err := h.cfg.Store.SSOProviderByName(r.Context(), r.PostFormValue("provider"))
 	if errors.Is(err, store.ErrNotFound) {
-		h.render(w, http.StatusBadRequest, view{Title: "Unknown provider", Error: "That sign-in provider does not exist here. Go back and choose one of those shown."})
+		h.render(w, r, http.StatusBadRequest, view{Title: "Unknown provider", Error: "That sign-in provider does not exist here. Go back and choose one of those shown."})
 		return
 	} else if err != nil {
-		h.internal(w, "read provider", err)
+		h.internal(w, r, "read provider", err)
 		return
 	}
 	expires := h.cfg.Now().Add(loginLifetime)
@@ -277,20 +287,20 @@ func (h *handler) decideDevice(w http.ResponseWriter, r *http.Request) {
 func (h *handler) startConsole(w http.ResponseWriter, r *http.Request) {
 	sess, ok := h.sessions.Existing(r)
 	if !ok || !sess.CheckCSRF(r) {
-		h.render(w, http.StatusForbidden, view{Title: "Start again",
+		h.render(w, r, http.StatusForbidden, view{Title: "Start again",
 			Error: "This form expired or did not come from this site. Go back to the sign-in page, reload it and try again."})
 		return
 	}
 	if h.cfg.ConsoleSignIn == nil {
-		h.render(w, http.StatusNotFound, view{Title: "Not found", Error: "This server has no token console."})
+		h.render(w, r, http.StatusNotFound, view{Title: "Not found", Error: "This server has no token console."})
 		return
 	}
 	p, err := h.cfg.Store.SSOProviderByName(r.Context(), r.PostFormValue("provider"))
 	if errors.Is(err, store.ErrNotFound) {
-		h.render(w, http.StatusBadRequest, view{Title: "Unknown provider", Error: "That sign-in provider does not exist here. Go back and choose one of those shown."})
+		h.render(w, r, http.StatusBadRequest, view{Title: "Unknown provider", Error: "That sign-in provider does not exist here. Go back and choose one of those shown."})
 		return
 	} else if err != nil {
-		h.internal(w, "read provider", err)
+		h.internal(w, r, "read provider", err)
 		return
 	}
 	h.startLogin(w, r, sess, p, "", h.cfg.Now().Add(loginLifetime))
@@ -307,7 +317,7 @@ func (h *handler) startLogin(w http.ResponseWriter, r *http.Request, sess webses
 	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
 	if err := h.cfg.Store.CreateSSOLogin(r.Context(), store.SSOLogin{StateDigest: sha256.Sum256([]byte(state)),
 		SessionDigest: sess.Digest(), Provider: p.Name, UserCode: userCode, Nonce: nonce, Verifier: verifier, ExpiresAt: expires}); err != nil {
-		h.internal(w, "store login", err)
+		h.internal(w, r, "store login", err)
 		return
 	}
 	to := h.oauth(r, p, op).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
@@ -362,13 +372,13 @@ func (h *handler) discover(w http.ResponseWriter, r *http.Request, p store.SSOPr
 // providerError answers a provider that failed, timed out or answered
 // nonsense: 504 when it was too slow, 502 otherwise.
 func (h *handler) providerError(w http.ResponseWriter, r *http.Request, p store.SSOProvider, step string, err error) {
-	h.log.Warn("sso provider error", "provider", p.Name, "step", step, "error", err.Error(), "client", h.cfg.Limiter.ClientAddress(r))
+	h.logFor(r).Warn("sso provider error", "provider", p.Name, "step", step, "error", err.Error(), "client", h.cfg.Limiter.ClientAddress(r))
 	h.failed(r, p, "", nil, reasonProviderError, step)
 	status, msg := http.StatusBadGateway, "The sign-in provider "+p.Name+" could not be reached or gave an answer tokend cannot use. Try again later; if it persists, tell the server's operator."
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		status, msg = http.StatusGatewayTimeout, "The sign-in provider "+p.Name+" did not answer in time. Try again in a moment."
 	}
-	h.render(w, status, view{Title: "Sign-in provider error", Error: msg})
+	h.render(w, r, status, view{Title: "Sign-in provider error", Error: msg})
 }
 
 func isTimeout(err error) bool {

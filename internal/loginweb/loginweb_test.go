@@ -80,15 +80,17 @@ func newEnv(t *testing.T, prov func(*store.SSOProvider), cfgs ...func(*loginweb.
 	// One clock for both halves, so a test can step past the poll interval.
 	clk := clock.NewSettable(time.Now().UTC())
 	logs := &lockedLog{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 	cfg := server.Config{AuthFailures: 5, Now: clk.Now}
 	mux := http.NewServeMux()
 	mux.Handle("/", server.New(cfg, st, nil))
 	lcfg := loginweb.Config{Store: st, Limiter: server.NewAddressLimiter(cfg, st, nil),
-		Now: clk.Now, ProviderTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+		Now: clk.Now, ProviderTimeout: 2 * time.Second, Logger: logger}
 	for _, f := range cfgs {
 		f(&lcfg)
 	}
-	mux.Handle("/login/", loginweb.New(lcfg))
+	// As tokend serve mounts them: behind the API's request id and access log.
+	mux.Handle("/login/", server.Pages(cfg, logger, loginweb.New(lcfg)))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	idp.AllowRedirect(srv.URL + loginweb.CallbackPath)
@@ -480,6 +482,52 @@ func TestProviderDownOrSlow(t *testing.T) {
 		}
 		if ev := e.failure("provider error"); ev.Detail != "discovery" {
 			t.Errorf("provider error event = %+v", ev)
+		}
+	}
+}
+
+// A page's warning carries the request id of its access line and of the
+// X-Request-Id the browser got, so an operator can tie the two; and it
+// names no secret from the request.
+func TestProviderErrorLogCarriesRequestID(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	e := newEnv(t, func(p *store.SSOProvider) { p.Issuer = downURL })
+	da := e.start()
+	b := newBrowser(t)
+	_, page := b.do("GET", da.VerificationURIComplete, nil)
+	csrf := field(t, csrfRE, page)
+	form := url.Values{"csrf": {csrf}, "user_code": {da.UserCode}, "provider": {"corp"}}
+	req, _ := http.NewRequest("POST", e.url+loginweb.DevicePath, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	id := res.Header.Get("X-Request-Id")
+	if res.StatusCode != 502 || id == "" {
+		t.Fatalf("status %d, X-Request-Id %q", res.StatusCode, id)
+	}
+	var warning, access string
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		switch {
+		case strings.Contains(line, `msg="sso provider error"`):
+			warning = line
+		case strings.Contains(line, "msg=request") && strings.Contains(line, "route=\"POST /login/device\"") && strings.Contains(line, "status=502"):
+			access = line
+		}
+	}
+	if !strings.Contains(warning, " request_id="+id+" ") && !strings.HasSuffix(warning, " request_id="+id) {
+		t.Errorf("the warning does not carry request id %s:\n%s", id, e.logs.String())
+	}
+	if !strings.Contains(access, " request_id="+id+" ") {
+		t.Errorf("no access line with request id %s:\n%s", id, e.logs.String())
+	}
+	for _, secret := range []string{da.UserCode, strings.ReplaceAll(da.UserCode, "-", ""), da.DeviceCode, csrf} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("the log holds a secret %q:\n%s", secret, e.logs.String())
 		}
 	}
 }

@@ -73,6 +73,45 @@ func TestServeDevicePollInterval(t *testing.T) {
 	}
 }
 
+// --device-starts-per-minute and --max-pending-device-codes reach the
+// server: low values refuse the next start, where the defaults (30 and
+// 10,000) would have answered it.
+func TestServeDeviceStartLimits(t *testing.T) {
+	start := func(base string) (int, api.Problem) {
+		t.Helper()
+		res, body := postJSON(t, base+"/v1/auth/device", api.DeviceStartRequest{ClientHost: "laptop"})
+		var p api.Problem
+		if res.StatusCode != http.StatusOK {
+			if err := json.Unmarshal(body, &p); err != nil {
+				t.Fatalf("device start = %d %s", res.StatusCode, body)
+			}
+		}
+		return res.StatusCode, p
+	}
+	t.Run("starts per minute", func(t *testing.T) {
+		base, _, stop := startServe(t, "--database", newSSODB(t), "--device-starts-per-minute", "2")
+		defer stop()
+		for i := range 2 {
+			if status, p := start(base); status != http.StatusOK {
+				t.Fatalf("start %d = %d %+v", i+1, status, p)
+			}
+		}
+		if status, p := start(base); status != http.StatusTooManyRequests || p.Code != api.CodeRateLimited {
+			t.Fatalf("third start = %d %+v, want 429 %s", status, p, api.CodeRateLimited)
+		}
+	})
+	t.Run("pending codes", func(t *testing.T) {
+		base, _, stop := startServe(t, "--database", newSSODB(t), "--max-pending-device-codes", "1")
+		defer stop()
+		if status, p := start(base); status != http.StatusOK {
+			t.Fatalf("first start = %d %+v", status, p)
+		}
+		if status, p := start(base); status != http.StatusServiceUnavailable || p.Code != api.CodeUnavailable {
+			t.Fatalf("second start = %d %+v, want 503 %s", status, p, api.CodeUnavailable)
+		}
+	})
+}
+
 // The browser pages carry a request id and get one access log line each,
 // like the API, and the line holds no user code, state or authorization
 // code (the query string is never logged).
@@ -119,6 +158,20 @@ func TestPagesHaveRequestIDsAndAccessLog(t *testing.T) {
 		}
 	}
 	out := logs.String()
+	// The callback's own warning carries its request's id, to tie it to
+	// the access line.
+	warned := false
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, `msg="sso callback with an unknown, used or expired state"`) {
+			warned = true
+			if !strings.Contains(l, " request_id=trace-callback-1") {
+				t.Errorf("the callback's warning has not its request id:\n%s", l)
+			}
+		}
+	}
+	if !warned {
+		t.Errorf("no warning of the unknown state:\n%s", out)
+	}
 	plain := strings.ReplaceAll(da.UserCode, "-", "")
 	for _, secret := range []string{da.UserCode, plain, state, code, da.DeviceCode} {
 		if strings.Contains(out, secret) {

@@ -69,6 +69,8 @@ type serveOptions struct {
 	publicURL      string
 	githubKeysURLs []string
 	devicePoll     time.Duration
+	deviceStarts   int
+	maxPending     int
 	consoleIdle    time.Duration
 	consoleLife    time.Duration
 	webhookTimeout time.Duration
@@ -128,9 +130,11 @@ browsers reach tokend (the provider's redirect URI is it plus
 /login/callback); left out, it is taken from each request.
 tokenctl polls for the browser's answer every --device-poll-interval
 (default 5s); polling sooner gets slow_down and 5 seconds more to wait.
-Sign-ins started are limited to 30 a minute per address (429) and 10,000
-waiting at once (503). Failed sign-ins, including those of people with no
-account here and provider errors, are audit events (admins see them all).
+Sign-ins started are limited to --device-starts-per-minute per address
+(default 30; past it 429) and --max-pending-device-codes waiting at once
+(default 10,000; past it 503). Failed sign-ins, including those of people
+with no account here and provider errors, are audit events (admins see
+them all).
 
 The token console, for people in a browser, is served at / (sign in with
 a provider or, with --password-login, a password; add, list, rotate and
@@ -173,6 +177,8 @@ password on every start and prints the tokenctl login line to paste.`,
 	f.StringVar(&o.expireUnused, "expire-unused-after", "", "expire tokens unused this long (such as 90d; m, h, d, w units); off when empty")
 	f.BoolVar(&o.passwordLogin, "password-login", true, "accept usernames and passwords (false: sign-in through an SSO provider only)")
 	f.DurationVar(&o.devicePoll, "device-poll-interval", server.DevicePollInterval, "least time between two polls of a browser sign-in's device code (whole seconds, 1s to 30s); sent to tokenctl as the device grant's interval")
+	f.IntVar(&o.deviceStarts, "device-starts-per-minute", server.DefaultDeviceStarts, "most browser sign-ins (POST /v1/auth/device) one address may start a minute; past it 429")
+	f.IntVar(&o.maxPending, "max-pending-device-codes", server.DefaultMaxPendingDeviceCodes, "most browser sign-ins waiting for a person at once, from all addresses; past it a start gets 503")
 	f.StringVar(&o.publicURL, "public-url", "", "where browsers and clients reach tokend, e.g. https://tokend.example.com (default: taken from each request)")
 	f.StringArrayVar(&o.githubKeysURLs, "github-keys-url", nil, "accept GitHub secret-scanning reports signed by the keys listed at this URL (https://api.github.com/meta/public_keys/secret_scanning; repeat for each GitHub Enterprise Server); off when not given")
 	f.DurationVar(&o.consoleIdle, "console-idle-timeout", console.DefaultIdleTimeout, "sign a token console session out after this long without a request")
@@ -187,7 +193,8 @@ func (o *serveOptions) validate() (server.Config, error) {
 	cfg := server.Config{TokenPrefix: o.tokenPrefix, MaxLifetime: o.maxLifetime, DefaultLifetime: o.defaultLife,
 		DefaultLoginLifetime: o.loginLife, TrustProxy: o.trustProxy, MaxTokensPerUser: o.maxTokens,
 		PasswordChecks: o.passwordChecks, DisablePasswordLogin: !o.passwordLogin, PublicURL: strings.TrimSuffix(o.publicURL, "/"),
-		GitHubKeysURLs: o.githubKeysURLs, DevicePollInterval: o.devicePoll}
+		GitHubKeysURLs: o.githubKeysURLs, DevicePollInterval: o.devicePoll,
+		DeviceStarts: o.deviceStarts, MaxPendingDeviceCodes: o.maxPending}
 	if o.publicURL != "" {
 		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return cfg, usageErrorf("--public-url must be a scheme and host such as https://tokend.example.com, got %q", o.publicURL)
@@ -223,6 +230,13 @@ func (o *serveOptions) validate() (server.Config, error) {
 	}
 	if o.maxTokens < 1 {
 		return cfg, usageErrorf("--max-tokens-per-user must be at least 1, got %d", o.maxTokens)
+	}
+	// The server would quietly take its default for 0 or less.
+	if o.deviceStarts < 1 {
+		return cfg, usageErrorf("--device-starts-per-minute must be at least 1, such as 30, got %d", o.deviceStarts)
+	}
+	if o.maxPending < 1 {
+		return cfg, usageErrorf("--max-pending-device-codes must be at least 1, such as 10000, got %d", o.maxPending)
 	}
 	if o.passwordChecks < 0 {
 		return cfg, usageErrorf("--password-checks must be 0 (one per core) or more, got %d", o.passwordChecks)
