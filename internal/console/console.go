@@ -226,13 +226,13 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 	}
 	w.WriteHeader(status)
 	if err := h.pages[page].ExecuteTemplate(w, "layout.html", v); err != nil {
-		h.log.Warn("render console page", "page", page, "error", err.Error())
+		h.logFor(r).Warn("render console page", "page", page, "error", err.Error())
 	}
 }
 
 // internal answers a failure that is not the person's doing.
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, s *session, what string, err error) {
-	h.log.Error("console: "+what, "error", err.Error())
+	h.logFor(r).Error("console: "+what, "error", err.Error())
 	h.render(w, r, http.StatusInternalServerError, "message", s.view("Something went wrong", "", view{
 		Error: "tokend could not do that just now. Try again in a moment."}))
 }

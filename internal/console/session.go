@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/tokenctl/tokenctl/internal/server"
@@ -48,7 +49,7 @@ func (h *handler) current(r *http.Request) (*session, error) {
 	}
 	if u.Disabled || u.Kind == store.KindService {
 		if err := h.cfg.Store.DeleteConsoleSession(r.Context(), ws.Digest()); err != nil && !errors.Is(err, store.ErrNotFound) {
-			h.log.Warn("console: end a disabled user's session", "error", err.Error())
+			h.logFor(r).Warn("console: end a disabled user's session", "error", err.Error())
 		}
 		return nil, nil
 	}
@@ -109,3 +110,6 @@ func (h *handler) signOut(w http.ResponseWriter, r *http.Request, s *session) {
 	h.sessions.Clear(w)
 	http.Redirect(w, r, homePath, http.StatusSeeOther)
 }
+
+// logFor is the logger for every line about r, with its request id.
+func (h *handler) logFor(r *http.Request) *slog.Logger { return server.PageLogger(h.log, r) }

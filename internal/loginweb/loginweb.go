@@ -151,7 +151,7 @@ type confirm struct {
 // that server.Pages gave r and echoed in X-Request-Id, so an operator can
 // tie a warning to the request's access log line.
 func (h *handler) logFor(r *http.Request) *slog.Logger {
-	return h.baseLog.With("request_id", server.PageRequestID(r))
+	return server.PageLogger(h.baseLog, r)
 }
 
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, v view) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 
 	"github.com/tokenctl/tokenctl/internal/store"
@@ -37,6 +38,13 @@ func consoleUser(ctx context.Context) (store.User, bool) {
 // console sends it with the API calls a page makes, so the page's log
 // line and theirs share one id.
 func PageRequestID(r *http.Request) string { return requestID(r) }
+
+// PageLogger is l for lines about r: with the request id Pages gave r and
+// echoed in X-Request-Id, so an operator can tie a page's warning to its
+// access log line. The sign-in pages and the console both log through it.
+func PageLogger(l *slog.Logger, r *http.Request) *slog.Logger {
+	return l.With("request_id", requestID(r))
+}
 
 // SetPageUser names the signed-in user of a page request r in its access
 // log line (Pages), as authentication does for an API request.
