@@ -33,6 +33,10 @@ const startAgain = "Run tokenctl auth login --web again, or sign in again from t
 
 // callback is where the provider sends the browser back.
 func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
+	if wait := h.cfg.Limiter.Blocked(r); wait > 0 {
+		h.tooMany(w, r, wait)
+		return
+	}
 	q := r.URL.Query()
 	state := q.Get("state")
 	if state == "" || len(state) > 256 {
@@ -42,6 +46,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	// Taken once: a replayed callback, or a forged state, finds nothing.
 	login, err := h.cfg.Store.TakeSSOLogin(r.Context(), sha256.Sum256([]byte(state)), h.cfg.Now())
 	if errors.Is(err, store.ErrNotFound) {
+		h.cfg.Limiter.Fail(r)
 		h.logFor(r).Warn("sso callback with an unknown, used or expired state", "client", h.cfg.Limiter.ClientAddress(r))
 		h.render(w, r, http.StatusBadRequest, view{Title: "Start again",
 			Error: "This sign-in was already completed, has expired, or was not started here. " + startAgain})
@@ -253,6 +258,9 @@ func matchedClaims(p store.SSOProvider, subject string, claims map[string]any) m
 // with no userID, in no user's (seen by admins): claims say who the
 // provider said it was (never a token), detail which step failed.
 func (h *handler) failed(r *http.Request, p store.SSOProvider, userID string, claims map[string]string, reason, detail string) {
+	// A failure spends the address's budget, as a wrong code does, so no
+	// one can write failure events (and webhook deliveries) without end.
+	h.cfg.Limiter.Fail(r)
 	h.record(r, store.Event{UserID: userID, Type: store.EventAuthFailed, Reason: reason, Claims: claims, Detail: detail}, p)
 }
 

@@ -167,7 +167,7 @@ func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, wait time.Dura
 	secs := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", fmt.Sprint(secs))
 	h.render(w, r, http.StatusTooManyRequests, view{Title: "Too many attempts",
-		Error: fmt.Sprintf("Too many wrong codes from your address. Try again in %d seconds.", secs)})
+		Error: fmt.Sprintf("Too many wrong codes or failed sign-ins from your address. Try again in %d seconds.", secs)})
 }
 
 // lookup finds the pending device code typed or linked, rendering the
@@ -293,6 +293,12 @@ func (h *handler) startConsole(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.cfg.ConsoleSignIn == nil {
 		h.render(w, r, http.StatusNotFound, view{Title: "Not found", Error: "This server has no token console."})
+		return
+	}
+	// Each start stores a pending sign-in and may end in an audit event:
+	// an address whose sign-ins keep failing starts no more for a while.
+	if wait := h.cfg.Limiter.Blocked(r); wait > 0 {
+		h.tooMany(w, r, wait)
 		return
 	}
 	p, err := h.cfg.Store.SSOProviderByName(r.Context(), r.PostFormValue("provider"))

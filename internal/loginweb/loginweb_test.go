@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -355,6 +356,8 @@ func TestSignInRefusals(t *testing.T) {
 	})
 
 	t.Run("unknown codes are limited per address", func(t *testing.T) {
+		// Its own server: the refusals above spent this address's budget.
+		e := newEnv(t, nil)
 		b := newBrowser(t)
 		for i := range 5 {
 			status, page := b.do("GET", e.url+loginweb.DevicePath+"?user_code=BCDF-GHJK", nil)
@@ -566,5 +569,23 @@ func TestNotAllowedWithAnAccountIsInTheirTrail(t *testing.T) {
 	evs, err := e.st.ListEvents(ctx, store.EventListOptions{UserID: store.AnyUser, Types: []string{store.EventAuthFailed}, Limit: 10})
 	if err != nil || len(evs) != 1 || evs[0].UserID != u.ID || evs[0].Reason != "not allowed" || evs[0].Claims["email"] != "mallory@evil.example" {
 		t.Fatalf("auth.failed events = %+v, %v; want one in mallory's trail", evs, err)
+	}
+}
+
+// Forged or replayed callbacks spend the address's budget like wrong
+// codes: no one can make tokend store pending sign-ins or write failure
+// events without end.
+func TestForgedCallbacksAreLimitedPerAddress(t *testing.T) {
+	e := newEnv(t, nil)
+	b := newBrowser(t)
+	for i := range 5 {
+		status, page := b.do("GET", e.url+loginweb.CallbackPath+"?state=forged-"+strconv.Itoa(i)+"&error=access_denied", nil)
+		if status != 400 || !strings.Contains(page, "not started here") {
+			t.Fatalf("forged callback %d: %d\n%s", i, status, page)
+		}
+	}
+	status, page := b.do("GET", e.url+loginweb.CallbackPath+"?state=forged-6", nil)
+	if status != 429 || !strings.Contains(page, "failed sign-ins") {
+		t.Fatalf("after 5 forged callbacks: %d\n%s", status, page)
 	}
 }
