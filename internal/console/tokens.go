@@ -346,6 +346,23 @@ type summaryData struct {
 	Back              string // "" for the tokens page
 }
 
+// partialDelete shows the summary of the batches done before err
+// stopped a delete, with how many tokens it left.
+func (h *handler) partialDelete(w http.ResponseWriter, r *http.Request, s *session, sum summaryData, left int, err error) {
+	status, msg := http.StatusInternalServerError, "tokend could not go on just now"
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status < 500 {
+		status, msg = ae.Status, ae.Error()
+		if ae.RetryAfter != "" {
+			w.Header().Set("Retry-After", ae.RetryAfter)
+		}
+	} else {
+		h.logFor(r).Error("console: delete tokens", "error", err.Error())
+	}
+	h.render(w, r, status, "summary", s.view("Deleted only some tokens", "tokens", view{Data: sum,
+		Error: fmt.Sprintf("Stopped with %d tokens not deleted: %s. Select them again to delete the rest.", left, msg)}))
+}
+
 // delete deletes the confirmed tokens through POST /v1/tokens/delete, in
 // batches of the API's bulk limit, and sums up its reports.
 func (h *handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
@@ -367,7 +384,13 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, s *session) {
 		n := min(len(ids), api.MaxBulkDelete)
 		var res api.BulkDeleteResult
 		if err := h.call(r, &s.user, http.MethodPost, "/v1/tokens/delete", nil, api.BulkDeleteRequest{IDs: ids[:n]}, &res, nil); err != nil {
-			h.apiFailed(w, r, s, "delete tokens", err)
+			if sum.Deleted+sum.NotFound == 0 {
+				h.apiFailed(w, r, s, "delete tokens", err)
+				return
+			}
+			// Earlier batches are done: say what was deleted and what
+			// was not, rather than an error that hides both.
+			h.partialDelete(w, r, s, sum, len(ids), err)
 			return
 		}
 		sum.Deleted += len(res.Deleted)
