@@ -163,19 +163,22 @@ func (w *Worker) dispatch(ctx context.Context) {
 // left to claim, or one fails: a receiver that is down then gets one
 // attempt per poll from each replica, not its whole backlog at once.
 func (w *Worker) deliverAll(ctx context.Context, name string) {
-	hook, err := w.cfg.Store.WebhookByName(ctx, name)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-			w.cfg.Logger.Warn("webhook", "webhook", name, "error", err.Error())
-		}
-		return
-	}
 	for ctx.Err() == nil {
 		now := w.cfg.Now()
 		d, err := w.cfg.Store.ClaimDelivery(ctx, name, w.cfg.Owner, now, now.Add(w.cfg.LeaseTerm))
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 				w.cfg.Logger.Warn("webhook claim", "webhook", name, "error", err.Error())
+			}
+			return
+		}
+		// Read after each claim: a webhook deleted and added again (how a
+		// secret is rotated) gets its new URL and secret at once, never
+		// the old ones for the rest of a backlog.
+		hook, err := w.cfg.Store.WebhookByName(ctx, name)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+				w.cfg.Logger.Warn("webhook", "webhook", name, "error", err.Error())
 			}
 			return
 		}
