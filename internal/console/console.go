@@ -185,10 +185,9 @@ var funcs = template.FuncMap{
 	"expiry": func(t, now time.Time) string {
 		return timespec.Relative(t, now, true)
 	},
-	"date":    timespec.Date,
-	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"expired": func(t, now time.Time) bool { return !now.Before(t) },
-	"join":    strings.Join,
+	"date": timespec.Date,
+	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join": strings.Join,
 }
 
 // parsePages builds one template per page: the layout plus the page's

@@ -5,13 +5,14 @@ import (
 	"net/http"
 
 	"github.com/tokenctl/tokenctl/internal/api"
+	"github.com/tokenctl/tokenctl/internal/loginweb"
 	"github.com/tokenctl/tokenctl/internal/store"
 )
 
 // SSOStartPath is where the sign-in page's provider buttons post to:
 // package loginweb starts the provider round trip there and, at its end,
 // calls Console.SignIn.
-const SSOStartPath = "/login/console"
+const SSOStartPath = loginweb.ConsolePath
 
 // signInData is what signin.html shows.
 type signInData struct {
